@@ -1,0 +1,81 @@
+package host
+
+import "path/filepath"
+
+// Installation directories, set at build time by the Makefile
+// (-ldflags -X) the way the FreeBSD port sets PREFIX, LOCALBASE and
+// GUEST_ROOT.
+var (
+	prefix    = "/usr/local"
+	localBase = "/usr/local"
+	guestRoot = "" // LOCALBASE/share/wifibox when empty
+)
+
+// Paths are the files and directories wifibox uses on one host. Every path
+// is absolute; on a simulated host they all lie below its directory.
+type Paths struct {
+	Root string // "/" on a real host, the simulated host's directory otherwise
+
+	ConfDir   string // PREFIX/etc/wifibox
+	GuestRoot string // GUEST_ROOT
+	Firmware  string // LOCALBASE/share/uefi-firmware/BHYVE_UEFI.fd
+	Log       string // /var/log/wifibox.log
+	RunDir    string // /var/run/wifibox
+	Dev       string // /dev
+	Bhyve     string // /usr/sbin/bhyve
+}
+
+// DefaultPaths gives the paths of an installation below root ("/" for the
+// real host).
+func DefaultPaths(root string) Paths {
+	gr := guestRoot
+	if gr == "" {
+		gr = filepath.Join(localBase, "share/wifibox")
+	}
+	at := func(p string) string { return filepath.Join(root, p) }
+	return Paths{
+		Root:      root,
+		ConfDir:   at(filepath.Join(prefix, "etc/wifibox")),
+		GuestRoot: at(gr),
+		Firmware:  at(filepath.Join(localBase, "share/uefi-firmware/BHYVE_UEFI.fd")),
+		Log:       at("/var/log/wifibox.log"),
+		RunDir:    at("/var/run/wifibox"),
+		Dev:       at("/dev"),
+		Bhyve:     at("/usr/sbin/bhyve"),
+	}
+}
+
+// CoreConf is core.conf.
+func (p Paths) CoreConf() string { return filepath.Join(p.ConfDir, "core.conf") }
+
+// BhyveConf is bhyve.conf.
+func (p Paths) BhyveConf() string { return filepath.Join(p.ConfDir, "bhyve.conf") }
+
+// Appliance is the guest's generic configuration, shared read-only.
+func (p Paths) Appliance() string { return filepath.Join(p.ConfDir, "appliance") }
+
+// AppConfig is the symbolic link to the guest application's configuration.
+func (p Paths) AppConfig() string { return filepath.Join(p.ConfDir, "app_config") }
+
+// UDSPassthruConf is the control-socket pass-through configuration.
+func (p Paths) UDSPassthruConf() string {
+	return filepath.Join(p.Appliance(), "uds_passthru.conf")
+}
+
+// ESPImage is the guest's EFI system partition image.
+func (p Paths) ESPImage() string { return filepath.Join(p.GuestRoot, "esp.img") }
+
+// RootImage is the guest's root file system image.
+func (p Paths) RootImage() string { return filepath.Join(p.GuestRoot, "root.img") }
+
+// RunAppliance is the run-time directory shared read-write with the guest.
+func (p Paths) RunAppliance() string { return filepath.Join(p.RunDir, "appliance") }
+
+// ConsoleHost is bhyve's end of the console's nmdm(4) pair.
+func (p Paths) ConsoleHost() string { return filepath.Join(p.Dev, "nmdm-wifibox.1A") }
+
+// ConsoleUser is the user's end of the console's nmdm(4) pair.
+func (p Paths) ConsoleUser() string { return filepath.Join(p.Dev, "nmdm-wifibox.1B") }
+
+// VMDevice is the device node of the named VM.
+func (p Paths) VMDevice(name string) string { return filepath.Join(p.Dev, "vmm", name) }
