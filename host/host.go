@@ -55,7 +55,8 @@ type VMs interface {
 	// what bhyvectl --force-poweroff does for SuspendPowerOff. ENOENT if
 	// the VM does not exist; EALREADY if it is already suspended.
 	SuspendVM(name string, how SuspendHow) error
-	// DestroyVM destroys the VM (vm_destroy); ENOENT if it does not exist.
+	// DestroyVM destroys the VM (vm_destroy); EINVAL if it does not exist
+	// (what the kernel answers for hw.vmm.destroy and VMMCTL_VM_DESTROY).
 	DestroyVM(name string) error
 }
 
@@ -166,6 +167,10 @@ type Launcher interface {
 	Launch(spec LaunchSpec) (Guest, error)
 	// Signal sends a signal to a process.
 	Signal(pid int, sig syscall.Signal) error
+	// Emulations lists the device emulations the bhyve program offers
+	// (what `bhyve -s help` prints), so a missing virtio-9p is found
+	// before a guest is started.
+	Emulations(program string) ([]string, error)
 }
 
 // LaunchSpec says how to run bhyve.

@@ -34,9 +34,27 @@ func Facts(t testing.TB) map[string]int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var facts map[string]int64
-	if err := json.Unmarshal(data, &facts); err != nil {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
 		t.Fatalf("abitest: testdata/freebsd-abi.json: %v", err)
+	}
+	facts := make(map[string]int64, len(raw))
+	for name, msg := range raw {
+		// An entry is a number, or {"value": N, "header": "sys/..."}
+		// for a fact the project read from FreeBSD's source itself.
+		var entry struct {
+			Value  *int64 `json:"value"`
+			Header string `json:"header"`
+		}
+		var n int64
+		if err := json.Unmarshal(msg, &n); err == nil {
+			facts[name] = n
+			continue
+		}
+		if err := json.Unmarshal(msg, &entry); err != nil || entry.Value == nil || entry.Header == "" {
+			t.Fatalf("abitest: testdata/freebsd-abi.json: %s: want a number or {\"value\": N, \"header\": \"...\"}", name)
+		}
+		facts[name] = *entry.Value
 	}
 	return facts
 }

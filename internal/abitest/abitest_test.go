@@ -1,0 +1,11 @@
+package abitest
+
+import "testing"
+
+func TestFactsLoad(t *testing.T) {
+	facts := Facts(t)
+	if got := facts["sizeof.ifreq"]; got != 32 {
+		t.Errorf("sizeof.ifreq = %d, want 32", got)
+	}
+	Check(t, map[string]int64{"IFNAMSIZ": 16, "sys.ioctl": 54})
+}
