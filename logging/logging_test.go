@@ -1,0 +1,105 @@
+package logging
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wifibox.log")
+	l := New(path, "debug", nil)
+	l.Info("Begin: wifibox start")
+	l.Warn("careful")
+	l.Error("broken")
+	l.Debug("details")
+	lines := strings.Split(strings.TrimSpace(read(t, path)), "\n")
+	want := []string{"INFO  Begin: wifibox start", "WARN  careful", "ERROR broken", "DEBUG details"}
+	if len(lines) != len(want) {
+		t.Fatalf("log has %d lines, want %d:\n%s", len(lines), len(want), read(t, path))
+	}
+	stamp := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} `)
+	for i, line := range lines {
+		if !stamp.MatchString(line) {
+			t.Errorf("line %q lacks the shell's timestamp", line)
+			continue
+		}
+		if got := stamp.ReplaceAllString(line, ""); got != want[i] {
+			t.Errorf("line %d = %q, want %q", i, got, want[i])
+		}
+	}
+}
+
+func TestLevels(t *testing.T) {
+	for _, tc := range []struct {
+		level      string
+		file, user []string
+	}{
+		{"none", nil, []string{"ERROR: e"}},
+		{"error", []string{"ERROR e"}, []string{"ERROR: e"}},
+		{"WARN", []string{"ERROR e", "WARN  w"}, []string{"ERROR: e", "WARNING: w"}},
+		{"info", []string{"ERROR e", "WARN  w", "INFO  i"}, []string{"ERROR: e", "WARNING: w"}},
+	} {
+		t.Run(tc.level, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "wifibox.log")
+			var user bytes.Buffer
+			l := New(path, tc.level, &user)
+			l.Error("e")
+			l.Warn("w")
+			l.Info("i")
+			l.Debug("d")
+			var file []string
+			for _, line := range strings.Split(strings.TrimSpace(read(t, path)), "\n") {
+				if line != "" {
+					file = append(file, line[strings.Index(line, " ")+1:])
+				}
+			}
+			if strings.Join(file, "|") != strings.Join(tc.file, "|") {
+				t.Errorf("file got %q, want %q", file, tc.file)
+			}
+			if got := strings.Split(strings.TrimSpace(user.String()), "\n"); strings.Join(got, "|") != strings.Join(tc.user, "|") {
+				t.Errorf("user got %q, want %q", got, tc.user)
+			}
+		})
+	}
+}
+
+func TestRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wifibox.log")
+	l := New(path, "info", nil)
+	l.Info("before")
+	if err := os.Rename(path, path+".0"); err != nil { // what newsyslog does
+		t.Fatal(err)
+	}
+	l.Info("after")
+	if got := read(t, path+".0"); !strings.Contains(got, "before") || strings.Contains(got, "after") {
+		t.Errorf("rotated file = %q", got)
+	}
+	if got := read(t, path); !strings.Contains(got, "after") {
+		t.Errorf("new file = %q, want the message after rotation", got)
+	}
+}
+
+func TestUnwritableWarnsOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing-dir", "wifibox.log")
+	var user bytes.Buffer
+	l := New(path, "info", &user)
+	l.Info("one")
+	l.Info("two")
+	if n := strings.Count(user.String(), "is not writeable"); n != 1 {
+		t.Errorf("warned %d times, want once:\n%s", n, user.String())
+	}
+}
