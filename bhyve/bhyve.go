@@ -1,0 +1,95 @@
+// Package bhyve owns what wifibox knows of the bhyve(8) program: the command
+// line it runs the guest with (argument by argument as the shell
+// implementation builds it, so guests see the same devices in the same
+// slots), the nice value of its priority, and the meaning of its exit
+// statuses for the VM manager.
+package bhyve
+
+import (
+	"fmt"
+	"strconv"
+	"syscall"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// VMName is the name of wifibox's virtual machine.
+const VMName = "wifibox"
+
+// Spec is everything the command line depends on.
+type Spec struct {
+	Program      string // the bhyve binary
+	CPUs         int
+	Memory       string
+	Console      string // bhyve's end of the nmdm pair; "" without console
+	Firmware     string
+	ESPImage     string
+	RootImage    string
+	Appliance    string // shared read-only as "config"
+	RunAppliance string // shared read-write as "var"
+	AppConfig    string // resolved target of app_config; "" when absent
+	AppConfigRW  bool   // uds_passthru.conf exists: app_config read-write
+	Tap          string
+	Passthru     []host.Selector
+}
+
+// Args gives bhyve's argv, the program first.
+func Args(s Spec) []string {
+	args := []string{s.Program, "-c", strconv.Itoa(s.CPUs), "-m", s.Memory, "-AHPSuw"}
+	if s.Console != "" {
+		args = append(args, "-l", "com1,"+s.Console)
+	}
+	args = append(args, "-s", "0,hostbridge", "-s", "31,lpc", "-l", "bootrom,"+s.Firmware)
+	shares := []string{
+		"virtio-blk," + s.ESPImage,
+		"virtio-blk," + s.RootImage,
+		"virtio-9p,config=" + s.Appliance + ",ro",
+		"virtio-9p,var=" + s.RunAppliance,
+	}
+	if s.AppConfig != "" {
+		mode := ",ro"
+		if s.AppConfigRW {
+			mode = ""
+		}
+		shares = append(shares, "virtio-9p,app_config="+s.AppConfig+mode)
+	}
+	for fn, dev := range shares {
+		args = append(args, "-s", fmt.Sprintf("4:%d,%s", fn, dev))
+	}
+	args = append(args, "-s", "5:0,e1000,"+s.Tap)
+	for fn, sel := range s.Passthru {
+		args = append(args, "-s", fmt.Sprintf("6:%d,passthru,%s", fn, sel.BSF()))
+	}
+	return append(args, VMName)
+}
+
+// Nice gives the nice value for bhyve.conf's priority (0 highest, 99
+// lowest), with the shell implementation's integer arithmetic.
+func Nice(priority int) int { return priority*40/99 - 20 }
+
+// Outcome is what the VM manager does after bhyve exited.
+type Outcome int
+
+// The outcomes.
+const (
+	Stop    Outcome = iota // the guest was powered off, halted or terminated
+	Restart                // the guest rebooted: start it again at once
+	Crashed                // anything else: start it again after a backoff
+)
+
+// Judge tells what an exit status means for the guest.
+func Judge(s host.ExitStatus) Outcome {
+	if s.Signal != 0 {
+		if s.Signal == syscall.SIGTERM { // the shell sees 143
+			return Stop
+		}
+		return Crashed
+	}
+	switch s.Code {
+	case host.ExitReset:
+		return Restart
+	case host.ExitPowerOff, host.ExitHalt, 128 + int(syscall.SIGTERM):
+		return Stop
+	}
+	return Crashed
+}

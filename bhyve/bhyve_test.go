@@ -1,0 +1,109 @@
+package bhyve
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/wifibox/wifibox/host"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// base is the configuration of behaviour.md's example command line.
+func base() Spec {
+	return Spec{
+		Program:      "/usr/sbin/bhyve",
+		CPUs:         1,
+		Memory:       "128M",
+		Console:      "/dev/nmdm-wifibox.1A",
+		Firmware:     "/usr/local/share/uefi-firmware/BHYVE_UEFI.fd",
+		ESPImage:     "/usr/local/share/wifibox/esp.img",
+		RootImage:    "/usr/local/share/wifibox/root.img",
+		Appliance:    "/usr/local/etc/wifibox/appliance",
+		RunAppliance: "/var/run/wifibox/appliance",
+		AppConfig:    "/usr/local/etc/wifibox/wpa_supplicant",
+		Tap:          "tap0",
+		Passthru:     []host.Selector{{Bus: 3}},
+	}
+}
+
+// TestArgs compares the command line of each configuration with its golden
+// file, one argument a line: a change is a visible diff in testdata.
+func TestArgs(t *testing.T) {
+	for name, change := range map[string]func(*Spec){
+		"default":       func(*Spec) {},
+		"no-console":    func(s *Spec) { s.Console = "" },
+		"two-passthru":  func(s *Spec) { s.Passthru = append(s.Passthru, host.Selector{Slot: 20}) },
+		"no-app-config": func(s *Spec) { s.AppConfig = "" },
+		"uds-passthru":  func(s *Spec) { s.AppConfigRW = true },
+		"resources":     func(s *Spec) { s.CPUs, s.Memory, s.Tap = 2, "1G", "tap3" },
+		"no-passthru":   func(s *Spec) { s.Passthru = nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := base()
+			change(&s)
+			got := strings.Join(Args(s), "\n") + "\n"
+			path := filepath.Join("testdata", name+".args")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("bhyve command line (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestArgsSpec checks the golden default against behaviour.md's example,
+// written out here as the manual gives it.
+func TestArgsSpec(t *testing.T) {
+	want := "/usr/sbin/bhyve -c 1 -m 128M -AHPSuw -l com1,/dev/nmdm-wifibox.1A " +
+		"-s 0,hostbridge -s 31,lpc -l bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd " +
+		"-s 4:0,virtio-blk,/usr/local/share/wifibox/esp.img -s 4:1,virtio-blk,/usr/local/share/wifibox/root.img " +
+		"-s 4:2,virtio-9p,config=/usr/local/etc/wifibox/appliance,ro " +
+		"-s 4:3,virtio-9p,var=/var/run/wifibox/appliance " +
+		"-s 4:4,virtio-9p,app_config=/usr/local/etc/wifibox/wpa_supplicant,ro " +
+		"-s 5:0,e1000,tap0 -s 6:0,passthru,3/0/0 wifibox"
+	if got := strings.Join(Args(base()), " "); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestNice(t *testing.T) {
+	for priority, want := range map[int]int{0: -20, 50: 0, 99: 20, 25: -10, 75: 10} {
+		if got := Nice(priority); got != want {
+			t.Errorf("Nice(%d) = %d, want %d", priority, got, want)
+		}
+	}
+}
+
+func TestJudge(t *testing.T) {
+	for _, tc := range []struct {
+		status host.ExitStatus
+		want   Outcome
+	}{
+		{host.ExitStatus{Code: 0}, Restart},
+		{host.ExitStatus{Code: 1}, Stop},
+		{host.ExitStatus{Code: 2}, Stop},
+		{host.ExitStatus{Code: 143}, Stop},
+		{host.ExitStatus{Signal: syscall.SIGTERM}, Stop},
+		{host.ExitStatus{Code: 3}, Crashed},
+		{host.ExitStatus{Code: 4}, Crashed},
+		{host.ExitStatus{Signal: syscall.SIGABRT}, Crashed},
+	} {
+		if got := Judge(tc.status); got != tc.want {
+			t.Errorf("Judge(%v) = %d, want %d", tc.status, got, tc.want)
+		}
+	}
+}
