@@ -76,7 +76,7 @@ func Setup(n host.Net, bridge string) (tap string, warnings []string, err error)
 
 	tap, err = n.CreateInterface(kindTap)
 	if err != nil {
-		return "", nil, hint(err, "is the tap cloner (if_tuntap) available?")
+		return "", nil, hint(err, "if_tuntap is not loaded")
 	}
 	created = append(created, tap)
 	if err := n.SetUp(tap); err != nil {

@@ -47,7 +47,6 @@ const (
 	fakeHighFlag   = 0x20000
 )
 
-
 // newFakeKernel gives a host with lo0 (cloned, up) and em0 (a network
 // card, down), with the bridge and tap cloners present.
 func newFakeKernel() *fakeKernel {
