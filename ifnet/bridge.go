@@ -1,0 +1,206 @@
+package ifnet
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/wifibox/wifibox/host"
+	"golang.org/x/sys/unix"
+)
+
+// The kinds of interface (host.Interface.Kind) the netif target deals with.
+const (
+	kindBridge = "bridge"
+	kindTap    = "tap"
+)
+
+// Setup does what `start netif` does: it makes sure the bridge (wifibox0)
+// exists, is up and has a tap member that is up, and returns the tap's
+// name. An existing bridge is reused, a missing one cloned, renamed and
+// brought up; a tap member is reused, or one is cloned, brought up and
+// added. Interfaces found down are brought up. Members that are not taps
+// are kept and reported in the warnings, as is a second tap member (the
+// first is used).
+//
+// Setup refuses an interface of that name that is not a bridge, and
+// touches nothing then. When a step fails, the interfaces this call created
+// are destroyed before it returns; the error names the interface, the
+// ioctl and the errno. That if_bridge is loaded is the caller's business;
+// a missing bridge cloner shows as EINVAL from SIOCIFCREATE2 with a hint.
+func Setup(n host.Net, bridge string) (tap string, warnings []string, err error) {
+	var created []string // what to destroy on failure, newest last
+	defer func() {
+		if err != nil {
+			err = undo(n, created, err)
+		}
+	}()
+
+	info, members, err := bridgeMembers(n, bridge)
+	switch {
+	case errors.Is(err, unix.ENXIO):
+		if err := createBridge(n, bridge, &created); err != nil {
+			return "", nil, err
+		}
+	case err != nil:
+		return "", nil, err
+	case !info.Up:
+		if err := n.SetUp(bridge); err != nil {
+			return "", nil, err
+		}
+	}
+
+	var taps []host.Interface
+	var others []host.Interface
+	for _, m := range members {
+		if m.Kind == kindTap {
+			taps = append(taps, m)
+		} else {
+			others = append(others, m)
+		}
+	}
+	if len(others) > 0 {
+		warnings = append(warnings, fmt.Sprintf("%s has members that are not tap interfaces, kept: %s", bridge, names(others)))
+	}
+	if len(taps) > 0 {
+		if len(taps) > 1 {
+			warnings = append(warnings, fmt.Sprintf("%s has more than one tap member (%s); using %s", bridge, names(taps), taps[0].Name))
+		}
+		if !taps[0].Up {
+			if err := n.SetUp(taps[0].Name); err != nil {
+				return "", nil, err
+			}
+		}
+		return taps[0].Name, warnings, nil
+	}
+
+	tap, err = n.CreateInterface(kindTap)
+	if err != nil {
+		return "", nil, hint(err, "if_tuntap is not loaded")
+	}
+	created = append(created, tap)
+	if err := n.SetUp(tap); err != nil {
+		return "", nil, err
+	}
+	if err := n.AddMember(bridge, tap); err != nil {
+		return "", nil, err
+	}
+	return tap, warnings, nil
+}
+
+// names lists the interfaces' names for a message.
+func names(list []host.Interface) string {
+	var s []string
+	for _, i := range list {
+		s = append(s, i.Name)
+	}
+	return strings.Join(s, ", ")
+}
+
+// createBridge clones a bridge, renames it and brings it up, recording in
+// created the name under which it can be destroyed.
+func createBridge(n host.Net, bridge string, created *[]string) error {
+	name, err := n.CreateInterface(kindBridge)
+	if err != nil {
+		return hint(err, "if_bridge is not loaded")
+	}
+	*created = append(*created, name)
+	if err := n.RenameInterface(name, bridge); err != nil {
+		return err
+	}
+	(*created)[len(*created)-1] = bridge
+	if err := n.SetUp(bridge); err != nil {
+		return err
+	}
+	return nil
+}
+
+// hint adds what an EINVAL from cloning most likely means.
+func hint(err error, what string) error {
+	if errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("%w (%s)", err, what)
+	}
+	return err
+}
+
+// undo destroys what a failed Setup created, newest first, and adds to the
+// error anything it could not destroy.
+func undo(n host.Net, created []string, err error) error {
+	for i := len(created) - 1; i >= 0; i-- {
+		if derr := n.DestroyInterface(created[i]); derr != nil {
+			err = errors.Join(err, fmt.Errorf("undo: %w; %s is left behind, destroy it by hand", derr, created[i]))
+		}
+	}
+	return err
+}
+
+// Tap returns the bridge's tap member, or "" when it has none. A missing
+// bridge gives an error wrapping ENXIO.
+func Tap(n host.Net, bridge string) (string, error) {
+	_, members, err := bridgeMembers(n, bridge)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range members {
+		if m.Kind == kindTap {
+			return m.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// Teardown does what `stop netif` does: it removes each tap member from the
+// bridge and destroys it, then destroys the bridge (which releases any
+// other member without destroying it). A missing bridge is not an error:
+// Teardown returns nil and says so in a warning. It goes on after a failed
+// step, so as little as possible is left behind, and returns every failure.
+func Teardown(n host.Net, bridge string) (warnings []string, err error) {
+	_, members, err := bridgeMembers(n, bridge)
+	if errors.Is(err, unix.ENXIO) {
+		return []string{fmt.Sprintf("bridge %s does not exist; nothing to remove", bridge)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	taps := 0
+	for _, m := range members {
+		if m.Kind != kindTap {
+			warnings = append(warnings, fmt.Sprintf("%s is a member of %s but not a tap; it is released, not destroyed", m.Name, bridge))
+			continue
+		}
+		taps++
+		errs = append(errs, n.DeleteMember(bridge, m.Name), n.DestroyInterface(m.Name))
+	}
+	if taps == 0 {
+		warnings = append(warnings, fmt.Sprintf("no tap interface found on %s", bridge))
+	}
+	errs = append(errs, n.DestroyInterface(bridge))
+	return warnings, errors.Join(errs...)
+}
+
+// bridgeMembers describes the named bridge and its members. ENXIO when
+// there is no such interface; an error saying what to do when it is not a
+// bridge.
+func bridgeMembers(n host.Net, bridge string) (host.Interface, []host.Interface, error) {
+	info, err := n.Interface(bridge)
+	if err != nil {
+		return info, nil, err
+	}
+	if info.Kind != kindBridge {
+		return info, nil, fmt.Errorf("%s exists but is not a bridge: it is a %s interface; destroy it or rename it", bridge, info.Kind)
+	}
+	list, err := n.Members(bridge)
+	if err != nil {
+		return info, nil, err
+	}
+	members := make([]host.Interface, 0, len(list))
+	for _, name := range list {
+		m, err := n.Interface(name)
+		if err != nil {
+			return info, nil, fmt.Errorf("member of bridge %s: %w", bridge, err)
+		}
+		members = append(members, m)
+	}
+	return info, members, nil
+}

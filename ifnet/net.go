@@ -1,0 +1,284 @@
+// Package ifnet owns wifibox's network interfaces: the FreeBSD
+// implementation of host.Net, which clones, renames, destroys and brings up
+// interfaces and manages if_bridge members with ioctls on a datagram socket
+// and lists interfaces with the routing sysctl; and the logic of the
+// `netif` target over any host.Net (Setup, Tap, Teardown), which the
+// simulated host runs unchanged. The kernel calls sit behind a small seam
+// (kernel) so the encoding of every request is tested on any system
+// against a model of FreeBSD's interface table.
+package ifnet
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"github.com/wifibox/wifibox/host"
+	"golang.org/x/sys/unix"
+)
+
+// Errno values used here are below 35, where FreeBSD and Linux agree, so
+// unix.EINVAL and friends carry FreeBSD's meaning on every build (pinned by
+// abi_test.go).
+
+var errInvalidName = fmt.Errorf("an interface name has 1 to %d bytes and no NUL: %w", ifNameSize-1, unix.EINVAL)
+
+// kernel is the seam between the encoding and the system: the FreeBSD
+// build supplies the real calls, tests a model of FreeBSD's interface table.
+type kernel interface {
+	// ioctl issues an interface ioctl on the datagram socket; arg points
+	// at a structure of the size encoded in req. It returns the errno.
+	ioctl(req uint32, arg unsafe.Pointer) error
+	// interfaceList returns what sysctl net.routetable.0.0.NET_RT_IFLISTL.0
+	// returns: a sequence of routing messages.
+	interfaceList() ([]byte, error)
+	close() error
+}
+
+// Net is the FreeBSD implementation of host.Net.
+type Net struct {
+	k kernel
+}
+
+var _ host.Net = (*Net)(nil)
+
+// CreateInterface clones an interface of the given kind ("bridge", "tap")
+// with SIOCIFCREATE2 and returns the name the kernel chose. EINVAL means no
+// cloner of that kind exists (its module is not loaded).
+func (n *Net) CreateInterface(kind string) (string, error) {
+	var req ifreqData
+	if err := setName(&req.Name, kind); err != nil {
+		return "", fmt.Errorf("create interface %q: %w", kind, err)
+	}
+	if err := n.k.ioctl(_SIOCIFCREATE2, unsafe.Pointer(&req)); err != nil {
+		return "", fmt.Errorf("create interface %s: SIOCIFCREATE2: %w", kind, err)
+	}
+	return cString(req.Name[:]), nil
+}
+
+// RenameInterface renames an interface with SIOCSIFNAME, which takes the
+// new name by pointer.
+func (n *Net) RenameInterface(old, new string) error {
+	var req ifreqData
+	var name [ifNameSize]byte
+	if err := setName(&req.Name, old); err != nil {
+		return fmt.Errorf("rename interface %q: %w", old, err)
+	}
+	if err := setName(&name, new); err != nil {
+		return fmt.Errorf("rename interface %s to %q: %w", old, new, err)
+	}
+	req.Data = unsafe.Pointer(&name)
+	if err := n.k.ioctl(_SIOCSIFNAME, unsafe.Pointer(&req)); err != nil {
+		return fmt.Errorf("rename interface %s to %s: SIOCSIFNAME: %w", old, new, err)
+	}
+	return nil
+}
+
+// DestroyInterface destroys a cloned interface with SIOCIFDESTROY.
+func (n *Net) DestroyInterface(name string) error {
+	var req ifreqData
+	if err := setName(&req.Name, name); err != nil {
+		return fmt.Errorf("destroy interface %q: %w", name, err)
+	}
+	if err := n.k.ioctl(_SIOCIFDESTROY, unsafe.Pointer(&req)); err != nil {
+		return fmt.Errorf("destroy interface %s: SIOCIFDESTROY: %w", name, err)
+	}
+	return nil
+}
+
+// SetUp reads the interface's flags (SIOCGIFFLAGS) and writes them back
+// with IFF_UP set (SIOCSIFFLAGS).
+func (n *Net) SetUp(name string) error {
+	var req ifreqFlags
+	if err := setName(&req.Name, name); err != nil {
+		return fmt.Errorf("bring up interface %q: %w", name, err)
+	}
+	if err := n.k.ioctl(_SIOCGIFFLAGS, unsafe.Pointer(&req)); err != nil {
+		return fmt.Errorf("bring up interface %s: SIOCGIFFLAGS: %w", name, err)
+	}
+	flags := uint32(req.Flags) | uint32(req.FlagsHigh)<<16 | _IFF_UP
+	req.Flags, req.FlagsHigh = uint16(flags), uint16(flags>>16)
+	if err := n.k.ioctl(_SIOCSIFFLAGS, unsafe.Pointer(&req)); err != nil {
+		return fmt.Errorf("bring up interface %s: SIOCSIFFLAGS: %w", name, err)
+	}
+	return nil
+}
+
+// AddMember adds an interface to a bridge (BRDGADD).
+func (n *Net) AddMember(bridge, member string) error {
+	if err := n.member(_BRDGADD, bridge, member); err != nil {
+		return fmt.Errorf("add %s to bridge %s: SIOCSDRVSPEC BRDGADD: %w", member, bridge, err)
+	}
+	return nil
+}
+
+// DeleteMember removes an interface from a bridge (BRDGDEL).
+func (n *Net) DeleteMember(bridge, member string) error {
+	if err := n.member(_BRDGDEL, bridge, member); err != nil {
+		return fmt.Errorf("remove %s from bridge %s: SIOCSDRVSPEC BRDGDEL: %w", member, bridge, err)
+	}
+	return nil
+}
+
+// member sends a set command about one member (BRDGADD, BRDGDEL).
+func (n *Net) member(cmd uint64, bridge, member string) error {
+	var req ifbreq
+	if err := setName(&req.IfsName, member); err != nil {
+		return err
+	}
+	return n.drvspec(_SIOCSDRVSPEC, bridge, cmd, unsafe.Pointer(&req), unsafe.Sizeof(req))
+}
+
+// drvspec sends an if_bridge command. The kernel insists that ifd_len is
+// exactly the size of the command's structure, and that commands which
+// return data come with SIOCGDRVSPEC and the others with SIOCSDRVSPEC.
+func (n *Net) drvspec(req uint32, bridge string, cmd uint64, arg unsafe.Pointer, size uintptr) error {
+	d := ifdrv{Cmd: cmd, Len: uint64(size), Data: arg}
+	if err := setName(&d.Name, bridge); err != nil {
+		return err
+	}
+	return n.k.ioctl(req, unsafe.Pointer(&d))
+}
+
+// Members lists a bridge's members with BRDGGIFS, span ports left out. A
+// first call with an empty buffer learns the size; the buffer then gets one
+// spare entry, so a full buffer means the membership grew in between and
+// the call is repeated with a larger one.
+func (n *Net) Members(bridge string) ([]string, error) {
+	entry := uint32(unsafe.Sizeof(ifbreq{}))
+	var conf ifbifconf
+	if err := n.drvspec(_SIOCGDRVSPEC, bridge, _BRDGGIFS, unsafe.Pointer(&conf), unsafe.Sizeof(conf)); err != nil {
+		return nil, fmt.Errorf("list members of bridge %s: SIOCGDRVSPEC BRDGGIFS: %w", bridge, err)
+	}
+	for conf.Len != 0 {
+		buf := make([]ifbreq, conf.Len/entry+1)
+		size := uint32(len(buf)) * entry
+		conf = ifbifconf{Len: size, Buf: unsafe.Pointer(&buf[0])}
+		if err := n.drvspec(_SIOCGDRVSPEC, bridge, _BRDGGIFS, unsafe.Pointer(&conf), unsafe.Sizeof(conf)); err != nil {
+			return nil, fmt.Errorf("list members of bridge %s: SIOCGDRVSPEC BRDGGIFS: %w", bridge, err)
+		}
+		if conf.Len < size {
+			return memberNames(buf[:conf.Len/entry]), nil
+		}
+	}
+	return nil, nil
+}
+
+// memberNames gives the names of the entries that are members, not span
+// ports.
+func memberNames(entries []ifbreq) []string {
+	var names []string
+	for _, e := range entries {
+		if e.IfsFlags&_IFBIF_SPAN == 0 {
+			names = append(names, cString(e.IfsName[:]))
+		}
+	}
+	return names
+}
+
+// Interface describes the named interface; ENXIO if there is none.
+func (n *Net) Interface(name string) (host.Interface, error) {
+	all, err := n.Interfaces()
+	if err != nil {
+		return host.Interface{}, err
+	}
+	for _, i := range all {
+		if i.Name == name {
+			return i, nil
+		}
+	}
+	return host.Interface{}, fmt.Errorf("interface %s: %w", name, unix.ENXIO)
+}
+
+// Interfaces lists every interface from the NET_RT_IFLISTL sysctl: its
+// name, its kind and whether IFF_UP is set.
+func (n *Net) Interfaces() ([]host.Interface, error) {
+	b, err := n.k.interfaceList()
+	if err != nil {
+		return nil, fmt.Errorf("list interfaces: sysctl net.routetable NET_RT_IFLISTL: %w", err)
+	}
+	list, err := parseInterfaceList(b)
+	if err != nil {
+		return nil, fmt.Errorf("list interfaces: sysctl net.routetable NET_RT_IFLISTL: %w", err)
+	}
+	return list, nil
+}
+
+// parseInterfaceList reads the RTM_IFINFO messages of a NET_RT_IFLISTL
+// answer and skips the others (the addresses of each interface).
+func parseInterfaceList(b []byte) ([]host.Interface, error) {
+	var list []host.Interface
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return nil, fmt.Errorf("truncated routing message (%d bytes)", len(b))
+		}
+		size := int(binary.NativeEndian.Uint16(b))
+		if size < 4 || size > len(b) {
+			return nil, fmt.Errorf("routing message length %d with %d bytes left", size, len(b))
+		}
+		msg := b[:size]
+		b = b[size:]
+		if msg[3] != _RTM_IFINFO {
+			continue
+		}
+		i, err := parseIfinfo(msg)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, i)
+	}
+	return list, nil
+}
+
+// parseIfinfo reads one RTM_IFINFO message: an if_msghdrl whose sockaddr_dl
+// follows at ifm_len. A layout other than the one pinned fails loudly.
+func parseIfinfo(msg []byte) (host.Interface, error) {
+	var hdr ifMsghdrl
+	if _, err := binary.Decode(msg, binary.NativeEndian, &hdr); err != nil {
+		return host.Interface{}, fmt.Errorf("RTM_IFINFO message of %d bytes: %w", len(msg), err)
+	}
+	if hdr.DataOff != uint16(unsafe.Offsetof(hdr.Data)) || int(hdr.Len) < int(unsafe.Sizeof(hdr)) || int(hdr.Len) > len(msg) {
+		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: unexpected layout (ifm_len %d, ifm_data_off %d, %d bytes)", hdr.Len, hdr.DataOff, len(msg))
+	}
+	if hdr.Addrs&(_RTA_IFP<<1-1) != _RTA_IFP {
+		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: addresses %#x, want the interface's alone first", hdr.Addrs)
+	}
+	var sdl sockaddrDl
+	addr := msg[hdr.Len:]
+	if _, err := binary.Decode(addr, binary.NativeEndian, &sdl); err != nil {
+		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl: %w", err)
+	}
+	end := int(unsafe.Sizeof(sdl)) + int(sdl.NLen)
+	if sdl.Family != _AF_LINK || end > int(sdl.Len) || end > len(addr) {
+		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl of family %d, length %d with a name of %d bytes", sdl.Family, sdl.Len, sdl.NLen)
+	}
+	name := string(addr[unsafe.Sizeof(sdl):end])
+	return host.Interface{
+		Name: name,
+		Kind: kind(hdr.Data.Type, name),
+		Up:   hdr.Flags&_IFF_UP != 0,
+	}, nil
+}
+
+// kind names an interface type the way host.Interface does. A tap is an
+// Ethernet interface to the kernel; it is told from a network card by its
+// name, which must start with "tap" anyway for bhyve to use it.
+func kind(ifType uint8, name string) string {
+	switch {
+	case ifType == _IFT_BRIDGE:
+		return "bridge"
+	case ifType == _IFT_ETHER && strings.HasPrefix(name, "tap"):
+		return "tap"
+	case ifType == _IFT_ETHER:
+		return "ether"
+	case ifType == _IFT_LOOP:
+		return "loopback"
+	}
+	return fmt.Sprintf("type %d", ifType)
+}
+
+// Close releases the socket the ioctls go through.
+func (n *Net) Close() error {
+	return n.k.close()
+}
