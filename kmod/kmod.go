@@ -83,6 +83,15 @@ func (k *Kernel) Unload(module string) error {
 	if err := k.sys.kldunload(fileid); err != nil {
 		return fmt.Errorf("unload kernel module %s: kldunload %s: %w%s", module, file, err, unloadHint(module, err))
 	}
+	// The kernel only drops a reference to a file that another loaded
+	// file depends on, and reports success.
+	after, err := k.provider(module)
+	if err != nil {
+		return fmt.Errorf("unload kernel module %s: after kldunload %s: %w", module, file, err)
+	}
+	if after != 0 {
+		return fmt.Errorf("unload kernel module %s: kldunload %s: the module is still loaded, another loaded file depends on it: %w", module, file, unix.EBUSY)
+	}
 	return nil
 }
 

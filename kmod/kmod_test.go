@@ -191,6 +191,13 @@ func TestUnloadErrors(t *testing.T) {
 			errno: unix.EBUSY,
 			want:  []string{"unload kernel module vmm: kldunload /boot/kernel/vmm.ko: ", "Some other bhyve guests might be running"},
 			calls: []string{"kldunload /boot/kernel/vmm.ko"}},
+		{name: "depended on", module: "nmdm",
+			setup: func(m *model) {
+				m.add("/boot/kernel/nmdm.ko", []string{"nmdm"})
+				m.held["/boot/kernel/nmdm.ko"] = true
+			},
+			errno: unix.EBUSY, want: []string{"kldunload /boot/kernel/nmdm.ko: ", "another loaded file depends on it"},
+			calls: []string{"kldunload /boot/kernel/nmdm.ko"}},
 		{name: "other in use", module: "nmdm",
 			setup: func(m *model) {
 				m.add("/boot/kernel/nmdm.ko", []string{"nmdm"})

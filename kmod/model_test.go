@@ -19,6 +19,7 @@ type model struct {
 	disk     map[string][]string   // module file path -> the modules in it
 	loadErr  map[string]unix.Errno // path -> MOD_LOAD failure (vmm without VT-x)
 	veto     map[string]unix.Errno // module -> MOD_UNLOAD failure (vmm with VMs)
+	held     map[string]bool       // path -> another loaded file depends on it
 	sysctls  map[string][]byte
 	calls    []string // kldload and kldunload calls, for the tests
 	nextFile int
@@ -43,6 +44,7 @@ func newModel(builtin []string, disk map[string][]string) *model {
 		disk:     disk,
 		loadErr:  map[string]unix.Errno{},
 		veto:     map[string]unix.Errno{},
+		held:     map[string]bool{},
 		sysctls:  map[string][]byte{},
 		nextFile: 1,
 		nextMod:  1,
@@ -112,8 +114,8 @@ func (m *model) kldunload(fileid int) error {
 		return unix.ENOENT
 	}
 	m.calls = append(m.calls, "kldunload "+f.path)
-	if f.id == 1 { // the kernel has no user references
-		return unix.EBUSY
+	if m.held[f.path] { // kern_linker.c only drops a reference
+		return nil
 	}
 	for _, mod := range f.mods {
 		if errno := m.veto[mod.name]; errno != 0 {
