@@ -223,7 +223,7 @@ func TestMissingLibrary(t *testing.T) {
 			t.Fatalf("%s succeeded without libvmmapi", prefix)
 		}
 		msg := err.Error()
-		want := append([]string{prefix, "is the base system complete?", "/usr/lib/libvmmapi.so.N"}, Sonames...)
+		want := append([]string{prefix, "is the base system complete?", "/usr/lib/libvmmapi.so.N"}, sonames...)
 		for _, w := range want {
 			if !strings.Contains(msg, w) {
 				t.Errorf("error %q lacks %q", msg, w)

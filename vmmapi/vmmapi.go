@@ -22,9 +22,9 @@ import (
 	"github.com/wifibox/wifibox/host"
 )
 
-// Sonames are the names libvmmapi has had, newest first: .so.5 up to 13.x,
+// sonames are the names libvmmapi has had, newest first: .so.5 up to 13.x,
 // .so.6 on 14.x and 15.x, .so.7 expected later; the plain name last.
-var Sonames = []string{"libvmmapi.so.7", "libvmmapi.so.6", "libvmmapi.so.5", "libvmmapi.so"}
+var sonames = []string{"libvmmapi.so.7", "libvmmapi.so.6", "libvmmapi.so.5", "libvmmapi.so"}
 
 // ErrnoLocation names the C library function that gives the address of the
 // calling thread's errno, and the library holding it.
@@ -45,7 +45,7 @@ var errnoLocations = map[string]ErrnoLocation{
 type Config struct {
 	// Dev is the directory holding vmm/NAME for each VM: /dev.
 	Dev string
-	// Libraries are the names or paths dlopen tries, in order: Sonames.
+	// Libraries are the names or paths dlopen tries, in order: sonames.
 	Libraries []string
 	// Errno is where errno is read after a failed call.
 	Errno ErrnoLocation
@@ -65,7 +65,7 @@ func New(c Config) *VMs {
 		c.Dev = "/dev"
 	}
 	if len(c.Libraries) == 0 {
-		c.Libraries = Sonames
+		c.Libraries = sonames
 	}
 	if c.Errno == (ErrnoLocation{}) {
 		c.Errno = errnoLocations[runtime.GOOS]
