@@ -45,7 +45,8 @@ var errnoLocations = map[string]ErrnoLocation{
 type Config struct {
 	// Dev is the directory holding vmm/NAME for each VM: /dev.
 	Dev string
-	// Libraries are the names or paths dlopen tries, in order: sonames.
+	// Libraries are the names or paths dlopen tries, in order; by default
+	// libvmmapi.so.7, libvmmapi.so.6, libvmmapi.so.5, libvmmapi.so.
 	Libraries []string
 	// Errno is where errno is read after a failed call.
 	Errno ErrnoLocation
