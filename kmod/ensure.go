@@ -1,0 +1,56 @@
+package kmod
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// Ensure makes sure the module is present, loaded from expectedFile unless
+// it is built into the kernel: a module that is absent is loaded from
+// expectedFile, one loaded from another file is unloaded and loaded from
+// expectedFile. changed tells whether anything was loaded. It works with any
+// host.Kernel.
+func Ensure(k host.Kernel, module, expectedFile string) (changed bool, err error) {
+	m, err := k.Module(module)
+	if err != nil {
+		return false, err
+	}
+	if m.Present {
+		if m.File == "" || filepath.Clean(m.File) == filepath.Clean(expectedFile) {
+			return false, nil
+		}
+		if err := k.Unload(module); err != nil {
+			return false, fmt.Errorf("%s.ko is loaded from a different location (%s, expected %s), but cannot be replaced: %w",
+				module, m.File, expectedFile, err)
+		}
+	}
+	if err := k.Load(expectedFile); err != nil {
+		if !m.Present {
+			return false, err
+		}
+		// Put back what was replaced.
+		if restoreErr := k.Load(m.File); restoreErr != nil {
+			return true, fmt.Errorf("%w; %s.ko from %s was unloaded and could not be loaded again: %w", err, module, m.File, restoreErr)
+		}
+		return false, fmt.Errorf("%w; %s.ko from %s is loaded again", err, module, m.File)
+	}
+	return true, nil
+}
+
+// ModuleFile gives the file a module is expected in: the first directory of
+// kern.module_path, "/", the module's name and ".ko", as the shell
+// implementation has it (/boot/kernel/vmm.ko).
+func ModuleFile(k host.Kernel, module string) (string, error) {
+	path, err := k.SysctlString("kern.module_path")
+	if err != nil {
+		return "", fmt.Errorf("find the file of kernel module %s: %w", module, err)
+	}
+	dir, _, _ := strings.Cut(path, ";")
+	if dir == "" {
+		return "", fmt.Errorf("find the file of kernel module %s: kern.module_path (%q) names no directory first", module, path)
+	}
+	return dir + "/" + module + ".ko", nil
+}

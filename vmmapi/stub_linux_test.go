@@ -1,0 +1,242 @@
+package vmmapi
+
+import (
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ebitengine/purego"
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// stub is a stand-in libvmmapi built from testdata/stub_vmmapi.c into the
+// test's own directory, so each test has a library of its own, with its own
+// state, that no other test has loaded.
+type stub struct {
+	path string
+}
+
+func buildStub(t *testing.T, defines ...string) stub {
+	t.Helper()
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc is needed to build the stand-in libvmmapi (testdata/stub_vmmapi.c): install gcc")
+	}
+	path := filepath.Join(t.TempDir(), "libvmmapi.so.6")
+	args := append([]string{"-shared", "-fPIC", "-Wall", "-Werror", "-o", path}, defines...)
+	args = append(args, filepath.Join("testdata", "stub_vmmapi.c"))
+	if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
+		t.Fatalf("build stand-in libvmmapi: %v\n%s", err, out)
+	}
+	return stub{path: path}
+}
+
+// vms gives VMs that use the stub through the same code path as FreeBSD's
+// libvmmapi, with glibc's errno.
+func (s stub) vms(t *testing.T) *VMs {
+	return New(Config{Dev: t.TempDir(), Libraries: []string{s.path}})
+}
+
+// control opens the stub (the handle VMs uses, once VMs has loaded it).
+func (s stub) control(t *testing.T) (fail func(call string, errno int32), calls func() string) {
+	t.Helper()
+	h, err := purego.Dlopen(s.path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	purego.RegisterLibFunc(&fail, h, "stub_fail")
+	purego.RegisterLibFunc(&calls, h, "stub_calls")
+	return fail, calls
+}
+
+// loaded tells whether the process has loaded the library (glibc's
+// RTLD_NOLOAD opens it only if it is loaded already).
+func (s stub) loaded() bool {
+	const rtldNoload = 0x4
+	_, err := purego.Dlopen(s.path, purego.RTLD_NOW|rtldNoload)
+	return err == nil
+}
+
+func TestCallsAndArguments(t *testing.T) {
+	tests := []struct {
+		name  string
+		do    func(v *VMs) error
+		calls string
+	}{
+		{"create", func(v *VMs) error { return v.CreateVM("wifibox") },
+			"vm_create wifibox\n"},
+		{"reset", func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendReset) },
+			"vm_open wifibox\nvm_suspend wifibox 1\nvm_close wifibox\n"},
+		{"poweroff", func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
+			"vm_open wifibox\nvm_suspend wifibox 2\nvm_close wifibox\n"},
+		{"halt", func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendHalt) },
+			"vm_open wifibox\nvm_suspend wifibox 3\nvm_close wifibox\n"},
+		{"destroy", func(v *VMs) error { return v.DestroyVM("wifibox") },
+			"vm_open wifibox\nvm_destroy wifibox\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildStub(t)
+			v := s.vms(t)
+			if err := tt.do(v); err != nil {
+				t.Fatal(err)
+			}
+			_, calls := s.control(t)
+			if got := calls(); got != tt.calls {
+				t.Errorf("calls:\n%s\nwant:\n%s", got, tt.calls)
+			}
+		})
+	}
+}
+
+func TestErrno(t *testing.T) {
+	tests := []struct {
+		name  string
+		fail  string // the call that fails
+		errno unix.Errno
+		do    func(v *VMs) error
+		want  []string // in the message
+		calls string
+		also  unix.Errno // a second errno the error wraps
+	}{
+		{name: "create exists", fail: "vm_create", errno: unix.EEXIST,
+			do:    func(v *VMs) error { return v.CreateVM("wifibox") },
+			want:  []string{"create VM wifibox: vm_create: ", "a VM named wifibox exists already", "`wifibox stop`"},
+			calls: "vm_create wifibox\n"},
+		{name: "create no vmm", fail: "vm_create", errno: unix.ENXIO,
+			do:   func(v *VMs) error { return v.CreateVM("wifibox") },
+			want: []string{"vm_create", "VT-x or AMD-V"}, calls: "vm_create wifibox\n"},
+		{name: "create not root", fail: "vm_create", errno: unix.EPERM,
+			do:   func(v *VMs) error { return v.CreateVM("wifibox") },
+			want: []string{"vm_create", "root", "allow.vmm"}, calls: "vm_create wifibox\n"},
+		{name: "create bad name", fail: "vm_create", errno: unix.EINVAL,
+			do:   func(v *VMs) error { return v.CreateVM("wifibox") },
+			want: []string{"create VM wifibox: vm_create: invalid argument"}, calls: "vm_create wifibox\n"},
+		{name: "suspend no VM", fail: "vm_open", errno: unix.ENOENT,
+			do:    func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
+			want:  []string{"suspend VM wifibox: vm_open: ", "no VM named wifibox"},
+			calls: "vm_open wifibox\n"},
+		{name: "suspend busy", fail: "vm_suspend", errno: unix.EBUSY,
+			do:    func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
+			want:  []string{"suspend VM wifibox: vm_suspend: "},
+			calls: "vm_open wifibox\nvm_suspend wifibox 2\nvm_close wifibox\n"},
+		{name: "suspend already", fail: "vm_suspend", errno: unix.EALREADY,
+			do:    func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
+			want:  []string{"vm_suspend", "suspended already"},
+			calls: "vm_open wifibox\nvm_suspend wifibox 2\nvm_close wifibox\n"},
+		{name: "destroy no VM", fail: "vm_open", errno: unix.ENOENT,
+			do:    func(v *VMs) error { return v.DestroyVM("wifibox") },
+			want:  []string{"destroy VM wifibox: vm_open: ", "no VM named wifibox"},
+			calls: "vm_open wifibox\n", also: unix.EINVAL},
+		{name: "destroy not root", fail: "vm_open", errno: unix.EPERM,
+			do:    func(v *VMs) error { return v.DestroyVM("wifibox") },
+			want:  []string{"destroy VM wifibox: vm_open: ", "root"},
+			calls: "vm_open wifibox\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildStub(t)
+			fail, calls := s.control(t)
+			fail(tt.fail, int32(tt.errno))
+			err := tt.do(s.vms(t))
+			if !errors.Is(err, tt.errno) {
+				t.Fatalf("error %v does not wrap %v", err, tt.errno)
+			}
+			if tt.also != 0 && !errors.Is(err, tt.also) {
+				t.Errorf("error %v does not wrap %v", err, tt.also)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if got := calls(); got != tt.calls {
+				t.Errorf("calls:\n%s\nwant:\n%s", got, tt.calls)
+			}
+		})
+	}
+}
+
+func TestWithoutVMClose(t *testing.T) {
+	s := buildStub(t, "-DNO_VM_CLOSE")
+	if err := s.vms(t).SuspendVM("wifibox", host.SuspendPowerOff); err != nil {
+		t.Fatal(err)
+	}
+	_, calls := s.control(t)
+	if got, want := calls(), "vm_open wifibox\nvm_suspend wifibox 2\n"; got != want {
+		t.Errorf("calls:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestOpensOnFirstNeed(t *testing.T) {
+	s := buildStub(t)
+	v := s.vms(t)
+	if s.loaded() {
+		t.Fatal("New loaded libvmmapi")
+	}
+	if _, err := v.VMExists("wifibox"); err != nil {
+		t.Fatal(err)
+	}
+	if s.loaded() {
+		t.Fatal("VMExists loaded libvmmapi")
+	}
+	if err := v.CreateVM("wifibox"); err != nil {
+		t.Fatal(err)
+	}
+	if !s.loaded() {
+		t.Fatal("CreateVM did not load libvmmapi")
+	}
+}
+
+func TestNewestFirst(t *testing.T) {
+	s := buildStub(t)
+	absent := filepath.Join(t.TempDir(), "libvmmapi.so.7")
+	v := New(Config{Dev: t.TempDir(), Libraries: []string{absent, s.path}})
+	if err := v.CreateVM("wifibox"); err != nil {
+		t.Fatal(err)
+	}
+	_, calls := s.control(t)
+	if got := calls(); got != "vm_create wifibox\n" {
+		t.Errorf("calls: %q", got)
+	}
+}
+
+func TestMissingLibrary(t *testing.T) {
+	// The defaults: libvmmapi is not installed on Linux.
+	v := New(Config{Dev: devWithVM(t)})
+	exists, err := v.VMExists("wifibox")
+	if err != nil || !exists {
+		t.Fatalf("VMExists without libvmmapi = %v, %v", exists, err)
+	}
+	ops := map[string]func() error{
+		"create VM wifibox: ":  func() error { return v.CreateVM("wifibox") },
+		"suspend VM wifibox: ": func() error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
+		"destroy VM wifibox: ": func() error { return v.DestroyVM("wifibox") },
+	}
+	for prefix, op := range ops {
+		err := op()
+		if err == nil {
+			t.Fatalf("%s succeeded without libvmmapi", prefix)
+		}
+		msg := err.Error()
+		want := append([]string{prefix, "is the base system complete?", "/usr/lib/libvmmapi.so.N"}, sonames...)
+		for _, w := range want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("error %q lacks %q", msg, w)
+			}
+		}
+	}
+}
+
+func TestMissingFunction(t *testing.T) {
+	// glibc is a library that dlopen finds but that has no vm_create.
+	v := New(Config{Dev: t.TempDir(), Libraries: []string{"libc.so.6"}})
+	err := v.CreateVM("wifibox")
+	if err == nil || !strings.Contains(err.Error(), "no function vm_create") {
+		t.Errorf("CreateVM with a library lacking vm_create: %v", err)
+	}
+}

@@ -1,0 +1,200 @@
+// Package vmmapi is the FreeBSD implementation of host.VMs: it creates,
+// forces off and destroys bhyve virtual machines through FreeBSD's libvmmapi,
+// which it opens at run time with purego (no cgo), on the first call that
+// needs it, so that a system without libvmmapi still runs the commands that
+// need no VM. It owns the list of libvmmapi sonames, the binding of the few
+// functions wifibox calls, the reading of errno right after each call, and the
+// messages that explain a failure to the user.
+package vmmapi
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// sonames are the names libvmmapi has had, newest first: .so.5 up to 13.x,
+// .so.6 on 14.x and 15.x, .so.7 expected later; the plain name last.
+var sonames = []string{"libvmmapi.so.7", "libvmmapi.so.6", "libvmmapi.so.5", "libvmmapi.so"}
+
+// ErrnoLocation names the C library function that gives the address of the
+// calling thread's errno, and the library holding it.
+type ErrnoLocation struct {
+	Library string
+	Symbol  string
+}
+
+// errnoLocations are the errno functions of the C libraries vmmapi runs
+// with: FreeBSD's, and glibc's for the tests on Linux.
+var errnoLocations = map[string]ErrnoLocation{
+	"freebsd": {Library: "libc.so.7", Symbol: "__error"},
+	"linux":   {Library: "libc.so.6", Symbol: "__errno_location"},
+}
+
+// Config says where vmmapi finds the device nodes and the libraries. Zero
+// fields take the values of the running system.
+type Config struct {
+	// Dev is the directory holding vmm/NAME for each VM: /dev.
+	Dev string
+	// Libraries are the names or paths dlopen tries, in order; by default
+	// libvmmapi.so.7, libvmmapi.so.6, libvmmapi.so.5, libvmmapi.so.
+	Libraries []string
+	// Errno is where errno is read after a failed call.
+	Errno ErrnoLocation
+}
+
+// VMs implements host.VMs with libvmmapi. It is safe for concurrent use.
+type VMs struct {
+	dev  string
+	load func() (*library, error)
+}
+
+var _ host.VMs = (*VMs)(nil)
+
+// New returns VMs that open libvmmapi on first use.
+func New(c Config) *VMs {
+	if c.Dev == "" {
+		c.Dev = "/dev"
+	}
+	if len(c.Libraries) == 0 {
+		c.Libraries = sonames
+	}
+	if c.Errno == (ErrnoLocation{}) {
+		c.Errno = errnoLocations[runtime.GOOS]
+	}
+	return &VMs{
+		dev:  c.Dev,
+		load: sync.OnceValues(func() (*library, error) { return open(c.Libraries, c.Errno) }),
+	}
+}
+
+// CreateVM creates the VM (vm_create).
+func (v *VMs) CreateVM(name string) error {
+	lib, err := v.load()
+	if err != nil {
+		return fmt.Errorf("create VM %s: %w", name, err)
+	}
+	if errno := lib.create(name); errno != 0 {
+		return callError("create", "vm_create", name, errno)
+	}
+	return nil
+}
+
+// VMExists tells whether DEV/vmm/NAME exists; it needs no libvmmapi.
+func (v *VMs) VMExists(name string) (bool, error) {
+	_, err := os.Stat(filepath.Join(v.dev, "vmm", name))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("check whether VM %s exists: %w", name, err)
+}
+
+// SuspendVM forces the VM into the given suspend state (vm_open,
+// vm_suspend, vm_close).
+func (v *VMs) SuspendVM(name string, how host.SuspendHow) error {
+	value, err := suspendValue(runtime.GOARCH, how)
+	if err != nil {
+		return fmt.Errorf("suspend VM %s: %w", name, err)
+	}
+	lib, err := v.load()
+	if err != nil {
+		return fmt.Errorf("suspend VM %s: %w", name, err)
+	}
+	ctx, errno := lib.open(name)
+	if errno != 0 {
+		return callError("suspend", "vm_open", name, errno)
+	}
+	defer lib.close(ctx)
+	if errno := lib.suspend(ctx, value); errno != 0 {
+		return callError("suspend", "vm_suspend", name, errno)
+	}
+	return nil
+}
+
+// DestroyVM destroys the VM (vm_open, vm_destroy). vm_destroy reports no
+// failure; a VM that does not exist is found by vm_open, which fails with
+// ENOENT where the kernel's destroy answers EINVAL: the error is both.
+func (v *VMs) DestroyVM(name string) error {
+	lib, err := v.load()
+	if err != nil {
+		return fmt.Errorf("destroy VM %s: %w", name, err)
+	}
+	ctx, errno := lib.open(name)
+	if errno == unix.ENOENT {
+		return noSuchVM{callError("destroy", "vm_open", name, errno)}
+	}
+	if errno != 0 {
+		return callError("destroy", "vm_open", name, errno)
+	}
+	lib.destroy(ctx)
+	return nil
+}
+
+// noSuchVM is DestroyVM's error for a VM that does not exist: vm_open's
+// ENOENT, and the EINVAL host.VMs promises, as the kernel's destroy has it.
+type noSuchVM struct{ error }
+
+func (e noSuchVM) Unwrap() error { return e.error }
+
+func (e noSuchVM) Is(target error) bool { return target == unix.EINVAL }
+
+// suspendValue gives enum vm_suspend_how's value for the architecture
+// (machine/vmm.h). The states wifibox uses have the same values on amd64 and
+// arm64, but the enums differ past them, so each architecture is listed.
+func suspendValue(arch string, how host.SuspendHow) (int32, error) {
+	values, ok := suspendHows[arch]
+	if !ok {
+		return 0, fmt.Errorf("vm_suspend: the values of enum vm_suspend_how on %s are not known", arch)
+	}
+	value, ok := values[how]
+	if !ok {
+		return 0, fmt.Errorf("vm_suspend: unknown suspend state %q", how)
+	}
+	return value, nil
+}
+
+var suspendHows = map[string]map[host.SuspendHow]int32{
+	"amd64": {host.SuspendReset: 1, host.SuspendPowerOff: 2, host.SuspendHalt: 3},
+	"arm64": {host.SuspendReset: 1, host.SuspendPowerOff: 2, host.SuspendHalt: 3},
+}
+
+// callError describes a failed libvmmapi call on a VM: what was done, the
+// call, the errno, and what the user can do where that is known.
+func callError(op, call, name string, errno unix.Errno) error {
+	var hint string
+	switch {
+	case errno == unix.EPERM || errno == unix.EACCES:
+		hint = "wifibox must run as root; in a jail, the jail needs allow.vmm"
+	case call == "vm_create" && (errno == unix.ENXIO || errno == unix.ENODEV):
+		hint = "vmm(4) is not initialised: enable the CPU's virtualisation (VT-x or AMD-V) in the firmware settings"
+	case call == "vm_create" && errno == unix.EEXIST:
+		hint = fmt.Sprintf("a VM named %s exists already, probably left over from an earlier run: `wifibox stop` or `wifibox restart` removes it", name)
+	case call == "vm_open" && errno == unix.ENOENT:
+		hint = fmt.Sprintf("there is no VM named %s", name)
+	case call == "vm_suspend" && errno == unix.EALREADY:
+		hint = "the VM is being suspended already"
+	}
+	if hint == "" {
+		return fmt.Errorf("%s VM %s: %s: %w", op, name, call, errno)
+	}
+	return fmt.Errorf("%s VM %s: %s: %w (%s)", op, name, call, errno, hint)
+}
+
+// missingLibrary explains that no libvmmapi could be opened; last is
+// dlopen's error for the last name tried.
+func missingLibrary(tried []string, last error) error {
+	return fmt.Errorf("cannot open libvmmapi (tried %s; %v): libvmmapi is part of the FreeBSD base system; is the base system complete? It installs /usr/lib/libvmmapi.so.N",
+		strings.Join(tried, ", "), last)
+}
