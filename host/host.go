@@ -55,8 +55,9 @@ type VMs interface {
 	// what bhyvectl --force-poweroff does for SuspendPowerOff. ENOENT if
 	// the VM does not exist; EALREADY if it is already suspended.
 	SuspendVM(name string, how SuspendHow) error
-	// DestroyVM destroys the VM (vm_destroy); EINVAL if it does not exist
-	// (what the kernel answers for hw.vmm.destroy and VMMCTL_VM_DESTROY).
+	// DestroyVM destroys the VM (vm_destroy). A VM that does not exist
+	// gives EINVAL (the kernel's answer to hw.vmm.destroy and
+	// VMMCTL_VM_DESTROY) or ENOENT (libvmmapi's vm_open before it).
 	DestroyVM(name string) error
 }
 

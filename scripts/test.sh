@@ -1,0 +1,39 @@
+#!/bin/sh
+# Runs every check of the project; exits non-zero when anything fails.
+set -eu
+cd "$(dirname "$0")/.."
+PUREGO=-gcflags=github.com/ebitengine/purego/internal/fakecgo=-std
+
+step() { printf '\n== %s\n' "$*"; }
+
+step tools
+sh scripts/tools.sh
+
+step gofmt
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-formatted: $unformatted"
+	exit 1
+fi
+
+step go vet linux
+go vet ./...
+for arch in amd64 arm64; do
+	step go vet freebsd/$arch
+	GOOS=freebsd GOARCH=$arch CGO_ENABLED=0 go vet $PUREGO ./...
+done
+
+step cross-build freebsd
+make -s freebsd
+step "freebsd/amd64 binary: libc.so.7 and libthr.so.3, never libpthread.so or libvmmapi at load time"
+needed=$(readelf -d build/freebsd-amd64/wifibox | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+echo "needs: $needed"
+case " $needed " in *" libc.so.7 "*) ;; *) echo "missing libc.so.7"; exit 1;; esac
+case " $needed " in *" libthr.so.3 "*) ;; *) echo "missing libthr.so.3"; exit 1;; esac
+case "$needed" in *libpthread*|*libvmmapi*) echo "must not need libpthread or libvmmapi"; exit 1;; esac
+
+step "Makefile as FreeBSD's make reads it"
+bmake -n all freebsd test demo >/dev/null
+
+step go test
+go test -count=1 ./...
