@@ -59,11 +59,26 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// fileType names the type of a file that is not regular.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "of type " + m.Type().String()
+}
+
 // checkSafe refuses a file that is not regular, is writable by group or
 // others, or is owned by neither root nor uid.
 func checkSafe(path string, fi fs.FileInfo, uid int) error {
 	if !fi.Mode().IsRegular() {
-		return invalid(Pos{File: path}, "is not a regular file (%s): replace it with one created from the sample", fi.Mode().Type())
+		return invalid(Pos{File: path}, "is %s, not a regular file: replace it with one created from the sample", fileType(fi.Mode()))
 	}
 	unsafe := func(why, fix string) error {
 		return &Error{Kind: ErrUnsafe, Pos: Pos{File: path},
