@@ -1,0 +1,122 @@
+package config
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// Bhyve is bhyve.conf, the guest's virtual machine.
+type Bhyve struct {
+	CPUs        int             // cpus [1]
+	Memory      string          // memory [128M], as bhyve -m takes it
+	Console     bool            // console [no]
+	Passthru    []host.Selector // passthru [""], domain 0
+	Priority    int             // priority [50], 0 (highest) to 99 (lowest)
+	StopWaitMax int             // stop_wait_max [10], seconds
+
+	cpusAt Pos // where cpus was assigned, for CheckCPUs
+}
+
+// Nice gives the nice value bhyve runs at: priority*40/99 - 20, so 0 gives
+// -20, 50 gives 0 and 99 gives 20.
+func (b Bhyve) Nice() int { return b.Priority*40/99 - 20 }
+
+// StopWait gives how long a guest asked to power off has before it is
+// forced off.
+func (b Bhyve) StopWait() time.Duration { return time.Duration(b.StopWaitMax) * time.Second }
+
+// CheckCPUs checks cpus against maxCPU, sysctl hw.vmm.maxcpu, when LoadBhyve
+// could not (vmm was not loaded yet, so the maximum was unknown). A maxCPU
+// of 0 or less is unknown and accepted.
+func (b Bhyve) CheckCPUs(maxCPU int) error {
+	if maxCPU > 0 && b.CPUs > maxCPU {
+		return outOfRange(b.cpusAt, "cpus", 1, maxCPU, strconv.Itoa(b.CPUs))
+	}
+	return nil
+}
+
+// LoadBhyve reads bhyve.conf at path. maxCPU is sysctl hw.vmm.maxcpu, or 0
+// when unknown: then cpus is only checked to be at least 1, and the caller
+// checks it later with CheckCPUs. It gives warnings for the names the file
+// does not know; a missing file is an ErrMissing error, anything wrong with
+// it an ErrInvalid one.
+func LoadBhyve(path string, maxCPU int) (Bhyve, []string, error) {
+	file, as, err := load(path)
+	if err != nil {
+		return Bhyve{}, nil, err
+	}
+	return newBhyve(file, as, maxCPU)
+}
+
+// newBhyve validates the assignments of bhyve.conf, which file names, the
+// way the shell implementation's load_bhyve_conf_values does.
+func newBhyve(file string, as Assignments, maxCPU int) (Bhyve, []string, error) {
+	s, warnings := newSettings(file, as, "cpus", "memory", "console", "passthru", "priority", "stop_wait_max")
+	var b Bhyve
+	var err error
+	maxCPUs := maxCPU
+	if maxCPUs <= 0 {
+		maxCPUs = math.MaxInt
+	}
+	if b.CPUs, b.cpusAt, err = s.integer("cpus", "1", 1, maxCPUs); err != nil {
+		return Bhyve{}, warnings, err
+	}
+	if b.Memory, err = s.wellformed("memory", "128M", memorySyntax, "non-negative integer, suffixed with unit: K, M, G, T"); err != nil {
+		return Bhyve{}, warnings, err
+	}
+	if b.Passthru, err = s.passthru(); err != nil {
+		return Bhyve{}, warnings, err
+	}
+	console, err := s.choice("console", "no", false, "yes", "no")
+	if err != nil {
+		return Bhyve{}, warnings, err
+	}
+	b.Console = console == 0
+	if b.Priority, _, err = s.integer("priority", "50", 0, 99); err != nil {
+		return Bhyve{}, warnings, err
+	}
+	if b.StopWaitMax, _, err = s.integer("stop_wait_max", "10", 1, 60); err != nil {
+		return Bhyve{}, warnings, err
+	}
+	return b, warnings, nil
+}
+
+var bsfSyntax = regexp.MustCompile(`^([0-9]{1,3})/([0-9]{1,3})/([0-9]{1,3})$`)
+
+// passthru gives the devices of passthru: space-separated
+// bus/slot/function triples.
+func (s settings) passthru() ([]host.Selector, error) {
+	v, at := s.get("passthru", "")
+	var sels []host.Selector
+	for _, bsf := range strings.FieldsFunc(v, isSpace) {
+		m := bsfSyntax.FindStringSubmatch(bsf)
+		if m == nil {
+			return nil, malformed(at, "passthru", v, "list of bus/slot/function, triples of non-negative integers")
+		}
+		var n [3]int
+		for i, part := range []struct {
+			name string
+			max  int
+		}{{"bus", 255}, {"slot", 31}, {"function", 7}} {
+			n[i], _ = strconv.Atoi(m[i+1]) // at most 3 digits
+			if n[i] > part.max {
+				return nil, invalid(at, "passthru device %s: %s should be in between 0 and %d: %s", bsf, part.name, part.max, m[i+1])
+			}
+		}
+		sel := host.Selector{Bus: uint8(n[0]), Slot: uint8(n[1]), Function: uint8(n[2])}
+		for _, seen := range sels {
+			if seen == sel {
+				return nil, invalid(at, "passthru device %s is listed twice", bsf)
+			}
+		}
+		sels = append(sels, sel)
+	}
+	return sels, nil
+}
+
+func isSpace(r rune) bool { return strings.ContainsRune(space, r) }

@@ -1,0 +1,64 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCoreValues(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Core
+	}{
+		{"", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
+		{"#loglevel=warn  # level of logging: none < error < warn < info < debug\n", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
+		{"loglevel=none", Core{LogLevel: LogNone, Recovery: RecoveryRestartVMM}},
+		{"loglevel=Error", Core{LogLevel: LogError, Recovery: RecoveryRestartVMM}},
+		{"loglevel=WARN", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
+		{"loglevel=' info '", Core{LogLevel: LogInfo, Recovery: RecoveryRestartVMM}},
+		{"loglevel=debug\nrecovery=suspend_guest", Core{LogLevel: LogDebug, Recovery: RecoverySuspendGuest}},
+		{"recovery=suspend_vmm", Core{LogLevel: LogWarn, Recovery: RecoverySuspendVMM}},
+		{"recovery=none", Core{LogLevel: LogWarn, Recovery: RecoveryNone}},
+		{"recovery=restart_vmm", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
+	} {
+		got, warnings, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
+		if err != nil || len(warnings) != 0 {
+			t.Errorf("%q: %v, warnings %q", c.in, err, warnings)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", c.in, diff)
+		}
+	}
+}
+
+func TestCoreErrors(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"\nloglevel=verbose", `core.conf:2: malformed loglevel value: "verbose", expected: none, error, warn, info or debug`},
+		{"loglevel=", `core.conf:1: malformed loglevel value: "", expected: none, error, warn, info or debug`},
+		{"recovery=Restart_VMM", `core.conf:1: malformed recovery value: "Restart_VMM", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
+		{"recovery=reboot", `core.conf:1: malformed recovery value: "reboot", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
+	} {
+		_, _, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
+		checkInvalid(t, c.in, err, c.want)
+	}
+}
+
+func TestCoreWarnings(t *testing.T) {
+	_, warnings, err := newCore("core.conf", mustParse(t, "core.conf", "_level=debug\nloglevel=$_level\nlog_level=info\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"core.conf:3: unknown setting log_level, ignored"}, warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+func TestLogLevelString(t *testing.T) {
+	for l, want := range map[LogLevel]string{LogNone: "none", LogError: "error", LogWarn: "warn", LogInfo: "info", LogDebug: "debug"} {
+		if got := l.String(); got != want {
+			t.Errorf("LogLevel(%d).String() = %q, want %q", int(l), got, want)
+		}
+	}
+}

@@ -1,0 +1,117 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// maxSize bounds what ReadFile reads: configuration files are a few lines.
+const maxSize = 1 << 20
+
+// ReadFile reads a configuration file once it is found safe to trust, since
+// what it says is done as root: a regular file, owned by root (uid 0) or by
+// uid (the running user), and not writable by group or others. The checks
+// and the read are made on the same open file. A file that does not exist is
+// an ErrMissing error with the shell implementation's text; an unsafe one an
+// ErrUnsafe error saying why and the chmod or chown that fixes it.
+func ReadFile(path string, uid int) ([]byte, error) {
+	// O_NONBLOCK: opening a FIFO put in the file's place must not hang.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, &Error{Kind: ErrMissing, Msg: path + " is missing, please create it from the sample", Err: err}
+	}
+	failed := func(what string, err error) error {
+		return &Error{Kind: ErrInvalid, Pos: Pos{File: path}, Msg: what + ": " + errText(err), Err: err}
+	}
+	if err != nil {
+		return nil, failed("cannot be opened", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, failed("cannot be examined", err)
+	}
+	if err := checkSafe(path, fi, uid); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return nil, failed("cannot be read", err)
+	}
+	if len(data) > maxSize {
+		return nil, invalid(Pos{File: path}, "is larger than %d bytes, too large for a configuration file", maxSize)
+	}
+	return data, nil
+}
+
+// errText is the cause of a file system error without the operation and
+// path, which the message around it already names.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// fileType names the type of a file that is not regular.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "of type " + m.Type().String()
+}
+
+// checkSafe refuses a file that is not regular, is writable by group or
+// others, or is owned by neither root nor uid.
+func checkSafe(path string, fi fs.FileInfo, uid int) error {
+	if !fi.Mode().IsRegular() {
+		return invalid(Pos{File: path}, "is %s, not a regular file: replace it with one created from the sample", fileType(fi.Mode()))
+	}
+	unsafe := func(why, fix string) error {
+		return &Error{Kind: ErrUnsafe, Pos: Pos{File: path},
+			Msg: fmt.Sprintf("refusing to read: %s, so others could make wifibox do anything as root; fix it with: %s %s", why, fix, path)}
+	}
+	perm := fi.Mode().Perm()
+	switch perm & 0o022 {
+	case 0o022:
+		return unsafe(fmt.Sprintf("it is writable by group and others (mode %04o)", perm), "chmod go-w")
+	case 0o020:
+		return unsafe(fmt.Sprintf("it is writable by group (mode %04o)", perm), "chmod g-w")
+	case 0o002:
+		return unsafe(fmt.Sprintf("it is writable by others (mode %04o)", perm), "chmod o-w")
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return invalid(Pos{File: path}, "cannot tell its owner")
+	}
+	if st.Uid != 0 && int64(st.Uid) != int64(uid) {
+		return unsafe(fmt.Sprintf("it is owned by uid %d, neither root nor the running user (uid %d)", st.Uid, uid), "chown root")
+	}
+	return nil
+}
+
+// load reads and parses the configuration file at path, checked against the
+// running user. It gives the file's display name, its base name, as the
+// shell implementation's messages name it.
+func load(path string) (string, Assignments, error) {
+	data, err := ReadFile(path, os.Getuid())
+	if err != nil {
+		return "", nil, err
+	}
+	file := filepath.Base(path)
+	as, err := Parse(file, data)
+	return file, as, err
+}
