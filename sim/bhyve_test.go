@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,6 +58,9 @@ func (o *output) String() string {
 	return o.buf.String()
 }
 
+// launchNice is the nice value the tests launch bhyve with.
+const launchNice = 7
+
 // running is a launched simulated bhyve.
 type running struct {
 	host.Guest
@@ -67,7 +71,7 @@ type running struct {
 func launch(t *testing.T, h *host.Host, argv []string) *running {
 	t.Helper()
 	r := &running{out: &output{}, exited: make(chan host.ExitStatus, 1)}
-	g, err := h.Launcher.Launch(host.LaunchSpec{Argv: argv, Output: r.out})
+	g, err := h.Launcher.Launch(host.LaunchSpec{Argv: argv, Nice: launchNice, Output: r.out})
 	must(t, err)
 	r.Guest = g
 	go func() {
@@ -105,6 +109,15 @@ func TestBhyvePowerButton(t *testing.T) {
 	b.ready(t)
 	if ok, err := h.VMs.VMExists("wifibox"); !ok || err != nil {
 		t.Errorf("VMExists while running = %v, %v", ok, err)
+	}
+	if pgid, err := unix.Getpgid(b.Pid()); pgid != b.Pid() || err != nil {
+		t.Errorf("bhyve's process group %d (%v), want its own, %d", pgid, err, b.Pid())
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.Pid()))
+	must(t, err)
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if fields[16] != strconv.Itoa(launchNice) { // field 19, nice
+		t.Errorf("bhyve's nice value %s, want %d", fields[16], launchNice)
 	}
 	must(t, h.Launcher.Signal(b.Pid(), syscall.SIGTERM))
 	b.exit(t, host.ExitStatus{Code: host.ExitPowerOff})
