@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,8 +102,14 @@ type bhyve struct {
 // powered off, 2 when it halted and 4 on errors, printing them on stderr. It
 // reports on descriptor 3 when the guest runs.
 func BhyveMain(args []string) int {
+	ready := readyPipe()
 	if len(args) < 2 {
 		fmt.Fprintln(os.Stderr, "bhyve: usage: "+BhyveCommand+" DIR bhyve-argv...")
+		return host.ExitError
+	}
+	dir, err := filepath.Abs(args[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
 		return host.ExitError
 	}
 	a, err := parseBhyveArgs(args[2:])
@@ -110,14 +117,26 @@ func BhyveMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
 		return host.ExitError
 	}
-	b := &bhyve{s: &system{dir: args[0]}, args: a, pid: os.Getpid()}
-	code := b.run()
+	b := &bhyve{s: &system{dir: dir}, args: a, pid: os.Getpid()}
+	code := b.run(ready)
 	b.finish(code)
 	return code
 }
 
-// run boots the guest and runs it until bhyve exits, giving the exit status.
-func (b *bhyve) run() int {
+// readyPipe gives the pipe on which the Launcher waits for the guest to
+// run, or nil when descriptor 3 is none (bhyve run by hand). It is taken
+// before anything else can open a file as descriptor 3.
+func readyPipe() *os.File {
+	var st unix.Stat_t
+	if unix.Fstat(readyFD, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	return os.NewFile(readyFD, "ready")
+}
+
+// run boots the guest and runs it until bhyve exits, giving the exit
+// status. It reports on ready once the guest runs.
+func (b *bhyve) run(ready *os.File) int {
 	events := make(chan os.Signal, 8)
 	signal.Notify(events, unix.SIGTERM, vmChanged)
 	var f faults
@@ -142,9 +161,10 @@ func (b *bhyve) run() int {
 	}
 	fmt.Printf("bhyve: guest %s booting\n", b.args.name)
 	fmt.Println("guest: Linux version 6.6.21-wifibox (simulated) #1 SMP")
-	ready := os.NewFile(readyFD, "ready")
-	ready.Write([]byte("ready\n"))
-	ready.Close()
+	if ready != nil {
+		ready.Write([]byte("ready\n"))
+		ready.Close()
+	}
 
 	var poweroff, guestExit <-chan time.Time
 	if f.guestExitAfter > 0 {

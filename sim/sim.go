@@ -116,6 +116,7 @@ type mode struct {
 
 var (
 	privileged = mode{trace: true, write: true} // what the seam receives
+	traced     = mode{trace: true}              // what it receives beyond the kernel's state
 	query      = mode{}                         // read-only seam queries
 	internal   = mode{write: true}              // the simulated bhyve's own calls
 )
