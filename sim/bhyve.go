@@ -1,0 +1,349 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// bhyveArgs is what the simulated bhyve takes from its command line.
+type bhyveArgs struct {
+	flags   string // the options without argument given, e.g. "AHPSuw"
+	cpus    string
+	com1    string
+	bootrom string
+	slots   []string // the -s specifications
+	name    string   // the VM's name
+}
+
+// The options of bhyve on amd64 (optstring aehuwxACDHIPSWYk:f:o:p:G:c:s:m:l:K:U:).
+const (
+	bhyveFlags      = "aehuwxACDHIPSWY"
+	bhyveArgOptions = "kfopGcsmlKU"
+)
+
+// parseBhyveArgs parses bhyve's options and operand the way getopt(3) does.
+func parseBhyveArgs(argv []string) (bhyveArgs, error) {
+	var a bhyveArgs
+	i := 0
+	for ; i < len(argv) && len(argv[i]) > 1 && argv[i][0] == '-'; i++ {
+		if argv[i] == "--" {
+			i++
+			break
+		}
+		for j := 1; j < len(argv[i]); j++ {
+			opt := argv[i][j]
+			if strings.IndexByte(bhyveFlags, opt) >= 0 {
+				a.flags += string(opt)
+				continue
+			}
+			if strings.IndexByte(bhyveArgOptions, opt) < 0 {
+				return a, fmt.Errorf("illegal option -- %c", opt)
+			}
+			value := argv[i][j+1:]
+			if value == "" {
+				if i++; i == len(argv) {
+					return a, fmt.Errorf("option requires an argument -- %c", opt)
+				}
+				value = argv[i]
+			}
+			if err := a.set(opt, value); err != nil {
+				return a, err
+			}
+			break
+		}
+	}
+	if len(argv)-i != 1 {
+		return a, errors.New("usage: bhyve [-AHPSuw] [-c vcpus] [-l lpc] [-m mem] [-s pci] vmname")
+	}
+	a.name = argv[i]
+	return a, nil
+}
+
+func (a *bhyveArgs) set(opt byte, value string) error {
+	switch opt {
+	case 'c':
+		a.cpus = value
+	case 's':
+		a.slots = append(a.slots, value)
+	case 'l':
+		device, path, _ := strings.Cut(value, ",")
+		switch device {
+		case "com1":
+			a.com1 = path
+		case "bootrom":
+			a.bootrom, _, _ = strings.Cut(path, ",")
+		default:
+			return fmt.Errorf("invalid lpc device configuration '%s'", value)
+		}
+	}
+	return nil
+}
+
+// bhyve is a running simulated bhyve.
+type bhyve struct {
+	s    *system
+	args bhyveArgs
+	pid  int
+}
+
+// BhyveMain runs the simulated bhyve: args are the host's directory and
+// bhyve's argv. Like bhyve(8) it exits 0 when the guest rebooted, 1 when it
+// powered off, 2 when it halted and 4 on errors, printing them on stderr. It
+// reports on descriptor 3 when the guest runs.
+func BhyveMain(args []string) int {
+	ready := readyPipe()
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "bhyve: usage: "+BhyveCommand+" DIR bhyve-argv...")
+		return host.ExitError
+	}
+	dir, err := filepath.Abs(args[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
+		return host.ExitError
+	}
+	a, err := parseBhyveArgs(args[2:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
+		return host.ExitError
+	}
+	b := &bhyve{s: &system{dir: dir}, args: a, pid: os.Getpid()}
+	code := b.run(ready)
+	b.finish(code)
+	return code
+}
+
+// readyPipe gives the pipe on which the Launcher waits for the guest to
+// run, or nil when descriptor 3 is none (bhyve run by hand). It is taken
+// before anything else can open a file as descriptor 3.
+func readyPipe() *os.File {
+	var st unix.Stat_t
+	if unix.Fstat(readyFD, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	return os.NewFile(readyFD, "ready")
+}
+
+// run boots the guest and runs it until bhyve exits, giving the exit
+// status. It reports on ready once the guest runs.
+func (b *bhyve) run(ready *os.File) int {
+	events := make(chan os.Signal, 8)
+	signal.Notify(events, unix.SIGTERM, vmChanged)
+	var f faults
+	err := b.s.run("bhyve", internal, b.open)
+	if err == nil {
+		err = b.s.run("bhyve", internal, func(t *txn) error {
+			f = t.faults
+			return b.boot(t)
+		})
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return host.ExitError
+	}
+	if b.args.com1 != "" {
+		c, err := openConsole(b.args.com1)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bhyve: Unable to initialize backend '%s' for LPC device com1: %v\n", b.s.strip(b.args.com1), err)
+			return host.ExitError
+		}
+		defer c.close()
+	}
+	fmt.Printf("bhyve: guest %s booting\n", b.args.name)
+	fmt.Println("guest: Linux version 6.6.21-wifibox (simulated) #1 SMP")
+	if ready != nil {
+		ready.Write([]byte("ready\n"))
+		ready.Close()
+	}
+
+	var poweroff, guestExit <-chan time.Time
+	if f.guestExitAfter > 0 {
+		guestExit = time.After(f.guestExitAfter)
+	}
+	for {
+		select {
+		case sig := <-events:
+			if sig == vmChanged {
+				if code, done := b.vmChanged(); done {
+					return code
+				}
+				continue
+			}
+			f, err := readFaults(b.s.dir)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
+			}
+			if f.ignorePowerButton {
+				fmt.Println("guest: power button pressed, ignored")
+			} else if poweroff == nil {
+				fmt.Println("guest: power button pressed, powering off")
+				poweroff = time.After(f.poweroffDelay)
+			}
+		case <-poweroff:
+			fmt.Println("guest: reboot: Power down")
+			return host.ExitPowerOff
+		case <-guestExit:
+			fmt.Printf("guest: exited by itself (status %d)\n", f.guestExitStatus)
+			return f.guestExitStatus
+		}
+	}
+}
+
+// open creates the VM, or reuses an existing one the way vm_reinit does
+// (EBUSY while another bhyve runs it).
+func (b *bhyve) open(t *txn) error {
+	err := b.s.createVM(t, b.args.name)
+	if !errors.Is(err, unix.EEXIST) {
+		if err != nil {
+			return fmt.Errorf("vm_create: %w", err)
+		}
+		return nil
+	}
+	v := t.st.VMs[b.args.name]
+	if bhyveAlive(v.Pid) {
+		return fmt.Errorf("vm_reinit: %w", unix.EBUSY)
+	}
+	v.Suspended = ""
+	return nil
+}
+
+// boot checks the configuration against the host the way bhyve's device
+// initialisation does and, when it fits, marks the VM as run by this bhyve.
+func (b *bhyve) boot(t *txn) error {
+	v := t.st.VMs[b.args.name]
+	if v == nil {
+		return fmt.Errorf("vm_open: %w", unix.ENOENT)
+	}
+	if b.args.bootrom == "" {
+		return errors.New("no bootrom was configured")
+	}
+	if _, err := os.Stat(b.args.bootrom); err != nil {
+		return fmt.Errorf("bootrom %s: %w", b.s.strip(b.args.bootrom), unix.ENOENT)
+	}
+	if n, err := strconv.Atoi(b.args.cpus); b.args.cpus != "" && (err != nil || n < 1 || n > maxCPU) {
+		return fmt.Errorf("invalid vCPU count '%s'", b.args.cpus)
+	}
+	for _, spec := range b.args.slots {
+		if err := b.device(t, spec); err != nil {
+			return err
+		}
+	}
+	if b.args.com1 != "" && !t.present("nmdm") {
+		return fmt.Errorf("Unable to initialize backend '%s' for LPC device com1", b.s.strip(b.args.com1))
+	}
+	v.Pid = b.pid
+	return nil
+}
+
+// device checks one -s slot[:func],emulation[,config] specification.
+func (b *bhyve) device(t *txn, spec string) error {
+	parts := strings.Split(spec, ",")
+	if len(parts) < 2 {
+		return fmt.Errorf("invalid PCI slot specification '%s'", spec)
+	}
+	emul, conf := parts[1], ""
+	if len(parts) > 2 {
+		conf = parts[2]
+	}
+	if !slices.Contains(emulationsOf(t.faults), emul) {
+		return fmt.Errorf("pci slot %s: unknown device \"%s\"", parts[0], emul)
+	}
+	stat := func(what, path string) error {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s: %s: %w", what, b.s.strip(path), unix.ENOENT)
+		}
+		return nil
+	}
+	switch emul {
+	case "virtio-blk":
+		return stat("virtio-blk: Could not open backing file", conf)
+	case "virtio-9p":
+		_, path, _ := strings.Cut(conf, "=")
+		return stat("virtio-9p: cannot open shared directory", path)
+	case "virtio-net", "e1000":
+		if i := t.iface(conf); i == nil || i.Kind != "tap" {
+			return fmt.Errorf("%s: Could not open backend device %s: %w", emul, conf, unix.ENOENT)
+		}
+	case "passthru":
+		return b.passthru(t, conf)
+	}
+	return nil
+}
+
+// passthru checks a passthru device given as bus/slot/function.
+func (b *bhyve) passthru(t *txn, bsf string) error {
+	var bus, slot, fn uint8
+	if _, err := fmt.Sscanf(bsf, "%d/%d/%d", &bus, &slot, &fn); err != nil {
+		return fmt.Errorf("passthru: invalid PCI BDF '%s'", bsf)
+	}
+	if d := t.device(host.Selector{Bus: bus, Slot: slot, Function: fn}); d == nil || d.Driver != "ppt" {
+		return fmt.Errorf("passthru: PCI device at %s is not using the ppt(4) driver", bsf)
+	}
+	if !strings.Contains(b.args.flags, "S") {
+		return errors.New("passthru: the guest memory must be wired (-S) for PCI passthrough")
+	}
+	if t.faults.iommuDisabled {
+		return fmt.Errorf("passthru: vm_assign_pptdev %s: %w", bsf, unix.ENXIO)
+	}
+	return nil
+}
+
+// suspendExit is bhyve's exit status for each way a VM is suspended.
+var suspendExit = map[host.SuspendHow]int{
+	host.SuspendReset:    host.ExitReset,
+	host.SuspendPowerOff: host.ExitPowerOff,
+	host.SuspendHalt:     host.ExitHalt,
+}
+
+// vmChanged reads the VM's state after it was suspended or destroyed and
+// tells whether bhyve exits, with which status.
+func (b *bhyve) vmChanged() (code int, done bool) {
+	err := b.s.run("bhyve", query, func(t *txn) error {
+		v := t.st.VMs[b.args.name]
+		switch {
+		case v == nil:
+			fmt.Fprintf(os.Stderr, "bhyve: vm_run: VM %s was destroyed\n", b.args.name)
+			code, done = host.ExitError, true
+		case v.Suspended != "":
+			fmt.Printf("bhyve: VM suspended (%s)\n", v.Suspended)
+			code, done = suspendExit[v.Suspended], true
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return host.ExitError, true
+	}
+	return code, done
+}
+
+// finish records that this bhyve no longer runs the VM, and the suspend
+// state a guest that rebooted, powered off or halted left it in.
+func (b *bhyve) finish(code int) {
+	err := b.s.run("bhyve", internal, func(t *txn) error {
+		v := t.st.VMs[b.args.name]
+		if v == nil || v.Pid != b.pid {
+			return nil
+		}
+		v.Pid = 0
+		for how, c := range suspendExit {
+			if c == code && v.Suspended == "" {
+				v.Suspended = how
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+}

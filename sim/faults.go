@@ -1,0 +1,170 @@
+package sim
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// faults are the knobs of DIR/sim/faults (see the package comment).
+type faults struct {
+	poweroffDelay      time.Duration
+	ignorePowerButton  bool
+	guestExitAfter     time.Duration // 0: the guest runs until told otherwise
+	guestExitStatus    int
+	vmmBusy            bool
+	iommuDisabled      bool
+	pciDeviceMissing   bool
+	moduleFilesMissing bool
+	noVirtio9p         bool
+}
+
+func defaultFaults() faults {
+	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4}
+}
+
+// faultKeys sets each knob from its value in the faults file.
+var faultKeys = map[string]func(f *faults, v string) error{
+	"poweroff_delay_ms":    func(f *faults, v string) error { return parseMillis(v, &f.poweroffDelay) },
+	"ignore_power_button":  func(f *faults, v string) error { return parseYesNo(v, &f.ignorePowerButton) },
+	"guest_exit_after_ms":  func(f *faults, v string) error { return parseMillis(v, &f.guestExitAfter) },
+	"guest_exit_status":    func(f *faults, v string) error { return parseInt(v, &f.guestExitStatus) },
+	"vmm_busy":             func(f *faults, v string) error { return parseYesNo(v, &f.vmmBusy) },
+	"iommu_disabled":       func(f *faults, v string) error { return parseYesNo(v, &f.iommuDisabled) },
+	"pci_device_missing":   func(f *faults, v string) error { return parseYesNo(v, &f.pciDeviceMissing) },
+	"module_files_missing": func(f *faults, v string) error { return parseYesNo(v, &f.moduleFilesMissing) },
+	"no_virtio_9p":         func(f *faults, v string) error { return parseYesNo(v, &f.noVirtio9p) },
+}
+
+func parseYesNo(v string, b *bool) error {
+	switch v {
+	case "yes":
+		*b = true
+	case "no":
+		*b = false
+	default:
+		return fmt.Errorf("malformed value %q, expected: yes or no", v)
+	}
+	return nil
+}
+
+func parseInt(v string, n *int) error {
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 {
+		return fmt.Errorf("malformed value %q, expected: non-negative integer", v)
+	}
+	*n = i
+	return nil
+}
+
+func parseMillis(v string, d *time.Duration) error {
+	var ms int
+	if err := parseInt(v, &ms); err != nil {
+		return err
+	}
+	*d = time.Duration(ms) * time.Millisecond
+	return nil
+}
+
+func faultsPath(dir string) string { return filepath.Join(dir, "sim", "faults") }
+
+// readFaultLines reads the faults file of the host under dir as key/value
+// pairs; a missing file has none.
+func readFaultLines(dir string) (map[string]string, error) {
+	kv := map[string]string{}
+	f, err := os.Open(faultsPath(dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return kv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read faults: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("read faults: %s:%d: expected key=value, got %q", f.Name(), n, line)
+		}
+		kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read faults: %w", err)
+	}
+	return kv, nil
+}
+
+// readFaults gives the knobs of the host under dir.
+func readFaults(dir string) (faults, error) {
+	f := defaultFaults()
+	kv, err := readFaultLines(dir)
+	if err != nil {
+		return f, err
+	}
+	for k, v := range kv {
+		if err := setFault(&f, k, v); err != nil {
+			return f, fmt.Errorf("read faults: %s: %w", faultsPath(dir), err)
+		}
+	}
+	return f, nil
+}
+
+func setFault(f *faults, key, value string) error {
+	set, ok := faultKeys[key]
+	if !ok {
+		return fmt.Errorf("unknown fault %q", key)
+	}
+	if err := set(f, value); err != nil {
+		return fmt.Errorf("fault %s: %w", key, err)
+	}
+	return nil
+}
+
+// SetFault sets a fault knob of the simulated host under dir (see the
+// package comment for the keys); an empty value removes the knob so its
+// default applies again.
+func SetFault(dir, key, value string) error {
+	s := &system{dir: dir}
+	if _, ok := faultKeys[key]; !ok {
+		return fmt.Errorf("set fault of simulated host %s: unknown fault %q", dir, key)
+	}
+	if value != "" {
+		scratch := defaultFaults()
+		if err := setFault(&scratch, key, value); err != nil {
+			return fmt.Errorf("set fault of simulated host %s: %w", dir, err)
+		}
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	kv, err := readFaultLines(dir)
+	if err != nil {
+		return err
+	}
+	kv[key] = value
+	keys := make([]string, 0, len(kv))
+	for k, v := range kv {
+		if v != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, kv[k])
+	}
+	return writeAtomic(faultsPath(dir), []byte(b.String()))
+}

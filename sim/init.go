@@ -1,0 +1,106 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// The files of a fresh simulated host, relative to its directory.
+var initFiles = []struct {
+	path, content string
+}{
+	{"usr/local/etc/wifibox/core.conf", "loglevel=info\n"},
+	{"usr/local/etc/wifibox/bhyve.conf", `cpus=1
+memory=128M
+console=yes
+passthru="3/0/0"
+priority=50
+stop_wait_max=10
+`},
+	{"usr/local/etc/wifibox/wpa_supplicant/wpa_supplicant.conf", `ctrl_interface=/var/run/wpa_supplicant
+ctrl_interface_group=0
+update_config=1
+
+network={
+	ssid="wifibox-sim"
+	psk="simulated-passphrase"
+}
+`},
+	{"usr/local/share/wifibox/esp.img", "simulated EFI system partition\n"},
+	{"usr/local/share/wifibox/root.img", "simulated root file system\n"},
+	{"usr/local/share/uefi-firmware/BHYVE_UEFI.fd", "simulated UEFI firmware\n"},
+	{"boot/kernel/vmm.ko", "simulated vmm.ko\n"},
+	{"boot/kernel/nmdm.ko", "simulated nmdm.ko\n"},
+	{"boot/kernel/if_bridge.ko", "simulated if_bridge.ko\n"},
+}
+
+// The directories of a fresh simulated host besides those of its files.
+var initDirs = []string{
+	"sim",
+	"usr/local/etc/wifibox/appliance",
+	"var/log",
+	"var/run/wifibox/appliance/log",
+	"dev/vmm",
+	"boot/modules",
+}
+
+// initState is the kernel of a fresh simulated host: no module loaded from
+// a file, no VM, four PCI devices and two interfaces.
+func initState() *state {
+	return &state{
+		Modules: map[string]string{},
+		VMs:     map[string]*vm{},
+		Devices: []*device{
+			newDevice(host.Selector{}, 0x8086, 0x3e30, 0x06, 0x00, "hostb"),
+			newDevice(host.Selector{Slot: 20}, 0x8086, 0xa36d, 0x0c, 0x03, "xhci"),
+			newDevice(host.Selector{Bus: 1}, 0x144d, 0xa808, 0x01, 0x08, "nvme"),
+			newDevice(wifiCard, 0x8086, 0x2723, 0x02, 0x80, "iwlwifi"),
+		},
+		Interfaces: []*ifnet{
+			{Name: "lo0", Kind: "loopback", Up: true},
+			{Name: "em0", Kind: "ether", Up: true},
+		},
+	}
+}
+
+// Init creates a simulated host under dir, which may exist if it holds no
+// simulated host yet.
+func Init(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("create simulated host %s: %w", dir, err)
+	}
+	s := &system{dir: abs}
+	if _, err := os.Stat(s.statePath()); err == nil {
+		return fmt.Errorf("create simulated host %s: %w: it already holds one; remove it first", abs, unix.EEXIST)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("create simulated host %s: %w", abs, err)
+	}
+	for _, d := range initDirs {
+		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
+			return fmt.Errorf("create simulated host %s: %w", abs, err)
+		}
+	}
+	for _, f := range initFiles {
+		p := filepath.Join(abs, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("create simulated host %s: %w", abs, err)
+		}
+		if err := os.WriteFile(p, []byte(f.content), 0o644); err != nil {
+			return fmt.Errorf("create simulated host %s: %w", abs, err)
+		}
+	}
+	if err := os.Symlink("wpa_supplicant", s.paths().AppConfig()); err != nil {
+		return fmt.Errorf("create simulated host %s: %w", abs, err)
+	}
+	if err := s.save(initState()); err != nil {
+		return fmt.Errorf("create simulated host %s: %w", abs, err)
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+// Package sim owns the simulated FreeBSD host that wifibox's tests, demo and
+// benchmarks run the real wifibox binary against on Linux. It implements
+// every part of the host seam (Kernel, VMs, PCI, Net, Launcher) as a model of
+// the FreeBSD kernel boundary with FreeBSD's errno semantics, and a simulated
+// bhyve process with a guest behind it (BhyveMain). A simulated host lives in
+// a directory: the usual FreeBSD tree re-rooted there (configuration, guest
+// images, firmware, /dev, /var/run, /boot/kernel), the kernel's state in
+// DIR/sim/state.json, fault knobs in DIR/sim/faults and a trace of every
+// privileged operation in DIR/trace.log. Every operation takes an exclusive
+// flock on DIR/sim/lock, reads the state, changes it, writes it back
+// atomically and appends to the trace, so several processes (wifibox
+// commands, the VM manager, the simulated bhyve) act on one host
+// consistently.
+//
+// Fault knobs are `key=value` lines in DIR/sim/faults (`#` starts a comment),
+// read at each operation and set with SetFault:
+//
+//	poweroff_delay_ms=N      ms between SIGTERM (ACPI power button) and the
+//	                         guest powering off, bhyve exiting 1 (default 100)
+//	ignore_power_button=yes  the guest ignores SIGTERM and keeps running
+//	guest_exit_after_ms=N    the guest exits by itself N ms after it booted...
+//	guest_exit_status=S      ...and bhyve exits with status S (default 4)
+//	vmm_busy=yes             unloading vmm fails with EBUSY
+//	iommu_disabled=yes       hw.vmm.iommu.enable reads 0, passthru fails
+//	pci_device_missing=yes   the Wi-Fi card pci0:3:0:0 is absent
+//	module_files_missing=yes the files in DIR/boot/kernel count as absent
+//	no_virtio_9p=yes         bhyve lacks the virtio-9p emulation
+//
+// Boolean knobs take yes or no; no is the default.
+package sim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// BhyveCommand is the hidden wifibox command that runs the simulated bhyve:
+// `wifibox __sim-bhyve DIR ARGV...` calls BhyveMain with DIR and ARGV.
+const BhyveCommand = "__sim-bhyve"
+
+// system is one simulated host; it implements every part of the host seam.
+type system struct {
+	dir string // absolute directory of the simulated host
+}
+
+// Open gives a host.Host whose parts act on the simulated host under dir.
+func Open(dir string) (*host.Host, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open simulated host %s: %w", dir, err)
+	}
+	s := &system{dir: abs}
+	if _, err := os.Stat(s.statePath()); err != nil {
+		return nil, fmt.Errorf("open simulated host %s: %w (create one with `wifibox sim init %s`)", abs, err, abs)
+	}
+	return &host.Host{
+		Kernel:   s,
+		VMs:      s,
+		PCI:      s,
+		Net:      s,
+		Launcher: s,
+		Paths:    host.DefaultPaths(abs),
+	}, nil
+}
+
+func (s *system) simDir() string    { return filepath.Join(s.dir, "sim") }
+func (s *system) statePath() string { return filepath.Join(s.simDir(), "state.json") }
+func (s *system) tracePath() string { return filepath.Join(s.dir, "trace.log") }
+func (s *system) paths() host.Paths { return host.DefaultPaths(s.dir) }
+
+// strip gives a path (or an argument containing paths) as the simulated
+// FreeBSD sees it, without the host's directory in front.
+func (s *system) strip(arg string) string {
+	if arg == s.dir {
+		return "/"
+	}
+	return strings.ReplaceAll(arg, s.dir+"/", "/")
+}
+
+// state is the simulated kernel's state, kept in DIR/sim/state.json.
+type state struct {
+	// Modules maps each module loaded from a file to that file's path.
+	Modules    map[string]string `json:"modules"`
+	VMs        map[string]*vm    `json:"vms"`
+	Devices    []*device         `json:"devices"`
+	Interfaces []*ifnet          `json:"interfaces"`
+}
+
+// vm is a virtual machine: its suspend state and the simulated bhyve
+// running it.
+type vm struct {
+	Suspended host.SuspendHow `json:"suspended,omitempty"`
+	Pid       int             `json:"pid,omitempty"`
+}
+
+// txn is one operation on the state, holding the host's lock.
+type txn struct {
+	st     *state
+	faults faults
+	line   string // the trace line; an operation may complete it
+}
+
+// mode says what an operation does besides reading the state.
+type mode struct {
+	trace bool // append the operation's line to the trace
+	write bool // write the state back when the operation succeeds
+}
+
+var (
+	privileged = mode{trace: true, write: true} // what the seam receives
+	traced     = mode{trace: true}              // what it receives beyond the kernel's state
+	query      = mode{}                         // read-only seam queries
+	internal   = mode{write: true}              // the simulated bhyve's own calls
+)
+
+// run performs one operation under the host's lock. The error of fn is
+// wrapped with the operation's line.
+func (s *system) run(line string, m mode, fn func(*txn) error) (err error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return fmt.Errorf("%s: %w", line, err)
+	}
+	defer unlock()
+	t := &txn{line: line}
+	if t.faults, err = readFaults(s.dir); err != nil {
+		return fmt.Errorf("%s: %w", line, err)
+	}
+	if t.st, err = s.load(); err != nil {
+		return fmt.Errorf("%s: %w", line, err)
+	}
+	ferr := fn(t)
+	if ferr == nil && m.write {
+		if err := s.save(t.st); err != nil {
+			return fmt.Errorf("%s: %w", t.line, err)
+		}
+	}
+	if m.trace {
+		if err := s.appendTrace(t.line); err != nil {
+			return err
+		}
+	}
+	if ferr != nil {
+		return fmt.Errorf("%s: %w", t.line, ferr)
+	}
+	return nil
+}
+
+// lock takes the exclusive lock of the host, across processes.
+func (s *system) lock() (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(s.simDir(), "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock simulated host: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock simulated host: flock %s: %w", f.Name(), err)
+	}
+	return func() { f.Close() }, nil
+}
+
+func (s *system) load() (*state, error) {
+	data, err := os.ReadFile(s.statePath())
+	if err != nil {
+		return nil, fmt.Errorf("read simulated host state: %w", err)
+	}
+	st := &state{}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("read simulated host state %s: %w", s.statePath(), err)
+	}
+	if st.Modules == nil {
+		st.Modules = map[string]string{}
+	}
+	if st.VMs == nil {
+		st.VMs = map[string]*vm{}
+	}
+	return st, nil
+}
+
+func (s *system) save(st *state) error {
+	data, err := json.MarshalIndent(st, "", "\t")
+	if err != nil {
+		return fmt.Errorf("write simulated host state: %w", err)
+	}
+	return writeAtomic(s.statePath(), append(data, '\n'))
+}
+
+// writeAtomic replaces a file by writing a temporary one beside it and
+// renaming it over the old one.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func (s *system) appendTrace(line string) error {
+	f, err := os.OpenFile(s.tracePath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("trace %q: %w", line, err)
+	}
+	_, err = f.WriteString(line + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("trace %q: %w", line, err)
+	}
+	return nil
+}
+
+// ReadTrace gives the privileged operations the simulated host under dir
+// received so far, one per line, oldest first.
+func ReadTrace(dir string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "trace.log"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read trace of simulated host: %w", err)
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"), nil
+}
