@@ -20,6 +20,10 @@ import (
 // pptDriver is vmm(4)'s pass-through driver.
 const pptDriver = "ppt"
 
+// subclassNetworkOther is PCIS_NETWORK_OTHER (dev/pci/pcireg.h), the
+// subclass of Wi-Fi cards (Ethernet cards are PCIS_NETWORK_ETHERNET, 0).
+const subclassNetworkOther = 0x80
+
 // ErrNotPresent is wrapped by the errors about configured devices the
 // machine does not have.
 var ErrNotPresent = errors.New("PCI device not present")
@@ -36,17 +40,17 @@ func Check(devs []host.PCIDevice, sels []host.Selector, ids *IDs) error {
 	var nets []string
 	example := ""
 	for _, d := range devs {
-		if d.Class == host.ClassNetwork {
-			nets = append(nets, "\n  "+line(d, ids))
-			if example == "" {
-				example = d.Selector.BSF()
-			}
+		if d.Class != host.ClassNetwork {
+			continue
+		}
+		nets = append(nets, "\n  "+line(d, ids))
+		if example == "" && d.Subclass == subclassNetworkOther {
+			example = fmt.Sprintf("\nset passthru to the Wi-Fi card's bus/slot/function, e.g. passthru=%q", d.Selector.BSF())
 		}
 	}
 	present := "\nno network controller is present"
 	if len(nets) > 0 {
-		present = "\nnetwork controllers present:" + strings.Join(nets, "") +
-			fmt.Sprintf("\nset passthru to their bus/slot/function, e.g. passthru=%q", example)
+		present = "\nnetwork controllers present:" + strings.Join(nets, "") + example
 	}
 	return fmt.Errorf("check passthru devices in bhyve.conf: %w: %s%s", ErrNotPresent, missing, present)
 }
