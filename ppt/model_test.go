@@ -25,6 +25,8 @@ type model struct {
 	// drivers are the drivers registered on the pci bus; "ppt" while
 	// vmm.ko is loaded.
 	drivers map[string]bool
+	// unprivileged makes devctl's priv_check(PRIV_DRIVER) fail: not root.
+	unprivileged bool
 	// afterGetconf runs after each PCIOCGETCONF, numbered from 1, so a
 	// test can change the list between two calls of one walk.
 	afterGetconf func(call int)
@@ -133,6 +135,9 @@ func (m *model) Ioctl(fd int, req uint32, arg unsafe.Pointer) error {
 		}
 		return err
 	case devctlDevice:
+		if m.unprivileged {
+			return unix.EPERM
+		}
 		switch req {
 		case devSetDriver:
 			return m.setDriver((*devreq)(arg))

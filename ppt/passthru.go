@@ -138,12 +138,13 @@ func Bind(p host.PCI, sels []host.Selector) error {
 	}
 	for _, sel := range sels {
 		d, _ := find(before, sel)
-		if !onPPT(d) {
-			// Recorded before the call: a device ppt fails to attach
-			// keeps ppt as its fixed driver and needs clearing too.
+		err := p.SetDriver(sel, pptDriver)
+		if !onPPT(d) && (err == nil || !unchanged(err)) {
+			// A device ppt failed to probe or attach keeps ppt as
+			// its fixed driver: it needs clearing too.
 			bound = append(bound, sel)
 		}
-		if err := p.SetDriver(sel, pptDriver); err != nil {
+		if err != nil {
 			return undo(withHint(err, bindHint(err, d)))
 		}
 	}
@@ -203,6 +204,18 @@ func withHint(err error, hint string) error {
 		return err
 	}
 	return fmt.Errorf("%w (%s)", err, hint)
+}
+
+// unchanged tells whether a failed SetDriver left the device as it was:
+// the kernel refuses these before it fixes the new driver (then it probes
+// and attaches, and their errors leave the driver fixed).
+func unchanged(err error) bool {
+	for _, errno := range []error{unix.EPERM, unix.ENOENT, unix.EINVAL, unix.EBUSY} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
 }
 
 // bindHint tells the likely cause of a failed SetDriver(sel, "ppt") of a

@@ -121,6 +121,9 @@ func TestBindFailures(t *testing.T) {
 		errno error
 		text  string
 		after []string // drivers of sels afterwards
+		// ignore makes SetDriver's ENOENT look like success, so that
+		// what Bind finds afterwards decides.
+		ignore bool
 	}{
 		{
 			name:  "ppt refuses the second device",
@@ -162,6 +165,36 @@ func TestBindFailures(t *testing.T) {
 			after: []string{"re0", "iwlwifi0"},
 		},
 		{
+			name:  "not root",
+			setup: func(m *model, _ host.PCI) { m.unprivileged = true },
+			sels:  []host.Selector{wifi},
+			errno: unix.EPERM,
+			text: "set driver of pci0:3:0:0 to ppt: DEV_SET_DRIVER: operation not permitted " +
+				"(wifibox must run as root)",
+			after: []string{"iwlwifi0"},
+		},
+		{
+			name: "no driver afterwards",
+			setup: func(m *model, _ host.PCI) {
+				d := m.dev(wifi)
+				d.devclass, d.attached = "", false
+				m.drivers = nil // SetDriver answers ENOENT, ignored below
+			},
+			sels:   []host.Selector{wifi},
+			text:   "bind pci0:3:0:0 (3/0/0) to ppt: the device has no driver after setting ppt",
+			after:  []string{""},
+			ignore: true,
+		},
+		{
+			name:  "device gone afterwards",
+			setup: func(m *model, _ host.PCI) { m.drivers = nil; m.afterGetconf = func(int) { m.devs = m.devs[:3] } },
+			sels:  []host.Selector{wifi},
+			text: "bind pci0:3:0:0 (3/0/0) to ppt: the device disappeared\n" +
+				"undo binding: clear driver of pci0:3:0:0: DEV_CLEAR_DRIVER: no such file or directory",
+			after:  []string{""},
+			ignore: true,
+		},
+		{
 			name:  "device not present",
 			sels:  []host.Selector{wifi, {Bus: 9}},
 			errno: ErrNotPresent,
@@ -174,6 +207,9 @@ func TestBindFailures(t *testing.T) {
 			p := m.pci()
 			if tc.setup != nil {
 				tc.setup(m, p)
+			}
+			if tc.ignore {
+				p = ignoring{p}
 			}
 			err := Bind(p, tc.sels)
 			if err == nil {
@@ -188,6 +224,17 @@ func TestBindFailures(t *testing.T) {
 			checkDrivers(t, p, tc.sels, tc.after...)
 		})
 	}
+}
+
+// ignoring is a host where setting an unknown driver (ENOENT) seems to
+// succeed.
+type ignoring struct{ host.PCI }
+
+func (p ignoring) SetDriver(sel host.Selector, driver string) error {
+	if err := p.PCI.SetDriver(sel, driver); err != nil && !errors.Is(err, unix.ENOENT) {
+		return err
+	}
+	return nil
 }
 
 func TestBindCannotList(t *testing.T) {
@@ -213,6 +260,13 @@ func TestReleaseGoesThroughAll(t *testing.T) {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 	checkDrivers(t, p, sels, "ppt0", "re0")
+
+	m.unprivileged = true
+	err = Release(p, sels[1:])
+	const want2 = "clear driver of pci0:2:0:0: DEV_CLEAR_DRIVER: operation not permitted (wifibox must run as root)"
+	if err == nil || err.Error() != want2 {
+		t.Errorf("err = %v\nwant  %s", err, want2)
+	}
 }
 
 // stuck is a host where clearing a driver succeeds but changes nothing.
