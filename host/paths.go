@@ -23,6 +23,7 @@ type Paths struct {
 	RunDir    string // /var/run/wifibox
 	Dev       string // /dev
 	Bhyve     string // /usr/sbin/bhyve
+	PCIIDs    string // /usr/share/misc/pci_vendors, names of PCI IDs
 }
 
 // DefaultPaths gives the paths of an installation below root ("/" for the
@@ -42,6 +43,7 @@ func DefaultPaths(root string) Paths {
 		RunDir:    at("/var/run/wifibox"),
 		Dev:       at("/dev"),
 		Bhyve:     at("/usr/sbin/bhyve"),
+		PCIIDs:    at("/usr/share/misc/pci_vendors"),
 	}
 }
 

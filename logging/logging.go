@@ -21,9 +21,6 @@ import (
 // TimeFormat is the shell implementation's `date +'%FT%H:%M:%S%z'`.
 const TimeFormat = "2006-01-02T15:04:05-0700"
 
-// Levels are core.conf's loglevel values, from quietest to most verbose.
-var Levels = []string{"none", "error", "warn", "info", "debug"}
-
 // ParseLevel maps a core.conf loglevel (already validated) to logrus's.
 // "none" logs nothing.
 func ParseLevel(name string) logrus.Level {

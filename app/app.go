@@ -1,0 +1,194 @@
+// Package app owns wifibox's command line: the global options, the commands
+// and their arguments, the usage text, the logger each command gets, the
+// host it acts on (FreeBSD's kernel, or a simulated host with -S), and the
+// mapping of every error to its documented exit status.
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/lifecycle"
+	"github.com/wifibox/wifibox/logging"
+	"github.com/wifibox/wifibox/manager"
+	"github.com/wifibox/wifibox/sim"
+)
+
+// version is set at build time: -ldflags "-X github.com/wifibox/wifibox/app.version=...".
+var version = "unknown"
+
+const usage = `USAGE: wifibox [-S DIR] ...
+    start [guest|netif|vmm]
+    stop [guest|netif|vmm]
+    restart [guest|netif|vmm]
+    status [-v]
+    console
+    version
+    sim init DIR
+
+  -S DIR  act on the simulated FreeBSD host in DIR (also WIFIBOX_SIMULATE=DIR)
+  -h      show this help
+`
+
+// Hidden commands: the VM manager process and the simulated bhyve.
+const (
+	managerCommand  = "__manager"
+	simBhyveCommand = "__sim-bhyve"
+)
+
+// command is one invocation.
+type command struct {
+	simDir string
+	stdout io.Writer
+	stderr io.Writer
+	host   *host.Host
+	log    *logrus.Logger
+}
+
+// Main runs wifibox with the arguments after the program name and gives the
+// exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("wifibox", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	simDir := fs.String("S", os.Getenv("WIFIBOX_SIMULATE"), "")
+	help := fs.Bool("h", false, "")
+	if err := fs.Parse(args); err != nil || *help || fs.NArg() == 0 {
+		fmt.Fprint(stderr, usage)
+		if *help {
+			return 0
+		}
+		return failure.Usage
+	}
+	c := &command{stdout: stdout, stderr: stderr}
+	if *simDir != "" {
+		dir, err := filepath.Abs(*simDir)
+		if err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return failure.Usage
+		}
+		c.simDir = dir
+	}
+	name, rest := fs.Arg(0), fs.Args()[1:]
+	switch name {
+	case simBhyveCommand:
+		return sim.BhyveMain(rest)
+	case "sim":
+		return failure.Status(c.sim(rest))
+	}
+	run, ok := map[string]func([]string) error{
+		"start":        c.lifecycle((*lifecycle.Runner).Start),
+		"stop":         c.lifecycle((*lifecycle.Runner).Stop),
+		"restart":      c.lifecycle((*lifecycle.Runner).Restart),
+		"status":       c.status,
+		"console":      c.console,
+		"version":      c.version,
+		managerCommand: c.manager,
+	}[name]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return failure.Usage
+	}
+	if err := c.open(name == managerCommand); err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\n", err)
+		return failure.Status(err)
+	}
+	c.log.Debugf("Program started with arguments: %q", args)
+	err := run(rest)
+	if err != nil && !errors.Is(err, errShown) {
+		c.log.Error(err)
+	}
+	return failure.Status(err)
+}
+
+// errShown marks an error whose message the command has shown already.
+var errShown = errors.New("shown")
+
+// open finds the host and reads core.conf for the log level. The VM
+// manager, which has no terminal, logs to the file only.
+func (c *command) open(background bool) error {
+	var err error
+	if c.simDir != "" {
+		c.host, err = sim.Open(c.simDir)
+	} else {
+		c.host, err = nativeHost()
+	}
+	if err != nil {
+		return failure.New(failure.Environment, err)
+	}
+	core, warnings, err := config.LoadCore(c.host.Paths.CoreConf())
+	if err != nil {
+		return failure.New(failure.Config, err)
+	}
+	user := c.stderr
+	if background {
+		user = nil
+	}
+	c.log = logging.New(c.host.Paths.Log, core.LogLevel.String(), user)
+	for _, w := range warnings {
+		c.log.Warn(w)
+	}
+	return nil
+}
+
+// self is the command line that runs this program again on the same host.
+func (c *command) self(args ...string) []string {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	argv := []string{exe}
+	if c.simDir != "" {
+		argv = append(argv, "-S", c.simDir)
+	}
+	return append(argv, args...)
+}
+
+func (c *command) runner() *lifecycle.Runner {
+	return &lifecycle.Runner{Host: c.host, Log: c.log, Out: c.stdout, Manager: c.self(managerCommand)}
+}
+
+func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]string) error {
+	return func(args []string) error {
+		target, err := lifecycle.ParseTarget(args)
+		if err != nil {
+			return err
+		}
+		return f(c.runner(), target)
+	}
+}
+
+func (c *command) manager(args []string) error {
+	if len(args) != 0 {
+		return failure.New(failure.Usage, errors.New("Too many parameters"))
+	}
+	if code := manager.Main(c.host, c.log, manager.ReportFile()); code != 0 {
+		return failure.New(code, errors.Join(errShown))
+	}
+	return nil
+}
+
+func (c *command) sim(args []string) error {
+	if len(args) != 2 || args[0] != "init" {
+		fmt.Fprint(c.stderr, usage)
+		return failure.New(failure.Usage, errShown)
+	}
+	if err := sim.Init(args[1]); err != nil {
+		fmt.Fprintf(c.stderr, "ERROR: %v\n", err)
+		return failure.New(failure.Environment, errShown)
+	}
+	fmt.Fprintf(c.stdout, "Simulated FreeBSD host created in %s\n", args[1])
+	return nil
+}
+
+func (c *command) console([]string) error {
+	return failure.New(failure.Environment, errors.New("console: not implemented yet in this version of wifibox"))
+}

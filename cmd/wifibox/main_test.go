@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/wifibox/wifibox/sim"
+)
+
+// binary is the wifibox program the tests run, built once.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wbbin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "wifibox")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		panic("go build: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// simHost is a simulated FreeBSD host in a fresh directory. The directory's
+// path is short: the control socket's path must fit a sockaddr_un.
+type simHost struct {
+	t   *testing.T
+	dir string
+}
+
+func newHost(t *testing.T) *simHost {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "wb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &simHost{t: t, dir: dir}
+	t.Cleanup(func() {
+		// Stop whatever the test left running, then remove the host.
+		exec.Command(binary, "-S", dir, "stop").Run()
+		if t.Failed() {
+			if log, err := os.ReadFile(filepath.Join(dir, "var/log/wifibox.log")); err == nil {
+				t.Logf("wifibox.log:\n%s", log)
+			}
+		}
+		os.RemoveAll(dir)
+	})
+	if _, _, code := h.run("sim", "init", dir); code != 0 {
+		t.Fatalf("sim init failed")
+	}
+	return h
+}
+
+// run runs wifibox on the host and gives its output and exit status.
+func (h *simHost) run(args ...string) (stdout, stderr string, code int) {
+	h.t.Helper()
+	cmd := exec.Command(binary, append([]string{"-S", h.dir}, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		h.t.Fatalf("run wifibox %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// must runs wifibox and fails the test unless it succeeds.
+func (h *simHost) must(args ...string) string {
+	h.t.Helper()
+	out, errOut, code := h.run(args...)
+	if code != 0 {
+		h.t.Fatalf("wifibox %v: exit status %d\nstdout: %s\nstderr: %s", args, code, out, errOut)
+	}
+	return out
+}
+
+func (h *simHost) trace() []string {
+	h.t.Helper()
+	lines, err := sim.ReadTrace(h.dir)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return lines
+}
+
+func (h *simHost) fault(key, value string) {
+	h.t.Helper()
+	if err := sim.SetFault(h.dir, key, value); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *simHost) config(name, content string) {
+	h.t.Helper()
+	path := filepath.Join(h.dir, "usr/local/etc/wifibox", name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *simHost) log() string {
+	data, _ := os.ReadFile(filepath.Join(h.dir, "var/log/wifibox.log"))
+	return string(data)
+}
+
+var pidPattern = regexp.MustCompile(`^signal \d+ `)
+
+// ops gives the trace lines from index from on, with pids as PID and
+// bhyve's command line as `exec`.
+func ops(lines []string, from int) []string {
+	var out []string
+	for _, l := range lines[from:] {
+		switch {
+		case strings.HasPrefix(l, "exec "):
+			l = "exec"
+		case strings.HasPrefix(l, "signal "):
+			l = pidPattern.ReplaceAllString(l, "signal PID ")
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// guestPID gives the pid status reports, or 0.
+func (h *simHost) guestPID() int {
+	h.t.Helper()
+	out, _, code := h.run("status")
+	m := regexp.MustCompile(`^wifibox is run as PID (\d+)\.\n$`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		if out != "wifibox is not run.\n" || code != 1 {
+			h.t.Fatalf("status: %q, exit %d", out, code)
+		}
+		return 0
+	}
+	pid, _ := strconv.Atoi(m[1])
+	return pid
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+var (
+	startNetif = []string{
+		"kldload /boot/kernel/if_bridge.ko",
+		"if_create bridge bridge0", "if_rename bridge0 wifibox0", "if_up wifibox0",
+		"if_create tap tap0", "if_up tap0", "bridge_add wifibox0 tap0",
+	}
+	loadVMM    = []string{"kldload /boot/kernel/vmm.ko"}
+	startGuest = []string{
+		"kldload /boot/kernel/nmdm.ko",
+		"vm_create wifibox", "devctl_set_driver pci0:3:0:0 ppt", "if_up tap0", "exec",
+	}
+	restartGuest = []string{"vm_create wifibox", "devctl_set_driver pci0:3:0:0 ppt", "if_up tap0", "exec"}
+	stopGuest    = []string{"signal PID SIGTERM", "vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0"}
+	stopNetif    = []string{"bridge_del wifibox0 tap0", "if_destroy tap0", "if_destroy wifibox0"}
+	unloadVMM    = []string{"kldunload vmm"}
+)
+
+func join(parts ...[]string) []string {
+	var all []string
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	return all
+}
+
+// TestTargets checks every row of behaviour.md's target table on the trace:
+// the operations, their order, and the final state.
+func TestTargets(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		setup   [][]string // commands run first
+		args    []string
+		code    int
+		want    []string
+		running bool
+	}{
+		{"start", nil, []string{"start"}, 0, join(startNetif, loadVMM, startGuest), true},
+		{"start netif", nil, []string{"start", "netif"}, 0, join(startNetif, loadVMM, startGuest), true},
+		{"start guest", [][]string{{"start", "netif"}, {"stop", "guest"}}, []string{"start", "guest"}, 0, restartGuest, true},
+		{"start guest without netif", nil, []string{"start", "guest"}, 5, loadVMM, false},
+		{"start vmm", [][]string{{"start"}, {"stop", "vmm"}}, []string{"start", "vmm"}, 0, join(loadVMM, restartGuest), true},
+		{"start running", [][]string{{"start"}}, []string{"start", "guest"}, 0, nil, true},
+		{"stop", [][]string{{"start"}}, []string{"stop"}, 0, join(stopGuest, stopNetif), false},
+		{"stop netif", [][]string{{"start"}}, []string{"stop", "netif"}, 0, join(stopGuest, stopNetif), false},
+		{"stop guest", [][]string{{"start"}}, []string{"stop", "guest"}, 0, stopGuest, false},
+		{"stop vmm", [][]string{{"start"}}, []string{"stop", "vmm"}, 0, join(stopGuest, unloadVMM), false},
+		{"stop stopped", nil, []string{"stop", "guest"}, 0, nil, false},
+		{"restart", [][]string{{"start"}}, []string{"restart"}, 0,
+			join(stopGuest, stopNetif, startNetif[1:], restartGuest), true},
+		{"restart guest", [][]string{{"start"}}, []string{"restart", "guest"}, 0, join(stopGuest, restartGuest), true},
+		{"restart vmm", [][]string{{"start"}}, []string{"restart", "vmm"}, 0,
+			join(stopGuest, unloadVMM, loadVMM, restartGuest), true},
+		{"restart stopped", nil, []string{"restart"}, 1, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHost(t)
+			for _, args := range tc.setup {
+				h.must(args...)
+			}
+			from := len(h.trace())
+			out, errOut, code := h.run(tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit status %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			if diff := cmp.Diff(tc.want, ops(h.trace(), from)); diff != "" {
+				t.Errorf("operations (-want +got):\n%s", diff)
+			}
+			pid := h.guestPID()
+			if (pid != 0) != tc.running {
+				t.Errorf("guest running = %v, want %v", pid != 0, tc.running)
+			}
+			if pid != 0 && !alive(pid) {
+				t.Errorf("status names PID %d, which does not exist", pid)
+			}
+		})
+	}
+}

@@ -1,0 +1,381 @@
+// Package lifecycle owns wifibox's commands that change the host: start,
+// stop and restart with their targets. A target is a composition of three
+// parts, the guest (G), the network interface (N) and the vmm module (V);
+// behaviour.md's table of which parts each target touches is the targets
+// map below, and start, stop and restart are the same steps in opposite
+// orders. The commands hold a lock so that two never run at once, repair
+// what a killed VM manager left behind, and undo nothing that another
+// command built: every step is idempotent.
+package lifecycle
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/bhyve"
+	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/kmod"
+	"github.com/wifibox/wifibox/manager"
+	"github.com/wifibox/wifibox/ppt"
+)
+
+// parts are what a target touches.
+type parts struct{ guest, netif, vmm bool }
+
+// targets is behaviour.md's "Which parts each target touches".
+var targets = map[string]parts{
+	"":      {guest: true, netif: true},
+	"netif": {guest: true, netif: true},
+	"guest": {guest: true},
+	"vmm":   {guest: true, vmm: true},
+}
+
+// ParseTarget checks a command's arguments: at most one, a known target.
+func ParseTarget(args []string) (string, error) {
+	if len(args) > 1 {
+		return "", failure.New(failure.Usage, errors.New("Too many parameters"))
+	}
+	if len(args) == 0 {
+		return "", nil
+	}
+	if _, ok := targets[args[0]]; !ok || args[0] == "" {
+		return "", failure.New(failure.Usage,
+			fmt.Errorf("Unknown target: %s (supported: guest, netif, vmm)", args[0]))
+	}
+	return args[0], nil
+}
+
+// Runner carries out the commands on one host.
+type Runner struct {
+	Host *host.Host
+	Log  *logrus.Logger
+	Out  io.Writer // progress for the user
+	// Manager is the command line that runs the VM manager: the wifibox
+	// executable and its arguments.
+	Manager []string
+}
+
+// Start starts the parts of the target: V, then N, then G.
+func (r *Runner) Start(target string) error {
+	p := targets[target]
+	return r.run("start", "Starting", func(step func(func() error) error) error {
+		return r.startParts(p, step)
+	})
+}
+
+// Stop stops the parts of the target: G, then N, then V.
+func (r *Runner) Stop(target string) error {
+	p := targets[target]
+	return r.run("stop", "Stopping", func(step func(func() error) error) error {
+		return r.stopParts(p, step)
+	})
+}
+
+// Restart stops the target's parts and starts them again; it needs a
+// running guest.
+func (r *Runner) Restart(target string) error {
+	p := targets[target]
+	if pid, _, err := manager.Running(r.Host.Paths.RunDir); err != nil || pid == 0 {
+		r.Log.Warn("No running instance found that could be restarted")
+		return failure.New(failure.NotRunning, errors.New("no running instance"))
+	}
+	return r.run("restart", "Restarting", func(step func(func() error) error) error {
+		if err := r.stopParts(parts{guest: p.guest, netif: p.netif}, step); err != nil {
+			return err
+		}
+		if p.vmm {
+			if err := step(r.unloadVMM); err != nil {
+				return err
+			}
+		}
+		return r.startParts(p, step)
+	})
+}
+
+func (r *Runner) startParts(p parts, step func(func() error) error) error {
+	if p.vmm {
+		if err := step(r.loadVMM); err != nil {
+			return err
+		}
+	}
+	if p.netif {
+		if err := step(r.startNetif); err != nil {
+			return err
+		}
+	}
+	if p.guest {
+		return step(r.startGuest)
+	}
+	return nil
+}
+
+func (r *Runner) stopParts(p parts, step func(func() error) error) error {
+	if p.guest {
+		if err := step(r.stopGuest); err != nil {
+			return err
+		}
+	}
+	if p.netif {
+		if err := step(r.stopNetif); err != nil {
+			return err
+		}
+	}
+	if p.vmm {
+		return step(r.unloadVMM)
+	}
+	return nil
+}
+
+// run holds the command lock around a command's steps and shows its
+// progress the shell implementation's way: `Starting wifibox....OK`.
+func (r *Runner) run(name, verb string, steps func(step func(func() error) error) error) error {
+	r.Log.Infof("Begin: wifibox %s", name)
+	unlock, err := r.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	fmt.Fprintf(r.Out, "%s wifibox...", verb)
+	err = steps(func(f func() error) error {
+		if err := f(); err != nil {
+			return err
+		}
+		fmt.Fprint(r.Out, ".")
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintln(r.Out, "FAILED")
+		return err
+	}
+	fmt.Fprintln(r.Out, "OK")
+	r.Log.Infof("End: wifibox %s", name)
+	return nil
+}
+
+// lock takes the command lock, waiting while another command holds it.
+func (r *Runner) lock() (func(), error) {
+	dir := r.Host.Paths.RunDir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, failure.New(failure.Environment, fmt.Errorf("create %s: %w", dir, err))
+	}
+	path := filepath.Join(dir, "wifibox.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, failure.New(failure.Environment, fmt.Errorf("open %s: %w", path, err))
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); errors.Is(err, unix.EWOULDBLOCK) {
+		r.Log.Info("Another wifibox command is running, waiting for it to finish")
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+	}
+	if err != nil {
+		f.Close()
+		return nil, failure.New(failure.Environment, fmt.Errorf("lock %s: %w", path, err))
+	}
+	return func() { f.Close() }, nil
+}
+
+// ensureModule loads a kernel module from kern.module_path unless it is
+// present from there already.
+func (r *Runner) ensureModule(name string) error {
+	file, err := kmod.ModuleFile(r.Host.Kernel, name)
+	if err == nil {
+		var changed bool
+		changed, err = kmod.Ensure(r.Host.Kernel, name, file)
+		if changed {
+			r.Log.Infof("Kernel module %s was loaded from %s", name, file)
+		}
+	}
+	return failure.New(failure.Environment, err)
+}
+
+func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }
+
+func (r *Runner) unloadVMM() error {
+	r.Log.Info("Unloading vmm.ko")
+	err := r.Host.Kernel.Unload("vmm")
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		r.Log.Warn("vmm.ko is not loaded, nothing to unload")
+		return nil
+	case errors.Is(err, syscall.EBUSY):
+		return failure.New(failure.Environment,
+			fmt.Errorf("Some other bhyve guests might be running, vmm.ko could not be unloaded: %w", err))
+	}
+	return failure.New(failure.Environment, err)
+}
+
+func (r *Runner) startNetif() error {
+	if err := r.ensureModule("if_bridge"); err != nil {
+		return err
+	}
+	tap, warnings, err := ifnet.Setup(r.Host.Net, manager.Bridge)
+	for _, w := range warnings {
+		r.Log.Warn(w)
+	}
+	if err != nil {
+		return failure.New(failure.Environment, err)
+	}
+	r.Log.Infof("Bridge %s is up with member %s", manager.Bridge, tap)
+	return nil
+}
+
+func (r *Runner) stopNetif() error {
+	warnings, err := ifnet.Teardown(r.Host.Net, manager.Bridge)
+	for _, w := range warnings {
+		r.Log.Warn(w)
+	}
+	return failure.New(failure.Environment, err)
+}
+
+// startGuest checks that a guest can run and starts the VM manager; a
+// running guest is left intact.
+func (r *Runner) startGuest() error {
+	h := r.Host
+	if pid, _, err := manager.Running(h.Paths.RunDir); err != nil {
+		return failure.New(failure.Environment, err)
+	} else if pid != 0 {
+		r.Log.Warnf("Guest is already run by the VM manager PID %d, left intact", pid)
+		return nil
+	}
+	if err := r.repair(); err != nil {
+		return err
+	}
+	if err := r.loadVMM(); err != nil {
+		return err
+	}
+	if err := r.checkIOMMU(); err != nil {
+		return err
+	}
+	if err := r.checkVirtFS(); err != nil {
+		return err
+	}
+	plan, err := manager.Prepare(h)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(plan.Argv, func(a string) bool { return strings.HasPrefix(a, "com1,") }) {
+		if err := r.ensureModule("nmdm"); err != nil {
+			return err
+		}
+	}
+	devices, err := h.PCI.Devices()
+	if err == nil {
+		var ids *ppt.IDs
+		if ids, err = ppt.LoadIDs(h.Paths.PCIIDs); err == nil {
+			err = ppt.Check(devices, plan.Passthru, ids)
+		}
+	}
+	if err != nil {
+		return failure.New(failure.Environment, err)
+	}
+	if err := os.MkdirAll(filepath.Join(h.Paths.RunAppliance(), "log"), 0o755); err != nil {
+		return failure.New(failure.Environment, err)
+	}
+	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:])
+	if err != nil {
+		return err
+	}
+	r.Log.Infof("Guest %s has started as PID %d", bhyve.VMName, pid)
+	return nil
+}
+
+func (r *Runner) checkIOMMU() error {
+	for _, name := range []string{"hw.vmm.iommu.enable", "hw.vmm.amdvi.enable"} {
+		if v, err := r.Host.Kernel.SysctlInt(name); err == nil && v == 1 {
+			return nil
+		}
+	}
+	return failure.New(failure.Environment, errors.New("PCI pass-through is not available for bhyve: "+
+		"no IOMMU is enabled (hw.vmm.iommu.enable and hw.vmm.amdvi.enable are not 1); "+
+		"enable VT-d/AMD-Vi in the firmware, and on AMD add hw.vmm.amdvi.enable=1 to /boot/loader.conf"))
+}
+
+func (r *Runner) checkVirtFS() error {
+	ems, err := r.Host.Launcher.Emulations(r.Host.Paths.Bhyve)
+	if err != nil {
+		return failure.New(failure.Environment, err)
+	}
+	if !slices.Contains(ems, "virtio-9p") {
+		return failure.New(failure.Environment, fmt.Errorf(
+			"The Virtio 9p (VirtFS) bhyve interface is not available in %s; update FreeBSD to 13.0 or later", r.Host.Paths.Bhyve))
+	}
+	return nil
+}
+
+// stopGuest asks the VM manager to stop the guest and waits until it has
+// cleaned up. With no manager it only repairs what a dead one left.
+func (r *Runner) stopGuest() error {
+	dir := r.Host.Paths.RunDir
+	pid, _, err := manager.Running(dir)
+	if err != nil {
+		return failure.New(failure.Environment, err)
+	}
+	if pid == 0 {
+		r.Log.Warn("Guest is not running, hence not stopped")
+		return r.repair()
+	}
+	r.Log.Infof("Stopping guest %s managed by PID %d", bhyve.VMName, pid)
+	if err := manager.Stop(dir); err != nil {
+		r.Log.Warnf("The VM manager did not answer the stop request (%v), cleaning up after it", err)
+		return r.repair()
+	}
+	r.Log.Info("Guest has stopped, the VM manager has finished")
+	return nil
+}
+
+// repair removes what a VM manager killed before it could clean up left
+// behind: its files, the VM, the devices bound to ppt. It is a no-op on a
+// clean host.
+func (r *Runner) repair() error {
+	h := r.Host
+	pid, stale, err := manager.Running(h.Paths.RunDir)
+	if err != nil || pid != 0 {
+		return failure.New(failure.Environment, err)
+	}
+	if stale {
+		r.Log.Warn("Repair: removing the files of a VM manager that died")
+		if err := manager.RemoveStale(h.Paths.RunDir); err != nil {
+			return failure.New(failure.Environment, err)
+		}
+	}
+	if exists, err := h.VMs.VMExists(bhyve.VMName); err != nil {
+		return failure.New(failure.Environment, err)
+	} else if exists {
+		r.Log.Warnf("Repair: destroying the leftover VM %s", bhyve.VMName)
+		if err := h.VMs.DestroyVM(bhyve.VMName); err != nil {
+			return failure.New(failure.Environment, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err))
+		}
+	}
+	// Only wifibox's own devices: other bhyve guests may use ppt too.
+	cfg, _, err := config.LoadBhyve(h.Paths.BhyveConf(), 0)
+	if err != nil {
+		return failure.New(failure.Config, err)
+	}
+	devices, err := h.PCI.Devices()
+	if err != nil {
+		return failure.New(failure.Environment, err)
+	}
+	var bound []host.Selector
+	for _, d := range devices {
+		if d.Attached && d.Driver == "ppt" && slices.Contains(cfg.Passthru, d.Selector) {
+			bound = append(bound, d.Selector)
+		}
+	}
+	if len(bound) == 0 {
+		return nil
+	}
+	r.Log.Warnf("Repair: releasing %v from ppt", bound)
+	return failure.New(failure.Environment, ppt.Release(h.PCI, bound))
+}

@@ -1,0 +1,85 @@
+package manager
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/wifibox/wifibox/failure"
+)
+
+// Spawn starts the VM manager, `exe args...`, detached in a session of its
+// own with no terminal, and waits (on a pipe, not a timer) until it reports
+// that bhyve runs or why it could not start the guest. It gives the pid of
+// bhyve.
+func Spawn(exe string, args []string) (int, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, fmt.Errorf("start the VM manager: pipe: %w", err)
+	}
+	defer r.Close()
+	cmd := exec.Command(exe, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.ExtraFiles = []*os.File{w} // fd 3: the report
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return 0, fmt.Errorf("start the VM manager %s: %w", exe, err)
+	}
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	word, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+	switch word {
+	case "ready":
+		cmd.Process.Release()
+		pid, err := strconv.Atoi(rest)
+		if err != nil {
+			return 0, fmt.Errorf("the VM manager reported a malformed pid %q", rest)
+		}
+		return pid, nil
+	case "error":
+		cmd.Wait()
+		code, msg, _ := strings.Cut(rest, " ")
+		status, err := strconv.Atoi(code)
+		if err != nil {
+			status = failure.Environment
+		}
+		return 0, failure.New(status, errors.New(msg))
+	}
+	err = cmd.Wait()
+	return 0, fmt.Errorf("the VM manager exited before the guest started (%v); see the log", err)
+}
+
+// ReportFile is the pipe Spawn gives the manager process.
+func ReportFile() *os.File { return os.NewFile(3, "report") }
+
+// Query asks the running VM manager for its status.
+func Query(runDir string) (Status, error) {
+	var s Status
+	answer, err := request(runDir, "status")
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal([]byte(answer), &s); err != nil {
+		return s, fmt.Errorf("the VM manager's status %q: %w", answer, err)
+	}
+	return s, nil
+}
+
+// Stop asks the running VM manager to stop the guest and waits until it
+// has cleaned up and gone.
+func Stop(runDir string) error {
+	answer, err := request(runDir, "stop")
+	if err != nil {
+		return err
+	}
+	if answer != "stopped" {
+		return fmt.Errorf("the VM manager answered %q to stop", answer)
+	}
+	return nil
+}

@@ -1,0 +1,385 @@
+// Package manager owns the life of one guest: the VM manager, a wifibox
+// process of its own (detached in its own session) that creates the VM,
+// binds the pass-through devices to ppt, brings the tap up, runs bhyve and,
+// when bhyve exits, destroys the VM and releases the devices before it acts
+// on the exit status (restart on reboot, restart with a growing backoff on a
+// crash, stop on power-off). It also owns the files through which other
+// wifibox commands reach it in the run directory: a pid file, locked for as
+// long as the manager lives, and a control socket (0600) that answers
+// status and stop. Every wait is on an event (the process, a channel, a
+// timer, a socket): nothing polls.
+package manager
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/wifibox/wifibox/bhyve"
+	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ppt"
+)
+
+// Backoff bounds of the crash restart loop: the delay doubles from
+// firstBackoff to maxBackoff, and starts again from firstBackoff once a
+// guest has run for stableRun.
+const (
+	firstBackoff = time.Second
+	maxBackoff   = 60 * time.Second
+	stableRun    = 60 * time.Second
+	// killGrace is how long a guest forced off through the VM may take to
+	// exit before bhyve is killed.
+	killGrace = 5 * time.Second
+	// tailLines of bhyve's output are kept for the error of a failed start.
+	tailLines = 10
+)
+
+// Status is what the manager tells `wifibox status`.
+type Status struct {
+	ManagerPID int       `json:"manager_pid"`
+	GuestPID   int       `json:"guest_pid"` // 0 while no bhyve runs
+	State      string    `json:"state"`     // starting, running, restarting, stopping
+	Since      time.Time `json:"since"`     // when the manager started
+	GuestSince time.Time `json:"guest_since,omitzero"`
+	Restarts   int       `json:"restarts"`
+	LastExit   string    `json:"last_exit,omitempty"`
+	Tap        string    `json:"tap,omitempty"`
+	Passthru   []string  `json:"passthru,omitempty"`
+}
+
+// manager is the running VM manager.
+type manager struct {
+	h    *host.Host
+	log  *logrus.Logger
+	stop chan chan struct{} // stop requests; the channel is closed when done
+	// answers counts the stop requests of the control socket still to
+	// be answered: the process waits for them before it exits.
+	answers sync.WaitGroup
+
+	mu     sync.Mutex
+	status Status
+}
+
+func (m *manager) update(f func(*Status)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f(&m.status)
+}
+
+func (m *manager) snapshot() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.status
+	s.Passthru = append([]string(nil), s.Passthru...)
+	return s
+}
+
+// Main is the VM manager process. report receives one line, `ready PID` once
+// bhyve runs or `error MESSAGE` when the first start fails, and is then
+// closed. Main returns the process's exit status.
+func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
+	files, err := claim(h.Paths.RunDir)
+	if err != nil {
+		reportError(report, err)
+		return 1
+	}
+	m := &manager{h: h, log: log, stop: make(chan chan struct{})}
+	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: time.Now()}
+	ln, err := listen(files.socket)
+	if err != nil {
+		files.release()
+		reportError(report, err)
+		return 1
+	}
+	go m.serve(ln)
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	go func() {
+		for sig := range signals {
+			log.Infof("VM manager: %v received, stopping the guest", sig)
+			go m.requestStop()
+		}
+	}()
+	log.Infof("VM manager launched as PID %d", os.Getpid())
+	waiting := m.run(report)
+	// The files go before the stop requests are answered, so that a
+	// command that follows finds no manager.
+	ln.Close()
+	files.release()
+	go func() { // requests that come late find the guest stopped
+		for done := range m.stop {
+			close(done)
+		}
+	}()
+	for _, done := range waiting {
+		close(done)
+	}
+	m.answers.Wait()
+	log.Info("VM manager: finished")
+	return 0
+}
+
+// requestStop asks the manager's loop to stop the guest and waits until it
+// has cleaned up.
+func (m *manager) requestStop() {
+	done := make(chan struct{})
+	m.stop <- done
+	<-done
+}
+
+// run launches and supervises the guest until it stops, and gives the stop
+// requests to answer.
+func (m *manager) run(report io.WriteCloser) []chan struct{} {
+	backoff := firstBackoff
+	for first := true; ; first = false {
+		plan, g, err := m.launch()
+		if err != nil {
+			if first {
+				m.log.Errorf("VM manager: %v", err)
+				reportError(report, err)
+				return nil
+			}
+			m.log.Errorf("VM manager: guest could not be started again: %v", err)
+			m.update(func(s *Status) { s.LastExit = "start failed: " + err.Error() })
+		} else {
+			exit, ready, waiting := m.supervise(plan, g, first, report)
+			m.cleanup(plan)
+			if waiting != nil {
+				return waiting
+			}
+			if first && !ready {
+				err := fmt.Errorf("bhyve exited before the guest ran: %s%s", exit, g.tail())
+				m.log.Errorf("VM manager: %v", err)
+				reportError(report, err)
+				return nil
+			}
+			m.update(func(s *Status) { s.LastExit = exit.String(); s.GuestPID = 0 })
+			switch bhyve.Judge(exit) {
+			case bhyve.Stop:
+				m.log.Infof("VM manager: guest stopped (%s), signaling exit", exit)
+				return nil
+			case bhyve.Restart:
+				m.log.Infof("VM manager: guest was rebooted (%s), starting it again", exit)
+				m.update(func(s *Status) { s.Restarts++ })
+				continue
+			}
+			if time.Since(g.started) >= stableRun {
+				backoff = firstBackoff
+			}
+			m.log.Warnf("VM manager: guest crashed (%s) after %s", exit, time.Since(g.started).Round(time.Millisecond))
+		}
+		m.log.Infof("VM manager: restarting the guest in %s", backoff)
+		m.update(func(s *Status) { s.State = "restarting"; s.Restarts++ })
+		timer := time.NewTimer(backoff)
+		select {
+		case <-timer.C:
+		case done := <-m.stop:
+			timer.Stop()
+			m.log.Info("VM manager: stop requested while waiting to restart")
+			return []chan struct{}{done}
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// guest is a launched bhyve with its output's last lines.
+type guest struct {
+	host.Guest
+	started time.Time
+	out     *lineLog
+}
+
+func (g *guest) tail() string {
+	lines := g.out.last()
+	if len(lines) == 0 {
+		return ""
+	}
+	return "; bhyve said: " + strings.Join(lines, " / ")
+}
+
+// launch prepares and starts one run of the guest. What it did is undone
+// when a later step fails.
+func (m *manager) launch() (Plan, *guest, error) {
+	plan, err := Prepare(m.h)
+	if err != nil {
+		return plan, nil, err
+	}
+	for _, w := range plan.Warnings {
+		m.log.Warn(w)
+	}
+	vms := m.h.VMs
+	if err := vms.CreateVM(bhyve.VMName); errors.Is(err, syscall.EEXIST) {
+		m.log.Warnf("VM manager: destroying the leftover VM %s", bhyve.VMName)
+		if err := vms.DestroyVM(bhyve.VMName); err != nil {
+			return plan, nil, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err)
+		}
+		err = vms.CreateVM(bhyve.VMName)
+		if err != nil {
+			return plan, nil, fmt.Errorf("create VM %s: %w", bhyve.VMName, err)
+		}
+	} else if err != nil {
+		return plan, nil, fmt.Errorf("create VM %s: %w", bhyve.VMName, err)
+	}
+	if err := ppt.Bind(m.h.PCI, plan.Passthru); err != nil {
+		m.destroyVM()
+		return plan, nil, err
+	}
+	undo := func() {
+		m.release(plan)
+		m.destroyVM()
+	}
+	if err := m.h.Net.SetUp(plan.Tap); err != nil {
+		undo()
+		return plan, nil, fmt.Errorf("bring up %s: %w", plan.Tap, err)
+	}
+	m.log.Infof("VM manager: launching the guest: %s", strings.Join(plan.Argv, " "))
+	out := newLineLog(m.log, "[bhyve]")
+	g, err := m.h.Launcher.Launch(host.LaunchSpec{Argv: plan.Argv, Nice: plan.Nice, Output: out})
+	if err != nil {
+		undo()
+		return plan, nil, fmt.Errorf("run %s: %w", plan.Argv[0], err)
+	}
+	passthru := make([]string, len(plan.Passthru))
+	for i, sel := range plan.Passthru {
+		passthru[i] = sel.String()
+	}
+	m.update(func(s *Status) {
+		s.GuestPID, s.Tap, s.Passthru = g.Pid(), plan.Tap, passthru
+	})
+	return plan, &guest{Guest: g, started: time.Now(), out: out}, nil
+}
+
+// supervise waits for bhyve to exit, answering stop requests: SIGTERM
+// first, a forced power-off after plan.StopWait, SIGKILL after killGrace
+// more. It tells whether the guest got ready, and the stop requests to
+// answer when it was stopped on request.
+func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteCloser) (host.ExitStatus, bool, []chan struct{}) {
+	exited := make(chan host.ExitStatus, 1)
+	go func() {
+		st, err := g.Wait()
+		if err != nil {
+			m.log.Errorf("VM manager: waiting for bhyve: %v", err)
+			st = host.ExitStatus{Code: -1}
+		}
+		g.out.Close()
+		exited <- st
+	}()
+	ready := g.Ready()
+	gotReady := false
+	var waiting []chan struct{}
+	var deadline <-chan time.Time
+	forced := false
+	for {
+		select {
+		case <-ready:
+			ready, gotReady = nil, true
+			m.log.Infof("VM manager: guest %s runs as PID %d", bhyve.VMName, g.Pid())
+			m.update(func(s *Status) { s.State = "running"; s.GuestSince = time.Now() })
+			if first {
+				fmt.Fprintf(report, "ready %d\n", g.Pid())
+				report.Close()
+			}
+		case st := <-exited:
+			m.log.Infof("VM manager: bhyve exited: %s", st)
+			return st, gotReady, waiting
+		case done := <-m.stop:
+			waiting = append(waiting, done)
+			if len(waiting) > 1 {
+				continue
+			}
+			m.update(func(s *Status) { s.State = "stopping" })
+			m.log.Infof("VM manager: stopping guest %s run as PID %d", bhyve.VMName, g.Pid())
+			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGTERM); err != nil {
+				m.log.Warnf("VM manager: guest could not be stopped gracefully: %v", err)
+			}
+			deadline = time.After(plan.StopWait)
+		case <-deadline:
+			if !forced {
+				forced = true
+				m.log.Warnf("VM manager: grace period of %s is over, forcing power-off of guest %s", plan.StopWait, bhyve.VMName)
+				if err := m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendPowerOff); err != nil {
+					m.log.Errorf("VM manager: force power-off of %s: %v", bhyve.VMName, err)
+				}
+				deadline = time.After(killGrace)
+				continue
+			}
+			m.log.Errorf("VM manager: bhyve did not exit after the forced power-off, killing PID %d", g.Pid())
+			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGKILL); err != nil {
+				m.log.Errorf("VM manager: kill bhyve: %v", err)
+			}
+			deadline = nil
+		}
+	}
+}
+
+// cleanup destroys the VM and releases the devices after bhyve exited.
+func (m *manager) cleanup(plan Plan) {
+	m.destroyVM()
+	m.release(plan)
+}
+
+func (m *manager) destroyVM() {
+	exists, err := m.h.VMs.VMExists(bhyve.VMName)
+	if err == nil && exists {
+		err = m.h.VMs.DestroyVM(bhyve.VMName)
+	}
+	if err != nil {
+		m.log.Errorf("VM manager: destroy VM %s: %v", bhyve.VMName, err)
+		return
+	}
+	m.log.Infof("VM manager: guest %s destroyed", bhyve.VMName)
+}
+
+func (m *manager) release(plan Plan) {
+	if err := ppt.Release(m.h.PCI, plan.Passthru); err != nil {
+		m.log.Errorf("VM manager: %v", err)
+	}
+}
+
+// serve answers the control socket: one request line, one answer.
+func (m *manager) serve(ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		m.answers.Add(1)
+		go m.answer(conn)
+	}
+}
+
+func (m *manager) answer(conn net.Conn) {
+	defer m.answers.Done()
+	defer conn.Close()
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return
+	}
+	switch strings.TrimSpace(line) {
+	case "status":
+		writeJSON(conn, m.snapshot())
+	case "stop":
+		m.requestStop()
+		io.WriteString(conn, "stopped\n")
+	default:
+		io.WriteString(conn, "error unknown request\n")
+	}
+}
+
+// reportError tells the starting command why the guest did not start:
+// `error STATUS MESSAGE`.
+func reportError(report io.WriteCloser, err error) {
+	fmt.Fprintf(report, "error %d %s\n", failure.Status(err), strings.ReplaceAll(err.Error(), "\n", " "))
+	report.Close()
+}
