@@ -75,7 +75,7 @@ func (k *kernel) Devices() ([]host.PCIDevice, error) {
 		return devs, err
 	}
 	return nil, fmt.Errorf("list PCI devices: %s answers neither the FreeBSD 15 nor the FreeBSD 14 PCIOCGETCONF: %w "+
-		"(a FreeBSD 15 kernel without options COMPAT_FREEBSD14 and wifibox built for it?)", pciDevice, unix.ENOTTY)
+		"(a FreeBSD release newer than this wifibox?)", pciDevice, unix.ENOTTY)
 }
 
 // list walks the device list with one PCIOCGETCONF variant, a buffer of

@@ -236,11 +236,15 @@ func copyinstr(p unsafe.Pointer, max int) (string, error) {
 	if p == nil {
 		return "", unix.EFAULT
 	}
-	b := unsafe.Slice((*byte)(p), max)
-	for i, c := range b {
+	// Byte by byte, as the kernel does: the string ends where its
+	// memory may end.
+	var b []byte
+	for i := range max {
+		c := *(*byte)(unsafe.Add(p, i))
 		if c == 0 {
-			return string(b[:i]), nil
+			return string(b), nil
 		}
+		b = append(b, c)
 	}
 	return "", unix.ENAMETOOLONG
 }
