@@ -1,0 +1,309 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// waitLog waits until the log has n lines matching pattern. It re-reads the
+// log until a deadline: the guest's own timing drives these tests, and the
+// deadline only bounds a failure.
+func (h *simHost) waitLog(pattern string, n int) {
+	h.t.Helper()
+	re := regexp.MustCompile(pattern)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if len(re.FindAllString(h.log(), -1)) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the log never had %d lines matching %q", n, pattern)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (h *simHost) managerPID() int {
+	h.t.Helper()
+	data, err := os.ReadFile(filepath.Join(h.dir, "var/run/wifibox/manager.pid"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return pid
+}
+
+// waitGone waits until a process no longer exists.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("PID %d still exists", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// execLine gives bhyve's last command line from the trace.
+func (h *simHost) execLine() string {
+	h.t.Helper()
+	lines := h.trace()
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], "exec ") {
+			return strings.TrimPrefix(lines[i], "exec ")
+		}
+	}
+	h.t.Fatal("no exec in the trace")
+	return ""
+}
+
+// TestCommandLines runs the guest with each configuration and checks
+// bhyve's command line and priority.
+func TestCommandLines(t *testing.T) {
+	const (
+		head = "/usr/sbin/bhyve -c 1 -m 128M -AHPSuw -l com1,/dev/nmdm-wifibox.1A -s 0,hostbridge -s 31,lpc " +
+			"-l bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd " +
+			"-s 4:0,virtio-blk,/usr/local/share/wifibox/esp.img -s 4:1,virtio-blk,/usr/local/share/wifibox/root.img " +
+			"-s 4:2,virtio-9p,config=/usr/local/etc/wifibox/appliance,ro -s 4:3,virtio-9p,var=/var/run/wifibox/appliance "
+		appConfig = "-s 4:4,virtio-9p,app_config=/usr/local/etc/wifibox/wpa_supplicant"
+		tail      = " -s 5:0,e1000,tap0 -s 6:0,passthru,3/0/0 wifibox"
+		bhyveConf = "cpus=1\nmemory=128M\nconsole=yes\npassthru=\"3/0/0\"\npriority=50\nstop_wait_max=10\n"
+	)
+	for _, tc := range []struct {
+		name   string
+		change func(h *simHost)
+		want   string
+		nice   int
+	}{
+		{"default", func(*simHost) {}, head + appConfig + ",ro" + tail, 0},
+		{"console=no", func(h *simHost) {
+			h.config("bhyve.conf", strings.Replace(bhyveConf, "console=yes", "console=no", 1))
+		}, strings.Replace(head, "-l com1,/dev/nmdm-wifibox.1A ", "", 1) + appConfig + ",ro" + tail, 0},
+		{"two passthru devices", func(h *simHost) {
+			h.config("bhyve.conf", strings.Replace(bhyveConf, `"3/0/0"`, `"3/0/0 0/20/0"`, 1))
+		}, head + appConfig + ",ro" + tail[:len(tail)-len(" wifibox")] + " -s 6:1,passthru,0/20/0 wifibox", 0},
+		{"no app_config", func(h *simHost) {
+			os.Remove(filepath.Join(h.dir, "usr/local/etc/wifibox/app_config"))
+		}, strings.TrimSuffix(head, " ") + tail, 0},
+		{"uds_passthru.conf", func(h *simHost) {
+			h.config("appliance/uds_passthru.conf", "network=\"127.0.0.1:255.0.0.0\"\nsockets=\"\"\n")
+		}, head + appConfig + tail, 0},
+		{"resources", func(h *simHost) {
+			h.config("bhyve.conf", "cpus=2\nmemory=256M\nconsole=yes\npassthru=3/0/0\npriority=75\n")
+		}, strings.Replace(head, "-c 1 -m 128M", "-c 2 -m 256M", 1) + appConfig + ",ro" + tail, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHost(t)
+			tc.change(h)
+			h.must("start")
+			if diff := cmp.Diff(tc.want, h.execLine()); diff != "" {
+				t.Errorf("bhyve's command line (-want +got):\n%s", diff)
+			}
+			stat, err := os.ReadFile("/proc/" + strconv.Itoa(h.guestPID()) + "/stat")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields := strings.Fields(string(stat)[strings.LastIndex(string(stat), ")")+2:])
+			if got := fields[16]; got != strconv.Itoa(tc.nice) { // field 19: nice
+				t.Errorf("bhyve runs at nice %s, want %d", got, tc.nice)
+			}
+		})
+	}
+}
+
+// TestGuestReboots: exit status 0 starts the guest again at once.
+func TestGuestReboots(t *testing.T) {
+	h := newHost(t)
+	h.fault("guest_exit_after_ms", "50")
+	h.fault("guest_exit_status", "0")
+	h.must("start")
+	h.waitLog(`guest was rebooted`, 2)
+	h.fault("guest_exit_after_ms", "")
+	h.waitLog(`guest wifibox runs as PID`, 3)
+	if strings.Contains(h.log(), "restarting the guest in") {
+		t.Error("a reboot waited for a backoff")
+	}
+	if h.guestPID() == 0 {
+		t.Error("guest not running after reboots")
+	}
+}
+
+// TestGuestStopsItself: power-off (1) and halt (2) end the manager and clean
+// up; status then says the guest does not run.
+func TestGuestStopsItself(t *testing.T) {
+	for _, status := range []string{"1", "2"} {
+		t.Run("exit "+status, func(t *testing.T) {
+			h := newHost(t)
+			h.fault("guest_exit_after_ms", "50")
+			h.fault("guest_exit_status", status)
+			h.must("start")
+			manager := h.managerPID()
+			waitGone(t, manager)
+			ops := ops(h.trace(), 0)
+			if diff := cmp.Diff([]string{"vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0"}, ops[len(ops)-2:]); diff != "" {
+				t.Errorf("cleanup (-want +got):\n%s", diff)
+			}
+			if pid := h.guestPID(); pid != 0 {
+				t.Errorf("status says PID %d runs", pid)
+			}
+		})
+	}
+}
+
+// TestCrashBackoff: a crashing guest is restarted after 1 s, 2 s, 4 s ...
+func TestCrashBackoff(t *testing.T) {
+	h := newHost(t)
+	h.fault("guest_exit_after_ms", "20")
+	h.fault("guest_exit_status", "4")
+	h.must("start")
+	h.waitLog(`restarting the guest in`, 3)
+	got := regexp.MustCompile(`restarting the guest in (\S+)`).FindAllStringSubmatch(h.log(), -1)
+	var delays []string
+	for _, m := range got[:3] {
+		delays = append(delays, m[1])
+	}
+	if diff := cmp.Diff([]string{"1s", "2s", "4s"}, delays); diff != "" {
+		t.Errorf("backoff delays (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(h.log(), "guest crashed (exit status 4 (error))") {
+		t.Error("the crash and its reason are not logged")
+	}
+	// A stop during the backoff ends it at once.
+	h.must("stop")
+	if strings.Count(h.log(), "stop requested while waiting to restart") != 1 {
+		t.Error("stop did not interrupt the backoff")
+	}
+}
+
+// TestForcedPowerOff: a guest that ignores the power button is forced off
+// after stop_wait_max.
+func TestForcedPowerOff(t *testing.T) {
+	h := newHost(t)
+	h.config("bhyve.conf", "console=yes\npassthru=3/0/0\nstop_wait_max=1\n")
+	h.fault("ignore_power_button", "yes")
+	h.must("start")
+	from := len(h.trace())
+	h.must("stop", "guest")
+	want := []string{"signal PID SIGTERM", "vm_suspend wifibox poweroff", "vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0"}
+	if diff := cmp.Diff(want, ops(h.trace(), from)); diff != "" {
+		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+}
+
+// TestRecoverKilledManager: after SIGKILL of the manager the next start
+// repairs what it left and starts normally.
+func TestRecoverKilledManager(t *testing.T) {
+	h := newHost(t)
+	h.must("start")
+	bhyvePID := h.guestPID()
+	manager := h.managerPID()
+	syscall.Kill(manager, syscall.SIGKILL)
+	waitGone(t, manager)
+	if pid := h.guestPID(); pid != 0 {
+		t.Errorf("status names PID %d with the manager dead", pid)
+	}
+	from := len(h.trace())
+	h.must("start")
+	want := append([]string{"vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0"}, restartGuest...)
+	if diff := cmp.Diff(want, ops(h.trace(), from)); diff != "" {
+		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+	waitGone(t, bhyvePID) // the orphaned bhyve ends with its VM
+	for _, repair := range []string{"Repair: removing the files", "Repair: destroying the leftover VM", "Repair: releasing"} {
+		if !strings.Contains(h.log(), repair) {
+			t.Errorf("the log does not say %q", repair)
+		}
+	}
+	if h.guestPID() == 0 {
+		t.Error("guest not running after the repair")
+	}
+}
+
+// TestRecoverKilledBhyve: SIGKILL of bhyve is a crash: the manager cleans
+// up and starts the guest again.
+func TestRecoverKilledBhyve(t *testing.T) {
+	h := newHost(t)
+	h.must("start")
+	pid := h.guestPID()
+	syscall.Kill(pid, syscall.SIGKILL)
+	h.waitLog(`guest wifibox runs as PID`, 2)
+	if !strings.Contains(h.log(), "guest crashed (killed by signal 9") {
+		t.Error("the crash is not logged with its signal")
+	}
+	if got := h.guestPID(); got == 0 || got == pid {
+		t.Errorf("guest PID after the restart = %d (was %d)", got, pid)
+	}
+}
+
+// TestConcurrentStarts: several starts at once run one guest.
+func TestConcurrentStarts(t *testing.T) {
+	h := newHost(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = exec.Command(binary, "-S", h.dir, "start").Run()
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("start %d: %v", i, err)
+		}
+	}
+	var execs, creates int
+	for _, op := range ops(h.trace(), 0) {
+		switch {
+		case op == "exec":
+			execs++
+		case strings.HasPrefix(op, "if_create"):
+			creates++
+		}
+	}
+	if execs != 1 || creates != 2 {
+		t.Errorf("%d bhyve launched, %d interfaces created; want 1 and 2", execs, creates)
+	}
+	if h.guestPID() == 0 {
+		t.Error("no guest runs")
+	}
+}
+
+// TestBhyveFailsAtOnce: a bhyve that exits before the guest runs fails the
+// start with bhyve's own message, and nothing is left behind.
+func TestBhyveFailsAtOnce(t *testing.T) {
+	h := newHost(t)
+	h.must("start", "netif")
+	h.must("stop", "guest")
+	os.RemoveAll(filepath.Join(h.dir, "usr/local/etc/wifibox/appliance"))
+	from := len(h.trace())
+	out, errOut, code := h.run("start", "guest")
+	if code == 0 || !strings.Contains(out, "FAILED") {
+		t.Fatalf("start succeeded: %q %q", out, errOut)
+	}
+	if !strings.Contains(errOut, "bhyve exited before the guest ran") || !strings.Contains(errOut, "bhyve said: bhyve:") {
+		t.Errorf("the error does not show bhyve's message: %q", errOut)
+	}
+	want := append(restartGuest, "vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0")
+	if diff := cmp.Diff(want, ops(h.trace(), from)); diff != "" {
+		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+	if pid := h.guestPID(); pid != 0 {
+		t.Errorf("status says PID %d runs", pid)
+	}
+}
