@@ -103,14 +103,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	c.log.Debugf("Program started with arguments: %q", args)
 	err := run(rest)
-	if err != nil && !errors.Is(err, errShown) {
+	if err != nil && !errors.Is(err, failure.Shown) {
 		c.log.Error(err)
 	}
 	return failure.Status(err)
 }
-
-// errShown marks an error whose message the command has shown already.
-var errShown = errors.New("shown")
 
 // open finds the host and reads core.conf for the log level. The VM
 // manager, which has no terminal, logs to the file only.
@@ -171,7 +168,7 @@ func (c *command) manager(args []string) error {
 		return failure.New(failure.Usage, errors.New("Too many parameters"))
 	}
 	if code := manager.Main(c.host, c.log, manager.ReportFile()); code != 0 {
-		return failure.New(code, errors.Join(errShown))
+		return failure.New(code, failure.Shown)
 	}
 	return nil
 }
@@ -179,11 +176,11 @@ func (c *command) manager(args []string) error {
 func (c *command) sim(args []string) error {
 	if len(args) != 2 || args[0] != "init" {
 		fmt.Fprint(c.stderr, usage)
-		return failure.New(failure.Usage, errShown)
+		return failure.New(failure.Usage, failure.Shown)
 	}
 	if err := sim.Init(args[1]); err != nil {
 		fmt.Fprintf(c.stderr, "ERROR: %v\n", err)
-		return failure.New(failure.Environment, errShown)
+		return failure.New(failure.Environment, failure.Shown)
 	}
 	fmt.Fprintf(c.stdout, "Simulated FreeBSD host created in %s\n", args[1])
 	return nil

@@ -44,7 +44,7 @@ func (c *command) status(args []string) error {
 	}
 	c.log.Info("End: wifibox status")
 	if st.GuestPID == 0 {
-		return failure.New(failure.NotRunning, errShown)
+		return failure.New(failure.NotRunning, failure.Shown)
 	}
 	return nil
 }

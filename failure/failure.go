@@ -17,6 +17,10 @@ const (
 	Environment = 127 // modules, IOMMU, virtio-9p, console, bhyve failing
 )
 
+// Shown is the cause of a failure the command has already told the user
+// about (a warning, a usage text): it is not shown again.
+var Shown = errors.New("shown already")
+
 // Error is an error with the exit status it causes.
 type Error struct {
 	Status int

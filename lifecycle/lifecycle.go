@@ -89,7 +89,16 @@ func (r *Runner) Restart(target string) error {
 	p := targets[target]
 	if pid, _, err := manager.Running(r.Host.Paths.RunDir); err != nil || pid == 0 {
 		r.Log.Warn("No running instance found that could be restarted")
-		return failure.New(failure.NotRunning, errors.New("no running instance"))
+		// What a dead manager left is repaired all the same.
+		unlock, err := r.lock()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if err := r.repair(); err != nil {
+			return err
+		}
+		return failure.New(failure.NotRunning, failure.Shown)
 	}
 	return r.run("restart", "Restarting", func(step func(func() error) error) error {
 		if err := r.stopParts(parts{guest: p.guest, netif: p.netif}, step); err != nil {

@@ -48,7 +48,7 @@ const (
 type Status struct {
 	ManagerPID int       `json:"manager_pid"`
 	GuestPID   int       `json:"guest_pid"` // 0 while no bhyve runs
-	State      string    `json:"state"`     // starting, running, restarting, stopping
+	State      string    `json:"state"`     // starting, running, stopping, cleaning up, restarting
 	Since      time.Time `json:"since"`     // when the manager started
 	GuestSince time.Time `json:"guest_since,omitzero"`
 	Restarts   int       `json:"restarts"`
@@ -164,7 +164,7 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 				reportError(report, err)
 				return nil
 			}
-			m.update(func(s *Status) { s.LastExit = exit.String(); s.GuestPID = 0 })
+			m.update(func(s *Status) { s.LastExit = exit.String() })
 			switch bhyve.Judge(exit) {
 			case bhyve.Stop:
 				m.log.Infof("VM manager: guest stopped (%s), signaling exit", exit)
@@ -291,6 +291,7 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 				report.Close()
 			}
 		case st := <-exited:
+			m.update(func(s *Status) { s.GuestPID, s.State = 0, "cleaning up" })
 			m.log.Infof("VM manager: bhyve exited: %s", st)
 			return st, gotReady, waiting
 		case done := <-m.stop:
