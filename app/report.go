@@ -11,9 +11,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/manager"
+	"github.com/wifibox/wifibox/ppt"
 )
 
 // status tells whether the guest runs: `wifibox is run as PID N.` (bhyve's
@@ -77,21 +79,22 @@ func (c *command) details(st manager.Status) {
 	default:
 		fmt.Fprintf(w, "Bridge:      %s, member %s\n", manager.Bridge, tap)
 	}
-	devices, err := c.host.PCI.Devices()
+	cfg, _, err := config.LoadBhyve(c.host.Paths.BhyveConf(), 0)
 	if err != nil {
 		fmt.Fprintf(w, "Devices:     %v\n", err)
 		return
 	}
-	for _, d := range devices {
-		if !slices.Contains(st.Passthru, d.Selector.String()) && d.Driver != "ppt" && d.Class != 0x02 {
-			continue
-		}
-		driver := d.DriverUnit()
-		if driver == "" {
-			driver = "no driver"
-		}
-		fmt.Fprintf(w, "Device:      %s (%s) %04x:%04x class %02x, %s\n",
-			d.Selector, d.Selector.BSF(), d.Vendor, d.Device, d.Class, driver)
+	devices, err := c.host.PCI.Devices()
+	var ids *ppt.IDs
+	if err == nil {
+		ids, err = ppt.LoadIDs(c.host.Paths.PCIIDs)
+	}
+	if err != nil {
+		fmt.Fprintf(w, "Devices:     %v\n", err)
+		return
+	}
+	for _, line := range ppt.Describe(devices, cfg.Passthru, ids) {
+		fmt.Fprintf(w, "Device:      %s\n", line)
 	}
 }
 

@@ -35,6 +35,13 @@ network={
 	{"usr/local/share/wifibox/esp.img", "simulated EFI system partition\n"},
 	{"usr/local/share/wifibox/root.img", "simulated root file system\n"},
 	{"usr/local/share/uefi-firmware/BHYVE_UEFI.fd", "simulated UEFI firmware\n"},
+	{"usr/share/misc/pci_vendors", "# the names of the simulated PCI devices\n" +
+		"8086  Intel Corporation\n" +
+		"\t2723  Wi-Fi 6 AX200\n" +
+		"\t3e30  8th Gen Core 8+2 Host Bridge/DRAM Registers\n" +
+		"\ta36d  Cannon Lake PCH USB 3.1 xHCI Host Controller\n" +
+		"144d  Samsung Electronics Co Ltd\n" +
+		"\ta808  NVMe SSD Controller SM981/PM981/PM983\n"},
 	{"boot/kernel/vmm.ko", "simulated vmm.ko\n"},
 	{"boot/kernel/nmdm.ko", "simulated nmdm.ko\n"},
 	{"boot/kernel/if_bridge.ko", "simulated if_bridge.ko\n"},
