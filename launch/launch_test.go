@@ -169,6 +169,14 @@ func TestFallbacks(t *testing.T) {
 	}
 }
 
+func TestNoOutput(t *testing.T) {
+	g := launch(t, testLauncher(nil, nil), host.LaunchSpec{Argv: shell("echo lost; exit 2")})
+	<-g.Ready()
+	if st := wait(t, g); st != (host.ExitStatus{Code: 2}) {
+		t.Errorf("Wait = %v, want exit status 2", st)
+	}
+}
+
 func TestLaunchFails(t *testing.T) {
 	sock := newFakeRoutes()
 	_, err := testLauncher(sock, nil).Launch(host.LaunchSpec{Argv: []string{"/nonexistent/bhyve", "-s", "5:0,e1000,tap0", "vm"}})

@@ -158,9 +158,11 @@ func (w *linkWatch) stop() {
 	})
 }
 
-// note tells bhyve's output that readiness is not watched.
+// note tells bhyve's output, if any, that readiness is not watched.
 func note(out io.Writer, reason string) {
-	fmt.Fprintf(out, "wifibox: %s; bhyve counts as ready once started\n", reason)
+	if out != nil {
+		fmt.Fprintf(out, "wifibox: %s; bhyve counts as ready once started\n", reason)
+	}
 }
 
 // lockedWriter lets bhyve's output and wifibox's notes share a writer
@@ -178,12 +180,11 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 
 // shareable gives a writer for bhyve's output that notes can be written
 // to meanwhile: a file as it is (bhyve then writes to it directly), any
-// other writer behind a lock, io.Discard for none.
+// other writer behind a lock, and none (bhyve's output then goes to
+// /dev/null) as it is.
 func shareable(out io.Writer) io.Writer {
 	switch out.(type) {
-	case nil:
-		return io.Discard
-	case *os.File:
+	case nil, *os.File:
 		return out
 	}
 	return &lockedWriter{w: out}
