@@ -1,0 +1,198 @@
+// Package launch owns the running of bhyve on FreeBSD: the implementation
+// of host.Launcher that starts the bhyve program in its own process group
+// at the configured nice value, tells when the guest is ready by watching
+// the routing socket for the link of bhyve's tap coming up (bhyve itself
+// gives no sign), reports how the process ended, signals processes, and
+// lists the device emulations the bhyve program offers. The encoding and
+// parsing (routing messages, bhyve's command line and `-s help` output)
+// is plain Go tested everywhere; the routing socket sits behind a small
+// seam whose FreeBSD side is launch_freebsd.go.
+package launch
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// Launcher is the FreeBSD implementation of host.Launcher. New (FreeBSD
+// only) gives one wired to the kernel's routing socket.
+type Launcher struct {
+	// openRoutes opens a routing socket that receives every routing
+	// message the kernel broadcasts from then on.
+	openRoutes func() (routeSocket, error)
+	// ifIndex gives the index of a network interface.
+	ifIndex func(name string) (int, error)
+}
+
+var _ host.Launcher = (*Launcher)(nil)
+
+// Launch starts bhyve with spec.Argv (argv[0] is the program's path), its
+// standard output and error going to spec.Output and its standard input
+// reading /dev/null. It runs in a process group of its own, so signals a
+// terminal sends to wifibox's group (^C) do not reach it; wifibox stops
+// it with Signal.
+//
+// The nice value is set with setpriority(2) as soon as the process has
+// started: Go's exec offers no hook between fork and exec, and changing
+// wifibox's own nice value for a child to inherit would slow every thread
+// of wifibox meanwhile (FreeBSD's nice value is the whole process's). So
+// bhyve's first steps (reading its options, opening the VM) run at
+// wifibox's priority; FreeBSD's setpriority applies to every thread of the
+// process and threads created later inherit it, so the vCPU threads, which
+// bhyve starts after its devices, all run at spec.Nice. If setpriority
+// fails, bhyve is killed and reaped before the error is returned.
+//
+// Ready closes when the link of every tap that bhyve's command line names
+// as the backend of an e1000 or virtio-net device has come up: if_tuntap
+// raises the link when bhyve opens /dev/tapN while it initialises that
+// device, and the kernel announces it with an RTM_IFINFO message on the
+// routing sockets, one of which Launch opens before starting bhyve so the
+// message cannot be missed. Devices in later slots (wifibox passes the
+// Wi-Fi card through in a slot after the tap's) are still being set up at
+// that moment; a failure there makes bhyve exit soon after, which Wait
+// reports. When the command line names no tap, the tap's index cannot be
+// found, the routing socket cannot be opened, or reading it fails, Ready
+// falls back to closing as soon as bhyve has started (exec succeeded) and
+// a line saying why goes to spec.Output.
+func (l *Launcher) Launch(spec host.LaunchSpec) (host.Guest, error) {
+	if len(spec.Argv) == 0 {
+		return nil, fmt.Errorf("launch bhyve: empty command line: %w", unix.EINVAL)
+	}
+	program := spec.Argv[0]
+	out := shareable(spec.Output)
+	watch, reason := l.watchTaps(spec.Argv)
+	if watch == nil {
+		note(out, reason)
+	}
+	cmd := exec.Command(program, spec.Argv[1:]...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		if watch != nil {
+			watch.stop()
+		}
+		return nil, fmt.Errorf("launch bhyve: start %s: %w", program, err)
+	}
+	pid := cmd.Process.Pid
+	if err := unix.Setpriority(unix.PRIO_PROCESS, pid, spec.Nice); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if watch != nil {
+			watch.stop()
+		}
+		return nil, fmt.Errorf("launch bhyve: set the nice value of process %d to %d: setpriority: %w", pid, spec.Nice, err)
+	}
+	g := &guest{cmd: cmd, ready: make(chan struct{}), done: make(chan struct{})}
+	if watch == nil {
+		close(g.ready)
+	} else {
+		go watch.run(g.ready, out)
+	}
+	go g.reap(watch)
+	return g, nil
+}
+
+// guest is a launched bhyve process.
+type guest struct {
+	cmd    *exec.Cmd
+	ready  chan struct{}
+	done   chan struct{} // closed once status and err are set
+	status host.ExitStatus
+	err    error
+}
+
+func (g *guest) Pid() int               { return g.cmd.Process.Pid }
+func (g *guest) Ready() <-chan struct{} { return g.ready }
+
+// Wait waits until bhyve has exited and tells how it ended. By then the
+// watch of its tap has stopped: a Ready not closed yet stays open.
+func (g *guest) Wait() (host.ExitStatus, error) {
+	<-g.done
+	return g.status, g.err
+}
+
+// reap waits for bhyve to exit, stops the watch of its tap and records
+// how it ended.
+func (g *guest) reap(watch *linkWatch) {
+	err := g.cmd.Wait()
+	if watch != nil {
+		watch.stop()
+		<-watch.done
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case g.cmd.ProcessState == nil:
+		g.err = fmt.Errorf("wait for bhyve (process %d): %w", g.Pid(), err)
+	case err != nil && !errors.As(err, &exitErr):
+		// It ended, but copying its output failed.
+		g.status = exitStatus(g.cmd.ProcessState.Sys())
+		g.err = fmt.Errorf("bhyve (process %d) exited (%s), but its output was lost: %w", g.Pid(), g.status, err)
+	default:
+		g.status = exitStatus(g.cmd.ProcessState.Sys())
+	}
+	close(g.done)
+}
+
+// exitStatus reads the wait status of an ended process.
+func exitStatus(sys any) host.ExitStatus {
+	ws, _ := sys.(syscall.WaitStatus)
+	if ws.Signaled() {
+		return host.ExitStatus{Signal: ws.Signal()}
+	}
+	return host.ExitStatus{Code: ws.ExitStatus()}
+}
+
+// Signal sends a signal to a process (kill(2)). ESRCH means the process
+// no longer exists.
+func (l *Launcher) Signal(pid int, sig syscall.Signal) error {
+	if err := unix.Kill(pid, sig); err != nil {
+		return fmt.Errorf("send signal %d (%v) to process %d: kill: %w", int(sig), sig, pid, err)
+	}
+	return nil
+}
+
+// Emulations runs `program -s help` and returns the device emulations it
+// lists: bhyve prints the name of each, one a line
+// (pci_print_supported_devices in usr.sbin/bhyve/pci_emul.c), and exits 0.
+func (l *Launcher) Emulations(program string) ([]string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(program, "-s", "help")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("list the device emulations of %s: %s -s help: %w%s", program, program, err, stderrNote(stderr.Bytes()))
+	}
+	list := parseEmulations(stdout.String())
+	if len(list) == 0 {
+		return nil, fmt.Errorf("list the device emulations of %s: %s -s help printed none%s; is it bhyve?", program, program, stderrNote(stderr.Bytes()))
+	}
+	return list, nil
+}
+
+// parseEmulations reads the output of `bhyve -s help`: one emulation
+// name a line.
+func parseEmulations(out string) []string {
+	var list []string
+	for _, line := range strings.Split(out, "\n") {
+		if name := strings.TrimSpace(line); name != "" {
+			list = append(list, name)
+		}
+	}
+	return list
+}
+
+// stderrNote quotes what a program wrote to its standard error, if
+// anything.
+func stderrNote(stderr []byte) string {
+	if s := strings.TrimSpace(string(stderr)); s != "" {
+		return fmt.Sprintf(" (it said: %s)", s)
+	}
+	return ""
+}
