@@ -1,0 +1,30 @@
+//go:build freebsd
+
+package app
+
+import (
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/kmod"
+	"github.com/wifibox/wifibox/launch"
+	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/vmmapi"
+)
+
+// nativeHost is the FreeBSD kernel, reached through system calls, ioctls
+// and libvmmapi.
+func nativeHost() (*host.Host, error) {
+	paths := host.DefaultPaths("/")
+	net, err := ifnet.New()
+	if err != nil {
+		return nil, err
+	}
+	return &host.Host{
+		Kernel:   kmod.New(),
+		VMs:      vmmapi.New(vmmapi.Config{Dev: paths.Dev}),
+		PCI:      ppt.New(),
+		Net:      net,
+		Launcher: launch.New(),
+		Paths:    paths,
+	}, nil
+}
