@@ -47,6 +47,34 @@ func openPTY(t *testing.T) *pty {
 	return &pty{master: m, slave: s, path: path}
 }
 
+// blockingSlave opens the slave once more the way a process inherits its
+// standard input: a blocking descriptor the runtime does not poll.
+func (p *pty) blockingSlave(t *testing.T) *os.File {
+	t.Helper()
+	fd, err := unix.Open(p.path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), p.path)
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// statusFlags are f's file status flags (O_NONBLOCK among them).
+func statusFlags(t *testing.T, f *os.File) int {
+	t.Helper()
+	var flags int
+	err := withFd(f, func(fd int) error {
+		var err error
+		flags, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flags
+}
+
 // device opens a pty as the guest's console the way a simulated host has
 // it: a symbolic link named like the nmdm device.
 func device(t *testing.T) *pty {
