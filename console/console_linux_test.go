@@ -124,9 +124,7 @@ func startLive(t *testing.T) *liveSession {
 func (s *liveSession) end(t *testing.T) error {
 	t.Helper()
 	err := <-s.done
-	if diff := cmp.Diff(s.before, s.user.termios(t)); diff != "" {
-		t.Errorf("the user's terminal after the session (-before +after):\n%s", diff)
-	}
+	checkRestored(t, s.user, s.before)
 	if statusFlags(t, s.in)&unix.O_NONBLOCK != 0 {
 		t.Error("the user's terminal is non-blocking after the session")
 	}
@@ -134,6 +132,15 @@ func (s *liveSession) end(t *testing.T) error {
 		t.Errorf("output ends %q, want \"\\r\\nFinished.\\n\"", out[max(0, len(out)-40):])
 	}
 	return err
+}
+
+// checkRestored checks that the user's terminal has its settings from
+// before the session.
+func checkRestored(t *testing.T, user *pty, before unix.Termios) {
+	t.Helper()
+	if diff := cmp.Diff(before, user.termios(t)); diff != "" {
+		t.Errorf("the user's terminal after the session (-before +after):\n%s", diff)
+	}
 }
 
 func TestBytesArriveUnchanged(t *testing.T) {
@@ -297,4 +304,30 @@ func TestMissingDevice(t *testing.T) {
 		t.Fatalf("the failed Attach kept the lock: %v", err)
 	}
 	l.release()
+}
+
+// errOutputGone is what brokenOutput's writes fail with.
+var errOutputGone = errors.New("output gone")
+
+// brokenOutput takes the first write (Connecting...) and fails after.
+type brokenOutput struct{ writes int }
+
+func (b *brokenOutput) Write(p []byte) (int, error) {
+	b.writes++
+	if b.writes > 1 {
+		return 0, errOutputGone
+	}
+	return len(p), nil
+}
+
+func TestOutputWriteErrorRestores(t *testing.T) {
+	dev := device(t)
+	dev.makeRaw(t)
+	user, before := userTerminal(t)
+	done := attach(Options{Device: dev.path, In: user.blockingSlave(t), Out: &brokenOutput{}, LockDir: t.TempDir()})
+	dev.write(t, []byte("hello"))
+	if err := <-done; !errors.Is(err, errOutputGone) {
+		t.Errorf("Attach: %v, want %v", err, errOutputGone)
+	}
+	checkRestored(t, user, before)
 }
