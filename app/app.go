@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/console"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/lifecycle"
@@ -186,6 +187,42 @@ func (c *command) sim(args []string) error {
 	return nil
 }
 
-func (c *command) console([]string) error {
-	return failure.New(failure.Environment, errors.New("console: not implemented yet in this version of wifibox"))
+// console attaches the terminal to the guest's serial console; -e C sets
+// the escape character (default ~).
+func (c *command) console(args []string) error {
+	fs := flag.NewFlagSet("console", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	escape := fs.String("e", "~", "")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || len(*escape) != 1 {
+		return failure.New(failure.Usage, errors.New("usage: wifibox console [-e C], C a single character"))
+	}
+	c.log.Info("Begin: wifibox console")
+	paths := c.host.Paths
+	st, err := c.guest()
+	if err != nil {
+		return err
+	}
+	if st.GuestPID == 0 {
+		return failure.New(failure.Environment, errors.New("There is no guest to attach to"))
+	}
+	cfg, _, err := config.LoadBhyve(paths.BhyveConf(), 0)
+	if err != nil {
+		return failure.New(failure.Config, err)
+	}
+	if !cfg.Console {
+		return failure.New(failure.Environment, fmt.Errorf(
+			"No null-modem device is configured: set console=yes in %s, then `wifibox restart guest`", paths.BhyveConf()))
+	}
+	c.log.Info("Attaching to the guest")
+	err = console.Attach(console.Options{
+		Device: paths.ConsoleUser(), Escape: (*escape)[0], In: os.Stdin, Out: c.stdout, LockDir: paths.RunDir,
+	})
+	switch {
+	case errors.Is(err, console.ErrHangup), errors.Is(err, console.ErrSignal):
+		c.log.Warn(err)
+	case err != nil:
+		return failure.New(failure.Environment, err)
+	}
+	c.log.Info("Detached from the guest")
+	return nil
 }

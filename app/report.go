@@ -27,14 +27,9 @@ func (c *command) status(args []string) error {
 		return failure.New(failure.Usage, errors.New("Too many parameters"))
 	}
 	c.log.Info("Begin: wifibox status")
-	dir := c.host.Paths.RunDir
-	var st manager.Status
-	pid, _, err := manager.Running(dir)
-	if err == nil && pid != 0 {
-		st, err = manager.Query(dir)
-	}
+	st, err := c.guest()
 	if err != nil {
-		return failure.New(failure.Environment, err)
+		return err
 	}
 	if st.GuestPID != 0 {
 		c.output("wifibox is run as PID %d.", st.GuestPID)
@@ -49,6 +44,17 @@ func (c *command) status(args []string) error {
 		return failure.New(failure.NotRunning, failure.Shown)
 	}
 	return nil
+}
+
+// guest asks the VM manager, when one runs, what it knows of the guest.
+func (c *command) guest() (manager.Status, error) {
+	dir := c.host.Paths.RunDir
+	var st manager.Status
+	pid, _, err := manager.Running(dir)
+	if err == nil && pid != 0 {
+		st, err = manager.Query(dir)
+	}
+	return st, failure.New(failure.Environment, err)
 }
 
 // output shows a line to the user and logs it, as the shell's output() does.
