@@ -32,8 +32,10 @@ const usage = `USAGE: wifibox [-S DIR] ...
     stop [guest|netif|vmm]
     restart [guest|netif|vmm]
     status [-v]
-    console
+    console [-e C]
     version
+    suspend
+    resume
     sim init DIR
 
   -S DIR  act on the simulated FreeBSD host in DIR (also WIFIBOX_SIMULATE=DIR)
@@ -52,6 +54,7 @@ type command struct {
 	stdout io.Writer
 	stderr io.Writer
 	host   *host.Host
+	core   config.Core
 	log    *logrus.Logger
 }
 
@@ -92,6 +95,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"status":       c.status,
 		"console":      c.console,
 		"version":      c.version,
+		"suspend":      c.recovery((*lifecycle.Runner).Suspend),
+		"resume":       c.recovery((*lifecycle.Runner).Resume),
 		managerCommand: c.manager,
 	}[name]
 	if !ok {
@@ -126,6 +131,7 @@ func (c *command) open(background bool) error {
 	if err != nil {
 		return failure.New(failure.Config, err)
 	}
+	c.core = core
 	user := c.stderr
 	if background {
 		user = nil
@@ -161,6 +167,16 @@ func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]stri
 			return err
 		}
 		return f(c.runner(), target)
+	}
+}
+
+// recovery runs suspend or resume with core.conf's recovery method.
+func (c *command) recovery(f func(*lifecycle.Runner, config.Recovery) error) func([]string) error {
+	return func(args []string) error {
+		if len(args) > 0 {
+			return failure.New(failure.Usage, errors.New("Too many parameters"))
+		}
+		return f(c.runner(), c.core.Recovery)
 	}
 }
 

@@ -388,3 +388,39 @@ func (r *Runner) repair() error {
 	r.Log.Warnf("Repair: releasing %v from ppt", bound)
 	return failure.New(failure.Environment, ppt.Release(h.PCI, bound))
 }
+
+// recoveries maps each recovery method of core.conf to what suspend and
+// resume do: a command and its target, or nothing.
+var recoveries = map[config.Recovery]struct{ suspend, resume func(*Runner) error }{
+	config.RecoveryRestartVMM: {
+		resume: func(r *Runner) error { return r.Restart("vmm") },
+	},
+	config.RecoverySuspendGuest: {
+		suspend: func(r *Runner) error { return r.Stop("guest") },
+		resume:  func(r *Runner) error { return r.Start("guest") },
+	},
+	config.RecoverySuspendVMM: {
+		suspend: func(r *Runner) error { return r.Stop("vmm") },
+		resume:  func(r *Runner) error { return r.Start("vmm") },
+	},
+	config.RecoveryNone: {},
+}
+
+// Suspend prepares for the system's suspend with the recovery method.
+func (r *Runner) Suspend(method config.Recovery) error {
+	return r.recover("suspend", method, recoveries[method].suspend)
+}
+
+// Resume recovers after the system's resume with the recovery method.
+func (r *Runner) Resume(method config.Recovery) error {
+	return r.recover("resume", method, recoveries[method].resume)
+}
+
+func (r *Runner) recover(event string, method config.Recovery, action func(*Runner) error) error {
+	if action == nil {
+		r.Log.Infof("On %s, recovery method %s does nothing", event, method)
+		return nil
+	}
+	r.Log.Infof("On %s, recovery method %s", event, method)
+	return action(r)
+}

@@ -240,3 +240,39 @@ func TestTargets(t *testing.T) {
 		})
 	}
 }
+
+// TestRecovery: suspend and resume carry out core.conf's recovery method.
+func TestRecovery(t *testing.T) {
+	for _, tc := range []struct {
+		method           string
+		suspend, resume  []string
+		runningSuspended bool
+	}{
+		{"restart_vmm", nil, join(stopGuest, unloadVMM, loadVMM, restartGuest), true},
+		{"suspend_guest", stopGuest, restartGuest, false},
+		{"suspend_vmm", join(stopGuest, unloadVMM), join(loadVMM, restartGuest), false},
+		{"none", nil, nil, true},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			h := newHost(t)
+			h.config("core.conf", "loglevel=info\nrecovery="+tc.method+"\n")
+			h.must("start")
+			from := len(h.trace())
+			h.must("suspend")
+			if diff := cmp.Diff(tc.suspend, ops(h.trace(), from)); diff != "" {
+				t.Errorf("suspend (-want +got):\n%s", diff)
+			}
+			if running := h.guestPID() != 0; running != tc.runningSuspended {
+				t.Errorf("guest running while suspended = %v", running)
+			}
+			from = len(h.trace())
+			h.must("resume")
+			if diff := cmp.Diff(tc.resume, ops(h.trace(), from)); diff != "" {
+				t.Errorf("resume (-want +got):\n%s", diff)
+			}
+			if h.guestPID() == 0 {
+				t.Error("guest not running after resume")
+			}
+		})
+	}
+}
