@@ -104,8 +104,7 @@ func Start(opts Options) (*Relay, error) {
 	for _, s := range opts.Sockets {
 		l, err := listen(r, s)
 		if err != nil {
-			r.Stop()
-			return nil, fmt.Errorf("start control-socket relay: %w", err)
+			return nil, errors.Join(fmt.Errorf("start control-socket relay: %w", err), r.Stop())
 		}
 		r.sockets = append(r.sockets, l)
 	}
