@@ -1,0 +1,521 @@
+package relay
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// bound keeps a broken relay from hanging a test; no test asserts on time.
+const bound = 10 * time.Second
+
+var localhost = netip.MustParseAddr("127.0.0.1")
+
+// tempDir gives a short directory: socket paths must fit sockaddr_un.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "rl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// startGuest serves a FakeWPA on a port of 127.0.0.1.
+func startGuest(t *testing.T) (*FakeWPA, int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &FakeWPA{}
+	served := make(chan error, 1)
+	go func() { served <- f.Serve(ln) }()
+	t.Cleanup(func() {
+		ln.Close()
+		if err := <-served; err != nil {
+			t.Errorf("FakeWPA.Serve: %v", err)
+		}
+	})
+	return f, ln.Addr().(*net.TCPAddr).Port
+}
+
+// logSink passes the relay's log entries to the test, which waits for
+// the one telling that something happened.
+type logSink chan *logrus.Entry
+
+func (s logSink) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (s logSink) Fire(e *logrus.Entry) error {
+	select {
+	case s <- e:
+	default: // the test is not waiting for this many
+	}
+	return nil
+}
+
+func newLog() (*logrus.Logger, logSink) {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	log.SetLevel(logrus.DebugLevel)
+	sink := make(logSink, 1000)
+	log.AddHook(sink)
+	return log, sink
+}
+
+// waitLog waits for a log entry containing text.
+func waitLog(t *testing.T, sink logSink, text string) {
+	t.Helper()
+	timeout := time.After(bound)
+	for {
+		select {
+		case e := <-sink:
+			if strings.Contains(e.Message, text) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no log entry with %q", text)
+		}
+	}
+}
+
+// startRelay relays one socket, dir/wlan0, to port and stops the relay at
+// the test's end.
+func startRelay(t *testing.T, dir string, port int, opts Options) (*Relay, string) {
+	t.Helper()
+	path := filepath.Join(dir, "wlan0")
+	if !opts.Guest.IsValid() && opts.Resolve == nil {
+		opts.Guest = localhost
+	}
+	opts.Sockets = []Socket{{Path: path, Port: port}}
+	r, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return r, path
+}
+
+// client is wpa_cli: a datagram socket bound at its own path.
+type client struct {
+	t    *testing.T
+	conn *net.UnixConn
+	to   *net.UnixAddr
+}
+
+func newClient(t *testing.T, dir, name, relayed string) *client {
+	t.Helper()
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, name), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &client{t: t, conn: conn, to: &net.UnixAddr{Name: relayed, Net: "unixgram"}}
+}
+
+func (c *client) send(msg string) {
+	c.t.Helper()
+	if _, err := c.conn.WriteToUnix([]byte(msg), c.to); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *client) receive() string {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(bound))
+	buf := make([]byte, 2*MaxMessage)
+	n, _, err := c.conn.ReadFromUnix(buf)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return string(buf[:n])
+}
+
+func (c *client) request(msg string) string {
+	c.t.Helper()
+	c.send(msg)
+	return c.receive()
+}
+
+// expect sends a request and stops the test unless the reply is want.
+func (c *client) expect(req, want string) {
+	c.t.Helper()
+	if got := c.request(req); got != want {
+		c.t.Fatalf("%.20s: got %q, want %q", req, got, want)
+	}
+}
+
+// vanish closes the client's socket and removes its file, what wpa_cli
+// does when it exits.
+func (c *client) vanish() {
+	c.t.Helper()
+	c.conn.Close()
+	os.Remove(c.conn.LocalAddr().String())
+}
+
+func sessions(r *Relay) int {
+	return r.Stats()[0].Sessions
+}
+
+// rig is a relay of one socket to a FakeWPA, with the relay's log.
+type rig struct {
+	dir, path string
+	port      int
+	guest     *FakeWPA
+	relay     *Relay
+	log       logSink
+}
+
+func newRig(t *testing.T, opts Options) *rig {
+	t.Helper()
+	g := &rig{dir: tempDir(t)}
+	g.guest, g.port = startGuest(t)
+	opts.Log, g.log = newLog()
+	g.relay, g.path = startRelay(t, g.dir, g.port, opts)
+	return g
+}
+
+func (g *rig) client(t *testing.T, name string) *client {
+	t.Helper()
+	return newClient(t, g.dir, name, g.path)
+}
+
+func TestRequests(t *testing.T) {
+	g := newRig(t, Options{})
+	c := g.client(t, "c1")
+	c.expect("PING", "PONG\n")
+	c.expect("STATUS", fakeStatus)
+	c.expect("LIST_NETWORKS", "UNKNOWN COMMAND\n")
+	c.expect(strings.Repeat("x", MaxMessage), "UNKNOWN COMMAND\n") // the largest allowed
+	want := []SocketStats{{Path: g.path, Port: g.port, Sessions: 1}}
+	if diff := cmp.Diff(want, g.relay.Stats()); diff != "" {
+		t.Errorf("Stats (-want +got):\n%s", diff)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	g := newRig(t, Options{Resolve: func() (netip.Addr, error) { return localhost, nil }})
+	g.client(t, "c1").expect("PING", "PONG\n")
+}
+
+func TestResolveFails(t *testing.T) {
+	g := newRig(t, Options{Resolve: func() (netip.Addr, error) { return DefaultGateway("wifibox0") }})
+	got := g.client(t, "c1").request("PING")
+	if want := "FAIL relay: guest unreachable: find the guest's address: "; !strings.HasPrefix(got, want) {
+		t.Errorf("got %q, want %q...", got, want)
+	}
+}
+
+func TestNoGuestAddress(t *testing.T) {
+	dir := tempDir(t)
+	path := filepath.Join(dir, "wlan0")
+	if _, err := Start(Options{Sockets: []Socket{{Path: path, Port: 1200}}}); err == nil {
+		t.Fatal("Start without a guest address succeeded")
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket left behind: %v", err)
+	}
+}
+
+func TestTwoClients(t *testing.T) {
+	g := newRig(t, Options{})
+	a := g.client(t, "a")
+	b := g.client(t, "b")
+	a.send("PING")
+	b.send("STATUS")
+	if got := b.receive(); got != fakeStatus {
+		t.Errorf("b got %q, want the status", got)
+	}
+	if got := a.receive(); got != "PONG\n" {
+		t.Errorf("a got %q, want PONG", got)
+	}
+	if n := sessions(g.relay); n != 2 {
+		t.Errorf("%d sessions, want 2", n)
+	}
+}
+
+func TestEventsReachTheAttachedClientOnly(t *testing.T) {
+	g := newRig(t, Options{})
+	a := g.client(t, "a")
+	b := g.client(t, "b")
+	a.expect("ATTACH", "OK\n")
+	b.expect("PING", "PONG\n")
+	g.guest.Event(ScanResults)
+	if got := a.receive(); got != ScanResults {
+		t.Errorf("attached client got %q, want %q", got, ScanResults)
+	}
+	// Event has written to every attached connection before returning:
+	// had b's been one, the event would come before the PONG.
+	b.expect("PING", "PONG\n")
+	a.expect("DETACH", "OK\n")
+}
+
+func TestVanishedClientFreesItsSession(t *testing.T) {
+	g := newRig(t, Options{})
+	c := g.client(t, "c1")
+	c.expect("ATTACH", "OK\n")
+	if n := sessions(g.relay); n != 1 {
+		t.Fatalf("%d sessions, want 1", n)
+	}
+	c.vanish()
+	g.guest.Event(ScanResults) // the relay finds the client gone sending it this
+	waitLog(t, g.log, "ended: client gone")
+	if n := sessions(g.relay); n != 0 {
+		t.Errorf("%d sessions after the client vanished, want 0", n)
+	}
+}
+
+func TestIdleSessionEnds(t *testing.T) {
+	g := newRig(t, Options{IdleTimeout: time.Millisecond})
+	c := g.client(t, "c1")
+	c.expect("PING", "PONG\n")
+	waitLog(t, g.log, "ended: idle")
+	if n := sessions(g.relay); n != 0 {
+		t.Errorf("%d sessions after the idle timeout, want 0", n)
+	}
+	c.expect("PING", "PONG\n") // in a new session
+}
+
+func TestUnboundClientDropped(t *testing.T) {
+	g := newRig(t, Options{})
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: g.path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("PING")); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, g.log, "no address")
+	if n := sessions(g.relay); n != 0 {
+		t.Errorf("%d sessions, want 0", n)
+	}
+}
+
+func TestOversizedMessageRefused(t *testing.T) {
+	g := newRig(t, Options{})
+	c := g.client(t, "c1")
+	c.expect("ATTACH", "OK\n")
+	c.expect(strings.Repeat("x", MaxMessage+1), "FAIL relay: message longer than 4096 bytes")
+	// The session goes on: still attached over the same connection.
+	g.guest.Event(ScanResults)
+	if got := c.receive(); got != ScanResults {
+		t.Errorf("got %q, want the event", got)
+	}
+	if n := sessions(g.relay); n != 1 {
+		t.Errorf("%d sessions, want 1", n)
+	}
+}
+
+func TestGuestDown(t *testing.T) {
+	dir := tempDir(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now: connection refused
+	r, path := startRelay(t, dir, port, Options{})
+	got := newClient(t, dir, "c1", path).request("PING")
+	if want := "FAIL relay: guest unreachable: "; !strings.HasPrefix(got, want) || !strings.Contains(got, "refused") {
+		t.Errorf("got %q, want %q...connection refused", got, want)
+	}
+	if n := sessions(r); n != 0 {
+		t.Errorf("%d sessions, want 0", n)
+	}
+}
+
+func TestMaxSessions(t *testing.T) {
+	g := newRig(t, Options{MaxSessions: 2})
+	a := g.client(t, "a")
+	g.client(t, "b").expect("PING", "PONG\n")
+	a.expect("PING", "PONG\n")
+	g.client(t, "c").expect("PING", "FAIL relay: too many sessions (2)")
+	if n := sessions(g.relay); n != 2 {
+		t.Errorf("%d sessions, want 2", n)
+	}
+	a.expect("PING", "PONG\n") // after the refusal
+}
+
+func TestOwnerAndMode(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	dir := tempDir(t)
+	path := filepath.Join(dir, "run", "wlan0") // run/ is created
+	r, err := Start(Options{Guest: localhost, Sockets: []Socket{{Path: path, User: "1", Group: "1", Mode: 0o660, Port: 1200}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o660 || st.Uid != 1 || st.Gid != 1 {
+		t.Errorf("socket is %v owned %d:%d, want a socket 0660 owned 1:1", fi.Mode(), st.Uid, st.Gid)
+	}
+	di, err := os.Lstat(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !di.IsDir() || di.Mode().Perm() != 0o755 {
+		t.Errorf("directory is %v, want 0755", di.Mode())
+	}
+}
+
+func TestUnknownOwner(t *testing.T) {
+	dir := tempDir(t)
+	path := filepath.Join(dir, "wlan0")
+	_, err := Start(Options{Guest: localhost, Sockets: []Socket{{Path: path, User: "no-such-user-wifibox", Port: 1200}}})
+	if err == nil || !strings.Contains(err.Error(), "no-such-user-wifibox") {
+		t.Errorf("Start: %v, want an error naming the user", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket created for an unknown user: %v", err)
+	}
+}
+
+func TestLookupID(t *testing.T) {
+	lookup := func(name string) (string, error) {
+		if name == "wheel" {
+			return "0", nil
+		}
+		return "", errors.New("unknown")
+	}
+	for _, tc := range []struct {
+		name string
+		want int
+		ok   bool
+	}{
+		{"", -1, true},
+		{"22", 22, true},
+		{"wheel", 0, true},
+		{"nobody-here", 0, false},
+		{"-1", 0, false},
+	} {
+		got, err := lookupID("group", tc.name, lookup)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("lookupID(%q) = %d, %v; want %d, ok %v", tc.name, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestStopRemovesSockets(t *testing.T) {
+	dir := tempDir(t)
+	paths := []string{filepath.Join(dir, "wlan0"), filepath.Join(dir, "hostapd")}
+	r, err := Start(Options{Guest: localhost, Sockets: []Socket{{Path: paths[0], Port: 1200}, {Path: paths[1], Port: 1201}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after Stop: %v, want it removed", p, err)
+		}
+	}
+	if err := r.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+}
+
+func TestStopEndsSessions(t *testing.T) {
+	g := newRig(t, Options{})
+	g.client(t, "c1").expect("ATTACH", "OK\n")
+	if err := g.relay.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := sessions(g.relay); n != 0 {
+		t.Errorf("%d sessions after Stop, want 0", n)
+	}
+}
+
+func TestStaleSocketReplaced(t *testing.T) {
+	dir := tempDir(t)
+	_, port := startGuest(t)
+	stale, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "wlan0"), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.Close() // the file stays: what a crashed relay leaves
+	_, path := startRelay(t, dir, port, Options{})
+	newClient(t, dir, "c1", path).expect("PING", "PONG\n")
+}
+
+func TestRefusedPaths(t *testing.T) {
+	dir := tempDir(t)
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(real, "target")
+	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(dir, "linkdir")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want error
+	}{
+		{filepath.Join(dir, "link"), unix.ELOOP},             // the socket's path is a link
+		{filepath.Join(dir, "linkdir", "wlan0"), unix.ELOOP}, // its directory is
+		{target, unix.EEXIST},                                // a file that is no socket
+		{filepath.Join(target, "wlan0"), unix.ENOTDIR},       // its directory is no directory
+	} {
+		_, err := Start(Options{Guest: localhost, Sockets: []Socket{{Path: tc.path, Port: 1200}}})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.path, err, tc.want)
+		}
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "keep" {
+		t.Errorf("target file: %q, %v; want it untouched", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(real, "wlan0")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket created through the linked directory: %v", err)
+	}
+}
+
+func TestFailedStartUndoes(t *testing.T) {
+	dir := tempDir(t)
+	first := filepath.Join(dir, "wlan0")
+	bad := filepath.Join(dir, "file")
+	if err := os.WriteFile(bad, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(Options{Guest: localhost, Sockets: []Socket{{Path: first, Port: 1200}, {Path: bad, Port: 1201}}})
+	if !errors.Is(err, unix.EEXIST) {
+		t.Fatalf("Start: %v, want EEXIST", err)
+	}
+	if _, err := os.Lstat(first); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("first socket left behind: %v", err)
+	}
+}
