@@ -76,6 +76,9 @@ func (c *command) details(st manager.Status) {
 			fmt.Fprintf(w, "Last exit:   %s\n", st.LastExit)
 		}
 	}
+	for _, r := range st.Relays {
+		fmt.Fprintf(w, "Relay:       %s -> guest port %d, %d sessions\n", r.Path, r.Port, r.Sessions)
+	}
 	tap, err := ifnet.Tap(c.host.Net, manager.Bridge)
 	switch {
 	case err != nil:

@@ -28,6 +28,7 @@ import (
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/relay"
 )
 
 // Backoff bounds of the crash restart loop: the delay doubles from
@@ -55,6 +56,8 @@ type Status struct {
 	LastExit   string    `json:"last_exit,omitempty"`
 	Tap        string    `json:"tap,omitempty"`
 	Passthru   []string  `json:"passthru,omitempty"`
+	// Relays are the control sockets passed through to the guest.
+	Relays []relay.SocketStats `json:"relays,omitempty"`
 }
 
 // manager is the running VM manager.
@@ -68,6 +71,7 @@ type manager struct {
 
 	mu     sync.Mutex
 	status Status
+	relays *relay.Relay // the control-socket pass-through, once the guest ran
 }
 
 func (m *manager) update(f func(*Status)) {
@@ -81,6 +85,9 @@ func (m *manager) snapshot() Status {
 	defer m.mu.Unlock()
 	s := m.status
 	s.Passthru = append([]string(nil), s.Passthru...)
+	if m.relays != nil {
+		s.Relays = m.relays.Stats()
+	}
 	return s
 }
 
@@ -113,6 +120,7 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 	}()
 	log.Infof("VM manager launched as PID %d", os.Getpid())
 	waiting := m.run(report)
+	m.stopRelays() // when the guest stopped by itself
 	// The files go before the stop requests are answered, so that a
 	// command that follows finds no manager.
 	ln.Close()
@@ -287,6 +295,7 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 			m.log.Infof("VM manager: guest %s runs as PID %d", bhyve.VMName, g.Pid())
 			m.update(func(s *Status) { s.State = "running"; s.GuestSince = time.Now() })
 			if first {
+				m.startRelays()
 				fmt.Fprintf(report, "ready %d\n", g.Pid())
 				report.Close()
 			}
@@ -300,6 +309,7 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 				continue
 			}
 			m.update(func(s *Status) { s.State = "stopping" })
+			m.stopRelays()
 			m.log.Infof("VM manager: stopping guest %s run as PID %d", bhyve.VMName, g.Pid())
 			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGTERM); err != nil {
 				m.log.Warnf("VM manager: guest could not be stopped gracefully: %v", err)

@@ -78,9 +78,9 @@ type Relay struct {
 
 // SocketStats tells how busy one relayed socket is.
 type SocketStats struct {
-	Path     string
-	Port     int
-	Sessions int
+	Path     string `json:"path"`
+	Port     int    `json:"port"`
+	Sessions int    `json:"sessions"`
 }
 
 // Start creates every socket and starts relaying. A socket that cannot be

@@ -14,9 +14,20 @@ show() {
 
 "$wifibox" sim init "$dir"
 export WIFIBOX_SIMULATE="$dir"
+# The guest's wpa_supplicant control socket, passed through to the host.
+cat >"$dir/usr/local/etc/wifibox/appliance/uds_passthru.conf" <<'CONF'
+network=127.0.0.1:255.0.0.0
+_sockdir=/var/run/wpa_supplicant
+_perms="user=root,group=0,mode=770"
+sockets="path=${_sockdir}/wlan0,${_perms},port=1200"
+CONF
 show status
 show start
 show status -v
+if command -v wpa_cli >/dev/null 2>&1; then
+	printf '\n$ wpa_cli -p %s/var/run/wpa_supplicant -i wlan0 ping\n' "$dir"
+	wpa_cli -p "$dir/var/run/wpa_supplicant" -i wlan0 ping
+fi
 show restart vmm
 show status
 show stop

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/relay"
 )
 
 // bhyveArgs is what the simulated bhyve takes from its command line.
@@ -161,6 +164,11 @@ func (b *bhyve) run(ready *os.File) int {
 	}
 	fmt.Printf("bhyve: guest %s booting\n", b.args.name)
 	fmt.Println("guest: Linux version 6.6.21-wifibox (simulated) #1 SMP")
+	stopWPA, err := b.serveWPA()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "guest: wpa_supplicant: %v\n", err)
+	}
+	defer stopWPA()
 	if ready != nil {
 		ready.Write([]byte("ready\n"))
 		ready.Close()
@@ -346,4 +354,41 @@ func (b *bhyve) finish(code int) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
+}
+
+// serveWPA starts the guest's wpa_supplicant control interface on each
+// port uds_passthru.conf names, at the guest's address 127.0.0.1, as the
+// real guest reads that file from its configuration share. It also writes
+// the guest's logs where the real guest does.
+func (b *bhyve) serveWPA() (stop func(), err error) {
+	p := b.s.paths()
+	logDir := filepath.Join(p.RunAppliance(), "log")
+	os.WriteFile(filepath.Join(logDir, "dmesg"), []byte("[    0.000000] Linux version 6.6.21-wifibox (simulated) #1 SMP\n"+
+		"[    1.234567] iwlwifi 0000:00:06.0: Detected Intel(R) Wi-Fi 6 AX200\n"), 0o644)
+	messages, _ := os.OpenFile(filepath.Join(logDir, "messages"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	var listeners []net.Listener
+	stop = func() {
+		for _, ln := range listeners {
+			ln.Close()
+		}
+		if messages != nil {
+			messages.Close()
+		}
+	}
+	uds, exists, _, err := config.LoadUDSPassthru(p.UDSPassthruConf())
+	if err != nil || !exists {
+		return stop, err
+	}
+	for _, sock := range uds.Sockets {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(sock.Port)))
+		if err != nil {
+			return stop, err
+		}
+		listeners = append(listeners, ln)
+		go (&relay.FakeWPA{Every: 5 * time.Second}).Serve(ln)
+		if messages != nil {
+			fmt.Fprintf(messages, "wpa_supplicant: control interface on port %d\n", sock.Port)
+		}
+	}
+	return stop, nil
 }
