@@ -3,12 +3,14 @@ package app
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/wifibox/wifibox/config"
@@ -20,10 +22,12 @@ import (
 
 // status tells whether the guest runs: `wifibox is run as PID N.` (bhyve's
 // pid) or `wifibox is not run.` (exit status 1); with -v, what the VM
-// manager knows and the state of the devices and interfaces too.
+// manager knows and the state of the devices and interfaces too; with
+// --json, all of it as one JSON object (see statusReport).
 func (c *command) status(args []string) error {
 	verbose := slices.Equal(args, []string{"-v"})
-	if len(args) > 0 && !verbose {
+	asJSON := slices.Equal(args, []string{"--json"})
+	if len(args) > 0 && !verbose && !asJSON {
 		return failure.New(failure.Usage, errors.New("Too many parameters"))
 	}
 	c.log.Info("Begin: wifibox status")
@@ -31,13 +35,20 @@ func (c *command) status(args []string) error {
 	if err != nil {
 		return err
 	}
-	if st.GuestPID != 0 {
+	switch {
+	case asJSON:
+		data, err := json.MarshalIndent(c.report(st), "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s\n", data)
+	case st.GuestPID != 0:
 		c.output("wifibox is run as PID %d.", st.GuestPID)
-	} else {
+	default:
 		c.output("wifibox is not run.")
 	}
 	if verbose {
-		c.details(st)
+		c.details(c.report(st))
 	}
 	c.log.Info("End: wifibox status")
 	if st.GuestPID == 0 {
@@ -57,6 +68,79 @@ func (c *command) guest() (manager.Status, error) {
 	return st, failure.New(failure.Environment, err)
 }
 
+// statusReport is `wifibox status --json`: the VM manager's status (its
+// fields inline; zero when no manager runs), whether the guest runs, the
+// bridge and its tap, and each passthru device of bhyve.conf.
+type statusReport struct {
+	Running bool    `json:"running"`
+	Uptime  float64 `json:"uptime_seconds"` // of the guest; 0 when it does not run
+	manager.Status
+	Bridge  bridgeReport   `json:"bridge"`
+	Devices []deviceReport `json:"devices"`
+	Errors  []string       `json:"errors,omitempty"` // what could not be found out
+}
+
+type bridgeReport struct {
+	Name   string `json:"name"`
+	Exists bool   `json:"exists"`
+	Tap    string `json:"tap,omitempty"` // "" when it has no tap member
+}
+
+type deviceReport struct {
+	Selector string `json:"selector"` // pci0:3:0:0
+	Passthru string `json:"passthru"` // 3/0/0, as bhyve.conf names it
+	Present  bool   `json:"present"`
+	Vendor   string `json:"vendor,omitempty"` // 8086
+	Device   string `json:"device,omitempty"` // 2723
+	Driver   string `json:"driver,omitempty"` // ppt0, iwlwifi0; "" when none
+	Line     string `json:"description"`      // as status -v shows it
+}
+
+// report finds out what status -v and --json show.
+func (c *command) report(st manager.Status) statusReport {
+	r := statusReport{Running: st.GuestPID != 0, Status: st, Bridge: bridgeReport{Name: manager.Bridge}}
+	if r.State == "" {
+		r.State = "stopped"
+	}
+	if r.Running && !st.GuestSince.IsZero() {
+		r.Uptime = time.Since(st.GuestSince).Seconds()
+	}
+	fail := func(err error) { r.Errors = append(r.Errors, err.Error()) }
+	switch tap, err := ifnet.Tap(c.host.Net, manager.Bridge); {
+	case errors.Is(err, syscall.ENXIO): // no bridge: nothing to report
+	case err != nil:
+		fail(err)
+	default:
+		r.Bridge.Tap, r.Bridge.Exists = tap, true
+	}
+	cfg, _, err := config.LoadBhyve(c.host.Paths.BhyveConf(), 0)
+	if err != nil {
+		fail(err)
+		return r
+	}
+	devices, err := c.host.PCI.Devices()
+	var ids *ppt.IDs
+	if err == nil {
+		ids, err = ppt.LoadIDs(c.host.Paths.PCIIDs)
+	}
+	if err != nil {
+		fail(err)
+		return r
+	}
+	lines := ppt.Describe(devices, cfg.Passthru, ids)
+	for i, sel := range cfg.Passthru {
+		d := deviceReport{Selector: sel.String(), Passthru: sel.BSF(), Line: lines[i]}
+		for _, dev := range devices {
+			if dev.Selector == sel {
+				d.Present, d.Driver = true, dev.DriverUnit()
+				d.Vendor, d.Device = fmt.Sprintf("%04x", dev.Vendor), fmt.Sprintf("%04x", dev.Device)
+			}
+		}
+		r.Devices = append(r.Devices, d)
+	}
+	return r
+}
+
 // output shows a line to the user and logs it, as the shell's output() does.
 func (c *command) output(format string, args ...any) {
 	line := fmt.Sprintf(format, args...)
@@ -64,9 +148,9 @@ func (c *command) output(format string, args ...any) {
 	fmt.Fprintln(c.stdout, line)
 }
 
-func (c *command) details(st manager.Status) {
+func (c *command) details(r statusReport) {
 	w := c.stdout
-	if st.ManagerPID != 0 {
+	if st := r.Status; st.ManagerPID != 0 {
 		fmt.Fprintf(w, "VM manager:  PID %d, %s, up %s\n", st.ManagerPID, st.State, since(st.Since))
 		if !st.GuestSince.IsZero() {
 			fmt.Fprintf(w, "Guest:       up %s\n", since(st.GuestSince))
@@ -75,35 +159,23 @@ func (c *command) details(st manager.Status) {
 		if st.LastExit != "" {
 			fmt.Fprintf(w, "Last exit:   %s\n", st.LastExit)
 		}
+		for _, r := range st.Relays {
+			fmt.Fprintf(w, "Relay:       %s -> guest port %d, %d sessions\n", r.Path, r.Port, r.Sessions)
+		}
 	}
-	for _, r := range st.Relays {
-		fmt.Fprintf(w, "Relay:       %s -> guest port %d, %d sessions\n", r.Path, r.Port, r.Sessions)
-	}
-	tap, err := ifnet.Tap(c.host.Net, manager.Bridge)
 	switch {
-	case err != nil:
-		fmt.Fprintf(w, "Bridge:      %s: %v\n", manager.Bridge, err)
-	case tap == "":
-		fmt.Fprintf(w, "Bridge:      %s, no tap member\n", manager.Bridge)
+	case !r.Bridge.Exists:
+		fmt.Fprintf(w, "Bridge:      %s does not exist\n", r.Bridge.Name)
+	case r.Bridge.Tap == "":
+		fmt.Fprintf(w, "Bridge:      %s, no tap member\n", r.Bridge.Name)
 	default:
-		fmt.Fprintf(w, "Bridge:      %s, member %s\n", manager.Bridge, tap)
+		fmt.Fprintf(w, "Bridge:      %s, member %s\n", r.Bridge.Name, r.Bridge.Tap)
 	}
-	cfg, _, err := config.LoadBhyve(c.host.Paths.BhyveConf(), 0)
-	if err != nil {
-		fmt.Fprintf(w, "Devices:     %v\n", err)
-		return
+	for _, d := range r.Devices {
+		fmt.Fprintf(w, "Device:      %s\n", d.Line)
 	}
-	devices, err := c.host.PCI.Devices()
-	var ids *ppt.IDs
-	if err == nil {
-		ids, err = ppt.LoadIDs(c.host.Paths.PCIIDs)
-	}
-	if err != nil {
-		fmt.Fprintf(w, "Devices:     %v\n", err)
-		return
-	}
-	for _, line := range ppt.Describe(devices, cfg.Passthru, ids) {
-		fmt.Fprintf(w, "Device:      %s\n", line)
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "Problem:     %s\n", e)
 	}
 }
 

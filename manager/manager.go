@@ -48,9 +48,9 @@ const (
 // Status is what the manager tells `wifibox status`.
 type Status struct {
 	ManagerPID int       `json:"manager_pid"`
-	GuestPID   int       `json:"guest_pid"` // 0 while no bhyve runs
-	State      string    `json:"state"`     // starting, running, stopping, cleaning up, restarting
-	Since      time.Time `json:"since"`     // when the manager started
+	GuestPID   int       `json:"guest_pid"`      // 0 while no bhyve runs
+	State      string    `json:"state"`          // starting, running, stopping, cleaning up, restarting
+	Since      time.Time `json:"since,omitzero"` // when the manager started
 	GuestSince time.Time `json:"guest_since,omitzero"`
 	Restarts   int       `json:"restarts"`
 	LastExit   string    `json:"last_exit,omitempty"`

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -274,5 +275,53 @@ func TestRecovery(t *testing.T) {
 				t.Error("guest not running after resume")
 			}
 		})
+	}
+}
+
+// TestStatusJSON decodes `status --json` before and after a start.
+func TestStatusJSON(t *testing.T) {
+	type report struct {
+		Running  bool    `json:"running"`
+		Uptime   float64 `json:"uptime_seconds"`
+		State    string  `json:"state"`
+		Manager  int     `json:"manager_pid"`
+		Guest    int     `json:"guest_pid"`
+		Restarts int     `json:"restarts"`
+		Bridge   struct {
+			Name   string `json:"name"`
+			Exists bool   `json:"exists"`
+			Tap    string `json:"tap"`
+		} `json:"bridge"`
+		Devices []struct {
+			Selector string `json:"selector"`
+			Passthru string `json:"passthru"`
+			Present  bool   `json:"present"`
+			Driver   string `json:"driver"`
+		} `json:"devices"`
+		Errors []string `json:"errors"`
+	}
+	decode := func(h *simHost, wantCode int) report {
+		t.Helper()
+		out, errOut, code := h.run("status", "--json")
+		if code != wantCode {
+			t.Fatalf("exit status %d, want %d: %s", code, wantCode, errOut)
+		}
+		var r report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("status --json is not JSON: %v\n%s", err, out)
+		}
+		return r
+	}
+	h := newHost(t)
+	r := decode(h, 1)
+	if r.Running || r.State != "stopped" || r.Bridge.Exists || len(r.Errors) != 0 ||
+		len(r.Devices) != 1 || r.Devices[0].Driver != "iwlwifi0" || r.Devices[0].Passthru != "3/0/0" {
+		t.Errorf("stopped host: %+v", r)
+	}
+	h.must("start")
+	r = decode(h, 0)
+	if !r.Running || r.State != "running" || r.Guest != h.guestPID() || r.Manager == 0 ||
+		!r.Bridge.Exists || r.Bridge.Tap != "tap0" || r.Devices[0].Driver != "ppt0" || !r.Devices[0].Present {
+		t.Errorf("running host: %+v", r)
 	}
 }
