@@ -47,10 +47,13 @@ clean: .PHONY
 # takes the rc.d script from its files/, so it uses install-files only.
 # Only samples of the configuration are installed, never core.conf or
 # bhyve.conf themselves, so a user's configuration is never overwritten.
+# The example of uds_passthru.conf goes to the examples directory: the
+# guest's package owns appliance/ and installs its own sample there.
 BINDIR=		${DESTDIR}${PREFIX}/sbin
 ETCDIR=		${DESTDIR}${PREFIX}/etc
 CONFDIR=	${ETCDIR}/wifibox
 MAN8DIR=	${DESTDIR}${PREFIX}/share/man/man8
+EXAMPLESDIR=	${DESTDIR}${PREFIX}/share/examples/wifibox
 
 # The text files, as mode:source:destination. %%PREFIX%%, %%LOCALBASE%%
 # and %%GUEST_ROOT%% in them become the directories of this installation.
@@ -58,7 +61,7 @@ RC_FILES=	555:rc.d/wifibox:${ETCDIR}/rc.d/wifibox
 DATA_FILES=	444:man/wifibox.8:${MAN8DIR}/wifibox.8 \
 		644:etc/core.conf.sample:${CONFDIR}/core.conf.sample \
 		644:etc/bhyve.conf.sample:${CONFDIR}/bhyve.conf.sample \
-		644:etc/uds_passthru.conf.sample:${CONFDIR}/appliance/uds_passthru.conf.sample \
+		644:etc/uds_passthru.conf.sample:${EXAMPLESDIR}/uds_passthru.conf.sample \
 		644:devd/wifibox.conf.sample:${ETCDIR}/devd/wifibox.conf.sample \
 		644:newsyslog/wifibox.conf:${ETCDIR}/newsyslog.conf.d/wifibox.conf
 SUBST=		sed -e 's|%%PREFIX%%|${PREFIX}|g' \
