@@ -89,6 +89,11 @@ install-rc: .PHONY
 install-files: .PHONY
 	@files="${DATA_FILES}"; ${INSTALL_TEXT}
 
+# The checks of the FreeBSD integration: manual page, rc.d script,
+# newsyslog entry, install under both makes against the port's plist.
+check-install: .PHONY
+	sh scripts/check-install.sh
+
 # Removes what install installed; a configuration made from the samples
 # stays, and so do the directories.
 uninstall: .PHONY
