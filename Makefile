@@ -42,4 +42,64 @@ bench: build/wifibox
 clean: .PHONY
 	rm -rf build
 
+# Installation, as the FreeBSD port stages it: install puts everything in
+# place below DESTDIR; the port builds and installs the program itself and
+# takes the rc.d script from its files/, so it uses install-files only.
+# Only samples of the configuration are installed, never core.conf or
+# bhyve.conf themselves, so a user's configuration is never overwritten.
+# The example of uds_passthru.conf goes to the examples directory: the
+# guest's package owns appliance/ and installs its own sample there.
+BINDIR=		${DESTDIR}${PREFIX}/sbin
+ETCDIR=		${DESTDIR}${PREFIX}/etc
+CONFDIR=	${ETCDIR}/wifibox
+MAN8DIR=	${DESTDIR}${PREFIX}/share/man/man8
+EXAMPLESDIR=	${DESTDIR}${PREFIX}/share/examples/wifibox
+
+# The text files, as mode:source:destination. %%PREFIX%%, %%LOCALBASE%%
+# and %%GUEST_ROOT%% in them become the directories of this installation.
+RC_FILES=	555:rc.d/wifibox:${ETCDIR}/rc.d/wifibox
+DATA_FILES=	444:man/wifibox.8:${MAN8DIR}/wifibox.8 \
+		644:etc/core.conf.sample:${CONFDIR}/core.conf.sample \
+		644:etc/bhyve.conf.sample:${CONFDIR}/bhyve.conf.sample \
+		644:etc/uds_passthru.conf.sample:${EXAMPLESDIR}/uds_passthru.conf.sample \
+		644:devd/wifibox.conf.sample:${ETCDIR}/devd/wifibox.conf.sample \
+		644:newsyslog/wifibox.conf:${ETCDIR}/newsyslog.conf.d/wifibox.conf
+SUBST=		sed -e 's|%%PREFIX%%|${PREFIX}|g' \
+		    -e 's|%%LOCALBASE%%|${LOCALBASE}|g' \
+		    -e 's|%%GUEST_ROOT%%|${GUEST_ROOT}|g'
+# Installs each mode:source:destination of $$files with SUBST, replacing
+# what was there (which may be read-only).
+INSTALL_TEXT=	for f in $$files; do \
+		    set -- $$(echo "$$f" | tr : ' '); \
+		    echo "install -m $$1 $$2 $$3"; \
+		    install -d "$$(dirname "$$3")" && rm -f "$$3" && \
+		    ${SUBST} "$$2" > "$$3" && chmod "$$1" "$$3" || exit 1; \
+		done
+
+install: install-program install-rc install-files .PHONY
+
+install-program: .PHONY
+	@test -f build/wifibox || { echo "build/wifibox is missing: run make first" >&2; exit 1; }
+	install -d ${BINDIR}
+	install -m 555 build/wifibox ${BINDIR}/wifibox
+
+install-rc: .PHONY
+	@files="${RC_FILES}"; ${INSTALL_TEXT}
+
+install-files: .PHONY
+	@files="${DATA_FILES}"; ${INSTALL_TEXT}
+
+# The checks of the FreeBSD integration: manual page, rc.d script,
+# newsyslog entry, install under both makes against the port's plist.
+check-install: .PHONY
+	sh scripts/check-install.sh
+
+# Removes what install installed; a configuration made from the samples
+# stays, and so do the directories.
+uninstall: .PHONY
+	@for f in ${RC_FILES} ${DATA_FILES}; do \
+	    set -- $$(echo "$$f" | tr : ' '); echo "rm -f $$3"; rm -f "$$3"; \
+	done
+	rm -f ${BINDIR}/wifibox
+
 .PHONY:

@@ -1,0 +1,142 @@
+#!/bin/sh
+# Checks the FreeBSD integration: the manual page (mandoc lint, every
+# cross-reference a page FreeBSD has), the shell code (shellcheck), the
+# rc.d script (scripts/rcd-test.sh), the newsyslog entry, and the install
+# target: GNU make and bmake must install the same files with the same
+# modes and contents, and exactly the files of the port's pkg-plist.
+# Usage: sh scripts/check-install.sh; exits non-zero when a check fails,
+# after running all of them.
+set -eu
+cd "$(dirname "$0")/.."
+port=packaging/freebsd/net/wifibox-core
+tmp=$(mktemp -d)
+made_binary=
+cleanup() {
+	rm -rf "$tmp"
+	if [ -n "$made_binary" ]; then rm -f build/wifibox; fi
+}
+trap cleanup EXIT
+failures=0
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+step() { printf '\n== %s\n' "$*"; }
+
+step "mandoc -T lint -W style man/wifibox.8"
+# The manual pages wifibox(8) may refer to: FreeBSD's, and those of the
+# guest's and socat's packages. A stand-in of each, in a manual tree of
+# its own, lets mandoc report a reference to any other page.
+for page in cu.1 chmod.1 nice.1 sh.1 socat.1 \
+	bridge.4 iwlwifi.4 iwm.4 nmdm.4 tap.4 vmm.4 \
+	devd.conf.5 loader.conf.5 newsyslog.conf.5 rc.conf.5 sysctl.conf.5 \
+	wifibox-guest.5 \
+	bhyve.8 chown.8 daemon.8 devd.8 devmatch.8 kldunload.8 newsyslog.8 \
+	pciconf.8 service.8 sysctl.8 wpa_cli.8 wpa_supplicant.8; do
+	name=${page%.*}
+	section=${page##*.}
+	mkdir -p "$tmp/man/man$section"
+	printf '.Dd January 1, 2000\n.Dt %s %s\n.Os\n.Sh NAME\n.Nm %s\n.Nd stand-in\n' \
+		"$name" "$section" "$name" >"$tmp/man/man$section/$page"
+done
+makewhatis "$tmp/man"
+lint=$(MANPATH=$tmp/man mandoc -T lint -W style man/wifibox.8 2>&1) || true
+if [ -n "$lint" ]; then
+	fail "mandoc has something to say about man/wifibox.8:"
+	printf '%s\n' "$lint"
+fi
+
+step "shellcheck"
+shellcheck -s sh rc.d/wifibox scripts/check-install.sh scripts/rcd-test.sh ||
+	fail "shellcheck"
+
+step "rc.d script"
+sh scripts/rcd-test.sh rc.d/wifibox || fail "scripts/rcd-test.sh"
+
+step "newsyslog entry: /var/log/wifibox.log, no process signalled"
+entry=$(grep -v '^#' newsyslog/wifibox.conf | grep -v '^[[:space:]]*$')
+echo "$entry"
+# logfilename owner:group mode count size when flags: seven fields, the
+# N flag, and no pid file or signal after them.
+echo "$entry" | awk 'NR > 1 || NF != 7 || $1 != "/var/log/wifibox.log" || $7 !~ /N/ { exit 1 }' ||
+	fail "newsyslog/wifibox.conf should be one seven-field entry for /var/log/wifibox.log with the N flag"
+
+step "make install under GNU make and bmake"
+if [ ! -e build/wifibox ]; then
+	mkdir -p build
+	printf '#!/bin/sh\n' >build/wifibox
+	made_binary=1
+fi
+# listing DIR: each file below DIR/usr/local with its mode, sorted.
+listing() {
+	(cd "$1/usr/local" && find . -type f | sed 's|^\./||' | sort |
+		while read -r f; do echo "$(stat -c %a "$f" 2>/dev/null || stat -f %Lp "$f") $f"; done)
+}
+make -s install DESTDIR="$tmp/gnu" >/dev/null || fail "make install"
+bmake install DESTDIR="$tmp/bsd" >/dev/null || fail "bmake install"
+listing "$tmp/gnu" >"$tmp/gnu.list"
+listing "$tmp/bsd" >"$tmp/bsd.list"
+cat "$tmp/gnu.list"
+diff -u "$tmp/gnu.list" "$tmp/bsd.list" || fail "GNU make and bmake install different files or modes"
+diff -r "$tmp/gnu" "$tmp/bsd" >/dev/null || fail "GNU make and bmake install different contents"
+if grep -rl '%%[A-Z_]*%%' "$tmp/gnu" >"$tmp/unsubst"; then
+	fail "placeholders left in: $(cat "$tmp/unsubst")"
+fi
+# A second install over the first replaces the read-only files.
+make -s install DESTDIR="$tmp/gnu" >/dev/null || fail "make install over an installation"
+
+step "installed files against $port/pkg-plist"
+# Stand-ins for the ports framework, enough to read the port's PLIST_SUB.
+mkdir -p "$tmp/mk"
+echo 'OSVERSION?=	1500000' >"$tmp/mk/bsd.port.options.mk"
+: >"$tmp/mk/bsd.port.mk"
+: >"$tmp/mk/sys.mk"
+sed 's/^[0-9]* //' "$tmp/gnu.list" >"$tmp/installed"
+for osversion in 1302000 1500000; do
+	if ! plist_sub=$(bmake -f "$port/Makefile" -m "$tmp/mk" OSVERSION=$osversion -V PLIST_SUB); then
+		fail "bmake cannot read $port/Makefile"
+		continue
+	fi
+	# PLIST_SUB is KEY=VALUE words, VALUE possibly quoted; eval turns
+	# each into a sed substitution of %%KEY%%.
+	subst=
+	eval "set -- $plist_sub"
+	for kv in "$@"; do subst="$subst;s|%%${kv%%=*}%%|${kv#*=}|g"; done
+	sed "${subst#;}" "$port/pkg-plist" >"$tmp/plist.$osversion"
+	if grep '%%' "$tmp/plist.$osversion"; then
+		fail "OSVERSION $osversion: pkg-plist has placeholders that PLIST_SUB does not set"
+	fi
+	# The files: @sample gives the sample's path, the port compresses the
+	# manual page, and USE_RC_SUBR adds the rc.d script.
+	{
+		sed -e 's/^@sample //' -e '/^@/d' -e 's|^\(share/man/.*\)\.gz$|\1|' "$tmp/plist.$osversion"
+		echo etc/rc.d/wifibox
+	} | sort >"$tmp/expected"
+	diff -u "$tmp/expected" "$tmp/installed" ||
+		fail "OSVERSION $osversion: pkg-plist (-) and the installed files (+) differ"
+	grep '^@sample' "$tmp/plist.$osversion" | grep -v '\.sample$' &&
+		fail "OSVERSION $osversion: @sample of a file not named .sample"
+done
+grep -q '^@sample etc/devd/' "$tmp/plist.1302000" ||
+	fail "before 14.0 the devd hook should be put in place (@sample)"
+grep -q '^etc/devd/wifibox.conf.sample$' "$tmp/plist.1500000" ||
+	fail "from 14.0 on the devd hook should stay a sample"
+cmp "$port/files/wifibox.in" rc.d/wifibox || fail "$port/files/wifibox.in is not rc.d/wifibox"
+
+step "the port sets what the Makefile sets at link time"
+# xnames FILE PREFIX: the symbols FILE sets with -X PREFIX/symbol=...
+xnames() { grep -o -- "-X $2/[A-Za-z.]*" "$1" | sed "s|.*/||" | sort; }
+# shellcheck disable=SC2016 # the variable names as the files spell them
+{
+	xnames Makefile '${PKG}' >"$tmp/x.make"
+	xnames "$port/Makefile" '${GO_MODULE}' >"$tmp/x.port"
+}
+cat "$tmp/x.make"
+diff -u "$tmp/x.make" "$tmp/x.port" || fail "-X flags of Makefile (-) and the port (+) differ"
+
+echo
+if [ "$failures" -ne 0 ]; then
+	echo "check-install: $failures failure(s)"
+	exit 1
+fi
+echo "check-install: all passed"
