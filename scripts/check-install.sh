@@ -47,7 +47,7 @@ if [ -n "$lint" ]; then
 fi
 
 step "shellcheck"
-shellcheck -s sh rc.d/wifibox scripts/check-install.sh scripts/rcd-test.sh ||
+shellcheck -s sh rc.d/wifibox scripts/*.sh bench/*.sh .ci/run ||
 	fail "shellcheck"
 
 step "rc.d script"
@@ -79,7 +79,7 @@ listing "$tmp/bsd" >"$tmp/bsd.list"
 cat "$tmp/gnu.list"
 diff -u "$tmp/gnu.list" "$tmp/bsd.list" || fail "GNU make and bmake install different files or modes"
 diff -r "$tmp/gnu" "$tmp/bsd" >/dev/null || fail "GNU make and bmake install different contents"
-if grep -rl '%%[A-Z_]*%%' "$tmp/gnu" >"$tmp/unsubst"; then
+if grep -rlI '%%[A-Z_][A-Z_]*%%' "$tmp/gnu" >"$tmp/unsubst"; then
 	fail "placeholders left in: $(cat "$tmp/unsubst")"
 fi
 # A second install over the first replaces the read-only files.

@@ -36,5 +36,5 @@ printf '\n== %s/var/log/wifibox.log\n' "$dir"
 cat "$dir/var/log/wifibox.log"
 printf '\n== %s/trace.log (every privileged operation, in order)\n' "$dir"
 cat "$dir/trace.log"
-printf '\nThe simulated host stays in %s: try `wifibox -S %s start`.\n' "$dir" "$dir"
+printf "\nThe simulated host stays in %s: try wifibox -S %s start\n" "$dir" "$dir"
 trap - EXIT

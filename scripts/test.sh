@@ -10,7 +10,7 @@ step tools
 sh scripts/tools.sh
 
 step gofmt
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
 	echo "not gofmt-formatted: $unformatted"
 	exit 1
@@ -33,7 +33,10 @@ case " $needed " in *" libthr.so.3 "*) ;; *) echo "missing libthr.so.3"; exit 1;
 case "$needed" in *libpthread*|*libvmmapi*) echo "must not need libpthread or libvmmapi"; exit 1;; esac
 
 step "Makefile as FreeBSD's make reads it"
-bmake -n all freebsd test demo >/dev/null
+bmake -n all freebsd test demo bench >/dev/null
+
+step "FreeBSD integration: manual page, shell code, rc.d script, install under both makes"
+sh scripts/check-install.sh
 
 step go test
 go test -count=1 ./...
