@@ -16,6 +16,7 @@ import (
 
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/console"
+	"github.com/wifibox/wifibox/dryrun"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/lifecycle"
@@ -27,7 +28,7 @@ import (
 // version is set at build time: -ldflags "-X github.com/wifibox/wifibox/app.version=...".
 var version = "unknown"
 
-const usage = `USAGE: wifibox [-S DIR] ...
+const usage = `USAGE: wifibox [-S DIR] [-n] ...
     start [guest|netif|vmm]
     stop [guest|netif|vmm]
     restart [guest|netif|vmm]
@@ -39,6 +40,8 @@ const usage = `USAGE: wifibox [-S DIR] ...
     sim init DIR
 
   -S DIR  act on the simulated FreeBSD host in DIR (also WIFIBOX_SIMULATE=DIR)
+  -n      show the privileged operations start, stop, restart, suspend or
+          resume would make, in order, and change nothing
   -h      show this help
 `
 
@@ -48,9 +51,13 @@ const (
 	simBhyveCommand = "__sim-bhyve"
 )
 
+// dryRunnable are the commands -n shows instead of running.
+var dryRunnable = map[string]bool{"start": true, "stop": true, "restart": true, "suspend": true, "resume": true}
+
 // command is one invocation.
 type command struct {
 	simDir string
+	dry    bool // -n: show the privileged operations, change nothing
 	stdout io.Writer
 	stderr io.Writer
 	host   *host.Host
@@ -64,6 +71,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wifibox", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	simDir := fs.String("S", os.Getenv("WIFIBOX_SIMULATE"), "")
+	dry := fs.Bool("n", false, "")
 	help := fs.Bool("h", false, "")
 	if err := fs.Parse(args); err != nil || *help || fs.NArg() == 0 {
 		fmt.Fprint(stderr, usage)
@@ -72,7 +80,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		return failure.Usage
 	}
-	c := &command{stdout: stdout, stderr: stderr}
+	c := &command{stdout: stdout, stderr: stderr, dry: *dry}
 	if *simDir != "" {
 		dir, err := filepath.Abs(*simDir)
 		if err != nil {
@@ -101,6 +109,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}[name]
 	if !ok {
 		fmt.Fprint(stderr, usage)
+		return failure.Usage
+	}
+	if c.dry && !dryRunnable[name] {
+		fmt.Fprintf(stderr, "ERROR: -n goes with start, stop, restart, suspend and resume\n")
 		return failure.Usage
 	}
 	if err := c.open(name == managerCommand); err != nil {
@@ -132,11 +144,15 @@ func (c *command) open(background bool) error {
 		return failure.New(failure.Config, err)
 	}
 	c.core = core
-	user := c.stderr
+	user, logFile := c.stderr, c.host.Paths.Log
 	if background {
 		user = nil
 	}
-	c.log = logging.New(c.host.Paths.Log, core.LogLevel.String(), user)
+	if c.dry { // nothing is logged of what does not happen
+		logFile = ""
+		c.host = dryrun.New(c.host, c.stdout)
+	}
+	c.log = logging.New(logFile, core.LogLevel.String(), user)
 	for _, w := range warnings {
 		c.log.Warn(w)
 	}
@@ -157,7 +173,7 @@ func (c *command) self(args ...string) []string {
 }
 
 func (c *command) runner() *lifecycle.Runner {
-	return &lifecycle.Runner{Host: c.host, Log: c.log, Out: c.stdout, Manager: c.self(managerCommand)}
+	return &lifecycle.Runner{Host: c.host, Log: c.log, Out: c.stdout, Manager: c.self(managerCommand), DryRun: c.dry}
 }
 
 func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]string) error {

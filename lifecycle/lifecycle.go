@@ -65,6 +65,20 @@ type Runner struct {
 	// Manager is the command line that runs the VM manager: the wifibox
 	// executable and its arguments.
 	Manager []string
+	// DryRun: Host only records (package dryrun); the VM manager's work
+	// is done on it in this process, and no file is written.
+	DryRun bool
+	// dryStopped: the dry run has stopped the guest its VM manager runs.
+	dryStopped bool
+}
+
+// running tells whether a VM manager runs (manager.Running), as far as the
+// command has got: after a dry run's stop, none does.
+func (r *Runner) running() (pid int, stale bool, err error) {
+	if r.dryStopped {
+		return 0, false, nil
+	}
+	return manager.Running(r.Host.Paths.RunDir)
 }
 
 // Start starts the parts of the target: V, then N, then G.
@@ -87,7 +101,7 @@ func (r *Runner) Stop(target string) error {
 // running guest.
 func (r *Runner) Restart(target string) error {
 	p := targets[target]
-	if pid, _, err := manager.Running(r.Host.Paths.RunDir); err != nil || pid == 0 {
+	if pid, _, err := r.running(); err != nil || pid == 0 {
 		r.Log.Warn("No running instance found that could be restarted")
 		// What a dead manager left is repaired all the same.
 		unlock, err := r.lock()
@@ -150,6 +164,9 @@ func (r *Runner) stopParts(p parts, step func(func() error) error) error {
 // run holds the command lock around a command's steps and shows its
 // progress the shell implementation's way: `Starting wifibox....OK`.
 func (r *Runner) run(name, verb string, steps func(step func(func() error) error) error) error {
+	if r.DryRun { // the operations are the output
+		return steps(func(f func() error) error { return f() })
+	}
 	r.Log.Infof("Begin: wifibox %s", name)
 	unlock, err := r.lock()
 	if err != nil {
@@ -173,8 +190,12 @@ func (r *Runner) run(name, verb string, steps func(step func(func() error) error
 	return nil
 }
 
-// lock takes the command lock, waiting while another command holds it.
+// lock takes the command lock, waiting while another command holds it. A
+// dry run takes none: it changes nothing.
 func (r *Runner) lock() (func(), error) {
+	if r.DryRun {
+		return func() {}, nil
+	}
 	dir := r.Host.Paths.RunDir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, failure.New(failure.Environment, fmt.Errorf("create %s: %w", dir, err))
@@ -252,7 +273,7 @@ func (r *Runner) stopNetif() error {
 // running guest is left intact.
 func (r *Runner) startGuest() error {
 	h := r.Host
-	if pid, _, err := manager.Running(h.Paths.RunDir); err != nil {
+	if pid, _, err := r.running(); err != nil {
 		return failure.New(failure.Environment, err)
 	} else if pid != 0 {
 		r.Log.Warnf("Guest is already run by the VM manager PID %d, left intact", pid)
@@ -288,6 +309,9 @@ func (r *Runner) startGuest() error {
 	}
 	if err != nil {
 		return failure.New(failure.Environment, err)
+	}
+	if r.DryRun {
+		return failure.New(failure.Environment, manager.DryLaunch(h, r.Log))
 	}
 	if err := os.MkdirAll(filepath.Join(h.Paths.RunAppliance(), "log"), 0o755); err != nil {
 		return failure.New(failure.Environment, err)
@@ -327,13 +351,21 @@ func (r *Runner) checkVirtFS() error {
 // cleaned up. With no manager it only repairs what a dead one left.
 func (r *Runner) stopGuest() error {
 	dir := r.Host.Paths.RunDir
-	pid, _, err := manager.Running(dir)
+	pid, _, err := r.running()
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
 	if pid == 0 {
 		r.Log.Warn("Guest is not running, hence not stopped")
 		return r.repair()
+	}
+	if r.DryRun {
+		st, err := manager.Query(dir)
+		if err == nil {
+			err = manager.DryStop(r.Host, r.Log, st)
+		}
+		r.dryStopped = true
+		return failure.New(failure.Environment, err)
 	}
 	r.Log.Infof("Stopping guest %s managed by PID %d", bhyve.VMName, pid)
 	if err := manager.Stop(dir); err != nil {
@@ -349,11 +381,11 @@ func (r *Runner) stopGuest() error {
 // clean host.
 func (r *Runner) repair() error {
 	h := r.Host
-	pid, stale, err := manager.Running(h.Paths.RunDir)
+	pid, stale, err := r.running()
 	if err != nil || pid != 0 {
 		return failure.New(failure.Environment, err)
 	}
-	if stale {
+	if stale && !r.DryRun {
 		r.Log.Warn("Repair: removing the files of a VM manager that died")
 		if err := manager.RemoveStale(h.Paths.RunDir); err != nil {
 			return failure.New(failure.Environment, err)

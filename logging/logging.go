@@ -122,15 +122,17 @@ func upTo(top logrus.Level) []logrus.Level {
 	return levels
 }
 
-// New gives a logger writing to the file at path at the given core.conf
-// level. When user is not nil, errors (always) and warnings (unless the
+// New gives a logger writing to the file at path (none when path is "") at
+// the given core.conf level. When user is not nil, errors (always) and warnings (unless the
 // level is none or error) are also written to it: a user must see why a
 // command failed whatever the log level.
 func New(path, level string, user io.Writer) *logrus.Logger {
 	fileLevel := ParseLevel(level)
 	l := logrus.New()
 	l.SetOutput(io.Discard) // the hooks write
-	l.AddHook(fileHook{out: &file{path: path, warn: user}, levels: upTo(fileLevel)})
+	if path != "" {
+		l.AddHook(fileHook{out: &file{path: path, warn: user}, levels: upTo(fileLevel)})
+	}
 	top := fileLevel
 	if user != nil {
 		userLevel := logrus.ErrorLevel

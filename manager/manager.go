@@ -394,3 +394,27 @@ func reportError(report io.WriteCloser, err error) {
 	fmt.Fprintf(report, "error %d %s\n", failure.Status(err), strings.ReplaceAll(err.Error(), "\n", " "))
 	report.Close()
 }
+
+// DryLaunch does on h what the VM manager does to start the guest, once:
+// for `wifibox -n`, on a host that only records.
+func DryLaunch(h *host.Host, log *logrus.Logger) error {
+	_, _, err := (&manager{h: h, log: log}).launch()
+	return err
+}
+
+// DryStop does on h what the VM manager does to stop the guest of st:
+// SIGTERM to bhyve (which powers the guest off), then the cleanup.
+func DryStop(h *host.Host, log *logrus.Logger, st Status) error {
+	plan, err := Prepare(h)
+	if err != nil {
+		return err
+	}
+	m := &manager{h: h, log: log}
+	if st.GuestPID != 0 {
+		if err := h.Launcher.Signal(st.GuestPID, syscall.SIGTERM); err != nil {
+			return err
+		}
+	}
+	m.cleanup(plan)
+	return nil
+}

@@ -46,6 +46,15 @@ func (h *simHost) managerPID() int {
 	return pid
 }
 
+// killAndWait kills a process with SIGKILL and waits until it is gone.
+func killAndWait(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid)
+}
+
 // waitGone waits until a process no longer exists.
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
@@ -210,9 +219,7 @@ func TestRecoverKilledManager(t *testing.T) {
 	h := newHost(t)
 	h.must("start")
 	bhyvePID := h.guestPID()
-	manager := h.managerPID()
-	syscall.Kill(manager, syscall.SIGKILL)
-	waitGone(t, manager)
+	killAndWait(t, h.managerPID())
 	if pid := h.guestPID(); pid != 0 {
 		t.Errorf("status names PID %d with the manager dead", pid)
 	}

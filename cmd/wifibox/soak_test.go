@@ -79,9 +79,8 @@ func TestSoak(t *testing.T) {
 			sh.VMs.SuspendVM("wifibox", host.SuspendReset) // ENOENT/EALREADY when none runs
 		case n < 92:
 			step = "SIGKILL of the VM manager"
-			if pid, err := runningManager(h); err == nil && pid != 0 {
-				syscall.Kill(pid, syscall.SIGKILL)
-				waitGone(t, pid)
+			if pid, err := runningManager(h); err == nil && alive(pid) {
+				killAndWait(t, pid)
 			}
 		default:
 			key := []string{"vmm_busy", "pci_device_missing"}[rng.IntN(2)]

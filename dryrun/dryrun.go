@@ -1,0 +1,320 @@
+// Package dryrun owns `wifibox -n`: a host that performs nothing. Each
+// privileged operation a command makes through it is written out in the
+// trace vocabulary of the simulated host (`kldload FILE`, `if_create TYPE
+// ASSIGNED`, ...) instead of being carried out, and the queries that follow
+// are answered from the real host as those operations would have changed
+// it: a module loaded, a VM created, an interface created with the unit the
+// kernel would choose. Every operation is assumed to succeed. What cannot be
+// known before it happens (a sysctl of a module not loaded yet) is assumed
+// and said in a line starting with `#`.
+package dryrun
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// assumed are the values of the vmm sysctls while vmm is loaded only in the
+// dry run: the defaults of a machine with an IOMMU.
+var assumed = map[string]int64{
+	"hw.vmm.maxcpu":       16,
+	"hw.vmm.iommu.enable": 1,
+}
+
+// dry is the recording host.
+type dry struct {
+	real  *host.Host
+	out   io.Writer
+	strip func(string) string
+
+	modules map[string]host.Module
+	vms     map[string]bool
+	drivers map[host.Selector]string // "" when released
+	ifaces  map[string]*host.Interface
+	members map[string][]string // of the bridges whose members changed
+	gone    map[string]bool     // interfaces destroyed or renamed away
+	noted   map[string]bool
+}
+
+// New gives a host that writes to out the operations made on it and
+// changes nothing on real.
+func New(real *host.Host, out io.Writer) *host.Host {
+	d := &dry{
+		real: real, out: out, strip: func(s string) string { return s },
+		modules: map[string]host.Module{}, vms: map[string]bool{},
+		drivers: map[host.Selector]string{}, ifaces: map[string]*host.Interface{},
+		members: map[string][]string{}, gone: map[string]bool{}, noted: map[string]bool{},
+	}
+	if root := real.Paths.Root; root != "/" && root != "" {
+		// A simulated host's paths read as the simulated system sees them.
+		d.strip = func(s string) string { return strings.ReplaceAll(s, root+"/", "/") }
+	}
+	return &host.Host{Kernel: d, VMs: d, PCI: d, Net: d, Launcher: d, Paths: real.Paths}
+}
+
+func (d *dry) op(format string, args ...any) {
+	fmt.Fprintln(d.out, d.strip(fmt.Sprintf(format, args...)))
+}
+
+func (d *dry) note(format string, args ...any) {
+	line := fmt.Sprintf("# "+format, args...)
+	if !d.noted[line] {
+		d.noted[line] = true
+		fmt.Fprintln(d.out, line)
+	}
+}
+
+// Kernel.
+
+func (d *dry) Module(name string) (host.Module, error) {
+	if m, ok := d.modules[name]; ok {
+		return m, nil
+	}
+	return d.real.Kernel.Module(name)
+}
+
+func (d *dry) Load(file string) error {
+	d.op("kldload %s", file)
+	name := strings.TrimSuffix(file[strings.LastIndex(file, "/")+1:], ".ko")
+	d.modules[name] = host.Module{Name: name, Present: true, File: file}
+	return nil
+}
+
+func (d *dry) Unload(module string) error {
+	d.op("kldunload %s", module)
+	d.modules[module] = host.Module{Name: module}
+	return nil
+}
+
+func (d *dry) SysctlInt(name string) (int64, error) {
+	if strings.HasPrefix(name, "hw.vmm.") {
+		if m, ok := d.modules["vmm"]; ok {
+			if !m.Present {
+				return 0, syscall.ENOENT
+			}
+			if real, err := d.real.Kernel.Module("vmm"); err == nil && !real.Present {
+				v, ok := assumed[name]
+				if !ok {
+					return 0, syscall.ENOENT
+				}
+				d.note("assuming %s=%d: it can be read once vmm is loaded", name, v)
+				return v, nil
+			}
+		}
+	}
+	return d.real.Kernel.SysctlInt(name)
+}
+
+func (d *dry) SysctlString(name string) (string, error) { return d.real.Kernel.SysctlString(name) }
+
+// VMs.
+
+func (d *dry) CreateVM(name string) error {
+	d.op("vm_create %s", name)
+	d.vms[name] = true
+	return nil
+}
+
+func (d *dry) VMExists(name string) (bool, error) {
+	if exists, ok := d.vms[name]; ok {
+		return exists, nil
+	}
+	return d.real.VMs.VMExists(name)
+}
+
+func (d *dry) SuspendVM(name string, how host.SuspendHow) error {
+	d.op("vm_suspend %s %s", name, how)
+	return nil
+}
+
+func (d *dry) DestroyVM(name string) error {
+	d.op("vm_destroy %s", name)
+	d.vms[name] = false
+	return nil
+}
+
+// PCI.
+
+func (d *dry) Devices() ([]host.PCIDevice, error) {
+	devs, err := d.real.PCI.Devices()
+	for i, dev := range devs {
+		if driver, ok := d.drivers[dev.Selector]; ok {
+			devs[i].Driver, devs[i].Unit, devs[i].Attached = driver, 0, driver != ""
+		}
+	}
+	return devs, err
+}
+
+func (d *dry) SetDriver(sel host.Selector, driver string) error {
+	d.op("devctl_set_driver %s %s", sel, driver)
+	d.drivers[sel] = driver
+	return nil
+}
+
+func (d *dry) ClearDriver(sel host.Selector) error {
+	d.op("devctl_clear_driver %s", sel)
+	d.drivers[sel] = ""
+	return nil
+}
+
+// Net.
+
+func (d *dry) Interfaces() ([]host.Interface, error) {
+	real, err := d.real.Net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	var all []host.Interface
+	for _, i := range real {
+		if !d.gone[i.Name] && d.ifaces[i.Name] == nil {
+			all = append(all, i)
+		}
+	}
+	for _, i := range d.ifaces {
+		all = append(all, *i)
+	}
+	slices.SortFunc(all, func(a, b host.Interface) int { return strings.Compare(a.Name, b.Name) })
+	return all, nil
+}
+
+func (d *dry) Interface(name string) (host.Interface, error) {
+	if i := d.ifaces[name]; i != nil {
+		return *i, nil
+	}
+	if d.gone[name] {
+		return host.Interface{}, fmt.Errorf("ifconfig %s: %w", name, syscall.ENXIO)
+	}
+	return d.real.Net.Interface(name)
+}
+
+// CreateInterface gives the name the kernel would: the type and its lowest
+// free unit.
+func (d *dry) CreateInterface(kind string) (string, error) {
+	all, err := d.Interfaces()
+	if err != nil {
+		return "", err
+	}
+	unit := 0
+	for slices.ContainsFunc(all, func(i host.Interface) bool { return i.Name == kind+strconv.Itoa(unit) }) {
+		unit++
+	}
+	name := kind + strconv.Itoa(unit)
+	d.op("if_create %s %s", kind, name)
+	d.ifaces[name] = &host.Interface{Name: name, Kind: kind}
+	delete(d.gone, name)
+	return name, nil
+}
+
+func (d *dry) RenameInterface(old, new string) error {
+	d.op("if_rename %s %s", old, new)
+	i, err := d.Interface(old)
+	if err != nil {
+		return err
+	}
+	members, err := d.Members(old)
+	if i.Kind == "bridge" && err == nil {
+		d.members[new] = members
+	}
+	d.forget(old)
+	i.Name = new
+	d.ifaces[new] = &i
+	delete(d.gone, new)
+	return nil
+}
+
+func (d *dry) DestroyInterface(name string) error {
+	d.op("if_destroy %s", name)
+	d.forget(name)
+	for bridge, members := range d.members {
+		d.members[bridge] = slices.DeleteFunc(members, func(m string) bool { return m == name })
+	}
+	return nil
+}
+
+// forget removes an interface from the dry run's view.
+func (d *dry) forget(name string) {
+	delete(d.ifaces, name)
+	delete(d.members, name)
+	d.gone[name] = true
+}
+
+func (d *dry) SetUp(name string) error {
+	d.op("if_up %s", name)
+	i, err := d.Interface(name)
+	if err != nil {
+		return err
+	}
+	i.Up = true
+	d.ifaces[name] = &i
+	return nil
+}
+
+func (d *dry) Members(bridge string) ([]string, error) {
+	if members, ok := d.members[bridge]; ok {
+		return slices.Clone(members), nil
+	}
+	if d.ifaces[bridge] != nil && !d.realExists(bridge) {
+		return nil, nil // created by the dry run: no members yet
+	}
+	if d.gone[bridge] {
+		return nil, fmt.Errorf("ifconfig %s: %w", bridge, syscall.ENXIO)
+	}
+	return d.real.Net.Members(bridge)
+}
+
+func (d *dry) realExists(name string) bool {
+	_, err := d.real.Net.Interface(name)
+	return err == nil
+}
+
+func (d *dry) AddMember(bridge, member string) error {
+	d.op("bridge_add %s %s", bridge, member)
+	members, err := d.Members(bridge)
+	d.members[bridge] = append(members, member)
+	return err
+}
+
+func (d *dry) DeleteMember(bridge, member string) error {
+	d.op("bridge_del %s %s", bridge, member)
+	members, err := d.Members(bridge)
+	d.members[bridge] = slices.DeleteFunc(members, func(m string) bool { return m == member })
+	return err
+}
+
+// Launcher.
+
+// guest is a bhyve the dry run did not start: it is ready at once and
+// never exits.
+type guest struct{}
+
+var readyNow = func() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+func (guest) Pid() int                       { return 0 }
+func (guest) Ready() <-chan struct{}         { return readyNow }
+func (guest) Wait() (host.ExitStatus, error) { select {} }
+
+func (d *dry) Launch(spec host.LaunchSpec) (host.Guest, error) {
+	d.op("exec %s", strings.Join(spec.Argv, " "))
+	return guest{}, nil
+}
+
+func (d *dry) Signal(pid int, sig syscall.Signal) error {
+	d.op("signal %d %s", pid, unix.SignalName(sig))
+	return nil
+}
+
+func (d *dry) Emulations(program string) ([]string, error) {
+	return d.real.Launcher.Emulations(program)
+}
