@@ -20,6 +20,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/internal/syncio"
 )
 
 // Options describe a console session.
@@ -77,7 +79,7 @@ func Attach(opts Options) (err error) {
 	signal.Notify(sigs, unix.SIGHUP, unix.SIGINT, unix.SIGTERM)
 	defer signal.Stop(sigs)
 
-	out := &lockedWriter{w: opts.Out}
+	out := &syncio.Writer{W: opts.Out}
 	if _, err := fmt.Fprintf(out, "Connecting, type \"%c.\" to leave the session...\n", esc); err != nil {
 		return fmt.Errorf("write to the user: %w", err)
 	}
@@ -204,18 +206,6 @@ func deviceEnd(op, name string, err error) error {
 		return fmt.Errorf("%s %s: %w", op, name, ErrHangup)
 	}
 	return fmt.Errorf("%s the guest's console: %w", op, err)
-}
-
-// lockedWriter lets both copies write to the user.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // withFd runs fn with f's descriptor, leaving f's blocking mode alone (as

@@ -2,6 +2,7 @@ package launch
 
 import (
 	"fmt"
+	"github.com/wifibox/wifibox/internal/syncio"
 	"io"
 	"os"
 	"strings"
@@ -165,19 +166,6 @@ func note(out io.Writer, reason string) {
 	}
 }
 
-// lockedWriter lets bhyve's output and wifibox's notes share a writer
-// that is not safe for concurrent use.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
 // shareable gives a writer for bhyve's output that notes can be written
 // to meanwhile: a file as it is (bhyve then writes to it directly), any
 // other writer behind a lock, and none (bhyve's output then goes to
@@ -187,5 +175,5 @@ func shareable(out io.Writer) io.Writer {
 	case nil, *os.File:
 		return out
 	}
-	return &lockedWriter{w: out}
+	return &syncio.Writer{W: out}
 }
