@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/internal/syncio"
+	"github.com/wifibox/wifibox/internal/tty"
 )
 
 // Options describe a console session.
@@ -107,14 +108,14 @@ func openDevice(path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the guest's console: %w", err)
 	}
-	err = withFd(f, func(fd int) error {
-		t, err := getTermios(fd, path)
+	err = tty.Control(f, func(fd int) error {
+		t, err := tty.Get(fd, path)
 		if err != nil {
 			return err
 		}
-		makeRaw(t)
-		setSpeed115200(t)
-		return setTermios(fd, path, t)
+		tty.MakeRaw(t)
+		tty.SetSpeed115200(t)
+		return tty.Set(fd, path, t)
 	})
 	if err != nil {
 		f.Close()
@@ -206,18 +207,4 @@ func deviceEnd(op, name string, err error) error {
 		return fmt.Errorf("%s %s: %w", op, name, ErrHangup)
 	}
 	return fmt.Errorf("%s the guest's console: %w", op, err)
-}
-
-// withFd runs fn with f's descriptor, leaving f's blocking mode alone (as
-// f.Fd() would not).
-func withFd(f *os.File, fn func(fd int) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var fnErr error
-	if err := rc.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
-		return err
-	}
-	return fnErr
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/internal/tty"
 )
 
 // userInput is the session's hold on the user's side: a duplicate of In's
@@ -25,13 +27,13 @@ type userInput struct {
 // openInput takes hold of in, and makes it raw if it is a terminal.
 func openInput(in *os.File) (*userInput, error) {
 	u := &userInput{orig: in}
-	err := withFd(in, func(fd int) error {
+	err := tty.Control(in, func(fd int) error {
 		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 		if err != nil {
 			return fmt.Errorf("read the file status flags of %s: fcntl F_GETFL: %w", in.Name(), err)
 		}
 		u.flags = flags
-		saved, err := getTermios(fd, in.Name())
+		saved, err := tty.Get(fd, in.Name())
 		switch {
 		case errors.Is(err, unix.ENOTTY):
 		case err != nil:
@@ -52,8 +54,8 @@ func openInput(in *os.File) (*userInput, error) {
 			return nil
 		}
 		raw := *u.saved
-		makeRaw(&raw)
-		return setTermios(fd, in.Name(), &raw)
+		tty.MakeRaw(&raw)
+		return tty.Set(fd, in.Name(), &raw)
 	})
 	if err != nil {
 		if u.f != nil {
@@ -81,10 +83,10 @@ func (u *userInput) newline() string {
 
 // restore gives In back its terminal settings and file status flags.
 func (u *userInput) restore() error {
-	return withFd(u.orig, func(fd int) error {
+	return tty.Control(u.orig, func(fd int) error {
 		var err error
 		if u.saved != nil {
-			err = setTermios(fd, u.orig.Name(), u.saved)
+			err = tty.Set(fd, u.orig.Name(), u.saved)
 		}
 		if _, ferr := unix.FcntlInt(uintptr(fd), unix.F_SETFL, u.flags); ferr != nil {
 			err = errors.Join(err, fmt.Errorf("restore the file status flags of %s: fcntl F_SETFL: %w", u.orig.Name(), ferr))

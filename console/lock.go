@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/internal/tty"
 )
 
 // lockFile is the name of the lock, in Options.LockDir, that lets one
@@ -28,7 +30,7 @@ func lockSession(path string) (*sessionLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the console lock: %w", err)
 	}
-	if err := withFd(f, func(fd int) error { return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
+	if err := tty.Control(f, func(fd int) error { return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			err = fmt.Errorf("%w (process %s holds %s); leave that session first",
 				ErrBusy, holder(f), path)

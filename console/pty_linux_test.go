@@ -2,12 +2,13 @@ package console
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/internal/tty"
 )
 
 // pty is a Linux pseudo-terminal pair standing in for an nmdm(4) pair or
@@ -21,29 +22,11 @@ type pty struct {
 
 func openPTY(t *testing.T) *pty {
 	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	m, s, path, err := tty.OpenPTY()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { m.Close() })
-	var n uint32
-	err = withFd(m, func(fd int) error {
-		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-			return fmt.Errorf("unlockpt: TIOCSPTLCK: %w", err)
-		}
-		var err error
-		n, err = unix.IoctlGetUint32(fd, unix.TIOCGPTN)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := fmt.Sprintf("/dev/pts/%d", n)
-	s, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { m.Close(); s.Close() })
 	return &pty{master: m, slave: s, path: path}
 }
 
@@ -64,7 +47,7 @@ func (p *pty) blockingSlave(t *testing.T) *os.File {
 func statusFlags(t *testing.T, f *os.File) int {
 	t.Helper()
 	var flags int
-	err := withFd(f, func(fd int) error {
+	err := tty.Control(f, func(fd int) error {
 		var err error
 		flags, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 		return err
@@ -91,9 +74,9 @@ func device(t *testing.T) *pty {
 func (p *pty) termios(t *testing.T) unix.Termios {
 	t.Helper()
 	var tio *unix.Termios
-	err := withFd(p.slave, func(fd int) error {
+	err := tty.Control(p.slave, func(fd int) error {
 		var err error
-		tio, err = getTermios(fd, p.path)
+		tio, err = tty.Get(fd, p.path)
 		return err
 	})
 	if err != nil {
@@ -104,7 +87,7 @@ func (p *pty) termios(t *testing.T) unix.Termios {
 
 func (p *pty) setTermios(t *testing.T, tio unix.Termios) {
 	t.Helper()
-	if err := withFd(p.slave, func(fd int) error { return setTermios(fd, p.path, &tio) }); err != nil {
+	if err := tty.Control(p.slave, func(fd int) error { return tty.Set(fd, p.path, &tio) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -114,7 +97,7 @@ func (p *pty) setTermios(t *testing.T, tio unix.Termios) {
 func (p *pty) makeRaw(t *testing.T) {
 	t.Helper()
 	tio := p.termios(t)
-	makeRaw(&tio)
+	tty.MakeRaw(&tio)
 	p.setTermios(t, tio)
 }
 

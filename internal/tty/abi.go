@@ -1,4 +1,4 @@
-package console
+package tty
 
 // FreeBSD's numbers for the terminal ioctls (sys/sys/ttycom.h) and the
 // layout of struct termios (sys/sys/_termios.h), the same on amd64 and
