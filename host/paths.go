@@ -23,7 +23,7 @@ type Paths struct {
 	RunDir    string // /var/run/wifibox
 	Dev       string // /dev
 	Bhyve     string // /usr/sbin/bhyve
-	PCIIDs    string // /usr/share/misc/pci_vendors, names of PCI IDs
+	PCIIDs    string // /usr/share/misc/pci_vendors: PCI IDs' names, as pciconf -lv reads them
 }
 
 // DefaultPaths gives the paths of an installation below root ("/" for the

@@ -11,10 +11,6 @@ import (
 	"strings"
 )
 
-// VendorsFile is the PCI ID database of the FreeBSD base system (the
-// pci.ids format pciconf -lv reads).
-const VendorsFile = "/usr/share/misc/pci_vendors"
-
 // IDs names PCI vendors and devices. The zero value, and a nil *IDs, know
 // no names.
 type IDs struct {
