@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -323,5 +325,25 @@ func TestStatusJSON(t *testing.T) {
 	if !r.Running || r.State != "running" || r.Guest != h.guestPID() || r.Manager == 0 ||
 		!r.Bridge.Exists || r.Bridge.Tap != "tap0" || r.Devices[0].Driver != "ppt0" || !r.Devices[0].Present {
 		t.Errorf("running host: %+v", r)
+	}
+}
+
+// TestVersion: the version and the SHA-256 of each guest image, named.
+func TestVersion(t *testing.T) {
+	h := newHost(t)
+	out := h.must("version")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "wifibox version ") {
+		t.Fatalf("version printed %q", out)
+	}
+	for i, image := range []string{"esp.img", "root.img"} {
+		data, err := os.ReadFile(filepath.Join(h.dir, "usr/local/share/wifibox", image))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("Disk image checksum (%s): %x", image, sha256.Sum256(data))
+		if lines[i+1] != want {
+			t.Errorf("got %q, want %q", lines[i+1], want)
+		}
 	}
 }
