@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/internal/abitest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -106,4 +107,15 @@ func TestJudge(t *testing.T) {
 			t.Errorf("Judge(%v) = %d, want %d", tc.status, got, tc.want)
 		}
 	}
+}
+
+// TestExitStatusABI pins the exit statuses Judge reads to bhyve's.
+func TestExitStatusABI(t *testing.T) {
+	abitest.Check(t, map[string]int64{
+		"bhyve.exit.reset":       host.ExitReset,
+		"bhyve.exit.poweroff":    host.ExitPowerOff,
+		"bhyve.exit.halt":        host.ExitHalt,
+		"bhyve.exit.triplefault": host.ExitTripleFault,
+		"bhyve.exit.error":       host.ExitError,
+	})
 }
