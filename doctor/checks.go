@@ -1,0 +1,351 @@
+package doctor
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/kmod"
+	"github.com/wifibox/wifibox/manager"
+	"github.com/wifibox/wifibox/ppt"
+)
+
+// checks are doctor's checks in the order a user would fix what they find;
+// a later check may use what an earlier one read.
+var checks = []func(*doctor){
+	(*doctor).vmm,
+	(*doctor).iommu,
+	(*doctor).bhyve,
+	(*doctor).firmware,
+	(*doctor).images,
+	(*doctor).configFiles,
+	(*doctor).devices,
+	(*doctor).rcConf,
+	(*doctor).logFile,
+}
+
+// doctor is one run of the checks.
+type doctor struct {
+	h        *host.Host
+	found    []Finding
+	vmmUp    bool                // vmm is loaded
+	maxCPU   int                 // hw.vmm.maxcpu, 0 when unknown
+	bhyveCfg *config.Bhyve       // nil when it cannot be used
+	uds      *config.UDSPassthru // nil when absent or invalid
+	devs     []host.PCIDevice    // the passthru devices present
+	rc       *rcConf
+}
+
+// Check runs every check on the host and gives the findings in order.
+func Check(h *host.Host) []Finding {
+	d := &doctor{h: h}
+	d.rc = readRCConf(filepath.Join(h.Paths.Root, "etc/rc.conf"))
+	for _, check := range checks {
+		check(d)
+	}
+	return d.found
+}
+
+func (d *doctor) add(status Status, what, detail, fix string) {
+	d.found = append(d.found, Finding{Status: status, What: what, Detail: detail, Fix: fix})
+}
+
+const whatVMM = "CPU virtualization"
+
+// vmm checks that vmm is loaded, or can be loaded at start from the file
+// wifibox expects it in.
+func (d *doctor) vmm() {
+	k := d.h.Kernel
+	m, err := k.Module("vmm")
+	if err != nil {
+		d.add(Fail, whatVMM, err.Error(), "run wifibox doctor as root")
+		return
+	}
+	file, ferr := kmod.ModuleFile(k, "vmm")
+	if !m.Present {
+		switch {
+		case ferr != nil:
+			d.add(Fail, whatVMM, "vmm is not loaded and its file cannot be found: "+ferr.Error(),
+				"set kern.module_path to the directories of the kernel's modules, /boot/kernel first")
+		case !isFile(file):
+			d.add(Fail, whatVMM, "vmm is not loaded and "+file+" does not exist",
+				"restore "+file+" from FreeBSD's base system (freebsd-update fetch install), or put the directory holding vmm.ko first in kern.module_path")
+		default:
+			d.add(OK, whatVMM, "vmm is not loaded, wifibox start loads "+file, "")
+		}
+		return
+	}
+	d.vmmUp = true
+	maxCPU, err := k.SysctlInt("hw.vmm.maxcpu")
+	if err != nil {
+		d.add(Fail, whatVMM, "vmm is loaded but hw.vmm.maxcpu cannot be read: "+err.Error(),
+			"kldunload vmm, then wifibox start loads it again")
+		return
+	}
+	d.maxCPU = int(maxCPU)
+	if ferr == nil && m.File != "" && filepath.Clean(m.File) != filepath.Clean(file) {
+		d.add(Warn, whatVMM, fmt.Sprintf("vmm is loaded from %s, not %s; wifibox start replaces it, which fails while other VMs run", m.File, file),
+			"kldunload vmm while no VM runs")
+		return
+	}
+	d.add(OK, whatVMM, fmt.Sprintf("vmm is loaded, hw.vmm.maxcpu=%d", maxCPU), "")
+}
+
+// iommuSysctls tell whether an IOMMU is enabled for bhyve: either is 1.
+var iommuSysctls = []string{"hw.vmm.iommu.enable", "hw.vmm.amdvi.enable"}
+
+func (d *doctor) iommu() {
+	const what = "IOMMU"
+	if !d.vmmUp {
+		d.add(Skip, what, "can only be checked once vmm is loaded (wifibox start loads it)", "")
+		return
+	}
+	var values []string
+	for _, name := range iommuSysctls {
+		v, err := d.h.Kernel.SysctlInt(name)
+		if err == nil && v == 1 {
+			d.add(OK, what, name+"=1", "")
+			return
+		}
+		if err == nil {
+			values = append(values, fmt.Sprintf("%s=%d", name, v))
+		}
+	}
+	detail := "not enabled, PCI pass-through cannot work"
+	if len(values) > 0 {
+		detail = fmt.Sprintf("not enabled (%s), PCI pass-through cannot work", strings.Join(values, ", "))
+	}
+	d.add(Fail, what, detail, d.iommuFix())
+}
+
+// iommuFix tells how to enable the IOMMU for the host's CPU (hw.model), or
+// for both vendors when the model does not tell.
+func (d *doctor) iommuFix() string {
+	loaderConf := filepath.Join(d.h.Paths.Root, "boot/loader.conf")
+	amd := "add hw.vmm.amdvi.enable=1 to " + loaderConf + " and reboot"
+	intel := "enable VT-d in the firmware settings and reboot"
+	model, _ := d.h.Kernel.SysctlString("hw.model")
+	switch {
+	case strings.Contains(model, "AMD"):
+		return amd
+	case strings.Contains(model, "Intel"):
+		return intel
+	}
+	return "on AMD, " + amd + "; on Intel, " + intel
+}
+
+// bhyve checks that bhyve runs and has virtio-9p, which the guest's
+// configuration and run-time directories are shared through.
+func (d *doctor) bhyve() {
+	program := d.h.Paths.Bhyve
+	ems, err := d.h.Launcher.Emulations(program)
+	if err != nil {
+		d.add(Fail, "bhyve", err.Error(), "install FreeBSD's base system bhyve(8) at "+program+" (FreeBSD 13.0 or later, amd64)")
+		d.add(Skip, "bhyve virtio-9p", "bhyve cannot run (see above)", "")
+		return
+	}
+	d.add(OK, "bhyve", program, "")
+	if !slices.Contains(ems, "virtio-9p") {
+		d.add(Fail, "bhyve virtio-9p", program+" lacks the virtio-9p (VirtFS) emulation", "update FreeBSD to 13.0 or later")
+		return
+	}
+	d.add(OK, "bhyve virtio-9p", "", "")
+}
+
+func (d *doctor) firmware() {
+	const what = "UEFI firmware"
+	if p := d.h.Paths.Firmware; !isFile(p) {
+		d.add(Fail, what, p+" does not exist", "pkg install bhyve-firmware")
+		return
+	}
+	d.add(OK, what, d.h.Paths.Firmware, "")
+}
+
+// images checks the guest images and gives their checksums.
+func (d *doctor) images() {
+	p := d.h.Paths
+	for _, image := range []string{p.ESPImage(), p.RootImage()} {
+		what := "guest image " + filepath.Base(image)
+		sum, err := Checksum(image)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			d.add(Fail, what, image+" does not exist",
+				"reinstall the guest package (pkg install -f wifibox-alpine), which puts its images in "+p.GuestRoot)
+		case err != nil:
+			d.add(Fail, what, err.Error(), "reinstall the guest package (pkg install -f wifibox-alpine)")
+		default:
+			d.add(OK, what, "sha256 "+sum, "")
+		}
+	}
+}
+
+// configFiles loads each configuration file the way wifibox does.
+func (d *doctor) configFiles() {
+	p := d.h.Paths
+	_, warnings, err := config.LoadCore(p.CoreConf())
+	d.configFile(p.CoreConf(), "", warnings, err)
+
+	cfg, warnings, err := config.LoadBhyve(p.BhyveConf(), d.maxCPU)
+	note := "cpus is checked against hw.vmm.maxcpu once vmm is loaded"
+	if d.maxCPU > 0 {
+		note = ""
+	}
+	if d.configFile(p.BhyveConf(), note, warnings, err) {
+		d.bhyveCfg = &cfg
+	}
+
+	uds, present, warnings, err := config.LoadUDSPassthru(p.UDSPassthruConf())
+	if !present {
+		d.add(OK, "uds_passthru.conf", "not present, no control socket is relayed", "")
+		return
+	}
+	if d.configFile(p.UDSPassthruConf(), "", warnings, err) {
+		d.uds = &uds
+	}
+}
+
+// configFile adds the findings of one configuration file and tells whether
+// it can be used.
+func (d *doctor) configFile(path, note string, warnings []string, err error) bool {
+	what := filepath.Base(path)
+	if err != nil {
+		fix := "correct " + path + " as the problem says (wifibox(8) describes the settings)"
+		switch {
+		case errors.Is(err, config.ErrMissing):
+			fix = "create " + path + " from the sample, " + path + ".sample"
+		case errors.Is(err, config.ErrUnsafe):
+			fix = "chown root " + path + " && chmod go-w " + path
+		}
+		d.add(Fail, what, err.Error(), fix)
+		return false
+	}
+	for _, w := range warnings {
+		d.add(Warn, what, w, "remove the setting from "+path+", or correct its name")
+	}
+	d.add(OK, what, note, "")
+	return true
+}
+
+const whatDevices = "passthru devices"
+
+// devices checks that the devices of bhyve.conf are present, and which
+// driver holds each.
+func (d *doctor) devices() {
+	if d.bhyveCfg == nil {
+		d.add(Skip, whatDevices, "bhyve.conf cannot be used (see above)", "")
+		return
+	}
+	sels := d.bhyveCfg.Passthru
+	if len(sels) == 0 {
+		d.add(Warn, whatDevices, "bhyve.conf passes no device through, so the guest has no Wi-Fi card",
+			`set passthru="BUS/SLOT/FUNCTION" of the Wi-Fi card in `+d.h.Paths.BhyveConf())
+		return
+	}
+	devs, err := d.h.PCI.Devices()
+	if err != nil {
+		d.add(Fail, whatDevices, err.Error(), "run wifibox doctor as root")
+		return
+	}
+	ids, err := ppt.LoadIDs(d.h.Paths.PCIIDs)
+	if err != nil {
+		ids = nil // names are a nicety: the devices are described by IDs
+	}
+	if err := ppt.Check(devs, sels, ids); err != nil {
+		d.add(Fail, whatDevices, err.Error(), "set passthru in "+d.h.Paths.BhyveConf()+" to the bus/slot/function of the Wi-Fi card")
+		return
+	}
+	for _, line := range ppt.Describe(devs, sels, ids) {
+		d.add(OK, "passthru device", line, "")
+	}
+	pid, _, err := manager.Running(d.h.Paths.RunDir)
+	running := err == nil && pid != 0
+	for _, sel := range sels {
+		for _, dev := range devs {
+			if dev.Selector == sel {
+				d.devs = append(d.devs, dev)
+				d.nativeDriver(dev, running)
+			}
+		}
+	}
+}
+
+// nativeDriver tells whether a driver other than ppt holds the device, or
+// would take it back: a native driver that devmatch loads at boot takes
+// the card whenever wifibox does not hold it.
+func (d *doctor) nativeDriver(dev host.PCIDevice, guestRuns bool) {
+	what := fmt.Sprintf("native driver of %s (%s)", dev.Selector, dev.Selector.BSF())
+	switch {
+	case !dev.Attached:
+		d.add(OK, what, "none attached", "")
+		return
+	case dev.Driver == "ppt" && guestRuns:
+		d.add(OK, what, "none, the guest holds the device through "+dev.DriverUnit(), "")
+		return
+	case dev.Driver == "ppt":
+		d.add(OK, what, "none, "+dev.DriverUnit()+" holds the device", "")
+		return
+	}
+	module := NativeModule(dev.Driver)
+	add := d.rc.blocklist(module)
+	switch {
+	case guestRuns:
+		fix := "kldunload " + module + " && wifibox restart vmm"
+		if add != "" {
+			fix = add + "\nthen: " + fix
+		}
+		d.add(Fail, what, dev.DriverUnit()+" took the device while the guest runs", fix)
+	case add == "":
+		d.add(OK, what, fmt.Sprintf("%s holds the device until wifibox starts; %s is blocklisted in %s", dev.DriverUnit(), module, d.rc.path), "")
+	default:
+		d.add(Warn, what, fmt.Sprintf("%s holds the device and %s is not blocklisted, so it takes the card back whenever wifibox lets it go (stop, resume, boot)",
+			dev.DriverUnit(), module), add)
+	}
+}
+
+// NativeModule gives the kernel module (the .ko file's name, which
+// devmatch(8) loads and devmatch_blocklist names) of a PCI network driver:
+// if_ and the driver's name, with the PCI attachment's own module for the
+// drivers that have one.
+func NativeModule(driver string) string {
+	switch driver {
+	case "ath", "rtwn":
+		return "if_" + driver + "_pci"
+	}
+	return "if_" + driver
+}
+
+// logFile checks that wifibox can append to its log, without creating it.
+func (d *doctor) logFile() {
+	const what = "log file"
+	path := d.h.Paths.Log
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|unix.O_NONBLOCK, 0)
+	if err == nil {
+		f.Close()
+		d.add(OK, what, path, "")
+		return
+	}
+	dir := filepath.Dir(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := unix.Access(dir, unix.W_OK); err != nil {
+			d.add(Fail, what, fmt.Sprintf("%s does not exist and %s is not writable: %v", path, dir, err),
+				"run wifibox as root, and make sure "+dir+" exists on a writable file system")
+			return
+		}
+		d.add(OK, what, path+" (created at the first command)", "")
+		return
+	}
+	d.add(Fail, what, err.Error(), "run wifibox as root; "+path+" must be a regular file root can write")
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}

@@ -1,0 +1,394 @@
+package doctor
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/kmod"
+	"github.com/wifibox/wifibox/sim"
+)
+
+// newHost gives a fresh simulated host in a short directory.
+func newHost(t *testing.T) (string, *host.Host) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "wbd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := sim.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	h, err := sim.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, h
+}
+
+// runDoctor runs doctor on the host and gives its output, with the host's
+// directory shown as /H.
+func runDoctor(t *testing.T, dir string, h *host.Host) (string, bool) {
+	t.Helper()
+	var out bytes.Buffer
+	ok := Run(h, &out)
+	return strings.ReplaceAll(out.String(), dir, "/H"), ok
+}
+
+// wantLines fails unless the output has the lines, consecutive and whole.
+func wantLines(t *testing.T, out, lines string) {
+	t.Helper()
+	if !strings.Contains("\n"+out, "\n"+lines+"\n") {
+		t.Errorf("output lacks\n%s\ngot:\n%s", lines, out)
+	}
+}
+
+func write(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func loadVMM(t *testing.T, h *host.Host) {
+	t.Helper()
+	file, err := kmod.ModuleFile(h.Kernel, "vmm")
+	if err == nil {
+		err = h.Kernel.Load(file)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setFault(t *testing.T, dir, key string) {
+	t.Helper()
+	if err := sim.SetFault(dir, key, "yes"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const (
+	espSum  = "8e9fdebaeccb68e4ea4b89b9690bf72e7e5b83437224edfd16ca477239c874e9"
+	rootSum = "bd044ec577ec3eff0268ff50c64d1ddc6fceb5cd0387985b0508c555d31c9347"
+)
+
+// A fresh simulated host is fit: vmm is loadable, the card is on its
+// native driver; the only findings are the advice to blocklist the driver
+// and to give wifibox0 an address. Doctor changes nothing.
+func TestFreshHost(t *testing.T) {
+	dir, h := newHost(t)
+	state := filepath.Join(dir, "sim/state.json")
+	before, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, ok := runDoctor(t, dir, h)
+	want := `OK   CPU virtualization: vmm is not loaded, wifibox start loads /H/boot/kernel/vmm.ko
+SKIP IOMMU: can only be checked once vmm is loaded (wifibox start loads it)
+OK   bhyve: /H/usr/sbin/bhyve
+OK   bhyve virtio-9p
+OK   UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd
+OK   guest image esp.img: sha256 ` + espSum + `
+OK   guest image root.img: sha256 ` + rootSum + `
+OK   core.conf
+OK   bhyve.conf: cpus is checked against hw.vmm.maxcpu once vmm is loaded
+OK   uds_passthru.conf: not present, no control socket is relayed
+OK   passthru device: pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver iwlwifi0
+WARN native driver of pci0:3:0:0 (3/0/0): iwlwifi0 holds the device and if_iwlwifi is not blocklisted, so it takes the card back whenever wifibox lets it go (stop, resume, boot)
+     fix: add to /H/etc/rc.conf:
+          devmatch_enable="YES"
+          devmatch_blocklist="if_iwlwifi"
+WARN rc.conf: ifconfig_wifibox0 is not set, so the host gets no address on wifibox0
+     fix: add ifconfig_wifibox0="SYNCDHCP" to /H/etc/rc.conf (or a static inet address in the guest's network)
+OK   log file: /H/var/log/wifibox.log (created at the first command)
+`
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	if !ok {
+		t.Error("a fresh host is not fit")
+	}
+	after, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace, err := sim.ReadTrace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) || len(trace) > 0 {
+		t.Errorf("doctor changed the host: trace %q, state\n%s", trace, after)
+	}
+	if _, err := os.Stat(h.Paths.Log); !os.IsNotExist(err) {
+		t.Errorf("doctor created the log file: %v", err)
+	}
+}
+
+// A configured host with vmm loaded has nothing but OK lines.
+func TestHealthyHost(t *testing.T) {
+	dir, h := newHost(t)
+	loadVMM(t, h)
+	write(t, filepath.Join(dir, "etc/rc.conf"), `hostname="laptop"
+ifconfig_em0="DHCP"
+devmatch_enable="YES"
+devmatch_blocklist="if_iwm if_iwlwifi"
+ifconfig_wifibox0="inet 10.0.0.2/24"
+`, 0o644)
+	write(t, h.Paths.UDSPassthruConf(), "network=10.0.0.1:255.255.255.0\n", 0o644)
+	write(t, h.Paths.Log, "", 0o644)
+	out, ok := runDoctor(t, dir, h)
+	want := `OK   CPU virtualization: vmm is loaded, hw.vmm.maxcpu=16
+OK   IOMMU: hw.vmm.iommu.enable=1
+OK   bhyve: /H/usr/sbin/bhyve
+OK   bhyve virtio-9p
+OK   UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd
+OK   guest image esp.img: sha256 ` + espSum + `
+OK   guest image root.img: sha256 ` + rootSum + `
+OK   core.conf
+OK   bhyve.conf
+OK   uds_passthru.conf
+OK   passthru device: pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver iwlwifi0
+OK   native driver of pci0:3:0:0 (3/0/0): iwlwifi0 holds the device until wifibox starts; if_iwlwifi is blocklisted in /H/etc/rc.conf
+OK   rc.conf: nothing conflicts with wifibox0
+OK   log file: /H/var/log/wifibox.log
+`
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	if !ok {
+		t.Error("a healthy host is not fit")
+	}
+}
+
+func removeFile(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// findings are the checks' findings on hosts with one thing wrong, each
+// with the lines doctor prints about it and whether the host stays fit.
+var findings = []struct {
+	name  string
+	setup func(t *testing.T, dir string, h *host.Host)
+	want  string
+	fit   bool
+}{{
+	// The IOMMU sysctl exists once vmm is loaded; iommu_disabled makes it 0.
+	name: "iommu_disabled",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		loadVMM(t, h)
+		setFault(t, dir, "iommu_disabled")
+	},
+	want: `FAIL IOMMU: not enabled (hw.vmm.iommu.enable=0), PCI pass-through cannot work
+     fix: on AMD, add hw.vmm.amdvi.enable=1 to /H/boot/loader.conf and reboot; on Intel, enable VT-d in the firmware settings and reboot`,
+}, {
+	name:  "pci_device_missing",
+	setup: func(t *testing.T, dir string, h *host.Host) { setFault(t, dir, "pci_device_missing") },
+	want: `OK   uds_passthru.conf: not present, no control socket is relayed
+FAIL passthru devices: check passthru devices in bhyve.conf: PCI device not present: pci0:3:0:0 (3/0/0)
+     no network controller is present
+     fix: set passthru in /H/usr/local/etc/wifibox/bhyve.conf to the bus/slot/function of the Wi-Fi card
+WARN rc.conf: ifconfig_wifibox0 is not set, so the host gets no address on wifibox0`,
+}, {
+	// The module_files_missing knob hides vmm.ko from kldload only,
+	// which doctor never calls; a vmm.ko really missing is what it finds.
+	name:  "vmm.ko missing",
+	setup: func(t *testing.T, dir string, h *host.Host) { removeFile(t, filepath.Join(dir, "boot/kernel/vmm.ko")) },
+	want: `FAIL CPU virtualization: vmm is not loaded and /H/boot/kernel/vmm.ko does not exist
+     fix: restore /H/boot/kernel/vmm.ko from FreeBSD's base system (freebsd-update fetch install), or put the directory holding vmm.ko first in kern.module_path
+SKIP IOMMU: can only be checked once vmm is loaded (wifibox start loads it)`,
+}, {
+	name:  "no_virtio_9p",
+	setup: func(t *testing.T, dir string, h *host.Host) { setFault(t, dir, "no_virtio_9p") },
+	want: `OK   bhyve: /H/usr/sbin/bhyve
+FAIL bhyve virtio-9p: /H/usr/sbin/bhyve lacks the virtio-9p (VirtFS) emulation
+     fix: update FreeBSD to 13.0 or later`,
+}, {
+	name: "bad bhyve.conf",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		loadVMM(t, h)
+		write(t, h.Paths.BhyveConf(), "cpus=32\npassthru=\"3/0/0\"\n", 0o644)
+	},
+	want: `FAIL bhyve.conf: bhyve.conf:1: cpus should be in between 1 and 16: 32
+     fix: correct /H/usr/local/etc/wifibox/bhyve.conf as the problem says (wifibox(8) describes the settings)
+OK   uds_passthru.conf: not present, no control socket is relayed
+SKIP passthru devices: bhyve.conf cannot be used (see above)`,
+}, {
+	name:  "unsafe core.conf",
+	setup: func(t *testing.T, dir string, h *host.Host) { write(t, h.Paths.CoreConf(), "loglevel=info\n", 0o666) },
+	want: `FAIL core.conf: /H/usr/local/etc/wifibox/core.conf: refusing to read: it is writable by group and others (mode 0666), so others could make wifibox do anything as root; fix it with: chmod go-w /H/usr/local/etc/wifibox/core.conf
+     fix: chown root /H/usr/local/etc/wifibox/core.conf && chmod go-w /H/usr/local/etc/wifibox/core.conf`,
+}, {
+	name:  "missing core.conf",
+	setup: func(t *testing.T, dir string, h *host.Host) { removeFile(t, h.Paths.CoreConf()) },
+	want: `FAIL core.conf: /H/usr/local/etc/wifibox/core.conf is missing, please create it from the sample
+     fix: create /H/usr/local/etc/wifibox/core.conf from the sample, /H/usr/local/etc/wifibox/core.conf.sample`,
+}, {
+	name: "unknown setting",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, h.Paths.CoreConf(), "loglevel=info\nlog_level=debug\n", 0o644)
+	},
+	want: `WARN core.conf: core.conf:2: unknown setting log_level, ignored
+     fix: remove the setting from /H/usr/local/etc/wifibox/core.conf, or correct its name
+OK   core.conf`,
+	fit: true,
+}, {
+	name:  "missing image",
+	setup: func(t *testing.T, dir string, h *host.Host) { removeFile(t, h.Paths.RootImage()) },
+	want: `OK   guest image esp.img: sha256 ` + espSum + `
+FAIL guest image root.img: /H/usr/local/share/wifibox/root.img does not exist
+     fix: reinstall the guest package (pkg install -f wifibox-alpine), which puts its images in /H/usr/local/share/wifibox`,
+}, {
+	name:  "missing firmware",
+	setup: func(t *testing.T, dir string, h *host.Host) { removeFile(t, h.Paths.Firmware) },
+	want: `FAIL UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd does not exist
+     fix: pkg install bhyve-firmware`,
+}, {
+	name: "rc.conf conflicts",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, filepath.Join(dir, "etc/rc.conf"), `cloned_interfaces="bridge0 wifibox0"
+ifconfig_bridge0_name="wifibox0"
+wlans_iwlwifi0="wlan0"
+ifconfig_wlan0="WPA SYNCDHCP"
+ifconfig_em0="inet 10.0.0.5 netmask 0xffffff00"
+ifconfig_em0_alias0="inet 192.168.7.1/24"
+ifconfig_wifibox0="inet 10.0.0.1/24"
+`, 0o644)
+		write(t, h.Paths.UDSPassthruConf(), "network=10.0.0.1:255.255.255.0\n", 0o644)
+	},
+	want: `FAIL rc.conf: cloned_interfaces creates wifibox0, which wifibox creates itself
+     fix: remove wifibox0 from cloned_interfaces in /H/etc/rc.conf
+FAIL rc.conf: ifconfig_bridge0_name renames bridge0 to wifibox0, which wifibox creates itself
+     fix: remove ifconfig_bridge0_name, and bridge0 from cloned_interfaces, from /H/etc/rc.conf
+FAIL rc.conf: wlans_iwlwifi0 configures the Wi-Fi card on the host, but wifibox gives it to the guest
+     fix: remove wlans_iwlwifi0 and ifconfig_wlan0 from /H/etc/rc.conf
+FAIL rc.conf: ifconfig_em0 gives em0 the address 10.0.0.5/24, in the guest's network 10.0.0.0/24 (network in /H/usr/local/etc/wifibox/appliance/uds_passthru.conf)
+     fix: give the guest a network no host interface uses: change network in /H/usr/local/etc/wifibox/appliance/uds_passthru.conf and the guest's own address to match
+FAIL rc.conf: ifconfig_wifibox0 gives wifibox0 the guest's own address 10.0.0.1
+     fix: set ifconfig_wifibox0="inet 10.0.0.2/24" in /H/etc/rc.conf
+OK   log file: /H/var/log/wifibox.log (created at the first command)`,
+}, {
+	name: "wifibox0 outside the guest's network",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, filepath.Join(dir, "etc/rc.conf"), `ifconfig_wifibox0="inet 10.1.0.2/24"`+"\n", 0o644)
+		write(t, h.Paths.UDSPassthruConf(), "network=10.0.0.254:255.255.255.0\n", 0o644)
+	},
+	want: `WARN rc.conf: ifconfig_wifibox0 gives wifibox0 the address 10.1.0.2/24, outside the guest's network 10.0.0.0/24, so the host cannot reach the guest
+     fix: set ifconfig_wifibox0="inet 10.0.0.253/24" in /H/etc/rc.conf
+OK   log file: /H/var/log/wifibox.log (created at the first command)`,
+	fit: true,
+}, {
+	// The blocklist advice keeps what devmatch_blocklist has.
+	name: "native driver not blocklisted",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, filepath.Join(dir, "etc/rc.conf"), `devmatch_blocklist="if_iwm"`+"\n", 0o644)
+	},
+	want: `WARN native driver of pci0:3:0:0 (3/0/0): iwlwifi0 holds the device and if_iwlwifi is not blocklisted, so it takes the card back whenever wifibox lets it go (stop, resume, boot)
+     fix: add to /H/etc/rc.conf:
+          devmatch_enable="YES"
+          devmatch_blocklist="if_iwm if_iwlwifi"`,
+	fit: true,
+}, {
+	// A card on ppt while no guest runs is held from its native driver.
+	name: "device on ppt",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		loadVMM(t, h)
+		if err := h.PCI.SetDriver(host.Selector{Bus: 3}, "ppt"); err != nil {
+			t.Fatal(err)
+		}
+	},
+	want: `OK   passthru device: pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver ppt0
+OK   native driver of pci0:3:0:0 (3/0/0): none, ppt0 holds the device`,
+	fit: true,
+}, {
+	name: "unparsable rc.conf",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, filepath.Join(dir, "etc/rc.conf"), "hostname=`hostname`\n", 0o644)
+	},
+	want: `WARN rc.conf: cannot be checked: /H/etc/rc.conf:1:10: command substitution "` + "`" + `" is not allowed: configuration is parsed, not executed
+     fix: check /H/etc/rc.conf by hand: nothing may create wifibox0 or configure the Wi-Fi card`,
+	fit: true,
+}}
+
+func TestFindings(t *testing.T) {
+	for _, tc := range findings {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, h := newHost(t)
+			tc.setup(t, dir, h)
+			out, fit := runDoctor(t, dir, h)
+			wantLines(t, out, tc.want)
+			if fit != tc.fit {
+				t.Errorf("fit = %v, want %v", fit, tc.fit)
+			}
+		})
+	}
+}
+
+// vmm_busy only makes kldunload fail, which doctor never calls: the
+// findings are those of a fresh host.
+func TestVMMBusyIsNoFinding(t *testing.T) {
+	dir, h := newHost(t)
+	fresh, _ := runDoctor(t, dir, h)
+	setFault(t, dir, "vmm_busy")
+	if out, _ := runDoctor(t, dir, h); out != fresh {
+		t.Errorf("vmm_busy changed the findings:\n%s", cmp.Diff(fresh, out))
+	}
+}
+
+func TestNativeModule(t *testing.T) {
+	for driver, want := range map[string]string{
+		"iwlwifi": "if_iwlwifi", "iwm": "if_iwm", "iwn": "if_iwn",
+		"ath": "if_ath_pci", "rtwn": "if_rtwn_pci", "rtw88": "if_rtw88",
+	} {
+		if got := NativeModule(driver); got != want {
+			t.Errorf("NativeModule(%q) = %q, want %q", driver, got, want)
+		}
+	}
+}
+
+func TestInetAddress(t *testing.T) {
+	for value, want := range map[string]string{
+		"inet 10.0.0.2/24":                            "10.0.0.2/24",
+		"inet 10.0.0.2 netmask 0xffffff00":            "10.0.0.2/24",
+		"inet 10.0.0.2 netmask 255.255.0.0 broadcast": "10.0.0.2/16",
+		"up inet 10.0.0.2":                            "10.0.0.2/32",
+		"SYNCDHCP":                                    "invalid Prefix",
+		"inet6 fd00::1/64":                            "invalid Prefix",
+	} {
+		p, ok := inetAddress(value)
+		if got := p.String(); got != want || ok != (want != "invalid Prefix") {
+			t.Errorf("inetAddress(%q) = %s, %v; want %s", value, got, ok, want)
+		}
+	}
+	if got := hostAddress(netip.MustParsePrefix("10.0.0.0/24"), netip.MustParseAddr("10.0.0.1")); got.String() != "10.0.0.2" {
+		t.Errorf("hostAddress = %s, want 10.0.0.2", got)
+	}
+}
+
+func TestChecksum(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	write(t, path, "abc", 0o644)
+	got, err := Checksum(path)
+	if want := "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; err != nil || got != want {
+		t.Errorf("Checksum = %q, %v; want %s", got, err, want)
+	}
+	if _, err := Checksum(path + ".missing"); !os.IsNotExist(err) {
+		t.Errorf("Checksum of a missing file: %v, want not exist", err)
+	}
+}

@@ -1,0 +1,220 @@
+package doctor
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/manager"
+)
+
+// rcConf is the host's /etc/rc.conf, read with the parser of wifibox's own
+// configuration files: rc.conf is mostly the same subset of sh(1).
+type rcConf struct {
+	path string
+	as   config.Assignments // nil when missing or unreadable
+	err  error              // why it cannot be checked; nil when missing
+}
+
+func readRCConf(path string) *rcConf {
+	rc := &rcConf{path: path}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return rc
+	}
+	if err == nil {
+		rc.as, err = config.Parse(path, data)
+	}
+	rc.err = err
+	return rc
+}
+
+func (rc *rcConf) value(name string) (string, bool) {
+	a, ok := rc.as.Last(name)
+	return a.Value, ok
+}
+
+// blocklist gives the rc.conf lines that keep devmatch(8) from loading the
+// module at boot, the list set already kept; "" when it is blocklisted.
+func (rc *rcConf) blocklist(module string) string {
+	v, _ := rc.value("devmatch_blocklist")
+	list := strings.Fields(v)
+	if slices.Contains(list, module) {
+		return ""
+	}
+	return fmt.Sprintf("add to %s:\n"+`devmatch_enable="YES"`+"\ndevmatch_blocklist=%q",
+		rc.path, strings.Join(append(list, module), " "))
+}
+
+// wifiDrivers are FreeBSD's PCI Wi-Fi drivers, whose rc.conf settings
+// conflict with a card given to the guest.
+var wifiDrivers = []string{"iwlwifi", "iwm", "iwn", "iwx", "ath", "rtwn", "rtw88", "rtw89", "bwn", "bwi", "wpi", "ipw", "iwi", "malo", "mwl", "ral"}
+
+var (
+	digits    = regexp.MustCompile(`^[0-9]+$`)
+	aliasName = regexp.MustCompile(`^(.+)_alias[0-9]+$`)
+)
+
+// rcConf checks that the host's network configuration leaves wifibox0 to
+// wifibox, does not configure the card given to the guest, gives wifibox0
+// an address and no address that collides with the guest's network.
+func (d *doctor) rcConf() {
+	const what = "rc.conf"
+	rc := d.rc
+	if rc.err != nil {
+		d.add(Warn, what, "cannot be checked: "+rc.err.Error(),
+			"check "+rc.path+" by hand: nothing may create "+manager.Bridge+" or configure the Wi-Fi card")
+		return
+	}
+	before := len(d.found)
+	fail := func(detail, fix string) { d.add(Fail, what, detail, fix) }
+	if v, _ := rc.value("cloned_interfaces"); slices.Contains(strings.Fields(v), manager.Bridge) {
+		fail("cloned_interfaces creates "+manager.Bridge+", which wifibox creates itself",
+			"remove "+manager.Bridge+" from cloned_interfaces in "+rc.path)
+	}
+	for _, a := range rc.as {
+		iface, ok := strings.CutPrefix(a.Name, "ifconfig_")
+		if iface, ok = strings.CutSuffix(iface, "_name"); ok && a.Value == manager.Bridge {
+			fail(fmt.Sprintf("%s renames %s to %s, which wifibox creates itself", a.Name, iface, manager.Bridge),
+				fmt.Sprintf("remove %s, and %s from cloned_interfaces, from %s", a.Name, iface, rc.path))
+		}
+		if unit, ok := strings.CutPrefix(a.Name, "wlans_"); ok && d.givesCard(unit) {
+			names := []string{a.Name}
+			for _, wlan := range strings.Fields(a.Value) {
+				if _, ok := rc.value("ifconfig_" + wlan); ok {
+					names = append(names, "ifconfig_"+wlan)
+				}
+			}
+			fail(fmt.Sprintf("%s configures the Wi-Fi card on the host, but wifibox gives it to the guest", a.Name),
+				fmt.Sprintf("remove %s from %s", strings.Join(names, " and "), rc.path))
+		}
+	}
+	if _, ok := rc.value("ifconfig_" + manager.Bridge); !ok {
+		d.add(Warn, what, "ifconfig_"+manager.Bridge+" is not set, so the host gets no address on "+manager.Bridge,
+			fmt.Sprintf("add ifconfig_%s=\"SYNCDHCP\" to %s (or a static inet address in the guest's network)", manager.Bridge, rc.path))
+	}
+	d.addresses()
+	if len(d.found) == before {
+		d.add(OK, what, "nothing conflicts with "+manager.Bridge, "")
+	}
+}
+
+// givesCard tells whether a Wi-Fi device of rc.conf (iwlwifi0 of
+// wlans_iwlwifi0) is a card given to the guest: the unit of its native
+// driver, or any unit of a Wi-Fi driver when none holds the card but ppt.
+func (d *doctor) givesCard(unit string) bool {
+	for _, dev := range d.devs {
+		if dev.DriverUnit() == unit || (dev.Driver == "ppt" || !dev.Attached) && isWiFiUnit(unit) {
+			return true
+		}
+	}
+	return false
+}
+
+func isWiFiUnit(unit string) bool {
+	for _, driver := range wifiDrivers {
+		if n, ok := strings.CutPrefix(unit, driver); ok && digits.MatchString(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// addresses checks the inet addresses of rc.conf against the guest's
+// network, network=IP:NETMASK of uds_passthru.conf.
+func (d *doctor) addresses() {
+	if d.uds == nil || !d.uds.GuestIP.IsValid() || !d.uds.Netmask.IsValid() {
+		return
+	}
+	guest := netip.PrefixFrom(d.uds.GuestIP, maskBits(d.uds.Netmask)).Masked()
+	conf := d.h.Paths.UDSPassthruConf()
+	for _, a := range d.rc.as {
+		iface, ok := strings.CutPrefix(a.Name, "ifconfig_")
+		if !ok {
+			continue
+		}
+		if m := aliasName.FindStringSubmatch(iface); m != nil {
+			iface = m[1]
+		}
+		addr, ok := inetAddress(a.Value)
+		if !ok {
+			continue
+		}
+		switch {
+		case iface != manager.Bridge && addr.Overlaps(guest):
+			d.add(Fail, "rc.conf", fmt.Sprintf("%s gives %s the address %s, in the guest's network %s (network in %s)", a.Name, iface, addr, guest, conf),
+				fmt.Sprintf("give the guest a network no host interface uses: change network in %s and the guest's own address to match", conf))
+		case iface != manager.Bridge:
+		case addr.Addr() == d.uds.GuestIP:
+			d.add(Fail, "rc.conf", fmt.Sprintf("%s gives %s the guest's own address %s", a.Name, iface, addr.Addr()),
+				fmt.Sprintf("set %s=\"inet %s/%d\" in %s", a.Name, hostAddress(guest, d.uds.GuestIP), guest.Bits(), d.rc.path))
+		case !guest.Contains(addr.Addr()):
+			d.add(Warn, "rc.conf", fmt.Sprintf("%s gives %s the address %s, outside the guest's network %s, so the host cannot reach the guest", a.Name, iface, addr, guest),
+				fmt.Sprintf("set %s=\"inet %s/%d\" in %s", a.Name, hostAddress(guest, d.uds.GuestIP), guest.Bits(), d.rc.path))
+		}
+	}
+}
+
+// inetAddress finds the IPv4 address of an ifconfig_IF value, "inet
+// A.B.C.D[/LEN] [netmask M]", as a prefix; with no length or netmask it is
+// the address alone.
+func inetAddress(value string) (netip.Prefix, bool) {
+	words := strings.Fields(value)
+	i := slices.Index(words, "inet")
+	if i < 0 || i+1 == len(words) {
+		return netip.Prefix{}, false
+	}
+	if p, err := netip.ParsePrefix(words[i+1]); err == nil && p.Addr().Is4() {
+		return p, true
+	}
+	addr, err := netip.ParseAddr(words[i+1])
+	if err != nil || !addr.Is4() {
+		return netip.Prefix{}, false
+	}
+	bits := 32
+	if j := slices.Index(words, "netmask"); j > i && j+1 < len(words) {
+		if mask, ok := parseNetmask(words[j+1]); ok {
+			bits = maskBits(mask)
+		}
+	}
+	return netip.PrefixFrom(addr, bits), true
+}
+
+// parseNetmask reads a netmask as ifconfig(8) takes it: dotted or 0x hex.
+func parseNetmask(s string) (netip.Addr, bool) {
+	if hex, ok := strings.CutPrefix(s, "0x"); ok && len(hex) == 8 {
+		var b [4]byte
+		if _, err := fmt.Sscanf(hex, "%02x%02x%02x%02x", &b[0], &b[1], &b[2], &b[3]); err == nil {
+			return netip.AddrFrom4(b), true
+		}
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	return a, err == nil && a.Is4()
+}
+
+// maskBits gives the prefix length of a netmask, 32 for one that is not
+// ones followed by zeros.
+func maskBits(mask netip.Addr) int {
+	b := mask.As4()
+	if ones, bits := net.IPMask(b[:]).Size(); bits != 0 {
+		return ones
+	}
+	return 32
+}
+
+// hostAddress suggests an address of the network for the host: the one
+// after the guest's, or the one before when that is the last.
+func hostAddress(network netip.Prefix, guest netip.Addr) netip.Addr {
+	if next := guest.Next(); network.Contains(next) && next.Next().IsValid() && network.Contains(next.Next()) {
+		return next
+	}
+	return guest.Prev()
+}
