@@ -5,22 +5,27 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/console"
+	"github.com/wifibox/wifibox/doctor"
 	"github.com/wifibox/wifibox/dryrun"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/lifecycle"
 	"github.com/wifibox/wifibox/logging"
+	"github.com/wifibox/wifibox/logview"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/sim"
 )
@@ -35,6 +40,8 @@ const usage = `USAGE: wifibox [-S DIR] [-n] ...
     status [-v]
     console [-e C]
     version
+    doctor
+    log [-f] [host|guest|guest dmesg]
     suspend
     resume
     sim init DIR
@@ -103,6 +110,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"status":       c.status,
 		"console":      c.console,
 		"version":      c.version,
+		"doctor":       c.doctor,
+		"log":          c.showLog,
 		"suspend":      c.recovery((*lifecycle.Runner).Suspend),
 		"resume":       c.recovery((*lifecycle.Runner).Resume),
 		managerCommand: c.manager,
@@ -115,7 +124,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ERROR: -n goes with start, stop, restart, suspend and resume\n")
 		return failure.Usage
 	}
-	if err := c.open(name == managerCommand); err != nil {
+	if err := c.open(name); err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return failure.Status(err)
 	}
@@ -127,9 +136,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return failure.Status(err)
 }
 
+// readOnly are the commands that only look: they write no log, and a
+// broken core.conf does not stop them (doctor reports it).
+var readOnly = map[string]bool{"doctor": true, "log": true}
+
 // open finds the host and reads core.conf for the log level. The VM
 // manager, which has no terminal, logs to the file only.
-func (c *command) open(background bool) error {
+func (c *command) open(name string) error {
 	var err error
 	if c.simDir != "" {
 		c.host, err = sim.Open(c.simDir)
@@ -140,13 +153,16 @@ func (c *command) open(background bool) error {
 		return failure.New(failure.Environment, err)
 	}
 	core, warnings, err := config.LoadCore(c.host.Paths.CoreConf())
-	if err != nil {
+	if err != nil && !readOnly[name] {
 		return failure.New(failure.Config, err)
 	}
 	c.core = core
 	user, logFile := c.stderr, c.host.Paths.Log
-	if background {
+	if name == managerCommand {
 		user = nil
+	}
+	if readOnly[name] {
+		logFile, warnings = "", nil
 	}
 	if c.dry { // nothing is logged of what does not happen
 		logFile = ""
@@ -194,6 +210,30 @@ func (c *command) recovery(f func(*lifecycle.Runner, config.Recovery) error) fun
 		}
 		return f(c.runner(), c.core.Recovery)
 	}
+}
+
+// doctor checks the host and tells what to fix; exit status 127 when a
+// check fails.
+func (c *command) doctor(args []string) error {
+	if len(args) > 0 {
+		return failure.New(failure.Usage, errors.New("Too many parameters"))
+	}
+	if !doctor.Run(c.host, c.stdout) {
+		return failure.New(failure.Environment, failure.Shown)
+	}
+	return nil
+}
+
+// showLog shows the host's log or the guest's, following it with -f until
+// SIGINT or SIGTERM.
+func (c *command) showLog(args []string) error {
+	l, follow, err := logview.Select(c.host.Paths, args)
+	if err != nil {
+		return failure.New(failure.Usage, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return failure.New(failure.Environment, l.Show(c.stdout, follow, ctx.Done()))
 }
 
 func (c *command) manager(args []string) error {

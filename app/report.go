@@ -1,19 +1,16 @@
 package app
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
 
 	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/doctor"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/manager"
@@ -189,7 +186,7 @@ func (c *command) version(args []string) error {
 	c.log.Info("Begin: wifibox version")
 	fmt.Fprintf(c.stdout, "wifibox version %s\n", version)
 	for _, image := range []string{c.host.Paths.ESPImage(), c.host.Paths.RootImage()} {
-		sum, err := checksum(image)
+		sum, err := doctor.Checksum(image)
 		if err != nil {
 			sum = err.Error()
 		}
@@ -197,17 +194,4 @@ func (c *command) version(args []string) error {
 	}
 	c.log.Info("End: wifibox version")
 	return nil
-}
-
-func checksum(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

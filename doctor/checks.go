@@ -99,9 +99,6 @@ func (d *doctor) vmm() {
 	d.add(OK, whatVMM, fmt.Sprintf("vmm is loaded, hw.vmm.maxcpu=%d", maxCPU), "")
 }
 
-// iommuSysctls tell whether an IOMMU is enabled for bhyve: either is 1.
-var iommuSysctls = []string{"hw.vmm.iommu.enable", "hw.vmm.amdvi.enable"}
-
 func (d *doctor) iommu() {
 	const what = "IOMMU"
 	if !d.vmmUp {
@@ -109,7 +106,7 @@ func (d *doctor) iommu() {
 		return
 	}
 	var values []string
-	for _, name := range iommuSysctls {
+	for _, name := range kmod.IOMMUSysctls {
 		v, err := d.h.Kernel.SysctlInt(name)
 		if err == nil && v == 1 {
 			d.add(OK, what, name+"=1", "")
@@ -293,7 +290,7 @@ func (d *doctor) nativeDriver(dev host.PCIDevice, guestRuns bool) {
 		d.add(OK, what, "none, "+dev.DriverUnit()+" holds the device", "")
 		return
 	}
-	module := NativeModule(dev.Driver)
+	module := ppt.NativeModule(dev.Driver)
 	add := d.rc.blocklist(module)
 	switch {
 	case guestRuns:
@@ -308,18 +305,6 @@ func (d *doctor) nativeDriver(dev host.PCIDevice, guestRuns bool) {
 		d.add(Warn, what, fmt.Sprintf("%s holds the device and %s is not blocklisted, so it takes the card back whenever wifibox lets it go (stop, resume, boot)",
 			dev.DriverUnit(), module), add)
 	}
-}
-
-// NativeModule gives the kernel module (the .ko file's name, which
-// devmatch(8) loads and devmatch_blocklist names) of a PCI network driver:
-// if_ and the driver's name, with the PCI attachment's own module for the
-// drivers that have one.
-func NativeModule(driver string) string {
-	switch driver {
-	case "ath", "rtwn":
-		return "if_" + driver + "_pci"
-	}
-	return "if_" + driver
 }
 
 // logFile checks that wifibox can append to its log, without creating it.

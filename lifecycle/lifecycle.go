@@ -325,7 +325,7 @@ func (r *Runner) startGuest() error {
 }
 
 func (r *Runner) checkIOMMU() error {
-	for _, name := range []string{"hw.vmm.iommu.enable", "hw.vmm.amdvi.enable"} {
+	for _, name := range kmod.IOMMUSysctls {
 		if v, err := r.Host.Kernel.SysctlInt(name); err == nil && v == 1 {
 			return nil
 		}

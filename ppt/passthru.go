@@ -162,7 +162,7 @@ func Bind(p host.PCI, sels []host.Selector) error {
 		case d.Attached:
 			module := d.Driver
 			if d.Class == host.ClassNetwork {
-				module = "if_" + d.Driver
+				module = NativeModule(d.Driver)
 			}
 			return undo(fmt.Errorf("bind %s to ppt: its native driver took it back (%s): "+
 				"keep the driver from loading with devmatch_blocklist=%q in rc.conf, then kldunload %s",
@@ -243,4 +243,16 @@ func releaseHint(err error) string {
 		return "wifibox must run as root"
 	}
 	return ""
+}
+
+// NativeModule gives the kernel module (the .ko file's name, which
+// devmatch(8) loads and devmatch_blocklist names) of a PCI network driver:
+// if_ and the driver's name, with the PCI attachment's own module for the
+// drivers that have one.
+func NativeModule(driver string) string {
+	switch driver {
+	case "ath", "rtwn":
+		return "if_" + driver + "_pci"
+	}
+	return "if_" + driver
 }
