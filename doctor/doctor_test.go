@@ -206,12 +206,10 @@ FAIL passthru devices: check passthru devices in bhyve.conf: PCI device not pres
      fix: set passthru in /H/usr/local/etc/wifibox/bhyve.conf to the bus/slot/function of the Wi-Fi card
 WARN rc.conf: ifconfig_wifibox0 is not set, so the host gets no address on wifibox0`,
 }, {
-	// The module_files_missing knob hides vmm.ko from kldload only,
-	// which doctor never calls; a vmm.ko really missing is what it finds.
-	name:  "vmm.ko missing",
-	setup: func(t *testing.T, dir string, h *host.Host) { removeFile(t, filepath.Join(dir, "boot/kernel/vmm.ko")) },
-	want: `FAIL CPU virtualization: vmm is not loaded and /H/boot/kernel/vmm.ko does not exist
-     fix: restore /H/boot/kernel/vmm.ko from FreeBSD's base system (freebsd-update fetch install), or put the directory holding vmm.ko first in kern.module_path
+	name:  "module_files_missing",
+	setup: func(t *testing.T, dir string, h *host.Host) { setFault(t, dir, "module_files_missing") },
+	want: `FAIL CPU virtualization: vmm is not loaded and /H/boot/missing/vmm.ko does not exist
+     fix: restore /H/boot/missing/vmm.ko from FreeBSD's base system (freebsd-update fetch install), or put the directory holding vmm.ko first in kern.module_path
 SKIP IOMMU: can only be checked once vmm is loaded (wifibox start loads it)`,
 }, {
 	name:  "no_virtio_9p",

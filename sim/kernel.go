@@ -45,8 +45,7 @@ func (s *system) Load(file string) error {
 		if t.present(module) {
 			return unix.EEXIST
 		}
-		hidden := t.faults.moduleFilesMissing && strings.HasPrefix(file, filepath.Join(s.dir, "boot/kernel")+"/")
-		if !filepath.IsAbs(file) || hidden {
+		if !filepath.IsAbs(file) {
 			return unix.ENOENT
 		}
 		if _, err := os.Stat(file); err != nil {
@@ -83,7 +82,11 @@ func (s *system) Unload(module string) error {
 func (s *system) sysctl(t *txn, name string) (any, bool) {
 	switch {
 	case name == "kern.module_path":
-		return filepath.Join(s.dir, "boot/kernel") + ";" + filepath.Join(s.dir, "boot/modules"), true
+		kernel := filepath.Join(s.dir, "boot/kernel")
+		if t.faults.moduleFilesMissing {
+			kernel = filepath.Join(s.dir, "boot/missing")
+		}
+		return kernel + ";" + filepath.Join(s.dir, "boot/modules"), true
 	case !t.present("vmm"):
 		return nil, false
 	case name == "hw.vmm.maxcpu":

@@ -157,7 +157,11 @@ func TestModules(t *testing.T) {
 	}
 
 	fault(t, dir, "module_files_missing", "yes")
-	check(t, "load nmdm, files missing", k.Load(kmod(dir, "nmdm")), unix.ENOENT)
+	path, err = k.SysctlString("kern.module_path")
+	if want := filepath.Join(dir, "boot/missing") + ";" + filepath.Join(dir, "boot/modules"); path != want || err != nil {
+		t.Errorf("kern.module_path with module_files_missing = %q, %v; want %q", path, err, want)
+	}
+	check(t, "load nmdm, files missing", k.Load(filepath.Join(dir, "boot/missing/nmdm.ko")), unix.ENOENT)
 	fault(t, dir, "module_files_missing", "")
 	check(t, "load nmdm", k.Load(kmod(dir, "nmdm")), 0)
 

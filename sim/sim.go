@@ -23,7 +23,8 @@
 //	vmm_busy=yes             unloading vmm fails with EBUSY
 //	iommu_disabled=yes       hw.vmm.iommu.enable reads 0, passthru fails
 //	pci_device_missing=yes   the Wi-Fi card pci0:3:0:0 is absent
-//	module_files_missing=yes the files in DIR/boot/kernel count as absent
+//	module_files_missing=yes kern.module_path names DIR/boot/missing, where
+//	                         no module file is, instead of DIR/boot/kernel
 //	no_virtio_9p=yes         bhyve lacks the virtio-9p emulation
 //
 // Boolean knobs take yes or no; no is the default.

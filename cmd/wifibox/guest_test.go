@@ -314,3 +314,29 @@ func TestBhyveFailsAtOnce(t *testing.T) {
 		t.Errorf("status says PID %d runs", pid)
 	}
 }
+
+// TestStartRefused: each fault that keeps a guest from running fails the
+// start with its cause and exit status 127, and leaves no VM and no
+// device on ppt behind.
+func TestStartRefused(t *testing.T) {
+	for _, tc := range []struct{ fault, says string }{
+		{"module_files_missing", "boot/missing/if_bridge.ko"},
+		{"iommu_disabled", "PCI pass-through is not available for bhyve"},
+		{"no_virtio_9p", "The Virtio 9p (VirtFS) bhyve interface is not available"},
+		{"pci_device_missing", "PCI device not present: pci0:3:0:0"},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			h := newHost(t)
+			h.fault(tc.fault, "yes")
+			out, errOut, code := h.run("start")
+			if code != 127 || !strings.Contains(out, "FAILED") || !strings.Contains(errOut, tc.says) {
+				t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			for _, op := range h.trace() {
+				if strings.HasPrefix(op, "vm_create") || strings.HasPrefix(op, "devctl_set_driver") || strings.HasPrefix(op, "exec") {
+					t.Errorf("the refused start went as far as %q", op)
+				}
+			}
+		})
+	}
+}
