@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
@@ -295,7 +294,7 @@ func (r *Runner) startGuest() error {
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(plan.Argv, func(a string) bool { return strings.HasPrefix(a, "com1,") }) {
+	if plan.Console {
 		if err := r.ensureModule("nmdm"); err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ type Plan struct {
 	Argv     []string
 	Nice     int
 	Tap      string
+	Console  bool // bhyve's COM1 is the nmdm pair, which needs nmdm.ko
 	Passthru []host.Selector
 	StopWait time.Duration
 	Warnings []string // for the log
@@ -84,6 +85,7 @@ func Prepare(h *host.Host) (Plan, error) {
 		Argv:     bhyve.Args(spec),
 		Nice:     bhyve.Nice(cfg.Priority),
 		Tap:      tap,
+		Console:  cfg.Console,
 		Passthru: cfg.Passthru,
 		StopWait: cfg.StopWait(),
 		Warnings: warnings,
