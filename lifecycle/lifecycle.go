@@ -372,7 +372,9 @@ func (r *Runner) stopGuest() error {
 		return r.repair()
 	}
 	r.Log.Info("Guest has stopped, the VM manager has finished")
-	return nil
+	// What the manager could not release (a device that was gone from
+	// the bus when it tried) is released now.
+	return r.repair()
 }
 
 // repair removes what a VM manager killed before it could clean up left

@@ -262,9 +262,7 @@ func (m *manager) launch() (Plan, *guest, error) {
 	for i, sel := range plan.Passthru {
 		passthru[i] = sel.String()
 	}
-	m.update(func(s *Status) {
-		s.GuestPID, s.Tap, s.Passthru = g.Pid(), plan.Tap, passthru
-	})
+	m.update(func(s *Status) { s.Tap, s.Passthru = plan.Tap, passthru })
 	return plan, &guest{Guest: g, started: time.Now(), out: out}, nil
 }
 
@@ -293,7 +291,8 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 		case <-ready:
 			ready, gotReady = nil, true
 			m.log.Infof("VM manager: guest %s runs as PID %d", bhyve.VMName, g.Pid())
-			m.update(func(s *Status) { s.State = "running"; s.GuestSince = time.Now() })
+			// Only a bhyve that got its guest running is reported.
+			m.update(func(s *Status) { s.GuestPID, s.State, s.GuestSince = g.Pid(), "running", time.Now() })
 			if first {
 				m.startRelays()
 				fmt.Fprintf(report, "ready %d\n", g.Pid())

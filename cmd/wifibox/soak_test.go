@@ -98,7 +98,7 @@ func TestSoak(t *testing.T) {
 		checkInvariants(t, h, sh, i, lifecycle, !fault)
 	}
 	// A soak in which the guest never ran would check nothing.
-	if running == 0 {
+	if running == 0 && !t.Failed() {
 		t.Errorf("seed %d: no status step found a running guest", seed)
 	}
 	t.Logf("seed %d: %d steps, a guest ran at %d status steps", seed, steps, running)
