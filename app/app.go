@@ -37,7 +37,7 @@ const usage = `USAGE: wifibox [-S DIR] [-n] ...
     start [guest|netif|vmm]
     stop [guest|netif|vmm]
     restart [guest|netif|vmm]
-    status [-v]
+    status [-v|--json]
     console [-e C]
     version
     doctor
@@ -206,7 +206,7 @@ func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]stri
 func (c *command) recovery(f func(*lifecycle.Runner, config.Recovery) error) func([]string) error {
 	return func(args []string) error {
 		if len(args) > 0 {
-			return failure.New(failure.Usage, errors.New("Too many parameters"))
+			return failure.TooMany
 		}
 		return f(c.runner(), c.core.Recovery)
 	}
@@ -216,7 +216,7 @@ func (c *command) recovery(f func(*lifecycle.Runner, config.Recovery) error) fun
 // check fails.
 func (c *command) doctor(args []string) error {
 	if len(args) > 0 {
-		return failure.New(failure.Usage, errors.New("Too many parameters"))
+		return failure.TooMany
 	}
 	if !doctor.Run(c.host, c.stdout) {
 		return failure.New(failure.Environment, failure.Shown)
@@ -238,7 +238,7 @@ func (c *command) showLog(args []string) error {
 
 func (c *command) manager(args []string) error {
 	if len(args) != 0 {
-		return failure.New(failure.Usage, errors.New("Too many parameters"))
+		return failure.TooMany
 	}
 	if code := manager.Main(c.host, c.log, manager.ReportFile()); code != 0 {
 		return failure.New(code, failure.Shown)

@@ -25,7 +25,7 @@ func (c *command) status(args []string) error {
 	verbose := slices.Equal(args, []string{"-v"})
 	asJSON := slices.Equal(args, []string{"--json"})
 	if len(args) > 0 && !verbose && !asJSON {
-		return failure.New(failure.Usage, errors.New("Too many parameters"))
+		return failure.TooMany
 	}
 	c.log.Info("Begin: wifibox status")
 	st, err := c.guest()
@@ -181,7 +181,7 @@ func since(t time.Time) string { return time.Since(t).Round(time.Second).String(
 // version shows the program's version and the SHA-256 of each guest image.
 func (c *command) version(args []string) error {
 	if len(args) > 0 {
-		return failure.New(failure.Usage, errors.New("Too many parameters"))
+		return failure.TooMany
 	}
 	c.log.Info("Begin: wifibox version")
 	fmt.Fprintf(c.stdout, "wifibox version %s\n", version)

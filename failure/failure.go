@@ -21,6 +21,9 @@ const (
 // about (a warning, a usage text): it is not shown again.
 var Shown = errors.New("shown already")
 
+// TooMany is the shell implementation's error for extra arguments.
+var TooMany = &Error{Status: Usage, Err: errors.New("Too many parameters")}
+
 // Error is an error with the exit status it causes.
 type Error struct {
 	Status int

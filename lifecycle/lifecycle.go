@@ -44,7 +44,7 @@ var targets = map[string]parts{
 // ParseTarget checks a command's arguments: at most one, a known target.
 func ParseTarget(args []string) (string, error) {
 	if len(args) > 1 {
-		return "", failure.New(failure.Usage, errors.New("Too many parameters"))
+		return "", failure.TooMany
 	}
 	if len(args) == 0 {
 		return "", nil

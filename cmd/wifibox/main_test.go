@@ -347,3 +347,31 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandLine: usage, extra arguments and unknown targets exit 1 with
+// the shell implementation's messages, before anything is done.
+func TestCommandLine(t *testing.T) {
+	h := newHost(t)
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+	}{
+		{nil, "USAGE: wifibox"},
+		{[]string{"bogus"}, "USAGE: wifibox"},
+		{[]string{"start", "guest", "vmm"}, "ERROR: Too many parameters\n"},
+		{[]string{"stop", "foo"}, "ERROR: Unknown target: foo (supported: guest, netif, vmm)\n"},
+		{[]string{"status", "now"}, "ERROR: Too many parameters\n"},
+		{[]string{"-n", "status"}, "ERROR: -n goes with start, stop, restart, suspend and resume\n"},
+	} {
+		out, errOut, code := h.run(tc.args...)
+		if code != 1 || out != "" || !strings.HasPrefix(errOut, tc.stderr) {
+			t.Errorf("wifibox %q: exit %d, stdout %q, stderr %q; want 1 and %q", tc.args, code, out, errOut, tc.stderr)
+		}
+	}
+	if len(h.trace()) != 0 {
+		t.Errorf("a refused command made operations: %q", h.trace())
+	}
+	if _, errOut, code := h.run("-h"); code != 0 || !strings.HasPrefix(errOut, "USAGE: wifibox") {
+		t.Errorf("-h: exit %d, %q", code, errOut)
+	}
+}
