@@ -182,8 +182,6 @@ func unloadHint(module string, err error) string {
 	switch {
 	case errors.Is(err, unix.EPERM):
 		return rootHint
-	case module == "vmm" && errors.Is(err, unix.EBUSY):
-		return " (Some other bhyve guests might be running: a VM in /dev/vmm or a device attached to ppt still exists)"
 	case errors.Is(err, unix.EBUSY):
 		return " (the module is in use)"
 	}

@@ -189,7 +189,7 @@ func TestUnloadErrors(t *testing.T) {
 				m.veto["vmm"] = unix.EBUSY
 			},
 			errno: unix.EBUSY,
-			want:  []string{"unload kernel module vmm: kldunload /boot/kernel/vmm.ko: ", "Some other bhyve guests might be running"},
+			want:  []string{"unload kernel module vmm: kldunload /boot/kernel/vmm.ko: ", "the module is in use"},
 			calls: []string{"kldunload /boot/kernel/vmm.ko"}},
 		{name: "depended on", module: "nmdm",
 			setup: func(m *model) {

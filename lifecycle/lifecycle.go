@@ -100,7 +100,11 @@ func (r *Runner) Stop(target string) error {
 // running guest.
 func (r *Runner) Restart(target string) error {
 	p := targets[target]
-	if pid, _, err := r.running(); err != nil || pid == 0 {
+	pid, _, err := r.running()
+	if err != nil {
+		return failure.New(failure.Environment, err)
+	}
+	if pid == 0 {
 		r.Log.Warn("No running instance found that could be restarted")
 		// What a dead manager left is repaired all the same.
 		unlock, err := r.lock()
@@ -114,13 +118,8 @@ func (r *Runner) Restart(target string) error {
 		return failure.New(failure.NotRunning, failure.Shown)
 	}
 	return r.run("restart", "Restarting", func(step func(func() error) error) error {
-		if err := r.stopParts(parts{guest: p.guest, netif: p.netif}, step); err != nil {
+		if err := r.stopParts(p, step); err != nil {
 			return err
-		}
-		if p.vmm {
-			if err := step(r.unloadVMM); err != nil {
-				return err
-			}
 		}
 		return r.startParts(p, step)
 	})
@@ -204,7 +203,8 @@ func (r *Runner) lock() (func(), error) {
 	if err != nil {
 		return nil, failure.New(failure.Environment, fmt.Errorf("open %s: %w", path, err))
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); errors.Is(err, unix.EWOULDBLOCK) {
+	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
 		r.Log.Info("Another wifibox command is running, waiting for it to finish")
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
 	}
