@@ -55,8 +55,13 @@ func Spawn(exe string, args []string) (int, error) {
 	return 0, fmt.Errorf("the VM manager exited before the guest started (%v); see the log", err)
 }
 
-// ReportFile is the pipe Spawn gives the manager process.
-func ReportFile() *os.File { return os.NewFile(3, "report") }
+// ReportFile is the pipe Spawn gives the manager process. It is closed on
+// exec, so that bhyve does not inherit it: a start must see the pipe close
+// when the manager is gone, whatever bhyve does.
+func ReportFile() *os.File {
+	syscall.CloseOnExec(3)
+	return os.NewFile(3, "report")
+}
 
 // Query asks the running VM manager for its status.
 func Query(runDir string) (Status, error) {

@@ -43,6 +43,9 @@ const (
 	killGrace = 5 * time.Second
 	// tailLines of bhyve's output are kept for the error of a failed start.
 	tailLines = 10
+	// readyTimeout bounds the wait of a start for bhyve to get its guest
+	// running; a bhyve that neither does nor exits by then is killed.
+	readyTimeout = 60 * time.Second
 )
 
 // Status is what the manager tells `wifibox status`.
@@ -108,7 +111,11 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 		reportError(report, err)
 		return 1
 	}
-	go m.serve(ln)
+	served := make(chan struct{})
+	go func() {
+		m.serve(ln)
+		close(served)
+	}()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
@@ -124,6 +131,7 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 	// The files go before the stop requests are answered, so that a
 	// command that follows finds no manager.
 	ln.Close()
+	<-served // no connection is accepted any more: answers.Add is over
 	files.release()
 	go func() { // requests that come late find the guest stopped
 		for done := range m.stop {
@@ -284,12 +292,20 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 	ready := g.Ready()
 	gotReady := false
 	var waiting []chan struct{}
-	var deadline <-chan time.Time
+	var deadline, readyDeadline <-chan time.Time
+	if first {
+		readyDeadline = time.After(readyTimeout)
+	}
 	forced := false
 	for {
 		select {
+		case <-readyDeadline:
+			m.log.Errorf("VM manager: bhyve has not got the guest running in %s, killing PID %d", readyTimeout, g.Pid())
+			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGKILL); err != nil {
+				m.log.Errorf("VM manager: kill bhyve: %v", err)
+			}
 		case <-ready:
-			ready, gotReady = nil, true
+			ready, readyDeadline, gotReady = nil, nil, true
 			m.log.Infof("VM manager: guest %s runs as PID %d", bhyve.VMName, g.Pid())
 			// Only a bhyve that got its guest running is reported.
 			m.update(func(s *Status) { s.GuestPID, s.State, s.GuestSince = g.Pid(), "running", time.Now() })
