@@ -115,11 +115,7 @@ func (c *command) report(st manager.Status) statusReport {
 		fail(err)
 		return r
 	}
-	devices, err := c.host.PCI.Devices()
-	var ids *ppt.IDs
-	if err == nil {
-		ids, err = ppt.LoadIDs(c.host.Paths.PCIIDs)
-	}
+	devices, ids, err := ppt.List(c.host.PCI, c.host.Paths.PCIIDs)
 	if err != nil {
 		fail(err)
 		return r
@@ -127,11 +123,9 @@ func (c *command) report(st manager.Status) statusReport {
 	lines := ppt.Describe(devices, cfg.Passthru, ids)
 	for i, sel := range cfg.Passthru {
 		d := deviceReport{Selector: sel.String(), Passthru: sel.BSF(), Line: lines[i]}
-		for _, dev := range devices {
-			if dev.Selector == sel {
-				d.Present, d.Driver = true, dev.DriverUnit()
-				d.Vendor, d.Device = fmt.Sprintf("%04x", dev.Vendor), fmt.Sprintf("%04x", dev.Device)
-			}
+		if dev, ok := ppt.Find(devices, sel); ok {
+			d.Present, d.Driver = true, dev.DriverUnit()
+			d.Vendor, d.Device = fmt.Sprintf("%04x", dev.Vendor), fmt.Sprintf("%04x", dev.Device)
 		}
 		r.Devices = append(r.Devices, d)
 	}

@@ -246,14 +246,10 @@ func (d *doctor) devices() {
 			`set passthru="BUS/SLOT/FUNCTION" of the Wi-Fi card in `+d.h.Paths.BhyveConf())
 		return
 	}
-	devs, err := d.h.PCI.Devices()
+	devs, ids, err := ppt.List(d.h.PCI, d.h.Paths.PCIIDs)
 	if err != nil {
 		d.add(Fail, whatDevices, err.Error(), "run wifibox doctor as root")
 		return
-	}
-	ids, err := ppt.LoadIDs(d.h.Paths.PCIIDs)
-	if err != nil {
-		ids = nil // names are a nicety: the devices are described by IDs
 	}
 	if err := ppt.Check(devs, sels, ids); err != nil {
 		d.add(Fail, whatDevices, err.Error(), "set passthru in "+d.h.Paths.BhyveConf()+" to the bus/slot/function of the Wi-Fi card")
@@ -265,11 +261,9 @@ func (d *doctor) devices() {
 	pid, _, err := manager.Running(d.h.Paths.RunDir)
 	running := err == nil && pid != 0
 	for _, sel := range sels {
-		for _, dev := range devs {
-			if dev.Selector == sel {
-				d.devs = append(d.devs, dev)
-				d.nativeDriver(dev, running)
-			}
+		if dev, ok := ppt.Find(devs, sel); ok {
+			d.devs = append(d.devs, dev)
+			d.nativeDriver(dev, running)
 		}
 	}
 }
@@ -283,10 +277,10 @@ func (d *doctor) nativeDriver(dev host.PCIDevice, guestRuns bool) {
 	case !dev.Attached:
 		d.add(OK, what, "none attached", "")
 		return
-	case dev.Driver == "ppt" && guestRuns:
+	case ppt.OnPPT(dev) && guestRuns:
 		d.add(OK, what, "none, the guest holds the device through "+dev.DriverUnit(), "")
 		return
-	case dev.Driver == "ppt":
+	case ppt.OnPPT(dev):
 		d.add(OK, what, "none, "+dev.DriverUnit()+" holds the device", "")
 		return
 	}

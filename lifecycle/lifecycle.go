@@ -299,12 +299,9 @@ func (r *Runner) startGuest() error {
 			return err
 		}
 	}
-	devices, err := h.PCI.Devices()
+	devices, ids, err := ppt.List(h.PCI, h.Paths.PCIIDs)
 	if err == nil {
-		var ids *ppt.IDs
-		if ids, err = ppt.LoadIDs(h.Paths.PCIIDs); err == nil {
-			err = ppt.Check(devices, plan.Passthru, ids)
-		}
+		err = ppt.Check(devices, plan.Passthru, ids)
 	}
 	if err != nil {
 		return failure.New(failure.Environment, err)
@@ -410,9 +407,9 @@ func (r *Runner) repair() error {
 		return failure.New(failure.Environment, err)
 	}
 	var bound []host.Selector
-	for _, d := range devices {
-		if d.Attached && d.Driver == "ppt" && slices.Contains(cfg.Passthru, d.Selector) {
-			bound = append(bound, d.Selector)
+	for _, sel := range cfg.Passthru {
+		if d, ok := ppt.Find(devices, sel); ok && ppt.OnPPT(d) {
+			bound = append(bound, sel)
 		}
 	}
 	if len(bound) == 0 {

@@ -228,7 +228,7 @@ func TestSetDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := find(devs, wifi); got.DriverUnit() != "ppt0" {
+	if got, _ := Find(devs, wifi); got.DriverUnit() != "ppt0" {
 		t.Errorf("listed as %q, want ppt0", got.DriverUnit())
 	}
 

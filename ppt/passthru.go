@@ -60,7 +60,7 @@ func Check(devs []host.PCIDevice, sels []host.Selector, ids *IDs) error {
 func Describe(devs []host.PCIDevice, sels []host.Selector, ids *IDs) []string {
 	lines := make([]string, 0, len(sels))
 	for _, sel := range sels {
-		d, ok := find(devs, sel)
+		d, ok := Find(devs, sel)
 		if !ok {
 			lines = append(lines, label(sel)+": not present")
 			continue
@@ -96,14 +96,15 @@ func label(sel host.Selector) string {
 func absent(devs []host.PCIDevice, sels []host.Selector) string {
 	var missing []string
 	for _, sel := range sels {
-		if _, ok := find(devs, sel); !ok {
+		if _, ok := Find(devs, sel); !ok {
 			missing = append(missing, label(sel))
 		}
 	}
 	return strings.Join(missing, ", ")
 }
 
-func find(devs []host.PCIDevice, sel host.Selector) (host.PCIDevice, bool) {
+// Find gives the device the selector names, if it is present.
+func Find(devs []host.PCIDevice, sel host.Selector) (host.PCIDevice, bool) {
 	for _, d := range devs {
 		if d.Selector == sel {
 			return d, true
@@ -112,8 +113,8 @@ func find(devs []host.PCIDevice, sel host.Selector) (host.PCIDevice, bool) {
 	return host.PCIDevice{}, false
 }
 
-// onPPT tells whether ppt is attached to the device.
-func onPPT(d host.PCIDevice) bool { return d.Attached && d.Driver == pptDriver }
+// OnPPT tells whether ppt is attached to the device.
+func OnPPT(d host.PCIDevice) bool { return d.Attached && d.Driver == pptDriver }
 
 // Bind attaches each device to ppt, then reads the device list back to
 // make sure ppt holds them all. On failure it releases the devices this call
@@ -137,9 +138,9 @@ func Bind(p host.PCI, sels []host.Selector) error {
 		return err
 	}
 	for _, sel := range sels {
-		d, _ := find(before, sel)
+		d, _ := Find(before, sel)
 		err := p.SetDriver(sel, pptDriver)
-		if !onPPT(d) && (err == nil || !unchanged(err)) {
+		if !OnPPT(d) && (err == nil || !unchanged(err)) {
 			// A device ppt failed to probe or attach keeps ppt as
 			// its fixed driver: it needs clearing too.
 			bound = append(bound, sel)
@@ -154,11 +155,11 @@ func Bind(p host.PCI, sels []host.Selector) error {
 		return undo(fmt.Errorf("bind PCI devices to ppt: check the drivers: %w", err))
 	}
 	for _, sel := range sels {
-		d, ok := find(after, sel)
+		d, ok := Find(after, sel)
 		switch {
 		case !ok:
 			return undo(fmt.Errorf("bind %s to ppt: the device disappeared", label(sel)))
-		case onPPT(d):
+		case OnPPT(d):
 		case d.Attached:
 			module := d.Driver
 			if d.Class == host.ClassNetwork {
@@ -191,7 +192,7 @@ func Release(p host.PCI, sels []host.Selector) error {
 		return errors.Join(append(errs, fmt.Errorf("release PCI devices from ppt: check the drivers: %w", err))...)
 	}
 	for _, sel := range cleared {
-		if d, ok := find(devs, sel); ok && onPPT(d) {
+		if d, ok := Find(devs, sel); ok && OnPPT(d) {
 			errs = append(errs, fmt.Errorf("release %s from ppt: still attached to %s", label(sel), d.DriverUnit()))
 		}
 	}
@@ -255,4 +256,19 @@ func NativeModule(driver string) string {
 		return "if_" + driver + "_pci"
 	}
 	return "if_" + driver
+}
+
+// List gives the PCI devices and the names of their IDs from the database
+// at idsPath. The names are a courtesy: a database that cannot be read
+// gives none, not an error.
+func List(p host.PCI, idsPath string) ([]host.PCIDevice, *IDs, error) {
+	devs, err := p.Devices()
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, err := LoadIDs(idsPath)
+	if err != nil {
+		ids = nil
+	}
+	return devs, ids, nil
 }

@@ -83,7 +83,7 @@ func checkDrivers(t *testing.T, p host.PCI, sels []host.Selector, want ...string
 	}
 	var got []string
 	for _, sel := range sels {
-		d, _ := find(devs, sel)
+		d, _ := Find(devs, sel)
 		got = append(got, d.DriverUnit())
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
