@@ -168,7 +168,7 @@ func (c *command) open(name string) error {
 		logFile = ""
 		c.host = dryrun.New(c.host, c.stdout)
 	}
-	c.log = logging.New(logFile, core.LogLevel.String(), user)
+	c.log = logging.New(logFile, core.LogLevel, user)
 	for _, w := range warnings {
 		c.log.Warn(w)
 	}

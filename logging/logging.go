@@ -16,25 +16,21 @@ import (
 	"sync"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/wifibox/wifibox/config"
 )
 
 // TimeFormat is the shell implementation's `date +'%FT%H:%M:%S%z'`.
 const TimeFormat = "2006-01-02T15:04:05-0700"
 
-// ParseLevel maps a core.conf loglevel (already validated) to logrus's.
-// "none" logs nothing.
-func ParseLevel(name string) logrus.Level {
-	switch strings.ToLower(name) {
-	case "error":
-		return logrus.ErrorLevel
-	case "warn":
-		return logrus.WarnLevel
-	case "info":
-		return logrus.InfoLevel
-	case "debug":
-		return logrus.DebugLevel
-	}
-	return logrus.PanicLevel // none: nothing below panic is logged
+// levels maps core.conf's loglevel to logrus's; none logs nothing below
+// panic, which wifibox never logs.
+var levels = [...]logrus.Level{
+	config.LogNone:  logrus.PanicLevel,
+	config.LogError: logrus.ErrorLevel,
+	config.LogWarn:  logrus.WarnLevel,
+	config.LogInfo:  logrus.InfoLevel,
+	config.LogDebug: logrus.DebugLevel,
 }
 
 // formatter writes one line per entry: time, level padded to five
@@ -126,8 +122,8 @@ func upTo(top logrus.Level) []logrus.Level {
 // the given core.conf level. When user is not nil, errors (always) and warnings (unless the
 // level is none or error) are also written to it: a user must see why a
 // command failed whatever the log level.
-func New(path, level string, user io.Writer) *logrus.Logger {
-	fileLevel := ParseLevel(level)
+func New(path string, level config.LogLevel, user io.Writer) *logrus.Logger {
+	fileLevel := levels[level]
 	l := logrus.New()
 	l.SetOutput(io.Discard) // the hooks write
 	if path != "" {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/wifibox/wifibox/config"
 )
 
 func read(t *testing.T, path string) string {
@@ -20,7 +22,7 @@ func read(t *testing.T, path string) string {
 
 func TestFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "wifibox.log")
-	l := New(path, "debug", nil)
+	l := New(path, config.LogDebug, nil)
 	l.Info("Begin: wifibox start")
 	l.Warn("careful")
 	l.Error("broken")
@@ -44,15 +46,15 @@ func TestFormat(t *testing.T) {
 
 func TestLevels(t *testing.T) {
 	for _, tc := range []struct {
-		level      string
+		level      config.LogLevel
 		file, user []string
 	}{
-		{"none", nil, []string{"ERROR: e"}},
-		{"error", []string{"ERROR e"}, []string{"ERROR: e"}},
-		{"WARN", []string{"ERROR e", "WARN  w"}, []string{"ERROR: e", "WARNING: w"}},
-		{"info", []string{"ERROR e", "WARN  w", "INFO  i"}, []string{"ERROR: e", "WARNING: w"}},
+		{config.LogNone, nil, []string{"ERROR: e"}},
+		{config.LogError, []string{"ERROR e"}, []string{"ERROR: e"}},
+		{config.LogWarn, []string{"ERROR e", "WARN  w"}, []string{"ERROR: e", "WARNING: w"}},
+		{config.LogInfo, []string{"ERROR e", "WARN  w", "INFO  i"}, []string{"ERROR: e", "WARNING: w"}},
 	} {
-		t.Run(tc.level, func(t *testing.T) {
+		t.Run(tc.level.String(), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "wifibox.log")
 			var user bytes.Buffer
 			l := New(path, tc.level, &user)
@@ -79,7 +81,7 @@ func TestLevels(t *testing.T) {
 func TestRotation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "wifibox.log")
-	l := New(path, "info", nil)
+	l := New(path, config.LogInfo, nil)
 	l.Info("before")
 	if err := os.Rename(path, path+".0"); err != nil { // what newsyslog does
 		t.Fatal(err)
@@ -96,7 +98,7 @@ func TestRotation(t *testing.T) {
 func TestUnwritableWarnsOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing-dir", "wifibox.log")
 	var user bytes.Buffer
-	l := New(path, "info", &user)
+	l := New(path, config.LogInfo, &user)
 	l.Info("one")
 	l.Info("two")
 	if n := strings.Count(user.String(), "is not writeable"); n != 1 {
