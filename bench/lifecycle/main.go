@@ -48,27 +48,9 @@ func main() {
 	times := map[string][]time.Duration{}
 	var rss []int
 	for i := 0; i < *runs; i++ {
-		dir, err := os.MkdirTemp("", "wbbench")
-		if err != nil {
+		if err := measure(wifibox, times, &rss); err != nil {
 			fail(err)
 		}
-		run := func(args ...string) time.Duration {
-			t0 := time.Now()
-			out, err := exec.Command(wifibox, append([]string{"-S", dir}, args...)...).CombinedOutput()
-			d := time.Since(t0)
-			if err != nil && args[0] != "status" {
-				fail(fmt.Errorf("wifibox %v: %v\n%s", args, err, out))
-			}
-			return d
-		}
-		run("sim", "init", dir)
-		times["start (cold)"] = append(times["start (cold)"], run("start"))
-		times["status"] = append(times["status"], run("status"))
-		rss = append(rss, managerRSS(dir))
-		times["restart guest"] = append(times["restart guest"], run("restart", "guest"))
-		times["restart vmm"] = append(times["restart vmm"], run("restart", "vmm"))
-		times["stop"] = append(times["stop"], run("stop"))
-		os.RemoveAll(dir)
 	}
 	over := false
 	fmt.Printf("wifibox lifecycle on the simulated host, median of %d runs (guest powers off 100 ms after SIGTERM)\n", *runs)
@@ -92,6 +74,44 @@ func main() {
 	}
 }
 
+// measure runs the commands once on a fresh simulated host, which it stops
+// and removes afterwards, whatever happened.
+func measure(wifibox string, times map[string][]time.Duration, rss *[]int) (err error) {
+	dir, err := os.MkdirTemp("", "wbbench")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		exec.Command(wifibox, "-S", dir, "stop").Run()
+		os.RemoveAll(dir)
+	}()
+	run := func(args ...string) time.Duration {
+		if err != nil {
+			return 0
+		}
+		t0 := time.Now()
+		out, cerr := exec.Command(wifibox, append([]string{"-S", dir}, args...)...).CombinedOutput()
+		d := time.Since(t0)
+		if cerr != nil && args[0] != "status" {
+			err = fmt.Errorf("wifibox %v: %v\n%s", args, cerr, out)
+		}
+		return d
+	}
+	run("sim", "init", dir)
+	times["start (cold)"] = append(times["start (cold)"], run("start"))
+	times["status"] = append(times["status"], run("status"))
+	if err == nil {
+		var r int
+		if r, err = managerRSS(dir); err == nil {
+			*rss = append(*rss, r)
+		}
+	}
+	times["restart guest"] = append(times["restart guest"], run("restart", "guest"))
+	times["restart vmm"] = append(times["restart vmm"], run("restart", "vmm"))
+	times["stop"] = append(times["stop"], run("stop"))
+	return err
+}
+
 func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
@@ -101,28 +121,24 @@ func median(d []time.Duration) time.Duration {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // managerRSS reads the VM manager's resident set size from /proc.
-func managerRSS(dir string) int {
+func managerRSS(dir string) (int, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "var/run/wifibox/manager.pid"))
 	if err != nil {
-		fail(err)
+		return 0, err
 	}
 	f, err := os.Open("/proc/" + strings.TrimSpace(string(data)) + "/status")
 	if err != nil {
-		fail(err)
+		return 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if kb, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
 			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")))
-			if err != nil {
-				fail(err)
-			}
-			return n << 10
+			return n << 10, err
 		}
 	}
-	fail(fmt.Errorf("no VmRSS in the manager's status"))
-	return 0
+	return 0, fmt.Errorf("no VmRSS in the manager's status")
 }
 
 func fail(err error) {
