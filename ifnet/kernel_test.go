@@ -318,5 +318,3 @@ func (k *fakeKernel) interfaceList() ([]byte, error) {
 	}
 	return b, nil
 }
-
-func (k *fakeKernel) close() error { return nil }

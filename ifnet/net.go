@@ -33,7 +33,6 @@ type kernel interface {
 	// interfaceList returns what sysctl net.routetable.0.0.NET_RT_IFLISTL.0
 	// returns: a sequence of routing messages.
 	interfaceList() ([]byte, error)
-	close() error
 }
 
 // Net is the FreeBSD implementation of host.Net.
@@ -276,9 +275,4 @@ func kind(ifType uint8, name string) string {
 		return "loopback"
 	}
 	return fmt.Sprintf("type %d", ifType)
-}
-
-// Close releases the socket the ioctls go through.
-func (n *Net) Close() error {
-	return n.k.close()
 }
