@@ -53,7 +53,7 @@ func (n *Net) CreateInterface(kind string) (string, error) {
 	if err := n.k.ioctl(_SIOCIFCREATE2, unsafe.Pointer(&req)); err != nil {
 		return "", fmt.Errorf("create interface %s: SIOCIFCREATE2: %w", kind, err)
 	}
-	return cString(req.Name[:]), nil
+	return unix.ByteSliceToString(req.Name[:]), nil
 }
 
 // RenameInterface renames an interface with SIOCSIFNAME, which takes the
@@ -170,7 +170,7 @@ func memberNames(entries []ifbreq) []string {
 	var names []string
 	for _, e := range entries {
 		if e.IfsFlags&_IFBIF_SPAN == 0 {
-			names = append(names, cString(e.IfsName[:]))
+			names = append(names, unix.ByteSliceToString(e.IfsName[:]))
 		}
 	}
 	return names
