@@ -179,13 +179,21 @@ func Teardown(n host.Net, bridge string) (warnings []string, err error) {
 	return warnings, errors.Join(errs...)
 }
 
-// bridgeMembers describes the named bridge and its members. ENXIO when
-// there is no such interface; an error saying what to do when it is not a
-// bridge.
+// bridgeMembers describes the named bridge and its members, from one
+// listing of the interfaces. ENXIO when there is no such interface; an
+// error saying what to do when it is not a bridge.
 func bridgeMembers(n host.Net, bridge string) (host.Interface, []host.Interface, error) {
-	info, err := n.Interface(bridge)
+	all, err := n.Interfaces()
 	if err != nil {
-		return info, nil, err
+		return host.Interface{}, nil, err
+	}
+	byName := make(map[string]host.Interface, len(all))
+	for _, i := range all {
+		byName[i.Name] = i
+	}
+	info, ok := byName[bridge]
+	if !ok {
+		return info, nil, errNoInterface(bridge)
 	}
 	if info.Kind != kindBridge {
 		return info, nil, fmt.Errorf("%s exists but is not a bridge: it is a %s interface; destroy it or rename it", bridge, info.Kind)
@@ -196,9 +204,9 @@ func bridgeMembers(n host.Net, bridge string) (host.Interface, []host.Interface,
 	}
 	members := make([]host.Interface, 0, len(list))
 	for _, name := range list {
-		m, err := n.Interface(name)
-		if err != nil {
-			return info, nil, fmt.Errorf("member of bridge %s: %w", bridge, err)
+		m, ok := byName[name]
+		if !ok {
+			return info, nil, fmt.Errorf("member of bridge %s: %w", bridge, errNoInterface(name))
 		}
 		members = append(members, m)
 	}

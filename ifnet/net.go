@@ -187,7 +187,12 @@ func (n *Net) Interface(name string) (host.Interface, error) {
 			return i, nil
 		}
 	}
-	return host.Interface{}, fmt.Errorf("interface %s: %w", name, unix.ENXIO)
+	return host.Interface{}, errNoInterface(name)
+}
+
+// errNoInterface is the error for an interface that does not exist.
+func errNoInterface(name string) error {
+	return fmt.Errorf("interface %s: %w", name, unix.ENXIO)
 }
 
 // Interfaces lists every interface from the NET_RT_IFLISTL sysctl: its
