@@ -42,7 +42,7 @@ type Net struct {
 
 var _ host.Net = (*Net)(nil)
 
-// CreateInterface clones an interface of the given kind ("bridge", "tap")
+// CreateInterface clones an interface of the given kind (KindBridge, KindTap)
 // with SIOCIFCREATE2 and returns the name the kernel chose. EINVAL means no
 // cloner of that kind exists (its module is not loaded).
 func (n *Net) CreateInterface(kind string) (string, error) {
@@ -271,9 +271,9 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 func kind(ifType uint8, name string) string {
 	switch {
 	case ifType == _IFT_BRIDGE:
-		return "bridge"
-	case ifType == _IFT_ETHER && strings.HasPrefix(name, "tap"):
-		return "tap"
+		return KindBridge
+	case ifType == _IFT_ETHER && strings.HasPrefix(name, KindTap):
+		return KindTap
 	case ifType == _IFT_ETHER:
 		return "ether"
 	case ifType == _IFT_LOOP:
