@@ -21,7 +21,7 @@ func nativeHost() (*host.Host, error) {
 	}
 	return &host.Host{
 		Kernel:   kmod.New(),
-		VMs:      vmmapi.New(vmmapi.Config{Dev: paths.Dev}),
+		VMs:      vmmapi.New(vmmapi.Config{Paths: paths}),
 		PCI:      ppt.New(),
 		Net:      net,
 		Launcher: launch.New(),

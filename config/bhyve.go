@@ -18,33 +18,16 @@ type Bhyve struct {
 	Passthru    []host.Selector // passthru [""], domain 0
 	Priority    int             // priority [50], 0 (highest) to 99 (lowest)
 	StopWaitMax int             // stop_wait_max [10], seconds
-
-	cpusAt Pos // where cpus was assigned, for CheckCPUs
 }
-
-// Nice gives the nice value bhyve runs at: priority*40/99 - 20, so 0 gives
-// -20, 50 gives 0 and 99 gives 20.
-func (b Bhyve) Nice() int { return b.Priority*40/99 - 20 }
 
 // StopWait gives how long a guest asked to power off has before it is
 // forced off.
 func (b Bhyve) StopWait() time.Duration { return time.Duration(b.StopWaitMax) * time.Second }
 
-// CheckCPUs checks cpus against maxCPU, sysctl hw.vmm.maxcpu, when LoadBhyve
-// could not (vmm was not loaded yet, so the maximum was unknown). A maxCPU
-// of 0 or less is unknown and accepted.
-func (b Bhyve) CheckCPUs(maxCPU int) error {
-	if maxCPU > 0 && b.CPUs > maxCPU {
-		return outOfRange(b.cpusAt, "cpus", 1, maxCPU, strconv.Itoa(b.CPUs))
-	}
-	return nil
-}
-
 // LoadBhyve reads bhyve.conf at path. maxCPU is sysctl hw.vmm.maxcpu, or 0
-// when unknown: then cpus is only checked to be at least 1, and the caller
-// checks it later with CheckCPUs. It gives warnings for the names the file
-// does not know; a missing file is an ErrMissing error, anything wrong with
-// it an ErrInvalid one.
+// when unknown: then cpus is only checked to be at least 1. It gives
+// warnings for the names the file does not know; a missing file is an
+// ErrMissing error, anything wrong with it an ErrInvalid one.
 func LoadBhyve(path string, maxCPU int) (Bhyve, []string, error) {
 	file, as, err := load(path)
 	if err != nil {
@@ -63,7 +46,7 @@ func newBhyve(file string, as Assignments, maxCPU int) (Bhyve, []string, error) 
 	if maxCPUs <= 0 {
 		maxCPUs = math.MaxInt
 	}
-	if b.CPUs, b.cpusAt, err = s.integer("cpus", "1", 1, maxCPUs); err != nil {
+	if b.CPUs, err = s.integer("cpus", "1", 1, maxCPUs); err != nil {
 		return Bhyve{}, warnings, err
 	}
 	if b.Memory, err = s.wellformed("memory", "128M", memorySyntax, "non-negative integer, suffixed with unit: K, M, G, T"); err != nil {
@@ -77,10 +60,10 @@ func newBhyve(file string, as Assignments, maxCPU int) (Bhyve, []string, error) 
 		return Bhyve{}, warnings, err
 	}
 	b.Console = console == 0
-	if b.Priority, _, err = s.integer("priority", "50", 0, 99); err != nil {
+	if b.Priority, err = s.integer("priority", "50", 0, 99); err != nil {
 		return Bhyve{}, warnings, err
 	}
-	if b.StopWaitMax, _, err = s.integer("stop_wait_max", "10", 1, 60); err != nil {
+	if b.StopWaitMax, err = s.integer("stop_wait_max", "10", 1, 60); err != nil {
 		return Bhyve{}, warnings, err
 	}
 	return b, warnings, nil

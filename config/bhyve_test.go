@@ -106,30 +106,8 @@ func TestBhyveUnknownMaxCPU(t *testing.T) {
 	if err != nil || b.CPUs != 64 {
 		t.Fatalf("cpus=64 with an unknown maximum: %+v, %v", b, err)
 	}
-	checkInvalid(t, "CheckCPUs(16)", b.CheckCPUs(16), "bhyve.conf:2: cpus should be in between 1 and 16: 64")
-	for _, max := range []int{64, 128, 0} {
-		if err := b.CheckCPUs(max); err != nil {
-			t.Errorf("CheckCPUs(%d): %v", max, err)
-		}
-	}
 	_, _, err = newBhyve("bhyve.conf", mustParse(t, "bhyve.conf", "cpus=0"), 0)
 	checkInvalid(t, "cpus=0 with an unknown maximum", err, "bhyve.conf:1: cpus should be at least 1: 0")
-
-	def, _, err := newBhyve("bhyve.conf", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := def.CheckCPUs(1); err != nil {
-		t.Errorf("default cpus, CheckCPUs(1): %v", err)
-	}
-}
-
-func TestBhyveNice(t *testing.T) {
-	for priority, want := range map[int]int{0: -20, 1: -20, 25: -10, 50: 0, 98: 19, 99: 20} {
-		if got := (Bhyve{Priority: priority}).Nice(); got != want {
-			t.Errorf("priority %d: nice %d, want %d", priority, got, want)
-		}
-	}
 }
 
 func TestBhyveStopWait(t *testing.T) {

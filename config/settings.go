@@ -86,17 +86,17 @@ func (s settings) wellformed(name, def string, syntax *regexp.Regexp, expected s
 
 // integer gives the value of name as an integer from lo to hi, and where it
 // was assigned.
-func (s settings) integer(name, def string, lo, hi int) (int, Pos, error) {
+func (s settings) integer(name, def string, lo, hi int) (int, error) {
 	v, at := s.get(name, def)
 	t := strings.Trim(v, space)
 	if !integerSyntax.MatchString(t) {
-		return 0, at, malformed(at, name, v, "non-negative integer")
+		return 0, malformed(at, name, v, "non-negative integer")
 	}
 	n, err := strconv.Atoi(t)
 	if err != nil || n < lo || n > hi { // err: too large for an int
-		return 0, at, outOfRange(at, name, lo, hi, v)
+		return 0, outOfRange(at, name, lo, hi, v)
 	}
-	return n, at, nil
+	return n, nil
 }
 
 // choice gives the index in choices of the value of name, compared

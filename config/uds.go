@@ -61,7 +61,7 @@ func newUDSPassthru(file string, as Assignments) (UDSPassthru, []string, error) 
 	if u.Sockets, err = s.sockets(); err != nil {
 		return UDSPassthru{}, warnings, err
 	}
-	if u.MaxSessions, _, err = s.integer("max_sessions", "16", 1, 1024); err != nil {
+	if u.MaxSessions, err = s.integer("max_sessions", "16", 1, 1024); err != nil {
 		return UDSPassthru{}, warnings, err
 	}
 	return u, warnings, nil

@@ -108,16 +108,7 @@ func openDevice(path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the guest's console: %w", err)
 	}
-	err = tty.Control(f, func(fd int) error {
-		t, err := tty.Get(fd, path)
-		if err != nil {
-			return err
-		}
-		tty.MakeRaw(t)
-		tty.SetSpeed115200(t)
-		return tty.Set(fd, path, t)
-	})
-	if err != nil {
+	if _, err := tty.MakeRawFile(f, path, true); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("set up the guest's console: %w", err)
 	}

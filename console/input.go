@@ -33,14 +33,6 @@ func openInput(in *os.File) (*userInput, error) {
 			return fmt.Errorf("read the file status flags of %s: fcntl F_GETFL: %w", in.Name(), err)
 		}
 		u.flags = flags
-		saved, err := tty.Get(fd, in.Name())
-		switch {
-		case errors.Is(err, unix.ENOTTY):
-		case err != nil:
-			return err
-		default:
-			u.saved = saved
-		}
 		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("duplicate %s: fcntl F_DUPFD_CLOEXEC: %w", in.Name(), err)
@@ -50,13 +42,14 @@ func openInput(in *os.File) (*userInput, error) {
 			return fmt.Errorf("make %s non-blocking: %w", in.Name(), err)
 		}
 		u.f = os.NewFile(uintptr(dup), in.Name())
-		if u.saved == nil {
-			return nil
-		}
-		raw := *u.saved
-		tty.MakeRaw(&raw)
-		return tty.Set(fd, in.Name(), &raw)
+		return nil
 	})
+	if err == nil {
+		u.saved, err = tty.MakeRawFile(in, in.Name(), false)
+		if errors.Is(err, unix.ENOTTY) {
+			err = nil // not a terminal: nothing to make raw
+		}
+	}
 	if err != nil {
 		if u.f != nil {
 			u.f.Close()

@@ -292,6 +292,15 @@ OK   log file: /H/var/log/wifibox.log (created at the first command)`,
 OK   log file: /H/var/log/wifibox.log (created at the first command)`,
 	fit: true,
 }, {
+	// Only ifconfig_<if>_name renames an interface; another *_name is not about interfaces.
+	name: "rc.conf variable named like a rename",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, filepath.Join(dir, "etc/rc.conf"), `foo_name="wifibox0"`+"\n"+`ifconfig_wifibox0="inet 10.0.0.2/24"`+"\n", 0o644)
+		write(t, h.Paths.UDSPassthruConf(), "network=10.0.0.1:255.255.255.0\n", 0o644)
+	},
+	want: `OK   rc.conf: nothing conflicts with wifibox0`,
+	fit:  true,
+}, {
 	// The blocklist advice keeps what devmatch_blocklist has.
 	name: "native driver not blocklisted",
 	setup: func(t *testing.T, dir string, h *host.Host) {

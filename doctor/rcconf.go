@@ -80,10 +80,11 @@ func (d *doctor) rcConf() {
 			"remove "+manager.Bridge+" from cloned_interfaces in "+rc.path)
 	}
 	for _, a := range rc.as {
-		iface, ok := strings.CutPrefix(a.Name, "ifconfig_")
-		if iface, ok = strings.CutSuffix(iface, "_name"); ok && a.Value == manager.Bridge {
-			fail(fmt.Sprintf("%s renames %s to %s, which wifibox creates itself", a.Name, iface, manager.Bridge),
-				fmt.Sprintf("remove %s, and %s from cloned_interfaces, from %s", a.Name, iface, rc.path))
+		if iface, ok := strings.CutPrefix(a.Name, "ifconfig_"); ok {
+			if iface, ok := strings.CutSuffix(iface, "_name"); ok && a.Value == manager.Bridge {
+				fail(fmt.Sprintf("%s renames %s to %s, which wifibox creates itself", a.Name, iface, manager.Bridge),
+					fmt.Sprintf("remove %s, and %s from cloned_interfaces, from %s", a.Name, iface, rc.path))
+			}
 		}
 		if unit, ok := strings.CutPrefix(a.Name, "wlans_"); ok && d.givesCard(unit) {
 			names := []string{a.Name}

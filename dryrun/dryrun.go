@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
 )
 
 // assumed are the values of the vmm sysctls while vmm is loaded only in the
@@ -220,7 +221,7 @@ func (d *dry) RenameInterface(old, new string) error {
 		return err
 	}
 	members, err := d.Members(old)
-	if i.Kind == "bridge" && err == nil {
+	if i.Kind == ifnet.KindBridge && err == nil {
 		d.members[new] = members
 	}
 	d.forget(old)

@@ -137,11 +137,3 @@ func setName(dst *[ifNameSize]byte, name string) error {
 	copy(dst[:], name)
 	return nil
 }
-
-// cString reads a NUL-terminated name field.
-func cString(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
-}

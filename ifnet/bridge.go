@@ -9,10 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The kinds of interface (host.Interface.Kind) the netif target deals with.
+// The kinds of interface (host.Interface.Kind) the netif target deals with,
+// which are also the names of their cloners (CreateInterface's kind).
 const (
-	kindBridge = "bridge"
-	kindTap    = "tap"
+	KindBridge = "bridge"
+	KindTap    = "tap"
 )
 
 // Setup does what `start netif` does: it makes sure the bridge (wifibox0)
@@ -53,7 +54,7 @@ func Setup(n host.Net, bridge string) (tap string, warnings []string, err error)
 	var taps []host.Interface
 	var others []host.Interface
 	for _, m := range members {
-		if m.Kind == kindTap {
+		if m.Kind == KindTap {
 			taps = append(taps, m)
 		} else {
 			others = append(others, m)
@@ -74,7 +75,7 @@ func Setup(n host.Net, bridge string) (tap string, warnings []string, err error)
 		return taps[0].Name, warnings, nil
 	}
 
-	tap, err = n.CreateInterface(kindTap)
+	tap, err = n.CreateInterface(KindTap)
 	if err != nil {
 		return "", nil, hint(err, "if_tuntap is not loaded")
 	}
@@ -100,7 +101,7 @@ func names(list []host.Interface) string {
 // createBridge clones a bridge, renames it and brings it up, recording in
 // created the name under which it can be destroyed.
 func createBridge(n host.Net, bridge string, created *[]string) error {
-	name, err := n.CreateInterface(kindBridge)
+	name, err := n.CreateInterface(KindBridge)
 	if err != nil {
 		return hint(err, "if_bridge is not loaded")
 	}
@@ -142,7 +143,7 @@ func Tap(n host.Net, bridge string) (string, error) {
 		return "", err
 	}
 	for _, m := range members {
-		if m.Kind == kindTap {
+		if m.Kind == KindTap {
 			return m.Name, nil
 		}
 	}
@@ -165,7 +166,7 @@ func Teardown(n host.Net, bridge string) (warnings []string, err error) {
 	var errs []error
 	taps := 0
 	for _, m := range members {
-		if m.Kind != kindTap {
+		if m.Kind != KindTap {
 			warnings = append(warnings, fmt.Sprintf("%s is a member of %s but not a tap; it is released, not destroyed", m.Name, bridge))
 			continue
 		}
@@ -179,15 +180,23 @@ func Teardown(n host.Net, bridge string) (warnings []string, err error) {
 	return warnings, errors.Join(errs...)
 }
 
-// bridgeMembers describes the named bridge and its members. ENXIO when
-// there is no such interface; an error saying what to do when it is not a
-// bridge.
+// bridgeMembers describes the named bridge and its members, from one
+// listing of the interfaces. ENXIO when there is no such interface; an
+// error saying what to do when it is not a bridge.
 func bridgeMembers(n host.Net, bridge string) (host.Interface, []host.Interface, error) {
-	info, err := n.Interface(bridge)
+	all, err := n.Interfaces()
 	if err != nil {
-		return info, nil, err
+		return host.Interface{}, nil, err
 	}
-	if info.Kind != kindBridge {
+	byName := make(map[string]host.Interface, len(all))
+	for _, i := range all {
+		byName[i.Name] = i
+	}
+	info, ok := byName[bridge]
+	if !ok {
+		return info, nil, errNoInterface(bridge)
+	}
+	if info.Kind != KindBridge {
 		return info, nil, fmt.Errorf("%s exists but is not a bridge: it is a %s interface; destroy it or rename it", bridge, info.Kind)
 	}
 	list, err := n.Members(bridge)
@@ -196,9 +205,9 @@ func bridgeMembers(n host.Net, bridge string) (host.Interface, []host.Interface,
 	}
 	members := make([]host.Interface, 0, len(list))
 	for _, name := range list {
-		m, err := n.Interface(name)
-		if err != nil {
-			return info, nil, fmt.Errorf("member of bridge %s: %w", bridge, err)
+		m, ok := byName[name]
+		if !ok {
+			return info, nil, fmt.Errorf("member of bridge %s: %w", bridge, errNoInterface(name))
 		}
 		members = append(members, m)
 	}

@@ -113,13 +113,13 @@ func (k *fakeKernel) ioctl(req uint32, arg unsafe.Pointer) error {
 	case _SIOCIFCREATE2:
 		return k.create((*ifreqData)(arg))
 	case _SIOCIFDESTROY:
-		return k.destroy(cString((*ifreqData)(arg).Name[:]))
+		return k.destroy(unix.ByteSliceToString((*ifreqData)(arg).Name[:]))
 	case _SIOCSIFNAME:
 		r := (*ifreqData)(arg)
-		return k.rename(cString(r.Name[:]), cString((*[ifNameSize]byte)(r.Data)[:]))
+		return k.rename(unix.ByteSliceToString(r.Name[:]), unix.ByteSliceToString((*[ifNameSize]byte)(r.Data)[:]))
 	case _SIOCGIFFLAGS, _SIOCSIFFLAGS:
 		r := (*ifreqFlags)(arg)
-		i := k.lookup(cString(r.Name[:]))
+		i := k.lookup(unix.ByteSliceToString(r.Name[:]))
 		if i == nil {
 			return unix.ENXIO
 		}
@@ -136,7 +136,7 @@ func (k *fakeKernel) ioctl(req uint32, arg unsafe.Pointer) error {
 }
 
 func (k *fakeKernel) create(r *ifreqData) error {
-	name := cString(r.Name[:])
+	name := unix.ByteSliceToString(r.Name[:])
 	prefix := strings.TrimRight(name, "0123456789")
 	units, ok := k.cloners[prefix]
 	if !ok {
@@ -215,7 +215,7 @@ var bridgeCmds = map[uint64]bridgeCmd{
 }
 
 func (k *fakeKernel) drvspec(req uint32, d *ifdrv) error {
-	b := k.lookup(cString(d.Name[:]))
+	b := k.lookup(unix.ByteSliceToString(d.Name[:]))
 	if b == nil {
 		return unix.ENXIO
 	}
@@ -228,9 +228,9 @@ func (k *fakeKernel) drvspec(req uint32, d *ifdrv) error {
 	}
 	switch d.Cmd {
 	case _BRDGADD:
-		return k.addPort(b, cString((*ifbreq)(d.Data).IfsName[:]))
+		return k.addPort(b, unix.ByteSliceToString((*ifbreq)(d.Data).IfsName[:]))
 	case _BRDGDEL:
-		m := k.lookup(cString((*ifbreq)(d.Data).IfsName[:]))
+		m := k.lookup(unix.ByteSliceToString((*ifbreq)(d.Data).IfsName[:]))
 		if m == nil || m.bridge != b || !slices.Contains(b.ports, m) {
 			return unix.ENOENT
 		}
@@ -318,5 +318,3 @@ func (k *fakeKernel) interfaceList() ([]byte, error) {
 	}
 	return b, nil
 }
-
-func (k *fakeKernel) close() error { return nil }

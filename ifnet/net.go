@@ -33,7 +33,6 @@ type kernel interface {
 	// interfaceList returns what sysctl net.routetable.0.0.NET_RT_IFLISTL.0
 	// returns: a sequence of routing messages.
 	interfaceList() ([]byte, error)
-	close() error
 }
 
 // Net is the FreeBSD implementation of host.Net.
@@ -43,7 +42,7 @@ type Net struct {
 
 var _ host.Net = (*Net)(nil)
 
-// CreateInterface clones an interface of the given kind ("bridge", "tap")
+// CreateInterface clones an interface of the given kind (KindBridge, KindTap)
 // with SIOCIFCREATE2 and returns the name the kernel chose. EINVAL means no
 // cloner of that kind exists (its module is not loaded).
 func (n *Net) CreateInterface(kind string) (string, error) {
@@ -54,7 +53,7 @@ func (n *Net) CreateInterface(kind string) (string, error) {
 	if err := n.k.ioctl(_SIOCIFCREATE2, unsafe.Pointer(&req)); err != nil {
 		return "", fmt.Errorf("create interface %s: SIOCIFCREATE2: %w", kind, err)
 	}
-	return cString(req.Name[:]), nil
+	return unix.ByteSliceToString(req.Name[:]), nil
 }
 
 // RenameInterface renames an interface with SIOCSIFNAME, which takes the
@@ -171,7 +170,7 @@ func memberNames(entries []ifbreq) []string {
 	var names []string
 	for _, e := range entries {
 		if e.IfsFlags&_IFBIF_SPAN == 0 {
-			names = append(names, cString(e.IfsName[:]))
+			names = append(names, unix.ByteSliceToString(e.IfsName[:]))
 		}
 	}
 	return names
@@ -188,7 +187,12 @@ func (n *Net) Interface(name string) (host.Interface, error) {
 			return i, nil
 		}
 	}
-	return host.Interface{}, fmt.Errorf("interface %s: %w", name, unix.ENXIO)
+	return host.Interface{}, errNoInterface(name)
+}
+
+// errNoInterface is the error for an interface that does not exist.
+func errNoInterface(name string) error {
+	return fmt.Errorf("interface %s: %w", name, unix.ENXIO)
 }
 
 // Interfaces lists every interface from the NET_RT_IFLISTL sysctl: its
@@ -267,18 +271,13 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 func kind(ifType uint8, name string) string {
 	switch {
 	case ifType == _IFT_BRIDGE:
-		return "bridge"
-	case ifType == _IFT_ETHER && strings.HasPrefix(name, "tap"):
-		return "tap"
+		return KindBridge
+	case ifType == _IFT_ETHER && strings.HasPrefix(name, KindTap):
+		return KindTap
 	case ifType == _IFT_ETHER:
 		return "ether"
 	case ifType == _IFT_LOOP:
 		return "loopback"
 	}
 	return fmt.Sprintf("type %d", ifType)
-}
-
-// Close releases the socket the ioctls go through.
-func (n *Net) Close() error {
-	return n.k.close()
 }

@@ -12,7 +12,8 @@ import (
 
 // New opens the datagram socket the interface ioctls go through (an
 // AF_LOCAL one, as ifconfig(8) uses: every kernel has that family) and
-// returns the FreeBSD host.Net. Close releases the socket.
+// returns the FreeBSD host.Net. The socket stays open for the life of the
+// process.
 func New() (*Net, error) {
 	fd, err := unix.Socket(unix.AF_LOCAL, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -45,8 +46,4 @@ func (s socket) interfaceList() ([]byte, error) {
 			return b, err
 		}
 	}
-}
-
-func (s socket) close() error {
-	return unix.Close(s.fd)
 }

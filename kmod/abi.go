@@ -1,10 +1,11 @@
 package kmod
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The system call numbers of sys/kern/syscalls.master (the same on every
@@ -45,15 +46,7 @@ func newKldFileStat() *kldFileStat {
 
 // path is the full path of the file, /boot/kernel/vmm.ko.
 func (s *kldFileStat) path() string {
-	return cString(s.pathname[:])
-}
-
-// cString gives the NUL-terminated string at the start of b.
-func cString(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
+	return unix.ByteSliceToString(s.pathname[:])
 }
 
 // decodeInt decodes an integer sysctl's value: int and u_int have 4 bytes,

@@ -114,7 +114,7 @@ func (k *Kernel) SysctlString(name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read sysctl %s: %w", name, err)
 	}
-	return cString(b), nil
+	return unix.ByteSliceToString(b), nil
 }
 
 // provider finds the id of the file holding the module, kernelFileID for a

@@ -128,7 +128,10 @@ func (w *kqueue) Changed() <-chan struct{} { return w.changed }
 func (w *kqueue) Err() error               { return w.err }
 
 // Close ends the goroutine, if it still waits, then closes the descriptors.
+// The descriptors are closed even when the goroutine cannot be told to end,
+// so that they do not leak.
 func (w *kqueue) Close() error {
+	var stop error
 	select {
 	case <-w.done:
 	default:
@@ -136,18 +139,23 @@ func (w *kqueue) Close() error {
 		unix.SetKevent(&ev, closeID, unix.EVFILT_USER, 0)
 		ev.Fflags = unix.NOTE_TRIGGER
 		if _, err := unix.Kevent(w.kq, []unix.Kevent_t{ev}, nil, nil); err != nil {
-			return fmt.Errorf("stop watching %s: kevent: %w", w.path, err)
+			stop = fmt.Errorf("stop watching %s: kevent: %w", w.path, err)
+		} else {
+			<-w.done
 		}
-		<-w.done
 	}
-	w.closeAll()
-	return nil
+	return errors.Join(stop, w.closeAll())
 }
 
-func (w *kqueue) closeAll() {
+func (w *kqueue) closeAll() error {
+	var errs []error
 	for _, fd := range []int{w.file, w.dir, w.kq} {
-		if fd >= 0 {
-			unix.Close(fd)
+		if fd < 0 {
+			continue
+		}
+		if err := unix.Close(fd); err != nil {
+			errs = append(errs, fmt.Errorf("stop watching %s: close: %w", w.path, err))
 		}
 	}
+	return errors.Join(errs...)
 }

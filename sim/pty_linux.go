@@ -17,15 +17,7 @@ func openPTY() (master, slave *os.File, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	err = tty.Control(slave, func(fd int) error {
-		t, err := tty.Get(fd, path)
-		if err != nil {
-			return err
-		}
-		tty.MakeRaw(t)
-		return tty.Set(fd, path, t)
-	})
-	if err != nil {
+	if _, err := tty.MakeRawFile(slave, path, false); err != nil {
 		master.Close()
 		slave.Close()
 		return nil, nil, fmt.Errorf("open pseudo-terminal: %w", err)

@@ -38,7 +38,7 @@ func buildStub(t *testing.T, defines ...string) stub {
 // vms gives VMs that use the stub through the same code path as FreeBSD's
 // libvmmapi, with glibc's errno.
 func (s stub) vms(t *testing.T) *VMs {
-	return New(Config{Dev: t.TempDir(), Libraries: []string{s.path}})
+	return New(Config{Paths: host.DefaultPaths(t.TempDir()), Libraries: []string{s.path}})
 }
 
 // control opens the stub (the handle VMs uses, once VMs has loaded it).
@@ -195,7 +195,7 @@ func TestOpensOnFirstNeed(t *testing.T) {
 func TestNewestFirst(t *testing.T) {
 	s := buildStub(t)
 	absent := filepath.Join(t.TempDir(), "libvmmapi.so.7")
-	v := New(Config{Dev: t.TempDir(), Libraries: []string{absent, s.path}})
+	v := New(Config{Paths: host.DefaultPaths(t.TempDir()), Libraries: []string{absent, s.path}})
 	if err := v.CreateVM("wifibox"); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestNewestFirst(t *testing.T) {
 
 func TestMissingLibrary(t *testing.T) {
 	// The defaults: libvmmapi is not installed on Linux.
-	v := New(Config{Dev: devWithVM(t)})
+	v := New(Config{Paths: pathsWithVM(t)})
 	exists, err := v.VMExists("wifibox")
 	if err != nil || !exists {
 		t.Fatalf("VMExists without libvmmapi = %v, %v", exists, err)
@@ -234,7 +234,7 @@ func TestMissingLibrary(t *testing.T) {
 
 func TestMissingFunction(t *testing.T) {
 	// glibc is a library that dlopen finds but that has no vm_create.
-	v := New(Config{Dev: t.TempDir(), Libraries: []string{"libc.so.6"}})
+	v := New(Config{Paths: host.DefaultPaths(t.TempDir()), Libraries: []string{"libc.so.6"}})
 	err := v.CreateVM("wifibox")
 	if err == nil || !strings.Contains(err.Error(), "no function vm_create") {
 		t.Errorf("CreateVM with a library lacking vm_create: %v", err)

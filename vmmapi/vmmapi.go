@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -43,8 +42,9 @@ var errnoLocations = map[string]ErrnoLocation{
 // Config says where vmmapi finds the device nodes and the libraries. Zero
 // fields take the values of the running system.
 type Config struct {
-	// Dev is the directory holding vmm/NAME for each VM: /dev.
-	Dev string
+	// Paths are the host's paths; Paths.VMDevice is each VM's device
+	// node. By default host.DefaultPaths("/").
+	Paths host.Paths
 	// Libraries are the names or paths dlopen tries, in order; by default
 	// libvmmapi.so.7, libvmmapi.so.6, libvmmapi.so.5, libvmmapi.so.
 	Libraries []string
@@ -54,16 +54,16 @@ type Config struct {
 
 // VMs implements host.VMs with libvmmapi. It is safe for concurrent use.
 type VMs struct {
-	dev  string
-	load func() (*library, error)
+	paths host.Paths
+	load  func() (*library, error)
 }
 
 var _ host.VMs = (*VMs)(nil)
 
 // New returns VMs that open libvmmapi on first use.
 func New(c Config) *VMs {
-	if c.Dev == "" {
-		c.Dev = "/dev"
+	if c.Paths == (host.Paths{}) {
+		c.Paths = host.DefaultPaths("/")
 	}
 	if len(c.Libraries) == 0 {
 		c.Libraries = sonames
@@ -72,8 +72,8 @@ func New(c Config) *VMs {
 		c.Errno = errnoLocations[runtime.GOOS]
 	}
 	return &VMs{
-		dev:  c.Dev,
-		load: sync.OnceValues(func() (*library, error) { return open(c.Libraries, c.Errno) }),
+		paths: c.Paths,
+		load:  sync.OnceValues(func() (*library, error) { return open(c.Libraries, c.Errno) }),
 	}
 }
 
@@ -89,9 +89,10 @@ func (v *VMs) CreateVM(name string) error {
 	return nil
 }
 
-// VMExists tells whether DEV/vmm/NAME exists; it needs no libvmmapi.
+// VMExists tells whether the VM's device node (Paths.VMDevice) exists; it
+// needs no libvmmapi.
 func (v *VMs) VMExists(name string) (bool, error) {
-	_, err := os.Stat(filepath.Join(v.dev, "vmm", name))
+	_, err := os.Stat(v.paths.VMDevice(name))
 	switch {
 	case err == nil:
 		return true, nil

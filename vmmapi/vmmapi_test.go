@@ -37,21 +37,22 @@ func TestSuspendValueUnknown(t *testing.T) {
 	}
 }
 
-// devWithVM gives a /dev directory in which the VM wifibox exists.
-func devWithVM(t *testing.T) string {
+// pathsWithVM gives the paths of a host on which the VM wifibox exists.
+func pathsWithVM(t *testing.T) host.Paths {
 	t.Helper()
-	dev := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dev, "vmm"), 0o755); err != nil {
+	paths := host.DefaultPaths(t.TempDir())
+	node := paths.VMDevice("wifibox")
+	if err := os.MkdirAll(filepath.Dir(node), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dev, "vmm", "wifibox"), nil, 0o600); err != nil {
+	if err := os.WriteFile(node, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return dev
+	return paths
 }
 
 func TestVMExists(t *testing.T) {
-	v := New(Config{Dev: devWithVM(t)})
+	v := New(Config{Paths: pathsWithVM(t)})
 	for name, want := range map[string]bool{"wifibox": true, "other": false} {
 		got, err := v.VMExists(name)
 		if err != nil || got != want {
@@ -59,18 +60,21 @@ func TestVMExists(t *testing.T) {
 		}
 	}
 	// Without vmm loaded there is no /dev/vmm at all.
-	if got, err := New(Config{Dev: t.TempDir()}).VMExists("wifibox"); err != nil || got {
+	if got, err := New(Config{Paths: host.DefaultPaths(t.TempDir())}).VMExists("wifibox"); err != nil || got {
 		t.Errorf("VMExists without /dev/vmm = %v, %v", got, err)
 	}
 }
 
 func TestVMExistsError(t *testing.T) {
-	dev := t.TempDir()
+	paths := host.DefaultPaths(t.TempDir())
 	// vmm is a file, so vmm/wifibox cannot be looked at (ENOTDIR).
-	if err := os.WriteFile(filepath.Join(dev, "vmm"), nil, 0o600); err != nil {
+	if err := os.MkdirAll(paths.Dev, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err := New(Config{Dev: dev}).VMExists("wifibox")
+	if err := os.WriteFile(filepath.Join(paths.Dev, "vmm"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Config{Paths: paths}).VMExists("wifibox")
 	if err == nil || !strings.Contains(err.Error(), "check whether VM wifibox exists") {
 		t.Errorf("VMExists below a file: %v", err)
 	}

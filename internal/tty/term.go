@@ -48,6 +48,33 @@ func Set(fd int, name string, t *unix.Termios) error {
 	return nil
 }
 
+// MakeRawFile makes the terminal open as f raw, as MakeRaw does, and sets
+// it to 115200 baud when baud115200; it gives the settings it had before,
+// for the caller to restore. name names the terminal in errors, which wrap
+// ENOTTY when f is not a terminal. On error the settings are unchanged.
+func MakeRawFile(f *os.File, name string, baud115200 bool) (saved *unix.Termios, err error) {
+	err = Control(f, func(fd int) error {
+		t, err := Get(fd, name)
+		if err != nil {
+			return err
+		}
+		raw := *t
+		MakeRaw(&raw)
+		if baud115200 {
+			setSpeed115200(&raw)
+		}
+		if err := Set(fd, name, &raw); err != nil {
+			return err
+		}
+		saved = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return saved, nil
+}
+
 // Control runs fn with f's descriptor, leaving f's blocking mode alone (as
 // f.Fd() would not), so reads on f stay interruptible by Close.
 func Control(f *os.File, fn func(fd int) error) error {

@@ -32,9 +32,9 @@ var (
 	_ [nccs - len(unix.Termios{}.Cc)]struct{}
 )
 
-// SetSpeed115200 sets both speeds of t to 115200 baud; FreeBSD keeps them
+// setSpeed115200 sets both speeds of t to 115200 baud; FreeBSD keeps them
 // in c_ispeed and c_ospeed as plain numbers.
-func SetSpeed115200(t *unix.Termios) {
+func setSpeed115200(t *unix.Termios) {
 	t.Ispeed = freebsdB115200
 	t.Ospeed = freebsdB115200
 }

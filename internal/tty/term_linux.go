@@ -10,10 +10,10 @@ const (
 	ioctlSetName    = "TCSETS"
 )
 
-// SetSpeed115200 sets both speeds of t to 115200 baud. Linux keeps the
+// setSpeed115200 sets both speeds of t to 115200 baud. Linux keeps the
 // speed in c_cflag's CBAUD bits; c_ispeed and c_ospeed mirror it the way
 // the C library fills them.
-func SetSpeed115200(t *unix.Termios) {
+func setSpeed115200(t *unix.Termios) {
 	t.Cflag = t.Cflag&^unix.CBAUD | unix.B115200
 	t.Ispeed = unix.B115200
 	t.Ospeed = unix.B115200
