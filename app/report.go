@@ -61,6 +61,13 @@ func (c *command) guest() (manager.Status, error) {
 	pid, _, err := manager.Running(dir)
 	if err == nil && pid != 0 {
 		st, err = manager.Query(dir)
+		if err != nil {
+			// A manager killed after its pid file was read is gone,
+			// not broken.
+			if pid, _, rerr := manager.Running(dir); rerr == nil && pid == 0 {
+				return manager.Status{}, nil
+			}
+		}
 	}
 	return st, failure.New(failure.Environment, err)
 }

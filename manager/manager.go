@@ -128,11 +128,12 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 	log.Infof("VM manager launched as PID %d", os.Getpid())
 	waiting := m.run(report)
 	m.stopRelays() // when the guest stopped by itself
-	// The files go before the stop requests are answered, so that a
-	// command that follows finds no manager.
+	// The files go first, before the control socket closes and before
+	// the stop requests are answered, so that a command that follows
+	// finds no manager rather than one that does not answer.
+	files.release()
 	ln.Close()
 	<-served // no connection is accepted any more: answers.Add is over
-	files.release()
 	go func() { // requests that come late find the guest stopped
 		for done := range m.stop {
 			close(done)
