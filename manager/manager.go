@@ -134,7 +134,8 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 	files.release()
 	ln.Close()
 	<-served // no connection is accepted any more: answers.Add is over
-	go func() { // requests that come late find the guest stopped
+	// Requests that come late find the guest stopped.
+	go func() {
 		for done := range m.stop {
 			close(done)
 		}
