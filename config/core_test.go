@@ -54,11 +54,3 @@ func TestCoreWarnings(t *testing.T) {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
-
-func TestLogLevelString(t *testing.T) {
-	for l, want := range map[LogLevel]string{LogNone: "none", LogError: "error", LogWarn: "warn", LogInfo: "info", LogDebug: "debug"} {
-		if got := l.String(); got != want {
-			t.Errorf("LogLevel(%d).String() = %q, want %q", int(l), got, want)
-		}
-	}
-}

@@ -46,15 +46,16 @@ func TestFormat(t *testing.T) {
 
 func TestLevels(t *testing.T) {
 	for _, tc := range []struct {
+		name       string
 		level      config.LogLevel
 		file, user []string
 	}{
-		{config.LogNone, nil, []string{"ERROR: e"}},
-		{config.LogError, []string{"ERROR e"}, []string{"ERROR: e"}},
-		{config.LogWarn, []string{"ERROR e", "WARN  w"}, []string{"ERROR: e", "WARNING: w"}},
-		{config.LogInfo, []string{"ERROR e", "WARN  w", "INFO  i"}, []string{"ERROR: e", "WARNING: w"}},
+		{"none", config.LogNone, nil, []string{"ERROR: e"}},
+		{"error", config.LogError, []string{"ERROR e"}, []string{"ERROR: e"}},
+		{"warn", config.LogWarn, []string{"ERROR e", "WARN  w"}, []string{"ERROR: e", "WARNING: w"}},
+		{"info", config.LogInfo, []string{"ERROR e", "WARN  w", "INFO  i"}, []string{"ERROR: e", "WARNING: w"}},
 	} {
-		t.Run(tc.level.String(), func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "wifibox.log")
 			var user bytes.Buffer
 			l := New(path, tc.level, &user)
