@@ -54,6 +54,22 @@ type system struct {
 
 // Open gives a host.Host whose parts act on the simulated host under dir.
 func Open(dir string) (*host.Host, error) {
+	s, err := openSystem(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &host.Host{
+		Kernel:   s,
+		VMs:      s,
+		PCI:      s,
+		Net:      s,
+		Launcher: s,
+		Paths:    host.DefaultPaths(s.dir),
+	}, nil
+}
+
+// openSystem finds the simulated host under dir.
+func openSystem(dir string) (*system, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open simulated host %s: %w", dir, err)
@@ -62,14 +78,7 @@ func Open(dir string) (*host.Host, error) {
 	if _, err := os.Stat(s.statePath()); err != nil {
 		return nil, fmt.Errorf("open simulated host %s: %w (create one with `wifibox sim init %s`)", abs, err, abs)
 	}
-	return &host.Host{
-		Kernel:   s,
-		VMs:      s,
-		PCI:      s,
-		Net:      s,
-		Launcher: s,
-		Paths:    host.DefaultPaths(abs),
-	}, nil
+	return s, nil
 }
 
 func (s *system) simDir() string    { return filepath.Join(s.dir, "sim") }
@@ -124,34 +133,58 @@ var (
 
 // run performs one operation under the host's lock. The error of fn is
 // wrapped with the operation's line.
-func (s *system) run(line string, m mode, fn func(*txn) error) (err error) {
+func (s *system) run(line string, m mode, fn func(*txn) error) error {
+	t, err := s.do(line, m, fn)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.line, err)
+	}
+	return nil
+}
+
+// syscall performs one system call of the kernel model under the host's
+// lock. The call's own error (an abi.Errno) is returned as it is, as the
+// kernel returns it; a failure of the simulated host itself is wrapped
+// with the call's line.
+func (s *system) syscall(line string, m mode, fn func(*txn) error) error {
+	var failed error
+	t, err := s.do(line, m, func(t *txn) error {
+		failed = fn(t)
+		return failed
+	})
+	if err != nil && err != failed {
+		return fmt.Errorf("%s: %w", t.line, err)
+	}
+	return err
+}
+
+// do runs fn on the state under the host's lock: it reads the faults and
+// the state, writes the state back when fn succeeds and m says so, and
+// appends the trace line (which fn may complete) when m says so.
+func (s *system) do(line string, m mode, fn func(*txn) error) (*txn, error) {
+	t := &txn{line: line}
 	unlock, err := s.lock()
 	if err != nil {
-		return fmt.Errorf("%s: %w", line, err)
+		return t, err
 	}
 	defer unlock()
-	t := &txn{line: line}
 	if t.faults, err = readFaults(s.dir); err != nil {
-		return fmt.Errorf("%s: %w", line, err)
+		return t, err
 	}
 	if t.st, err = s.load(); err != nil {
-		return fmt.Errorf("%s: %w", line, err)
+		return t, err
 	}
 	ferr := fn(t)
 	if ferr == nil && m.write {
 		if err := s.save(t.st); err != nil {
-			return fmt.Errorf("%s: %w", t.line, err)
+			return t, err
 		}
 	}
 	if m.trace {
 		if err := s.appendTrace(t.line); err != nil {
-			return err
+			return t, err
 		}
 	}
-	if ferr != nil {
-		return fmt.Errorf("%s: %w", t.line, ferr)
-	}
-	return nil
+	return t, ferr
 }
 
 // lock takes the exclusive lock of the host, across processes.

@@ -1,0 +1,213 @@
+package sim
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/sys"
+)
+
+// Kernel is the model of FreeBSD's kernel at the system-call boundary: it
+// implements sys.Sys over the simulated host's state, so the FreeBSD
+// backends (ppt, ifnet, kmod, launch) run unchanged over it. Each call is
+// one atomic update of the state under the host's lock (system.run), and
+// each handler names the FreeBSD source file and function it reproduces and
+// the release read. Descriptors are the calling process's own, as in a real
+// kernel; the state behind them is shared by every process on the host.
+//
+// The tables below (cdevs, socketIoctls, sysctls) are filled by the files
+// that model each subsystem. A call the model does not know is traced as
+// "unmodelled ..." and answers ENOSYS, so a test notices it rather than
+// reading an answer the kernel never gave.
+type Kernel struct {
+	s *system
+
+	mu    sync.Mutex
+	files map[int]*file
+	next  int
+}
+
+var _ sys.Sys = (*Kernel)(nil)
+
+// file is an open descriptor: a character device or a socket.
+type file struct {
+	path  string // the device's path; "" for a socket
+	flags int    // the open flags (unix.O_RDONLY, O_RDWR, ...)
+	sock  *socket
+}
+
+// socket is an open socket's kind.
+type socket struct {
+	domain, typ, proto int
+}
+
+// cdev is a character device the model serves at a path under /dev.
+type cdev struct {
+	// open reproduces the driver's d_open; nil accepts any flags.
+	open func(t *txn, flags int) error
+	// ioctls are the requests its d_ioctl knows.
+	ioctls map[uint32]ioctl
+}
+
+// ioctl is the model of one request: what it does to the state, and
+// whether it changes it (privileged: traced and written back) or only reads
+// it (query).
+type ioctl struct {
+	mode mode
+	// do reproduces the request. f is the descriptor it came on; arg
+	// points at the request's argument, as in the caller's memory.
+	do func(t *txn, f *file, arg unsafe.Pointer) error
+}
+
+// sysctlNode answers a sysctl by name, with the numeric components that
+// follow the name.
+type sysctlNode func(t *txn, args []int) ([]byte, error)
+
+// The subsystems' entries, registered by their files' init functions.
+var (
+	cdevs        = map[string]*cdev{}
+	socketIoctls = map[uint32]ioctl{}
+	sysctls      = map[string]sysctlNode{}
+)
+
+// NewKernel gives the model of the kernel of the simulated host under dir.
+func NewKernel(dir string) (*Kernel, error) {
+	s, err := openSystem(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Kernel{s: s, files: map[int]*file{}, next: 3}, nil
+}
+
+func (k *Kernel) install(f *file) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	fd := k.next
+	k.next++
+	k.files[fd] = f
+	return fd
+}
+
+func (k *Kernel) lookup(fd int) (*file, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f, ok := k.files[fd]
+	if !ok {
+		return nil, abi.EBADF
+	}
+	return f, nil
+}
+
+// unmodelled records a call the model does not know and answers ENOSYS.
+func (k *Kernel) unmodelled(call string) error {
+	line := "unmodelled " + call
+	if err := k.s.syscall(line, traced, func(*txn) error { return nil }); err != nil {
+		return err
+	}
+	return abi.ENOSYS
+}
+
+// Open opens a device the model serves; any other path is ENOENT, as
+// devfs answers for a node that does not exist.
+func (k *Kernel) Open(path string, flags int) (int, error) {
+	d, ok := cdevs[path]
+	if !ok {
+		return -1, abi.ENOENT
+	}
+	if d.open != nil {
+		if err := k.s.syscall("open "+path, query, func(t *txn) error { return d.open(t, flags) }); err != nil {
+			return -1, err
+		}
+	}
+	return k.install(&file{path: path, flags: flags}), nil
+}
+
+// Close closes a descriptor; EBADF if it is not open.
+func (k *Kernel) Close(fd int) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.files[fd]; !ok {
+		return abi.EBADF
+	}
+	delete(k.files, fd)
+	return nil
+}
+
+// Ioctl dispatches a request to the device's or the socket's table. A
+// request the table lacks is unmodelled.
+func (k *Kernel) Ioctl(fd int, req uint32, arg unsafe.Pointer) error {
+	f, err := k.lookup(fd)
+	if err != nil {
+		return err
+	}
+	table := socketIoctls
+	if f.sock == nil {
+		table = cdevs[f.path].ioctls
+	}
+	h, ok := table[req]
+	if !ok {
+		return k.unmodelled(fmt.Sprintf("ioctl %#x on %s", req, f.name()))
+	}
+	// The trace line is the handler's to set; a query leaves none.
+	return k.s.syscall(f.name(), h.mode, func(t *txn) error { return h.do(t, f, arg) })
+}
+
+func (f *file) name() string {
+	if f.sock != nil {
+		return fmt.Sprintf("socket(%d, %d, %d)", f.sock.domain, f.sock.typ, f.sock.proto)
+	}
+	return f.path
+}
+
+// Sysctl answers a sysctl the model knows; any other name is ENOENT, as
+// sysctlbyname(3) answers for a node that does not exist.
+func (k *Kernel) Sysctl(name string, args ...int) ([]byte, error) {
+	node, ok := sysctls[name]
+	if !ok {
+		return nil, abi.ENOENT
+	}
+	var b []byte
+	err := k.s.syscall("sysctl "+name, query, func(t *txn) error {
+		var err error
+		b, err = node(t, args)
+		return err
+	})
+	return b, err
+}
+
+// The calls below are the subsystems' to model; until then each is
+// unmodelled.
+
+func (k *Kernel) Socket(domain, typ, proto int) (int, error) {
+	return -1, k.unmodelled(fmt.Sprintf("socket(%d, %d, %d)", domain, typ, proto))
+}
+
+func (k *Kernel) Read(fd int, p []byte) (int, error) {
+	return 0, k.unmodelled(fmt.Sprintf("read %d", fd))
+}
+
+func (k *Kernel) Kldload(file string) (int, error) { return 0, k.unmodelled("kldload " + file) }
+
+func (k *Kernel) Kldunload(fileid int) error {
+	return k.unmodelled(fmt.Sprintf("kldunload %d", fileid))
+}
+
+func (k *Kernel) Kldnext(fileid int) (int, error) {
+	return 0, k.unmodelled(fmt.Sprintf("kldnext %d", fileid))
+}
+
+func (k *Kernel) Kldstat(fileid int, stat unsafe.Pointer) error {
+	return k.unmodelled(fmt.Sprintf("kldstat %d", fileid))
+}
+
+func (k *Kernel) Kldfirstmod(fileid int) (int, error) {
+	return 0, k.unmodelled(fmt.Sprintf("kldfirstmod %d", fileid))
+}
+
+func (k *Kernel) Modfnext(modid int) (int, error) {
+	return 0, k.unmodelled(fmt.Sprintf("modfnext %d", modid))
+}
+
+func (k *Kernel) Modfind(name string) (int, error) { return 0, k.unmodelled("modfind " + name) }
