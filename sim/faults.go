@@ -23,10 +23,17 @@ type faults struct {
 	pciDeviceMissing   bool
 	moduleFilesMissing bool
 	noVirtio9p         bool
+	// osreldate is kern.osreldate: the release the kernel and
+	// libvmmapi answer as (1305000, 1403000, 1500068, ...).
+	osreldate int
 }
 
+// defaultOsreldate is the release a simulated host answers as unless
+// osreldate is set: FreeBSD 14.3 (sys/sys/param.h __FreeBSD_version).
+const defaultOsreldate = 1403000
+
 func defaultFaults() faults {
-	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4}
+	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4, osreldate: defaultOsreldate}
 }
 
 // faultKeys sets each knob from its value in the faults file.
@@ -40,6 +47,7 @@ var faultKeys = map[string]func(f *faults, v string) error{
 	"pci_device_missing":   func(f *faults, v string) error { return parseYesNo(v, &f.pciDeviceMissing) },
 	"module_files_missing": func(f *faults, v string) error { return parseYesNo(v, &f.moduleFilesMissing) },
 	"no_virtio_9p":         func(f *faults, v string) error { return parseYesNo(v, &f.noVirtio9p) },
+	"osreldate":            func(f *faults, v string) error { return parseInt(v, &f.osreldate) },
 }
 
 func parseYesNo(v string, b *bool) error {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"unsafe"
@@ -71,6 +72,15 @@ var (
 	socketIoctls = map[uint32]ioctl{}
 	sysctls      = map[string]sysctlNode{}
 )
+
+func init() {
+	// kern.osreldate (sys/kern/kern_mib.c, SYSCTL_INT(_kern,
+	// KERN_OSRELDATE, osreldate, ...): an int, the running kernel's
+	// __FreeBSD_version; the simulated host's from its osreldate knob.
+	sysctls["kern.osreldate"] = func(t *txn, args []int) ([]byte, error) {
+		return binary.LittleEndian.AppendUint32(nil, uint32(t.faults.osreldate)), nil
+	}
+}
 
 // NewKernel gives the model of the kernel of the simulated host under dir.
 func NewKernel(dir string) (*Kernel, error) {

@@ -26,6 +26,8 @@
 //	module_files_missing=yes kern.module_path names DIR/boot/missing, where
 //	                         no module file is, instead of DIR/boot/kernel
 //	no_virtio_9p=yes         bhyve lacks the virtio-9p emulation
+//	osreldate=N              kern.osreldate, the release the kernel model and
+//	                         libvmmapi answer as (default 1403000, 14.3)
 //
 // Boolean knobs take yes or no; no is the default.
 package sim
