@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -69,6 +70,9 @@ type Runner struct {
 	DryRun bool
 	// dryStopped: the dry run has stopped the guest its VM manager runs.
 	dryStopped bool
+	// stopGrace bounds the guest's time to power off below
+	// stop_wait_max; 0 leaves stop_wait_max. Suspend sets it.
+	stopGrace time.Duration
 }
 
 // running tells whether a VM manager runs (manager.Running), as far as the
@@ -364,7 +368,7 @@ func (r *Runner) stopGuest() error {
 		return failure.New(failure.Environment, err)
 	}
 	r.Log.Infof("Stopping guest %s managed by PID %d", bhyve.VMName, pid)
-	if err := manager.Stop(dir); err != nil {
+	if err := manager.Stop(dir, r.stopGrace); err != nil {
 		r.Log.Warnf("The VM manager did not answer the stop request (%v), cleaning up after it", err)
 		return r.repair()
 	}
@@ -436,8 +440,21 @@ var recoveries = map[config.Recovery]struct{ suspend, resume func(*Runner) error
 	config.RecoveryNone: {},
 }
 
-// Suspend prepares for the system's suspend with the recovery method.
+// SuspendGrace is how long suspend lets the guest power off before it is
+// forced off. The kernel does not wait for rc.suspend: acpi_ReqSleepState
+// (sys/dev/acpica/acpi.c) arms susp_force_to to force the sleep 10 s after
+// the request, and rc.suspend sleeps 3 s after its scripts, so the whole
+// suspend must fit in about 5 s, whatever stop_wait_max says.
+const SuspendGrace = 5 * time.Second
+
+// Suspend prepares for the system's suspend with the recovery method. A
+// stop it makes gives the guest at most SuspendGrace to power off.
 func (r *Runner) Suspend(method config.Recovery) error {
+	r.stopGrace = SuspendGrace
+	defer func() { r.stopGrace = 0 }()
+	if recoveries[method].suspend != nil {
+		r.Log.Infof("Suspend: the guest has at most %s to power off before it is forced off (the kernel sleeps 10 s after the request at the latest)", SuspendGrace)
+	}
 	return r.recover("suspend", method, recoveries[method].suspend)
 }
 

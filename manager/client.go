@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/wifibox/wifibox/failure"
 )
@@ -77,9 +78,14 @@ func Query(runDir string) (Status, error) {
 }
 
 // Stop asks the running VM manager to stop the guest and waits until it
-// has cleaned up and gone.
-func Stop(runDir string) error {
-	answer, err := request(runDir, "stop")
+// has cleaned up and gone. A grace above zero bounds the guest's time to
+// power off below stop_wait_max; after it the guest is forced off.
+func Stop(runDir string, grace time.Duration) error {
+	req := "stop"
+	if grace > 0 {
+		req = fmt.Sprintf("stop %d", grace.Milliseconds())
+	}
+	answer, err := request(runDir, req)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,7 +68,7 @@ type Status struct {
 type manager struct {
 	h    *host.Host
 	log  *logrus.Logger
-	stop chan chan struct{} // stop requests; the channel is closed when done
+	stop chan stopRequest // stop requests
 	// answers counts the stop requests of the control socket still to
 	// be answered: the process waits for them before it exits.
 	answers sync.WaitGroup
@@ -103,7 +104,7 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 		reportError(report, err)
 		return 1
 	}
-	m := &manager{h: h, log: log, stop: make(chan chan struct{})}
+	m := &manager{h: h, log: log, stop: make(chan stopRequest)}
 	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: time.Now()}
 	ln, err := listen(files.socket)
 	if err != nil {
@@ -122,7 +123,7 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 	go func() {
 		for sig := range signals {
 			log.Infof("VM manager: %v received, stopping the guest", sig)
-			go m.requestStop()
+			go m.requestStop(0)
 		}
 	}()
 	log.Infof("VM manager launched as PID %d", os.Getpid())
@@ -136,8 +137,8 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 	<-served // no connection is accepted any more: answers.Add is over
 	// Requests that come late find the guest stopped.
 	go func() {
-		for done := range m.stop {
-			close(done)
+		for req := range m.stop {
+			close(req.done)
 		}
 	}()
 	for _, done := range waiting {
@@ -148,12 +149,22 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 	return 0
 }
 
-// requestStop asks the manager's loop to stop the guest and waits until it
-// has cleaned up.
-func (m *manager) requestStop() {
-	done := make(chan struct{})
-	m.stop <- done
-	<-done
+// stopRequest asks the manager's loop to stop the guest. done is closed
+// once it has cleaned up.
+type stopRequest struct {
+	done chan struct{}
+	// grace bounds the guest's time to power off before it is forced
+	// off, below the plan's StopWait; 0 leaves StopWait.
+	grace time.Duration
+}
+
+// requestStop asks the manager's loop to stop the guest, giving it at most
+// grace (0: the plan's StopWait) to power off, and waits until it has
+// cleaned up.
+func (m *manager) requestStop(grace time.Duration) {
+	req := stopRequest{done: make(chan struct{}), grace: grace}
+	m.stop <- req
+	<-req.done
 }
 
 // run launches and supervises the guest until it stops, and gives the stop
@@ -202,10 +213,10 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 		timer := time.NewTimer(backoff)
 		select {
 		case <-timer.C:
-		case done := <-m.stop:
+		case req := <-m.stop:
 			timer.Stop()
 			m.log.Info("VM manager: stop requested while waiting to restart")
-			return []chan struct{}{done}
+			return []chan struct{}{req.done}
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
@@ -299,6 +310,7 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 		readyDeadline = time.After(readyTimeout)
 	}
 	forced := false
+	var grace time.Duration // the stop request's grace period
 	for {
 		select {
 		case <-readyDeadline:
@@ -320,8 +332,8 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 			m.update(func(s *Status) { s.GuestPID, s.State = 0, "cleaning up" })
 			m.log.Infof("VM manager: bhyve exited: %s", st)
 			return st, gotReady, waiting
-		case done := <-m.stop:
-			waiting = append(waiting, done)
+		case req := <-m.stop:
+			waiting = append(waiting, req.done)
 			if len(waiting) > 1 {
 				continue
 			}
@@ -331,11 +343,16 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGTERM); err != nil {
 				m.log.Warnf("VM manager: guest could not be stopped gracefully: %v", err)
 			}
-			deadline = time.After(plan.StopWait)
+			grace = plan.StopWait
+			if req.grace > 0 && req.grace < grace {
+				grace = req.grace
+				m.log.Infof("VM manager: the guest has %s to power off, then it is forced off", grace)
+			}
+			deadline = time.After(grace)
 		case <-deadline:
 			if !forced {
 				forced = true
-				m.log.Warnf("VM manager: grace period of %s is over, forcing power-off of guest %s", plan.StopWait, bhyve.VMName)
+				m.log.Warnf("VM manager: grace period of %s is over, forcing power-off of guest %s", grace, bhyve.VMName)
 				if err := m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendPowerOff); err != nil {
 					m.log.Errorf("VM manager: force power-off of %s: %v", bhyve.VMName, err)
 				}
@@ -394,11 +411,18 @@ func (m *manager) answer(conn net.Conn) {
 	if err != nil {
 		return
 	}
-	switch strings.TrimSpace(line) {
+	req, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	switch req {
 	case "status":
 		writeJSON(conn, m.snapshot())
 	case "stop":
-		m.requestStop()
+		// `stop` or `stop MS`: at most MS milliseconds to power off.
+		ms, err := strconv.Atoi(arg)
+		if arg != "" && (err != nil || ms <= 0) {
+			io.WriteString(conn, "error malformed grace period\n")
+			return
+		}
+		m.requestStop(time.Duration(ms) * time.Millisecond)
 		io.WriteString(conn, "stopped\n")
 	default:
 		io.WriteString(conn, "error unknown request\n")

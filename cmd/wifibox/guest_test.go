@@ -340,3 +340,30 @@ func TestStartRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestSuspendWithinKernelWait: with recovery=suspend_guest, a guest that
+// ignores the power button and stop_wait_max=30, suspend forces the guest
+// off after SuspendGrace and returns before the kernel forces the sleep
+// (10 s after the request, acpi.c).
+func TestSuspendWithinKernelWait(t *testing.T) {
+	h := newHost(t)
+	h.config("core.conf", "loglevel=info\nrecovery=suspend_guest\n")
+	h.config("bhyve.conf", "console=yes\npassthru=3/0/0\nstop_wait_max=30\n")
+	h.fault("ignore_power_button", "yes")
+	h.must("start")
+	from := len(h.trace())
+	began := time.Now()
+	h.must("suspend")
+	if took := time.Since(began); took >= 10*time.Second {
+		t.Errorf("suspend took %s, past the kernel's 10 s", took)
+	}
+	want := []string{"signal PID SIGTERM", "vm_suspend wifibox poweroff", "vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0"}
+	if diff := cmp.Diff(want, ops(h.trace(), from)); diff != "" {
+		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+	for _, line := range []string{"the guest has at most 5s to power off", "grace period of 5s is over"} {
+		if !strings.Contains(h.log(), line) {
+			t.Errorf("the log does not say %q", line)
+		}
+	}
+}
