@@ -33,25 +33,6 @@ import (
 // version is set at build time: -ldflags "-X github.com/wifibox/wifibox/app.version=...".
 var version = "unknown"
 
-const usage = `USAGE: wifibox [-S DIR] [-n] ...
-    start [guest|netif|vmm]
-    stop [guest|netif|vmm]
-    restart [guest|netif|vmm]
-    status [-v|--json]
-    console [-e C]
-    version
-    doctor
-    log [-f] [host|guest|guest dmesg]
-    suspend
-    resume
-    sim init DIR
-
-  -S DIR  act on the simulated FreeBSD host in DIR (also WIFIBOX_SIMULATE=DIR)
-  -n      show the privileged operations start, stop, restart, suspend or
-          resume would make, in order, and change nothing
-  -h      show this help
-`
-
 // Hidden commands: the VM manager process and the simulated bhyve.
 const (
 	managerCommand  = "__manager"
@@ -79,12 +60,21 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	simDir := fs.String("S", os.Getenv("WIFIBOX_SIMULATE"), "")
 	dry := fs.Bool("n", false, "")
-	help := fs.Bool("h", false, "")
-	if err := fs.Parse(args); err != nil || *help || fs.NArg() == 0 {
-		fmt.Fprint(stderr, usage)
-		if *help {
-			return 0
-		}
+	helpShort := fs.Bool("h", false, "")
+	helpLong := fs.Bool("help", false, "")
+	showVersion := fs.Bool("version", false, "")
+	if err := fs.Parse(args); err != nil {
+		return usageFailure(globalOptionError(fs, args, err), stderr)
+	}
+	switch {
+	case *helpShort || *helpLong:
+		writeUsage(stdout)
+		return 0
+	case *showVersion:
+		fmt.Fprintf(stdout, "wifibox version %s\n", version)
+		return 0
+	case fs.NArg() == 0:
+		writeUsage(stderr)
 		return failure.Usage
 	}
 	c := &command{stdout: stdout, stderr: stderr, dry: *dry}
@@ -101,7 +91,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case simBhyveCommand:
 		return sim.BhyveMain(rest)
 	case "sim":
-		return failure.Status(c.sim(rest))
+		return usageFailure(c.sim(rest), stderr)
 	}
 	run, ok := map[string]func([]string) error{
 		"start":        c.lifecycle((*lifecycle.Runner).Start),
@@ -116,9 +106,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"resume":       c.recovery((*lifecycle.Runner).Resume),
 		managerCommand: c.manager,
 	}[name]
-	if !ok {
-		fmt.Fprint(stderr, usage)
-		return failure.Usage
+	switch {
+	case name == "help":
+		return usageFailure(help(rest, stdout), stderr)
+	case !ok:
+		_, err := lookup(name)
+		return usageFailure(err, stderr)
+	case wantsHelp(rest):
+		return usageFailure(help([]string{name}, stdout), stderr)
 	}
 	if c.dry && !dryRunnable[name] {
 		fmt.Fprintf(stderr, "ERROR: -n goes with start, stop, restart, suspend and resume\n")
@@ -130,6 +125,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	c.log.Debugf("Program started with arguments: %q", args)
 	err := run(rest)
+	if showUsageError(err, stderr) {
+		return failure.Status(err)
+	}
 	if err != nil && !errors.Is(err, failure.Shown) {
 		c.log.Error(err)
 	}
@@ -248,8 +246,7 @@ func (c *command) manager(args []string) error {
 
 func (c *command) sim(args []string) error {
 	if len(args) != 2 || args[0] != "init" {
-		fmt.Fprint(c.stderr, usage)
-		return failure.New(failure.Usage, failure.Shown)
+		return failure.New(failure.Usage, &usageError{msg: "sim needs init and a directory", usage: "usage: wifibox sim init DIR"})
 	}
 	if err := sim.Init(args[1]); err != nil {
 		fmt.Fprintf(c.stderr, "ERROR: %v\n", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/relay"
 )
 
 // status tells whether the guest runs: `wifibox is run as PID N.` (bhyve's
@@ -24,8 +25,8 @@ import (
 func (c *command) status(args []string) error {
 	verbose := slices.Equal(args, []string{"-v"})
 	asJSON := slices.Equal(args, []string{"--json"})
-	if len(args) > 0 && !verbose && !asJSON {
-		return failure.TooMany
+	if err := commandArgs("status", args, 1); err != nil {
+		return err
 	}
 	c.log.Info("Begin: wifibox status")
 	st, err := c.guest()
@@ -74,37 +75,60 @@ func (c *command) guest() (manager.Status, error) {
 
 // statusReport is `wifibox status --json`: the VM manager's status (its
 // fields inline; zero when no manager runs), whether the guest runs, the
-// bridge and its tap, and each passthru device of bhyve.conf.
+// bridge and its tap, and each passthru device of bhyve.conf. Its schema
+// is stable, as wifibox(8) documents it: every field is always present, a
+// list is [] when empty, a time null when unknown.
 type statusReport struct {
 	Running bool    `json:"running"`
 	Uptime  float64 `json:"uptime_seconds"` // of the guest; 0 when it does not run
 	manager.Status
-	Bridge  bridgeReport   `json:"bridge"`
-	Devices []deviceReport `json:"devices"`
-	Errors  []string       `json:"errors,omitempty"` // what could not be found out
+	// The manager's times, null when unknown (they hide Status's own).
+	Since      *time.Time     `json:"since"`
+	GuestSince *time.Time     `json:"guest_since"`
+	Bridge     bridgeReport   `json:"bridge"`
+	Devices    []deviceReport `json:"devices"`
+	Errors     []string       `json:"errors"` // what could not be found out
 }
 
 type bridgeReport struct {
 	Name   string `json:"name"`
 	Exists bool   `json:"exists"`
-	Tap    string `json:"tap,omitempty"` // "" when it has no tap member
+	Tap    string `json:"tap"` // "" when it has no tap member
 }
 
 type deviceReport struct {
 	Selector string `json:"selector"` // pci0:3:0:0
 	Passthru string `json:"passthru"` // 3/0/0, as bhyve.conf names it
 	Present  bool   `json:"present"`
-	Vendor   string `json:"vendor,omitempty"` // 8086
-	Device   string `json:"device,omitempty"` // 2723
-	Driver   string `json:"driver,omitempty"` // ppt0, iwlwifi0; "" when none
-	Line     string `json:"description"`      // as status -v shows it
+	Vendor   string `json:"vendor"`      // 8086; "" when not present
+	Device   string `json:"device"`      // 2723; "" when not present
+	Driver   string `json:"driver"`      // ppt0, iwlwifi0; "" when none
+	Line     string `json:"description"` // as status -v shows it
+}
+
+// known gives a time, nil when it is zero.
+func known(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // report finds out what status -v and --json show.
 func (c *command) report(st manager.Status) statusReport {
-	r := statusReport{Running: st.GuestPID != 0, Status: st, Bridge: bridgeReport{Name: manager.Bridge}}
+	r := statusReport{
+		Running: st.GuestPID != 0, Status: st, Bridge: bridgeReport{Name: manager.Bridge},
+		Since: known(st.Since), GuestSince: known(st.GuestSince),
+		Devices: []deviceReport{}, Errors: []string{},
+	}
 	if r.State == "" {
 		r.State = "stopped"
+	}
+	if r.Passthru == nil {
+		r.Passthru = []string{}
+	}
+	if r.Relays == nil {
+		r.Relays = []relay.SocketStats{}
 	}
 	if r.Running && !st.GuestSince.IsZero() {
 		r.Uptime = time.Since(st.GuestSince).Seconds()

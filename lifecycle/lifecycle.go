@@ -12,9 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -204,19 +207,39 @@ func (r *Runner) lock() (func(), error) {
 	}
 	path := filepath.Join(dir, "wifibox.lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, failure.New(failure.Environment, fmt.Errorf("open %s: %w", path, err))
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, failure.New(failure.Environment, fmt.Errorf("wifibox must run as root: %w", err))
+	}
+	if err != nil { // *fs.PathError: names the operation and the path
+		return nil, failure.New(failure.Environment, err)
 	}
 	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		r.Log.Info("Another wifibox command is running, waiting for it to finish")
+		r.sayWaiting(f)
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
 	}
 	if err != nil {
 		f.Close()
 		return nil, failure.New(failure.Environment, fmt.Errorf("lock %s: %w", path, err))
 	}
+	// The holder's pid, for the commands that wait for it.
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
 	return func() { f.Close() }, nil
+}
+
+// sayWaiting tells the user that the command waits for another one, named
+// by the pid its holder wrote into the lock file f.
+func (r *Runner) sayWaiting(f *os.File) {
+	who := "another wifibox command"
+	buf := make([]byte, 32)
+	n, _ := f.ReadAt(buf, 0)
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n]))); err == nil && pid > 0 {
+		who = fmt.Sprintf("another wifibox command (PID %d)", pid)
+	}
+	fmt.Fprintf(r.Out, "Waiting for %s to finish...\n", who)
 }
 
 // ensureModule loads a kernel module from kern.module_path unless it is
@@ -298,6 +321,9 @@ func (r *Runner) startGuest() error {
 	if err != nil {
 		return err
 	}
+	for _, w := range plan.Warnings {
+		r.Log.Warn(w)
+	}
 	if plan.Console {
 		if err := r.ensureModule("nmdm"); err != nil {
 			return err
@@ -368,6 +394,13 @@ func (r *Runner) stopGuest() error {
 		return failure.New(failure.Environment, err)
 	}
 	r.Log.Infof("Stopping guest %s managed by PID %d", bhyve.VMName, pid)
+	if st, err := manager.Query(dir); err == nil && st.StopWait > 0 {
+		wait := time.Duration(st.StopWait) * time.Second
+		if r.stopGrace > 0 {
+			wait = min(wait, r.stopGrace)
+		}
+		fmt.Fprintf(r.Out, " waiting up to %g s for the guest to power off...", wait.Seconds())
+	}
 	if err := manager.Stop(dir, r.stopGrace); err != nil {
 		r.Log.Warnf("The VM manager did not answer the stop request (%v), cleaning up after it", err)
 		return r.repair()

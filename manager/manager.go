@@ -57,11 +57,14 @@ type Status struct {
 	Since      time.Time `json:"since,omitzero"` // when the manager started
 	GuestSince time.Time `json:"guest_since,omitzero"`
 	Restarts   int       `json:"restarts"`
-	LastExit   string    `json:"last_exit,omitempty"`
-	Tap        string    `json:"tap,omitempty"`
-	Passthru   []string  `json:"passthru,omitempty"`
+	LastExit   string    `json:"last_exit"`
+	Tap        string    `json:"tap"`
+	Passthru   []string  `json:"passthru"`
+	// StopWait is how long, in seconds, a guest asked to power off has
+	// before it is forced off (stop_wait_max as the guest was started).
+	StopWait int `json:"stop_wait_seconds"`
 	// Relays are the control sockets passed through to the guest.
-	Relays []relay.SocketStats `json:"relays,omitempty"`
+	Relays []relay.SocketStats `json:"relays"`
 }
 
 // manager is the running VM manager.
@@ -283,7 +286,9 @@ func (m *manager) launch() (Plan, *guest, error) {
 	for i, sel := range plan.Passthru {
 		passthru[i] = sel.String()
 	}
-	m.update(func(s *Status) { s.Tap, s.Passthru = plan.Tap, passthru })
+	m.update(func(s *Status) {
+		s.Tap, s.Passthru, s.StopWait = plan.Tap, passthru, int(plan.StopWait/time.Second)
+	})
 	return plan, &guest{Guest: g, started: time.Now(), out: out}, nil
 }
 

@@ -3,8 +3,10 @@ package manager
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/wifibox/wifibox/bhyve"
@@ -76,7 +78,14 @@ func Prepare(h *host.Host) (Plan, error) {
 	if cfg.Console {
 		spec.Console = p.ConsoleHost()
 	}
-	if target, err := filepath.EvalSymlinks(p.AppConfig()); err == nil {
+	if len(cfg.Passthru) == 0 {
+		warnings = append(warnings, NoPassthru(p))
+	}
+	target, err := AppConfig(p)
+	if err != nil {
+		warnings = append(warnings, err.Error())
+	}
+	if target != "" {
 		spec.AppConfig = target
 		_, err := os.Stat(p.UDSPassthruConf())
 		spec.AppConfigRW = err == nil
@@ -90,4 +99,36 @@ func Prepare(h *host.Host) (Plan, error) {
 		StopWait: cfg.StopWait(),
 		Warnings: warnings,
 	}, nil
+}
+
+// NoPassthru is the warning for a bhyve.conf that passes no device
+// through: the guest starts, with no Wi-Fi card to drive.
+func NoPassthru(p host.Paths) string {
+	return "No passthru device is configured, the guest has no Wi-Fi card to drive: " +
+		"set passthru to the bus/slot/function of the card (pciconf -l) in " + p.BhyveConf()
+}
+
+// AppConfig gives the directory app_config points to, shared with the
+// guest as its application's configuration (wpa_supplicant's networks):
+// "" when there is no app_config, and an error saying what the guest
+// misses when the link is broken or does not lead to a directory.
+func AppConfig(p host.Paths) (string, error) {
+	link := p.AppConfig()
+	if _, err := os.Lstat(link); errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	target, err := filepath.EvalSymlinks(link)
+	var pathErr *fs.PathError
+	switch fi, serr := os.Stat(target); {
+	case errors.As(err, &pathErr):
+		err = pathErr.Err
+	case err == nil && serr == nil && !fi.IsDir():
+		err = syscall.ENOTDIR
+	}
+	if err != nil {
+		dest, _ := os.Readlink(link)
+		return "", fmt.Errorf("app_config is broken, the guest gets no Wi-Fi configuration (%s -> %s: %w); "+
+			"point it at the guest's configuration directory: ln -sfh DIR %s", link, dest, err, link)
+	}
+	return target, nil
 }

@@ -1,0 +1,231 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/wifibox/wifibox/failure"
+)
+
+// commandHelp is one command as `wifibox help` shows it: its arguments,
+// the options it takes (for suggestions), and what it does.
+type commandHelp struct {
+	name    string
+	args    string
+	options []string
+	about   string
+}
+
+// commands are wifibox's commands in the order the usage lists them.
+var commands = []commandHelp{
+	{"start", "[guest|netif|vmm]", nil,
+		"Start the parts of the target: the network interface wifibox0, then the guest."},
+	{"stop", "[guest|netif|vmm]", nil,
+		"Stop the parts of the target: the guest, then the network interface.\n" +
+			"With nothing running it removes what a killed VM manager left and exits 0."},
+	{"restart", "[guest|netif|vmm]", nil,
+		"Stop the parts of the target and start them again. With no guest running\n" +
+			"it repairs what a killed VM manager left and exits 1."},
+	{"status", "[-v|--json]", []string{"-v", "--json"},
+		"Tell whether the guest runs (exit 0) or not (exit 1); -v tells what the\n" +
+			"VM manager knows, --json gives it all as one JSON object."},
+	{"console", "[-e C]", []string{"-e"},
+		"Attach the terminal to the guest's serial console (console=yes in\n" +
+			"bhyve.conf); ~. leaves, -e sets another escape character."},
+	{"version", "", nil,
+		"Show the version of wifibox and the SHA-256 of each guest image."},
+	{"doctor", "[-q|--json]", []string{"-q", "--json"},
+		"Check what the guest needs, in the order to fix it, and print the fix\n" +
+			"for each problem; -q prints only the problems. Changes nothing."},
+	{"log", "[-f] [-n N] [host|guest|guest dmesg]", []string{"-f", "-n"},
+		"Show wifibox's log or the guest's; -n N the last N lines, -f follows\n" +
+			"it from its last lines (10 unless -n says) until interrupted."},
+	{"suspend", "", nil,
+		"Prepare for the system's sleep as recovery in core.conf says."},
+	{"resume", "", nil,
+		"Bring the guest back after the system's sleep as recovery in core.conf says."},
+	{"help", "[COMMAND]", nil,
+		"Show this help, or the help of one command."},
+}
+
+// globalOptions are the options before the command.
+var globalOptions = []string{"-n", "-S", "-h", "--help", "--version"}
+
+// synopsis is the one-line usage of wifibox, for usage errors.
+const synopsis = "usage: wifibox [-n] [-S DIR] COMMAND [ARGS]; wifibox help lists the commands"
+
+// writeUsage writes the usage: every command, then the options.
+func writeUsage(w io.Writer) {
+	fmt.Fprintln(w, "USAGE: wifibox [-n] [-S DIR] COMMAND [ARGS]")
+	for _, c := range commands {
+		fmt.Fprintf(w, "    %s\n", strings.TrimSpace(c.name+" "+c.args))
+	}
+	fmt.Fprint(w, `
+  -n         show the privileged operations start, stop, restart, suspend
+             or resume would make, in order, and change nothing
+  -h, --help show this help; wifibox help COMMAND tells about one command
+  --version  show the version of wifibox
+
+Simulated host (for trying wifibox out and testing it):
+    sim init DIR  create a simulated FreeBSD host in DIR
+  -S DIR     act on the simulated host in DIR (also WIFIBOX_SIMULATE=DIR)
+`)
+}
+
+// help is `wifibox help [COMMAND]`: the usage, or one command's usage
+// line and what it does.
+func help(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		writeUsage(stdout)
+		return nil
+	}
+	if len(args) > 1 {
+		return failure.TooMany
+	}
+	c, err := lookup(args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "usage: %s\n\n%s\n", c.usage(), c.about)
+	return nil
+}
+
+func (c commandHelp) usage() string {
+	return strings.TrimSpace("wifibox " + c.name + " " + c.args)
+}
+
+// lookup finds a command, or gives the usage error for an unknown one.
+func lookup(name string) (commandHelp, error) {
+	i := slices.IndexFunc(commands, func(c commandHelp) bool { return c.name == name })
+	if i < 0 {
+		names := make([]string, len(commands))
+		for i, c := range commands {
+			names[i] = c.name
+		}
+		return commandHelp{}, unknown("command", name, names, synopsis)
+	}
+	return commands[i], nil
+}
+
+// usageError is a mistake on the command line: shown on standard error
+// with a one-line usage whatever the log level, exit status 1.
+type usageError struct{ msg, usage string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// unknown is the usage error for a word that is none of valid, naming the
+// nearest valid one when one is near.
+func unknown(kind, word string, valid []string, usage string) error {
+	msg := fmt.Sprintf("unknown %s %s", kind, word)
+	if s := nearest(word, valid); s != "" {
+		msg += "; did you mean " + s + "?"
+	}
+	return failure.New(failure.Usage, &usageError{msg: msg, usage: usage})
+}
+
+// commandArgs refuses an option the command does not take, naming the one
+// meant, and more arguments than max. -h and --help were taken by Main.
+func commandArgs(name string, args []string, max int) error {
+	c, err := lookup(name)
+	if err != nil {
+		return err
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") && len(a) > 1 && !slices.Contains(c.options, a) {
+			return unknown("option", a, c.options, "usage: "+c.usage())
+		}
+	}
+	if len(args) > max {
+		return failure.TooMany
+	}
+	return nil
+}
+
+// showUsageError writes a usage error to stderr and tells whether err was
+// one.
+func showUsageError(err error, stderr io.Writer) bool {
+	var u *usageError
+	if !errors.As(err, &u) {
+		return false
+	}
+	fmt.Fprintf(stderr, "ERROR: %s\n%s\n", u.msg, u.usage)
+	return true
+}
+
+// wantsHelp tells whether a command's arguments ask for its help.
+func wantsHelp(args []string) bool {
+	return len(args) == 1 && (args[0] == "-h" || args[0] == "--help")
+}
+
+// nearest gives the valid word nearest to word when word is near enough
+// to be a typo of it (a third of its letters wrong, one at least right) or
+// its beginning; "" when none is.
+func nearest(word string, valid []string) string {
+	w := strings.TrimLeft(word, "-")
+	best, bestDist := "", -1
+	for _, v := range valid {
+		t := strings.TrimLeft(v, "-")
+		d := distance(w, t)
+		near := d <= max(1, len(t)/3) && d < len(t) || w != "" && strings.HasPrefix(t, w)
+		if near && (bestDist < 0 || d < bestDist) {
+			best, bestDist = v, d
+		}
+	}
+	return best
+}
+
+// distance is the optimal string alignment distance: the edits (insert,
+// delete, substitute, swap two neighbours) that turn a into b.
+func distance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
+// usageFailure shows err when it is a usage error and gives its exit
+// status; other errors have been shown already.
+func usageFailure(err error, stderr io.Writer) int {
+	showUsageError(err, stderr)
+	return failure.Status(err)
+}
+
+// globalOptionError names the option before the command that the flag
+// package refused, as the user typed it.
+func globalOptionError(fs *flag.FlagSet, args []string, err error) error {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break
+		}
+		name, _, value := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if fs.Lookup(name) == nil {
+			return unknown("option", a, globalOptions, synopsis)
+		}
+		if name == "S" && !value {
+			i++ // its directory
+		}
+	}
+	return failure.New(failure.Usage, &usageError{msg: err.Error(), usage: synopsis})
+}
