@@ -144,6 +144,11 @@ func (c *command) open(name string) error {
 	var err error
 	if c.simDir != "" {
 		c.host, err = sim.Open(c.simDir)
+	} else if !readOnly[name] && name != "status" && name != "version" && os.Geteuid() != 0 {
+		// A simulated host belongs to its user; FreeBSD's kernel does
+		// what wifibox asks of root only.
+		return failure.New(failure.Environment, fmt.Errorf(
+			"wifibox must run as root: run `wifibox %s` as root (su -, or sudo/doas)", name))
 	} else {
 		c.host, err = nativeHost()
 	}
@@ -169,6 +174,11 @@ func (c *command) open(name string) error {
 	c.log = logging.New(logFile, core.LogLevel, user)
 	for _, w := range warnings {
 		c.log.Warn(w)
+	}
+	if logFile != "" {
+		c.log.Debugf("Configuration as read: %s: loglevel=%s recovery=%s",
+			c.host.Paths.CoreConf(), core.LogLevel, core.Recovery)
+		c.host = logging.Host(c.host, c.log)
 	}
 	return nil
 }

@@ -16,6 +16,9 @@ const (
 // logLevels are the names of the levels in order, as core.conf spells them.
 var logLevels = []string{"none", "error", "warn", "info", "debug"}
 
+// String gives the level's name, as core.conf spells it.
+func (l LogLevel) String() string { return logLevels[l] }
+
 // Recovery is how wifibox handles a system suspend and resume (ours: a
 // core.conf setting; the shell implementation chooses it at install time).
 type Recovery string

@@ -246,12 +246,8 @@ func (r *Runner) sayWaiting(f *os.File) {
 // present from there already.
 func (r *Runner) ensureModule(name string) error {
 	file, err := kmod.ModuleFile(r.Host.Kernel, name)
-	if err == nil {
-		var changed bool
-		changed, err = kmod.Ensure(r.Host.Kernel, name, file)
-		if changed {
-			r.Log.Infof("Kernel module %s was loaded from %s", name, file)
-		}
+	if err == nil { // the host logs the loading
+		_, err = kmod.Ensure(r.Host.Kernel, name, file)
 	}
 	return failure.New(failure.Environment, err)
 }

@@ -119,9 +119,10 @@ func upTo(top logrus.Level) []logrus.Level {
 }
 
 // New gives a logger writing to the file at path (none when path is "") at
-// the given core.conf level. When user is not nil, errors (always) and warnings (unless the
-// level is none or error) are also written to it: a user must see why a
-// command failed whatever the log level.
+// the given core.conf level. When user is not nil, errors and warnings are
+// also written to it as core.conf.sample promises: errors at every level
+// but none, which shows nothing (the exit status still tells), warnings
+// from warn on.
 func New(path string, level config.LogLevel, user io.Writer) *logrus.Logger {
 	fileLevel := levels[level]
 	l := logrus.New()
@@ -130,13 +131,9 @@ func New(path string, level config.LogLevel, user io.Writer) *logrus.Logger {
 		l.AddHook(fileHook{out: &file{path: path, warn: user}, levels: upTo(fileLevel)})
 	}
 	top := fileLevel
-	if user != nil {
-		userLevel := logrus.ErrorLevel
-		if fileLevel >= logrus.WarnLevel {
-			userLevel = logrus.WarnLevel
-		}
+	if user != nil && level != config.LogNone {
+		userLevel := min(fileLevel, logrus.WarnLevel)
 		l.AddHook(userHook{out: user, levels: upTo(userLevel)})
-		top = max(fileLevel, userLevel)
 	}
 	l.SetLevel(top)
 	return l

@@ -275,7 +275,9 @@ func (m *manager) launch() (Plan, *guest, error) {
 		undo()
 		return plan, nil, fmt.Errorf("bring up %s: %w", plan.Tap, err)
 	}
-	m.log.Infof("VM manager: launching the guest: %s", strings.Join(plan.Argv, " "))
+	m.log.Info("VM manager: launching the guest")
+	m.log.Debugf("VM manager: configuration as read: %s", plan.Settings)
+	m.log.Debugf("VM manager: bhyve command line: %s", strings.Join(plan.Argv, " "))
 	out := newLineLog(m.log, "[bhyve]")
 	g, err := m.h.Launcher.Launch(host.LaunchSpec{Argv: plan.Argv, Nice: plan.Nice, Output: out})
 	if err != nil {

@@ -29,6 +29,7 @@ type Plan struct {
 	Passthru []host.Selector
 	StopWait time.Duration
 	Warnings []string // for the log
+	Settings string   // bhyve.conf as read, for the debug log
 }
 
 // Prepare reads bhyve.conf and the state of the host and gives the plan of
@@ -98,6 +99,8 @@ func Prepare(h *host.Host) (Plan, error) {
 		Passthru: cfg.Passthru,
 		StopWait: cfg.StopWait(),
 		Warnings: warnings,
+		Settings: fmt.Sprintf("%s: cpus=%d memory=%s console=%t passthru=%v priority=%d stop_wait_max=%d",
+			p.BhyveConf(), cfg.CPUs, cfg.Memory, cfg.Console, cfg.Passthru, cfg.Priority, cfg.StopWaitMax),
 	}, nil
 }
 

@@ -1,0 +1,231 @@
+package logging
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// Host gives a host that logs what is done through h: at info each change
+// (a module loaded or unloaded, a VM created or destroyed, a device bound
+// to a driver or released, an interface created, renamed or destroyed),
+// at debug every operation, queries too, with the kernel's answer. The
+// operations are named as the simulated host's trace and the dry run name
+// them (kldload FILE, devctl_set_driver DEVICE DRIVER, ...).
+func Host(h *host.Host, log *logrus.Logger) *host.Host {
+	l := &logged{h: h, log: log}
+	return &host.Host{Kernel: l, VMs: l, PCI: l, Net: l, Launcher: l, Paths: h.Paths}
+}
+
+type logged struct {
+	h   *host.Host
+	log *logrus.Logger
+}
+
+// answer tells what the kernel answered: ok, or the errno's name and the
+// error.
+func answer(err error) string {
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &errno):
+		return fmt.Sprintf("%s (%v)", unix.ErrnoName(errno), err)
+	}
+	return err.Error()
+}
+
+// query logs a query and its answer at debug.
+func (l *logged) query(op, result string, err error) {
+	if err != nil {
+		result = answer(err)
+	}
+	l.log.Debugf("Kernel: %s -> %s", op, result)
+}
+
+// change logs a change at debug with the kernel's answer, and at info
+// once it is made.
+func (l *logged) change(op string, err error, done string) error {
+	l.log.Debugf("Kernel: %s -> %s", op, answer(err))
+	if err == nil {
+		l.log.Info(done)
+	}
+	return err
+}
+
+// Kernel.
+
+func (l *logged) Module(name string) (host.Module, error) {
+	m, err := l.h.Kernel.Module(name)
+	result := "not present"
+	switch {
+	case m.Present && m.File != "":
+		result = "present from " + m.File
+	case m.Present:
+		result = "present, built in"
+	}
+	l.query("kldstat "+name, result, err)
+	return m, err
+}
+
+func (l *logged) Load(file string) error {
+	return l.change("kldload "+file, l.h.Kernel.Load(file), "Kernel module "+file+" is loaded")
+}
+
+func (l *logged) Unload(module string) error {
+	return l.change("kldunload "+module, l.h.Kernel.Unload(module), "Kernel module "+module+" is unloaded")
+}
+
+func (l *logged) SysctlInt(name string) (int64, error) {
+	v, err := l.h.Kernel.SysctlInt(name)
+	l.query("sysctl "+name, fmt.Sprint(v), err)
+	return v, err
+}
+
+func (l *logged) SysctlString(name string) (string, error) {
+	v, err := l.h.Kernel.SysctlString(name)
+	l.query("sysctl "+name, fmt.Sprintf("%q", v), err)
+	return v, err
+}
+
+// VMs.
+
+func (l *logged) CreateVM(name string) error {
+	return l.change("vm_create "+name, l.h.VMs.CreateVM(name), "VM "+name+" is created")
+}
+
+func (l *logged) VMExists(name string) (bool, error) {
+	exists, err := l.h.VMs.VMExists(name)
+	l.query("vm_exists "+name, fmt.Sprint(exists), err)
+	return exists, err
+}
+
+func (l *logged) SuspendVM(name string, how host.SuspendHow) error {
+	return l.change(fmt.Sprintf("vm_suspend %s %s", name, how), l.h.VMs.SuspendVM(name, how),
+		fmt.Sprintf("VM %s is forced to %s", name, how))
+}
+
+func (l *logged) DestroyVM(name string) error {
+	return l.change("vm_destroy "+name, l.h.VMs.DestroyVM(name), "VM "+name+" is destroyed")
+}
+
+// PCI.
+
+func (l *logged) Devices() ([]host.PCIDevice, error) {
+	devs, err := l.h.PCI.Devices()
+	var list []string
+	for _, d := range devs {
+		driver := d.DriverUnit()
+		if driver == "" {
+			driver = "no driver"
+		}
+		list = append(list, fmt.Sprintf("%s %04x:%04x %s", d.Selector, d.Vendor, d.Device, driver))
+	}
+	l.query("pci_devices", strings.Join(list, ", "), err)
+	return devs, err
+}
+
+func (l *logged) SetDriver(sel host.Selector, driver string) error {
+	done := fmt.Sprintf("Driver %s is configured for %s", driver, sel)
+	if driver == "ppt" { // the shell implementation's words
+		done = fmt.Sprintf("PPT driver is configured for %s", sel)
+	}
+	return l.change(fmt.Sprintf("devctl_set_driver %s %s", sel, driver), l.h.PCI.SetDriver(sel, driver), done)
+}
+
+func (l *logged) ClearDriver(sel host.Selector) error {
+	return l.change(fmt.Sprintf("devctl_clear_driver %s", sel), l.h.PCI.ClearDriver(sel),
+		fmt.Sprintf("%s is released from its driver", sel))
+}
+
+// Net.
+
+func (l *logged) CreateInterface(kind string) (string, error) {
+	name, err := l.h.Net.CreateInterface(kind)
+	return name, l.change(strings.TrimSpace("if_create "+kind+" "+name), err, "Interface "+name+" is created")
+}
+
+func (l *logged) RenameInterface(old, new string) error {
+	return l.change("if_rename "+old+" "+new, l.h.Net.RenameInterface(old, new), "Interface "+old+" is renamed to "+new)
+}
+
+func (l *logged) DestroyInterface(name string) error {
+	return l.change("if_destroy "+name, l.h.Net.DestroyInterface(name), "Interface "+name+" is destroyed")
+}
+
+func (l *logged) SetUp(name string) error {
+	err := l.h.Net.SetUp(name)
+	l.query("if_up "+name, "ok", err)
+	return err
+}
+
+func (l *logged) Interface(name string) (host.Interface, error) {
+	i, err := l.h.Net.Interface(name)
+	l.query("ifconfig "+name, describe(i), err)
+	return i, err
+}
+
+func (l *logged) Interfaces() ([]host.Interface, error) {
+	all, err := l.h.Net.Interfaces()
+	list := make([]string, len(all))
+	for n, i := range all {
+		list[n] = describe(i)
+	}
+	l.query("ifconfig -a", strings.Join(list, ", "), err)
+	return all, err
+}
+
+func describe(i host.Interface) string {
+	state := "down"
+	if i.Up {
+		state = "up"
+	}
+	return fmt.Sprintf("%s (%s, %s)", i.Name, i.Kind, state)
+}
+
+func (l *logged) AddMember(bridge, member string) error {
+	return l.change("bridge_add "+bridge+" "+member, l.h.Net.AddMember(bridge, member),
+		"Interface "+member+" is a member of "+bridge)
+}
+
+func (l *logged) DeleteMember(bridge, member string) error {
+	return l.change("bridge_del "+bridge+" "+member, l.h.Net.DeleteMember(bridge, member),
+		"Interface "+member+" is no longer a member of "+bridge)
+}
+
+func (l *logged) Members(bridge string) ([]string, error) {
+	members, err := l.h.Net.Members(bridge)
+	l.query("bridge_members "+bridge, strings.Join(members, " "), err)
+	return members, err
+}
+
+// Launcher.
+
+func (l *logged) Launch(spec host.LaunchSpec) (host.Guest, error) {
+	g, err := l.h.Launcher.Launch(spec)
+	result := ""
+	if err == nil {
+		result = fmt.Sprintf("pid %d", g.Pid())
+	}
+	// The command line itself is the caller's to log, once.
+	l.query(fmt.Sprintf("exec %s (%d arguments, nice %d)", spec.Argv[0], len(spec.Argv)-1, spec.Nice), result, err)
+	return g, err
+}
+
+func (l *logged) Signal(pid int, sig syscall.Signal) error {
+	err := l.h.Launcher.Signal(pid, sig)
+	l.query(fmt.Sprintf("signal %d %s", pid, unix.SignalName(sig)), "ok", err)
+	return err
+}
+
+func (l *logged) Emulations(program string) ([]string, error) {
+	ems, err := l.h.Launcher.Emulations(program)
+	l.query(program+" -s help", strings.Join(ems, " "), err)
+	return ems, err
+}
