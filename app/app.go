@@ -232,16 +232,19 @@ func (c *command) doctor(args []string) error {
 	return nil
 }
 
-// showLog shows the host's log or the guest's, following it with -f until
-// SIGINT or SIGTERM.
+// showLog shows the host's log or the guest's, or its last -n N lines,
+// following it with -f from its last lines until SIGINT or SIGTERM.
 func (c *command) showLog(args []string) error {
-	l, follow, err := logview.Select(c.host.Paths, args)
+	if err := commandArgs("log", args, len(args)); err != nil {
+		return err
+	}
+	l, view, err := logview.Select(c.host.Paths, args)
 	if err != nil {
 		return failure.New(failure.Usage, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return failure.New(failure.Environment, l.Show(c.stdout, follow, ctx.Done()))
+	return failure.New(failure.Environment, l.Show(c.stdout, view, ctx.Done()))
 }
 
 func (c *command) manager(args []string) error {

@@ -145,14 +145,20 @@ func commandArgs(name string, args []string, max int) error {
 	return nil
 }
 
-// showUsageError writes a usage error to stderr and tells whether err was
-// one.
+// showUsageError writes a usage error to stderr, whatever the log level,
+// and tells whether err was one: a usageError, or any error with the
+// usage's exit status not shown yet (too many parameters, an unknown
+// target). Mistakes on the command line are not logged.
 func showUsageError(err error, stderr io.Writer) bool {
 	var u *usageError
-	if !errors.As(err, &u) {
+	switch {
+	case errors.As(err, &u):
+		fmt.Fprintf(stderr, "ERROR: %s\n%s\n", u.msg, u.usage)
+	case failure.Status(err) == failure.Usage && !errors.Is(err, failure.Shown):
+		fmt.Fprintf(stderr, "ERROR: %v\n", err)
+	default:
 		return false
 	}
-	fmt.Fprintf(stderr, "ERROR: %s\n%s\n", u.msg, u.usage)
 	return true
 }
 

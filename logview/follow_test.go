@@ -4,8 +4,10 @@ package logview
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,14 +55,15 @@ func (o *output) waitFor(t *testing.T, want string) {
 	}
 }
 
-// following runs Show with follow on path and gives its output and the
-// function that stops it and checks that it ended well.
+// following runs Show with follow on path, from its last 10 lines as
+// `wifibox log -f` does, and gives its output and the function that stops
+// it and checks that it ended well.
 func following(t *testing.T, path string) (*output, func()) {
 	t.Helper()
 	out := newOutput()
 	stop := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- Show(out, path, true, stop) }()
+	go func() { done <- Show(out, path, View{Follow: true, Lines: followLines}, stop) }()
 	return out, func() {
 		t.Helper()
 		close(stop)
@@ -146,4 +149,20 @@ func TestFollowStop(t *testing.T) {
 	if out.String() != "" {
 		t.Errorf("output %q from an empty log", out.String())
 	}
+}
+
+// Following starts at the last lines, as tail -f does, not at the start.
+func TestFollowFromLastLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wifibox.log")
+	var all []string
+	for i := range 25 {
+		all = append(all, fmt.Sprintf("line %d\n", i))
+	}
+	appendTo(t, path, strings.Join(all, ""))
+	out, stop := following(t, path)
+	last := strings.Join(all[25-followLines:], "")
+	out.waitFor(t, last)
+	appendTo(t, path, "more\n")
+	out.waitFor(t, last+"more\n")
+	stop()
 }

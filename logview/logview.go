@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/wifibox/wifibox/host"
@@ -28,13 +29,44 @@ type Log struct {
 }
 
 // Usage is the command's synopsis, for its usage errors.
-const Usage = "log [-f] [host|guest|guest dmesg]"
+const Usage = "log [-f] [-n N] [host|guest|guest dmesg]"
 
-// Select reads the arguments of `wifibox log`: -f to follow, then which
-// log, the host's by default. An error is a usage error.
-func Select(p host.Paths, args []string) (l Log, follow bool, err error) {
-	if len(args) > 0 && args[0] == "-f" {
-		follow, args = true, args[1:]
+// View is how a log is shown.
+type View struct {
+	Follow bool // go on printing what is appended, as tail -F does
+	// Lines is how many of the last lines to print first; All for the
+	// whole file.
+	Lines int
+}
+
+// All is View.Lines for the whole file.
+const All = -1
+
+// followLines is how many lines -f prints before following, as tail -f.
+const followLines = 10
+
+// Select reads the arguments of `wifibox log`: -f to follow, -n N for the
+// last N lines (10 with -f, the whole file without), then which log, the
+// host's by default. An error is a usage error.
+func Select(p host.Paths, args []string) (l Log, v View, err error) {
+	v.Lines = All
+	lines := false
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch {
+		case args[0] == "-f" && !v.Follow:
+			v.Follow, args = true, args[1:]
+		case args[0] == "-n" && !lines && len(args) > 1:
+			n, err := strconv.Atoi(args[1])
+			if err != nil || n < 0 {
+				return Log{}, View{}, fmt.Errorf("-n takes a number of lines, not %q (usage: wifibox %s)", args[1], Usage)
+			}
+			v.Lines, lines, args = n, true, args[2:]
+		default:
+			return Log{}, View{}, fmt.Errorf("Unknown option: %s (usage: wifibox %s)", args[0], Usage)
+		}
+	}
+	if v.Follow && !lines {
+		v.Lines = followLines
 	}
 	guestLog := func(name string) Log {
 		return Log{
@@ -44,33 +76,34 @@ func Select(p host.Paths, args []string) (l Log, follow bool, err error) {
 	}
 	switch strings.Join(args, " ") {
 	case "", "host":
-		return Log{Path: p.Log, Missing: "wifibox writes it at its first command"}, follow, nil
+		return Log{Path: p.Log, Missing: "wifibox writes it at its first command"}, v, nil
 	case "guest":
-		return guestLog("messages"), follow, nil
+		return guestLog("messages"), v, nil
 	case "guest dmesg":
-		return guestLog("dmesg"), follow, nil
+		return guestLog("dmesg"), v, nil
 	}
-	return Log{}, false, fmt.Errorf("Unknown log: %s (usage: wifibox %s)", strings.Join(args, " "), Usage)
+	return Log{}, View{}, fmt.Errorf("Unknown log: %s (usage: wifibox %s)", strings.Join(args, " "), Usage)
 }
 
 // Show shows the log as the package's Show does; a log that does not
 // exist yet is an error that says who writes it.
-func (l Log) Show(w io.Writer, follow bool, stop <-chan struct{}) error {
-	err := Show(w, l.Path, follow, stop)
+func (l Log) Show(w io.Writer, v View, stop <-chan struct{}) error {
+	err := Show(w, l.Path, v, stop)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s", err, l.Missing)
 	}
 	return err
 }
 
-// Show prints the file at path to w. With follow it then prints what is
-// appended to it, starting over when the file is truncated and going on
-// with the new file when the file is renamed or removed and another one
-// appears at path, until stop is closed; then it returns nil. A file that
-// does not exist is an error wrapping fs.ErrNotExist.
-func Show(w io.Writer, path string, follow bool, stop <-chan struct{}) error {
+// Show prints the file at path to w, or its last v.Lines lines. With
+// v.Follow it then prints what is appended to it, starting over when the
+// file is truncated and going on with the new file when the file is renamed
+// or removed and another one appears at path, until stop is closed; then it
+// returns nil. A file that does not exist is an error wrapping
+// fs.ErrNotExist.
+func Show(w io.Writer, path string, v View, stop <-chan struct{}) error {
 	var changes watcher
-	if follow {
+	if v.Follow {
 		// Watching starts before the first read, so no change is missed.
 		var err error
 		if changes, err = newWatcher(path); err != nil {
@@ -83,10 +116,15 @@ func Show(w io.Writer, path string, follow bool, stop <-chan struct{}) error {
 		return fmt.Errorf("show log: %w", err)
 	}
 	defer func() { f.Close() }()
+	if v.Lines != All {
+		if err := seekLastLines(f, v.Lines); err != nil {
+			return fmt.Errorf("show log %s: %w", path, err)
+		}
+	}
 	if _, err := io.Copy(w, f); err != nil {
 		return fmt.Errorf("show log %s: %w", path, err)
 	}
-	if !follow {
+	if !v.Follow {
 		return nil
 	}
 	for {
@@ -102,6 +140,38 @@ func Show(w io.Writer, path string, follow bool, stop <-chan struct{}) error {
 			return fmt.Errorf("follow %s: %w", path, err)
 		}
 	}
+}
+
+// seekLastLines sets f's offset to the start of its last n lines, reading
+// it backwards a block at a time: a log of any size costs what its last
+// lines do. A last line without its newline counts as a line.
+func seekLastLines(f *os.File, n int) error {
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil || n == 0 {
+		return err
+	}
+	const block = 8192
+	buf := make([]byte, block)
+	pos, newlines := end, 0
+	for pos > 0 {
+		size := min(block, pos)
+		pos -= size
+		if _, err := f.ReadAt(buf[:size], pos); err != nil {
+			return err
+		}
+		for i := size - 1; i >= 0; i-- {
+			// A newline ends the line before the last lines; the
+			// last line's own does not count.
+			if at := pos + i; buf[i] == '\n' && at != end-1 {
+				if newlines++; newlines == n {
+					_, err := f.Seek(at+1, io.SeekStart)
+					return err
+				}
+			}
+		}
+	}
+	_, err = f.Seek(0, io.SeekStart)
+	return err
 }
 
 // catchUp prints what was appended to f since it was last read, from the
