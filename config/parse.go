@@ -39,7 +39,17 @@ const notExecuted = "configuration is parsed, not executed"
 // at name:line:column, and nothing is ever run. name is the file's display
 // name used in positions.
 func Parse(name string, data []byte) (Assignments, error) {
+	return ParseAfter(name, data, nil)
+}
+
+// ParseAfter is Parse of a file read after the files that assigned before,
+// as rc(8) reads rc.conf and then rc.conf.local: references may name what
+// those assigned.
+func ParseAfter(name string, data []byte, before Assignments) (Assignments, error) {
 	p := &parser{name: name, data: data, vars: map[string]string{}}
+	for _, a := range before {
+		p.vars[a.Name] = a.Value
+	}
 	for {
 		p.skipBlanks()
 		if p.eof() {

@@ -47,7 +47,7 @@ type doctor struct {
 // Check runs every check on the host and gives the findings in order.
 func Check(h *host.Host) []Finding {
 	d := &doctor{h: h}
-	d.rc = readRCConf(filepath.Join(h.Paths.Root, "etc/rc.conf"))
+	d.rc = readRCConf(h.Paths)
 	for _, check := range checks {
 		check(d)
 	}
@@ -294,7 +294,8 @@ func (d *doctor) nativeDriver(dev host.PCIDevice, guestRuns bool) {
 		}
 		d.add(Fail, what, dev.DriverUnit()+" took the device while the guest runs", fix)
 	case add == "":
-		d.add(OK, what, fmt.Sprintf("%s holds the device until wifibox starts; %s is blocklisted in %s", dev.DriverUnit(), module, d.rc.path), "")
+		_, file, _ := d.rc.value("devmatch", "devmatch_blocklist")
+		d.add(OK, what, fmt.Sprintf("%s holds the device until wifibox starts; %s is blocklisted in %s", dev.DriverUnit(), module, file), "")
 	default:
 		d.add(Warn, what, fmt.Sprintf("%s holds the device and %s is not blocklisted, so it takes the card back whenever wifibox lets it go (stop, resume, boot)",
 			dev.DriverUnit(), module), add)

@@ -388,3 +388,46 @@ func TestChecksum(t *testing.T) {
 		t.Errorf("Checksum of a missing file: %v, want not exist", err)
 	}
 }
+
+// rc.conf is read as rc(8) reads it: rc.conf.local after rc.conf, then the
+// service's files of /etc/rc.conf.d and LOCALBASE/etc/rc.conf.d.
+func TestRCConfFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"blocklist in rc.conf.local", map[string]string{
+			"etc/rc.conf":       `ifconfig_wifibox0="SYNCDHCP"` + "\n",
+			"etc/rc.conf.local": `devmatch_blocklist="if_iwlwifi"` + "\n",
+		}, "OK   native driver of pci0:3:0:0 (3/0/0): iwlwifi0 holds the device until wifibox starts; if_iwlwifi is blocklisted in /H/etc/rc.conf.local\n" +
+			"OK   rc.conf: nothing conflicts with wifibox0\n"},
+		{"rc.conf.local extends rc.conf", map[string]string{
+			"etc/rc.conf":       `devmatch_blocklist="if_iwm"` + "\n",
+			"etc/rc.conf.local": `devmatch_blocklist="${devmatch_blocklist} if_iwlwifi"` + "\n" + `ifconfig_wifibox0="SYNCDHCP"` + "\n",
+		}, "OK   native driver of pci0:3:0:0 (3/0/0): iwlwifi0 holds the device until wifibox starts; if_iwlwifi is blocklisted in /H/etc/rc.conf.local\n"},
+		{"the services' own files", map[string]string{
+			"etc/rc.conf.d/devmatch":                  `devmatch_blocklist="if_iwlwifi"` + "\n",
+			"usr/local/etc/rc.conf.d/netif/wifibox":   `ifconfig_wifibox0="SYNCDHCP"` + "\n",
+			"usr/local/etc/rc.conf.d/devmatch/ignore": "",
+		}, "OK   native driver of pci0:3:0:0 (3/0/0): iwlwifi0 holds the device until wifibox starts; if_iwlwifi is blocklisted in /H/etc/rc.conf.d/devmatch\n" +
+			"OK   rc.conf: nothing conflicts with wifibox0\n"},
+		{"another service's file does not count", map[string]string{
+			"etc/rc.conf.d/netif": `devmatch_blocklist="if_iwlwifi"` + "\n" + `ifconfig_wifibox0="SYNCDHCP"` + "\n",
+		}, "WARN native driver of pci0:3:0:0 (3/0/0): iwlwifi0 holds the device and if_iwlwifi is not blocklisted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, h := newHost(t)
+			for name, content := range tc.files {
+				write(t, filepath.Join(dir, name), content, 0o644)
+			}
+			out, _ := runDoctor(t, dir, h)
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks\n%s\ngot:\n%s", tc.want, out)
+			}
+			if strings.Contains(out, "ifconfig_wifibox0 is not set") {
+				t.Errorf("ifconfig_wifibox0 was not found:\n%s", out)
+			}
+		})
+	}
+}

@@ -7,44 +7,99 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/manager"
 )
 
-// rcConf is the host's /etc/rc.conf, read with the parser of wifibox's own
-// configuration files: rc.conf is mostly the same subset of sh(1).
+// rcConf is the host's rc.conf(5) as rc(8) reads it, each file parsed with
+// the parser of wifibox's own configuration files (rc.conf is mostly the
+// same subset of sh(1)) and never run. load_rc_config of FreeBSD's
+// libexec/rc/rc.subr (read in main, as of 15.0; 13.5 and 14.x read the
+// same files) reads /etc/defaults/rc.conf, whose source_rc_confs reads
+// rc_conf_files, "/etc/rc.conf /etc/rc.conf.local"; then, for the service
+// whose configuration it loads, /etc/rc.conf.d/SERVICE and, from
+// local_startup (LOCALBASE/etc/rc.d), LOCALBASE/etc/rc.conf.d/SERVICE, each
+// a file or a directory whose files are read in order. What a later file
+// assigns wins. The settings doctor looks at are read by two services:
+// devmatch (devmatch_blocklist) and netif (the interfaces').
 type rcConf struct {
-	path string
-	as   config.Assignments // nil when missing or unreadable
-	err  error              // why it cannot be checked; nil when missing
+	path     string                        // /etc/rc.conf, where fixes go
+	global   config.Assignments            // rc.conf, rc.conf.local
+	services map[string]config.Assignments // global and the service's own files
+	err      error                         // why it cannot be checked; nil when no file exists
 }
 
-func readRCConf(path string) *rcConf {
-	rc := &rcConf{path: path}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return rc
+// rcServices are the services whose configuration doctor reads.
+var rcServices = []string{"devmatch", "netif"}
+
+func readRCConf(p host.Paths) *rcConf {
+	etc := filepath.Join(p.Root, "etc")
+	rc := &rcConf{path: filepath.Join(etc, "rc.conf"), services: map[string]config.Assignments{}}
+	rc.global, rc.err = rcFiles(nil, rc.path, filepath.Join(etc, "rc.conf.local"))
+	for _, service := range rcServices {
+		var files []string
+		for _, dir := range []string{etc, filepath.Join(p.LocalBase, "etc")} {
+			path := filepath.Join(dir, "rc.conf.d", service)
+			if entries, err := os.ReadDir(path); err == nil {
+				for _, e := range entries { // sorted, as sh expands /*
+					files = append(files, filepath.Join(path, e.Name()))
+				}
+			} else {
+				files = append(files, path)
+			}
+		}
+		as, err := rcFiles(rc.global, files...)
+		rc.services[service] = as
+		if rc.err == nil {
+			rc.err = err
+		}
 	}
-	if err == nil {
-		rc.as, err = config.Parse(path, data)
-	}
-	rc.err = err
 	return rc
 }
 
-func (rc *rcConf) value(name string) (string, bool) {
-	a, ok := rc.as.Last(name)
-	return a.Value, ok
+// rcFiles reads the files that exist in order after the assignments
+// before, and gives all of them.
+func rcFiles(before config.Assignments, paths ...string) (config.Assignments, error) {
+	all := slices.Clone(before)
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) || err == nil && len(data) == 0 {
+			continue // rc.subr's dot skips what is not there or empty
+		}
+		var as config.Assignments
+		if err == nil {
+			as, err = config.ParseAfter(path, data, all)
+		}
+		if err != nil {
+			return all, err
+		}
+		all = append(all, as...)
+	}
+	return all, nil
+}
+
+// assignments are what the service sees: rc.conf's and its own.
+func (rc *rcConf) assignments(service string) config.Assignments {
+	return rc.services[service]
+}
+
+// value gives a setting as the service that reads it sees it, and the
+// file that set it.
+func (rc *rcConf) value(service, name string) (value, file string, ok bool) {
+	a, ok := rc.services[service].Last(name)
+	return a.Value, a.Pos.File, ok
 }
 
 // blocklist gives the rc.conf lines that keep devmatch(8) from loading the
 // module at boot, the list set already kept; "" when it is blocklisted.
 func (rc *rcConf) blocklist(module string) string {
-	v, _ := rc.value("devmatch_blocklist")
+	v, _, _ := rc.value("devmatch", "devmatch_blocklist")
 	list := strings.Fields(v)
 	if slices.Contains(list, module) {
 		return ""
@@ -75,11 +130,11 @@ func (d *doctor) rcConf() {
 	}
 	before := len(d.found)
 	fail := func(detail, fix string) { d.add(Fail, what, detail, fix) }
-	if v, _ := rc.value("cloned_interfaces"); slices.Contains(strings.Fields(v), manager.Bridge) {
+	if v, _, _ := rc.value("netif", "cloned_interfaces"); slices.Contains(strings.Fields(v), manager.Bridge) {
 		fail("cloned_interfaces creates "+manager.Bridge+", which wifibox creates itself",
 			"remove "+manager.Bridge+" from cloned_interfaces in "+rc.path)
 	}
-	for _, a := range rc.as {
+	for _, a := range rc.assignments("netif") {
 		if iface, ok := strings.CutPrefix(a.Name, "ifconfig_"); ok {
 			if iface, ok := strings.CutSuffix(iface, "_name"); ok && a.Value == manager.Bridge {
 				fail(fmt.Sprintf("%s renames %s to %s, which wifibox creates itself", a.Name, iface, manager.Bridge),
@@ -89,7 +144,7 @@ func (d *doctor) rcConf() {
 		if unit, ok := strings.CutPrefix(a.Name, "wlans_"); ok && d.givesCard(unit) {
 			names := []string{a.Name}
 			for _, wlan := range strings.Fields(a.Value) {
-				if _, ok := rc.value("ifconfig_" + wlan); ok {
+				if _, _, ok := rc.value("netif", "ifconfig_"+wlan); ok {
 					names = append(names, "ifconfig_"+wlan)
 				}
 			}
@@ -97,7 +152,7 @@ func (d *doctor) rcConf() {
 				fmt.Sprintf("remove %s from %s", strings.Join(names, " and "), rc.path))
 		}
 	}
-	if _, ok := rc.value("ifconfig_" + manager.Bridge); !ok {
+	if _, _, ok := rc.value("netif", "ifconfig_"+manager.Bridge); !ok {
 		d.add(Warn, what, "ifconfig_"+manager.Bridge+" is not set, so the host gets no address on "+manager.Bridge,
 			fmt.Sprintf("add ifconfig_%s=\"SYNCDHCP\" to %s (or a static inet address in the guest's network)", manager.Bridge, rc.path))
 	}
@@ -136,7 +191,7 @@ func (d *doctor) addresses() {
 	}
 	guest := netip.PrefixFrom(d.uds.GuestIP, maskBits(d.uds.Netmask)).Masked()
 	conf := d.h.Paths.UDSPassthruConf()
-	for _, a := range d.rc.as {
+	for _, a := range d.rc.assignments("netif") {
 		iface, ok := strings.CutPrefix(a.Name, "ifconfig_")
 		if !ok {
 			continue

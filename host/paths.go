@@ -17,6 +17,7 @@ type Paths struct {
 	Root string // "/" on a real host, the simulated host's directory otherwise
 
 	ConfDir   string // PREFIX/etc/wifibox
+	LocalBase string // LOCALBASE, where packages live
 	GuestRoot string // GUEST_ROOT
 	Firmware  string // LOCALBASE/share/uefi-firmware/BHYVE_UEFI.fd
 	Log       string // /var/log/wifibox.log
@@ -37,6 +38,7 @@ func DefaultPaths(root string) Paths {
 	return Paths{
 		Root:      root,
 		ConfDir:   at(filepath.Join(prefix, "etc/wifibox")),
+		LocalBase: at(localBase),
 		GuestRoot: at(gr),
 		Firmware:  at(filepath.Join(localBase, "share/uefi-firmware/BHYVE_UEFI.fd")),
 		Log:       at("/var/log/wifibox.log"),
