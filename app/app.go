@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
@@ -220,13 +221,20 @@ func (c *command) recovery(f func(*lifecycle.Runner, config.Recovery) error) fun
 	}
 }
 
-// doctor checks the host and tells what to fix; exit status 127 when a
-// check fails.
+// doctor checks the host and tells what to fix, -q the problems only,
+// --json as one JSON object; exit status 127 when a check fails.
 func (c *command) doctor(args []string) error {
-	if len(args) > 0 {
-		return failure.TooMany
+	if err := commandArgs("doctor", args, 1); err != nil {
+		return err
 	}
-	if !doctor.Run(c.host, c.stdout) {
+	format := doctor.All
+	switch {
+	case slices.Equal(args, []string{"-q"}):
+		format = doctor.Problems
+	case slices.Equal(args, []string{"--json"}):
+		format = doctor.JSON
+	}
+	if !doctor.Run(c.host, c.stdout, format) {
 		return failure.New(failure.Environment, failure.Shown)
 	}
 	return nil

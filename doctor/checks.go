@@ -29,6 +29,8 @@ var checks = []func(*doctor){
 	(*doctor).configFiles,
 	(*doctor).devices,
 	(*doctor).rcConf,
+	(*doctor).otherVMs,
+	(*doctor).suspendHook,
 	(*doctor).logFile,
 }
 
@@ -38,6 +40,7 @@ type doctor struct {
 	found    []Finding
 	vmmUp    bool                // vmm is loaded
 	maxCPU   int                 // hw.vmm.maxcpu, 0 when unknown
+	core     *config.Core        // nil when it cannot be used
 	bhyveCfg *config.Bhyve       // nil when it cannot be used
 	uds      *config.UDSPassthru // nil when absent or invalid
 	devs     []host.PCIDevice    // the passthru devices present
@@ -66,7 +69,7 @@ func (d *doctor) vmm() {
 	k := d.h.Kernel
 	m, err := k.Module("vmm")
 	if err != nil {
-		d.add(Fail, whatVMM, err.Error(), "run wifibox doctor as root")
+		d.add(Fail, whatVMM, err.Error(), d.readFix(err, "check that the kernel is FreeBSD's, 13.5 or later"))
 		return
 	}
 	file, ferr := kmod.ModuleFile(k, "vmm")
@@ -102,7 +105,7 @@ func (d *doctor) vmm() {
 func (d *doctor) iommu() {
 	const what = "IOMMU"
 	if !d.vmmUp {
-		d.add(Skip, what, "can only be checked once vmm is loaded (wifibox start loads it)", "")
+		d.iommuBeforeVMM()
 		return
 	}
 	var values []string
@@ -187,8 +190,10 @@ func (d *doctor) images() {
 // configFiles loads each configuration file the way wifibox does.
 func (d *doctor) configFiles() {
 	p := d.h.Paths
-	_, warnings, err := config.LoadCore(p.CoreConf())
-	d.configFile(p.CoreConf(), "", warnings, err)
+	core, warnings, err := config.LoadCore(p.CoreConf())
+	if d.configFile(p.CoreConf(), "", warnings, err) {
+		d.core = &core
+	}
 
 	cfg, warnings, err := config.LoadBhyve(p.BhyveConf(), d.maxCPU)
 	note := "cpus is checked against hw.vmm.maxcpu once vmm is loaded"
@@ -199,6 +204,9 @@ func (d *doctor) configFiles() {
 		d.bhyveCfg = &cfg
 	}
 
+	if _, err := manager.AppConfig(p); err != nil {
+		d.add(Warn, "app_config", err.Error(), manager.AppConfigFix(p))
+	}
 	uds, present, warnings, err := config.LoadUDSPassthru(p.UDSPassthruConf())
 	if !present {
 		d.add(OK, "uds_passthru.conf", "not present, no control socket is relayed", "")
@@ -248,7 +256,7 @@ func (d *doctor) devices() {
 	}
 	devs, ids, err := ppt.List(d.h.PCI, d.h.Paths.PCIIDs)
 	if err != nil {
-		d.add(Fail, whatDevices, err.Error(), "run wifibox doctor as root")
+		d.add(Fail, whatDevices, err.Error(), d.readFix(err, "check that /dev/pci exists (the kernel's pci(4) device)"))
 		return
 	}
 	if err := ppt.Check(devs, sels, ids); err != nil {
@@ -316,13 +324,13 @@ func (d *doctor) logFile() {
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := unix.Access(dir, unix.W_OK); err != nil {
 			d.add(Fail, what, fmt.Sprintf("%s does not exist and %s is not writable: %v", path, dir, err),
-				"run wifibox as root, and make sure "+dir+" exists on a writable file system")
+				d.readFix(err, "make sure "+dir+" exists on a writable file system"))
 			return
 		}
 		d.add(OK, what, path+" (created at the first command)", "")
 		return
 	}
-	d.add(Fail, what, err.Error(), "run wifibox as root; "+path+" must be a regular file root can write")
+	d.add(Fail, what, err.Error(), d.readFix(err, path+" must be a regular file on a writable file system"))
 }
 
 func isFile(path string) bool {

@@ -1,11 +1,14 @@
 // Package doctor owns `wifibox doctor`: it checks, without changing
 // anything on the host, whether wifibox can run there, in the order a user
-// would fix what it finds: CPU virtualization (vmm), the IOMMU, bhyve and
-// its virtio-9p, the UEFI firmware, the guest images, the configuration
-// files, the passthru devices and the native drivers that would take them
-// back, the host's rc.conf against wifibox0, and the log file. It only reads:
-// files, and the host seam's queries (Module, SysctlInt/String, Devices,
-// Emulations); it loads, binds and creates nothing.
+// would fix what it finds: CPU virtualization (vmm), the IOMMU (before vmm
+// is loaded, from the CPU's vendor and loader.conf), bhyve and its
+// virtio-9p, the UEFI firmware, the guest images, the configuration files
+// and app_config, the passthru devices and the native drivers that would
+// take them back, the host's rc.conf (read as rc(8) reads it) against
+// wifibox0 and the guest's network, other VMs, the devd suspend hook, and
+// the log file. It only reads: files, and the host seam's queries (Module,
+// SysctlInt/String, Devices, Emulations); it loads, binds and creates
+// nothing.
 //
 // Each finding is printed as one line, a status padded to four characters
 // and a space, then what was checked, and for problems a colon and the
@@ -23,12 +26,14 @@
 // despite, for now (a native driver not blocklisted, no address for
 // wifibox0); SKIP a check that needs what an earlier one found missing, or
 // that can only be made once wifibox has started. The host is fit when no
-// finding is a FAIL.
+// finding is a FAIL. -q prints the WARN and FAIL findings only, --json all
+// of them as one object (Report).
 package doctor
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -50,10 +55,10 @@ const (
 
 // Finding is the result of one check.
 type Finding struct {
-	Status Status
-	What   string // what was checked: "IOMMU", "guest image esp.img"
-	Detail string // what was found; the problem for WARN and FAIL
-	Fix    string // the exact fix for WARN and FAIL; may be empty for WARN
+	Status Status `json:"status"`
+	What   string `json:"check"`  // what was checked: "IOMMU", "guest image esp.img"
+	Detail string `json:"detail"` // what was found; the problem for WARN and FAIL
+	Fix    string `json:"fix"`    // the exact fix for WARN and FAIL; may be empty for WARN
 }
 
 // The indentation of a finding's further lines and of its fix's further
@@ -80,14 +85,39 @@ func indentLines(s, prefix string) string {
 	return strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
-// Run checks the host, prints every finding to w and tells whether the
-// host is fit to run wifibox: no finding is a FAIL.
-func Run(h *host.Host, w io.Writer) (ok bool) {
+// Format is how Run prints the findings.
+type Format int
+
+// The formats of `wifibox doctor`, `doctor -q` and `doctor --json`.
+const (
+	All      Format = iota // every finding, one a line
+	Problems               // the WARN and FAIL findings only
+	JSON                   // one JSON object, see Report
+)
+
+// Report is `wifibox doctor --json`: whether the host is fit, and every
+// finding in order; fix is "" where there is none.
+type Report struct {
+	Fit      bool      `json:"fit"`
+	Findings []Finding `json:"findings"`
+}
+
+// Run checks the host, prints the findings to w in the format and tells
+// whether the host is fit to run wifibox: no finding is a FAIL.
+func Run(h *host.Host, w io.Writer, format Format) (ok bool) {
 	findings := Check(h)
-	for _, f := range findings {
-		fmt.Fprintln(w, f)
+	ok = Fit(findings)
+	if format == JSON {
+		data, _ := json.MarshalIndent(Report{Fit: ok, Findings: findings}, "", "  ")
+		fmt.Fprintf(w, "%s\n", data)
+		return ok
 	}
-	return Fit(findings)
+	for _, f := range findings {
+		if format == All || f.Status == Warn || f.Status == Fail {
+			fmt.Fprintln(w, f)
+		}
+	}
+	return ok
 }
 
 // Fit tells whether no finding is a FAIL.

@@ -2,9 +2,11 @@ package doctor
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,7 +40,7 @@ func newHost(t *testing.T) (string, *host.Host) {
 func runDoctor(t *testing.T, dir string, h *host.Host) (string, bool) {
 	t.Helper()
 	var out bytes.Buffer
-	ok := Run(h, &out)
+	ok := Run(h, &out, All)
 	return strings.ReplaceAll(out.String(), dir, "/H"), ok
 }
 
@@ -98,7 +100,7 @@ func TestFreshHost(t *testing.T) {
 	}
 	out, ok := runDoctor(t, dir, h)
 	want := `OK   CPU virtualization: vmm is not loaded, wifibox start loads /H/boot/kernel/vmm.ko
-SKIP IOMMU: can only be checked once vmm is loaded (wifibox start loads it)
+SKIP IOMMU: Intel CPU: whether VT-d is on shows once vmm is loaded (wifibox start loads it); it must be enabled in the firmware settings
 OK   bhyve: /H/usr/sbin/bhyve
 OK   bhyve virtio-9p
 OK   UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd
@@ -114,6 +116,8 @@ WARN native driver of pci0:3:0:0 (3/0/0): iwlwifi0 holds the device and if_iwlwi
           devmatch_blocklist="if_iwlwifi"
 WARN rc.conf: ifconfig_wifibox0 is not set, so the host gets no address on wifibox0
      fix: add ifconfig_wifibox0="SYNCDHCP" to /H/etc/rc.conf (or a static inet address in the guest's network)
+OK   other VMs: none
+OK   suspend hook: FreeBSD runs wifibox's suspend and resume itself
 OK   log file: /H/var/log/wifibox.log (created at the first command)
 `
 	if diff := cmp.Diff(want, out); diff != "" {
@@ -164,6 +168,8 @@ OK   uds_passthru.conf
 OK   passthru device: pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver iwlwifi0
 OK   native driver of pci0:3:0:0 (3/0/0): iwlwifi0 holds the device until wifibox starts; if_iwlwifi is blocklisted in /H/etc/rc.conf
 OK   rc.conf: nothing conflicts with wifibox0
+OK   other VMs: none
+OK   suspend hook: FreeBSD runs wifibox's suspend and resume itself
 OK   log file: /H/var/log/wifibox.log
 `
 	if diff := cmp.Diff(want, out); diff != "" {
@@ -196,7 +202,7 @@ var findings = []struct {
 		setFault(t, dir, "iommu_disabled")
 	},
 	want: `FAIL IOMMU: not enabled (hw.vmm.iommu.enable=0), PCI pass-through cannot work
-     fix: on AMD, add hw.vmm.amdvi.enable=1 to /H/boot/loader.conf and reboot; on Intel, enable VT-d in the firmware settings and reboot`,
+     fix: enable VT-d in the firmware settings and reboot`,
 }, {
 	name:  "pci_device_missing",
 	setup: func(t *testing.T, dir string, h *host.Host) { setFault(t, dir, "pci_device_missing") },
@@ -210,7 +216,7 @@ WARN rc.conf: ifconfig_wifibox0 is not set, so the host gets no address on wifib
 	setup: func(t *testing.T, dir string, h *host.Host) { setFault(t, dir, "module_files_missing") },
 	want: `FAIL CPU virtualization: vmm is not loaded and /H/boot/missing/vmm.ko does not exist
      fix: restore /H/boot/missing/vmm.ko from FreeBSD's base system (freebsd-update fetch install), or put the directory holding vmm.ko first in kern.module_path
-SKIP IOMMU: can only be checked once vmm is loaded (wifibox start loads it)`,
+SKIP IOMMU: Intel CPU: whether VT-d is on shows once vmm is loaded (wifibox start loads it); it must be enabled in the firmware settings`,
 }, {
 	name:  "no_virtio_9p",
 	setup: func(t *testing.T, dir string, h *host.Host) { setFault(t, dir, "no_virtio_9p") },
@@ -280,16 +286,16 @@ FAIL rc.conf: ifconfig_em0 gives em0 the address 10.0.0.5/24, in the guest's net
      fix: give the guest a network no host interface uses: change network in /H/usr/local/etc/wifibox/appliance/uds_passthru.conf and the guest's own address to match
 FAIL rc.conf: ifconfig_wifibox0 gives wifibox0 the guest's own address 10.0.0.1
      fix: set ifconfig_wifibox0="inet 10.0.0.2/24" in /H/etc/rc.conf
-OK   log file: /H/var/log/wifibox.log (created at the first command)`,
+OK   other VMs: none`,
 }, {
 	name: "wifibox0 outside the guest's network",
 	setup: func(t *testing.T, dir string, h *host.Host) {
 		write(t, filepath.Join(dir, "etc/rc.conf"), `ifconfig_wifibox0="inet 10.1.0.2/24"`+"\n", 0o644)
 		write(t, h.Paths.UDSPassthruConf(), "network=10.0.0.254:255.255.255.0\n", 0o644)
 	},
-	want: `WARN rc.conf: ifconfig_wifibox0 gives wifibox0 the address 10.1.0.2/24, outside the guest's network 10.0.0.0/24, so the host cannot reach the guest
+	want: `WARN rc.conf: ifconfig_wifibox0 gives wifibox0 the address 10.1.0.2/24, outside the guest's network 10.0.0.0/24 (network in /H/usr/local/etc/wifibox/appliance/uds_passthru.conf), so the host cannot reach the guest
      fix: set ifconfig_wifibox0="inet 10.0.0.253/24" in /H/etc/rc.conf
-OK   log file: /H/var/log/wifibox.log (created at the first command)`,
+OK   other VMs: none`,
 	fit: true,
 }, {
 	// Only ifconfig_<if>_name renames an interface; another *_name is not about interfaces.
@@ -331,6 +337,101 @@ OK   native driver of pci0:3:0:0 (3/0/0): none, ppt0 holds the device`,
 	want: `WARN rc.conf: cannot be checked: /H/etc/rc.conf:1:10: command substitution "` + "`" + `" is not allowed: configuration is parsed, not executed
      fix: check /H/etc/rc.conf by hand: nothing may create wifibox0 or configure the Wi-Fi card`,
 	fit: true,
+}, {
+	// Before vmm is loaded, an AMD CPU needs hw.vmm.amdvi.enable=1 in
+	// loader.conf.
+	name: "AMD without amdvi",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		if err := sim.SetFault(dir, "cpu", "amd"); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, "boot/loader.conf"), "hw.vmm.amdvi.enable=0\n", 0o644)
+	},
+	want: `FAIL IOMMU: AMD CPU and hw.vmm.amdvi.enable=1 is not set in loader.conf, so PCI pass-through will not work
+     fix: add hw.vmm.amdvi.enable=1 to /H/boot/loader.conf and reboot`,
+}, {
+	name: "AMD with amdvi in loader.conf.local",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		if err := sim.SetFault(dir, "cpu", "amd"); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, "boot/loader.conf"), "hw.vmm.amdvi.enable=0\n", 0o644)
+		write(t, filepath.Join(dir, "boot/loader.conf.local"), `hw.vmm.amdvi.enable="1" # AMD-Vi`+"\n", 0o644)
+	},
+	want: "OK   IOMMU: AMD CPU, hw.vmm.amdvi.enable=1 in /H/boot/loader.conf.local (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)",
+	fit:  true,
+}, {
+	name: "iommu turned off in loader.conf.d",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, filepath.Join(dir, "boot/loader.conf.d/vmm.conf"), "hw.vmm.iommu.enable=0\n", 0o644)
+	},
+	want: `FAIL IOMMU: hw.vmm.iommu.enable=0 in /H/boot/loader.conf.d/vmm.conf turns PCI pass-through off
+     fix: remove hw.vmm.iommu.enable=0 from /H/boot/loader.conf.d/vmm.conf and reboot`,
+}, {
+	// Another VM keeps vmm.ko loaded, which restart_vmm needs to unload.
+	name: "other VMs",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		loadVMM(t, h)
+		if err := h.VMs.CreateVM("freebsd14"); err != nil {
+			t.Fatal(err)
+		}
+	},
+	want: `WARN other VMs: freebsd14 exist: wifibox restart vmm and stop vmm fail while they do (vmm.ko cannot be unloaded), and so does recovery=restart_vmm on resume
+     fix: set recovery=suspend_guest in /H/usr/local/etc/wifibox/core.conf, which leaves vmm.ko and the other VMs alone`,
+	fit: true,
+}, {
+	name: "devd hook on 14",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, filepath.Join(dir, "usr/local/etc/devd/wifibox.conf"), "notify 10 {}\n", 0o644)
+	},
+	want: `WARN suspend hook: /H/usr/local/etc/devd/wifibox.conf is installed, but FreeBSD 1403000 runs wifibox's suspend itself: suspend runs twice
+     fix: rm /H/usr/local/etc/devd/wifibox.conf && service devd restart`,
+	fit: true,
+}, {
+	name: "no devd hook before 14 with suspend_guest",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		if err := sim.SetFault(dir, "osreldate", "1305000"); err != nil {
+			t.Fatal(err)
+		}
+		write(t, h.Paths.CoreConf(), "recovery=suspend_guest\n", 0o644)
+	},
+	want: `WARN suspend hook: before FreeBSD 14.0 only the devd hook runs wifibox's suspend, which recovery=suspend_guest needs
+     fix: cp /H/usr/local/etc/devd/wifibox.conf.sample /H/usr/local/etc/devd/wifibox.conf && service devd restart`,
+	fit: true,
+}, {
+	// With no network= in uds_passthru.conf the guest image's default
+	// network is assumed, and checked.
+	name: "default guest network taken",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, filepath.Join(dir, "etc/rc.conf"), `ifconfig_em0="inet 10.0.0.20/24"`+"\n"+`ifconfig_wifibox0="SYNCDHCP"`+"\n", 0o644)
+	},
+	want: `WARN rc.conf: ifconfig_em0 gives em0 the address 10.0.0.20/24, in the guest's network 10.0.0.0/24 (the guest image's default)
+     fix: give the guest another network in its configuration (app_config), and set network in /H/usr/local/etc/wifibox/appliance/uds_passthru.conf to its address`,
+	fit: true,
+}, {
+	name: "wifibox0's network taken",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, filepath.Join(dir, "etc/rc.conf"), `ifconfig_em0="inet 192.168.7.20/24"`+"\n"+`ifconfig_wifibox0="inet 192.168.7.2/24"`+"\n", 0o644)
+	},
+	want: `FAIL rc.conf: ifconfig_em0 gives em0 the address 192.168.7.20/24, in the guest's network 192.168.7.0/24 (ifconfig_wifibox0 in /H/etc/rc.conf)`,
+}, {
+	name: "empty passthru",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, h.Paths.BhyveConf(), "passthru=\n", 0o644)
+	},
+	want: `WARN passthru devices: bhyve.conf passes no device through, so the guest has no Wi-Fi card`,
+	fit:  true,
+}, {
+	name: "broken app_config",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		os.Remove(h.Paths.AppConfig())
+		if err := os.Symlink(filepath.Join(dir, "nowhere"), h.Paths.AppConfig()); err != nil {
+			t.Fatal(err)
+		}
+	},
+	want: `WARN app_config: app_config is broken, the guest gets no Wi-Fi configuration (/H/usr/local/etc/wifibox/app_config -> /H/nowhere: no such file or directory)
+     fix: point it at the guest's configuration directory: ln -sfh DIR /H/usr/local/etc/wifibox/app_config`,
+	fit:  true,
 }}
 
 func TestFindings(t *testing.T) {
@@ -429,5 +530,34 @@ func TestRCConfFiles(t *testing.T) {
 				t.Errorf("ifconfig_wifibox0 was not found:\n%s", out)
 			}
 		})
+	}
+}
+
+// -q prints only the problems; --json all findings as one object that
+// parses, with fit.
+func TestFormats(t *testing.T) {
+	dir, h := newHost(t)
+	var out bytes.Buffer
+	if Run(h, &out, Problems); !strings.HasPrefix(out.String(), "WARN native driver") || strings.Contains(out.String(), "OK ") {
+		t.Errorf("-q printed\n%s", out.String())
+	}
+	setFault(t, dir, "no_virtio_9p")
+	out.Reset()
+	ok := Run(h, &out, JSON)
+	var r Report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("--json does not parse: %v\n%s", err, out.String())
+	}
+	if ok || r.Fit || len(r.Findings) != len(Check(h)) {
+		t.Errorf("--json: ok %v, fit %v, %d findings", ok, r.Fit, len(r.Findings))
+	}
+	want := Finding{Status: Fail, What: "bhyve virtio-9p", Detail: h.Paths.Bhyve + " lacks the virtio-9p (VirtFS) emulation", Fix: "update FreeBSD to 13.0 or later"}
+	if !slices.Contains(r.Findings, want) {
+		t.Errorf("--json lacks %+v:\n%s", want, out.String())
+	}
+	for _, key := range []string{`"status"`, `"check"`, `"detail"`, `"fix"`, `"fit"`, `"findings"`} {
+		if !strings.Contains(out.String(), key) {
+			t.Errorf("--json lacks the key %s", key)
+		}
 	}
 }

@@ -183,14 +183,39 @@ func isWiFiUnit(unit string) bool {
 	return false
 }
 
-// addresses checks the inet addresses of rc.conf against the guest's
-// network, network=IP:NETMASK of uds_passthru.conf.
-func (d *doctor) addresses() {
-	if d.uds == nil || !d.uds.GuestIP.IsValid() || !d.uds.Netmask.IsValid() {
-		return
+// defaultGuest is the guest's address on wifibox0 when uds_passthru.conf
+// does not say: the guest image's own, 10.0.0.1/24, whose network is the
+// one users find colliding with theirs (behaviour.md).
+var defaultGuest = netip.MustParsePrefix("10.0.0.1/24")
+
+// guestNetwork gives the guest's address and network, and where they come
+// from: network= of uds_passthru.conf; or else the network of wifibox0's
+// static address in rc.conf, which the guest's must share; or else the
+// guest image's default. known is false for the default, which the guest's
+// own configuration may have changed.
+func (d *doctor) guestNetwork() (guest netip.Addr, network netip.Prefix, from string, known bool) {
+	if u := d.uds; u != nil && u.GuestIP.IsValid() && u.Netmask.IsValid() {
+		return u.GuestIP, netip.PrefixFrom(u.GuestIP, maskBits(u.Netmask)).Masked(),
+			"network in " + d.h.Paths.UDSPassthruConf(), true
 	}
-	guest := netip.PrefixFrom(d.uds.GuestIP, maskBits(d.uds.Netmask)).Masked()
+	if v, _, ok := d.rc.value("netif", "ifconfig_"+manager.Bridge); ok {
+		if addr, ok := inetAddress(v); ok && addr.Bits() < 32 {
+			return netip.Addr{}, addr.Masked(), "ifconfig_" + manager.Bridge + " in " + d.rc.path, true
+		}
+	}
+	return defaultGuest.Addr(), defaultGuest.Masked(), "the guest image's default", false
+}
+
+// addresses checks the inet addresses of rc.conf against the guest's
+// network: another interface in it takes the guest's traffic; wifibox0
+// outside it, or on the guest's own address, cannot reach the guest.
+func (d *doctor) addresses() {
+	guestIP, guest, from, known := d.guestNetwork()
 	conf := d.h.Paths.UDSPassthruConf()
+	overlap, fix := Fail, fmt.Sprintf("give the guest a network no host interface uses: change network in %s and the guest's own address to match", conf)
+	if !known {
+		overlap, fix = Warn, fmt.Sprintf("give the guest another network in its configuration (app_config), and set network in %s to its address", conf)
+	}
 	for _, a := range d.rc.assignments("netif") {
 		iface, ok := strings.CutPrefix(a.Name, "ifconfig_")
 		if !ok {
@@ -205,15 +230,14 @@ func (d *doctor) addresses() {
 		}
 		switch {
 		case iface != manager.Bridge && addr.Overlaps(guest):
-			d.add(Fail, "rc.conf", fmt.Sprintf("%s gives %s the address %s, in the guest's network %s (network in %s)", a.Name, iface, addr, guest, conf),
-				fmt.Sprintf("give the guest a network no host interface uses: change network in %s and the guest's own address to match", conf))
-		case iface != manager.Bridge:
-		case addr.Addr() == d.uds.GuestIP:
+			d.add(overlap, "rc.conf", fmt.Sprintf("%s gives %s the address %s, in the guest's network %s (%s)", a.Name, iface, addr, guest, from), fix)
+		case iface != manager.Bridge || !guestIP.IsValid():
+		case addr.Addr() == guestIP:
 			d.add(Fail, "rc.conf", fmt.Sprintf("%s gives %s the guest's own address %s", a.Name, iface, addr.Addr()),
-				fmt.Sprintf("set %s=\"inet %s/%d\" in %s", a.Name, hostAddress(guest, d.uds.GuestIP), guest.Bits(), d.rc.path))
+				fmt.Sprintf("set %s=\"inet %s/%d\" in %s", a.Name, hostAddress(guest, guestIP), guest.Bits(), d.rc.path))
 		case !guest.Contains(addr.Addr()):
-			d.add(Warn, "rc.conf", fmt.Sprintf("%s gives %s the address %s, outside the guest's network %s, so the host cannot reach the guest", a.Name, iface, addr, guest),
-				fmt.Sprintf("set %s=\"inet %s/%d\" in %s", a.Name, hostAddress(guest, d.uds.GuestIP), guest.Bits(), d.rc.path))
+			d.add(Warn, "rc.conf", fmt.Sprintf("%s gives %s the address %s, outside the guest's network %s (%s), so the host cannot reach the guest", a.Name, iface, addr, guest, from),
+				fmt.Sprintf("set %s=\"inet %s/%d\" in %s", a.Name, hostAddress(guest, guestIP), guest.Bits(), d.rc.path))
 		}
 	}
 }

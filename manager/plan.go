@@ -84,7 +84,7 @@ func Prepare(h *host.Host) (Plan, error) {
 	}
 	target, err := AppConfig(p)
 	if err != nil {
-		warnings = append(warnings, err.Error())
+		warnings = append(warnings, err.Error()+"; "+AppConfigFix(p))
 	}
 	if target != "" {
 		spec.AppConfig = target
@@ -130,8 +130,12 @@ func AppConfig(p host.Paths) (string, error) {
 	}
 	if err != nil {
 		dest, _ := os.Readlink(link)
-		return "", fmt.Errorf("app_config is broken, the guest gets no Wi-Fi configuration (%s -> %s: %w); "+
-			"point it at the guest's configuration directory: ln -sfh DIR %s", link, dest, err, link)
+		return "", fmt.Errorf("app_config is broken, the guest gets no Wi-Fi configuration (%s -> %s: %w)", link, dest, err)
 	}
 	return target, nil
+}
+
+// AppConfigFix says how to mend a broken app_config.
+func AppConfigFix(p host.Paths) string {
+	return "point it at the guest's configuration directory: ln -sfh DIR " + p.AppConfig()
 }

@@ -26,6 +26,8 @@ type faults struct {
 	// osreldate is kern.osreldate: the release the kernel and
 	// libvmmapi answer as (1305000, 1403000, 1500068, ...).
 	osreldate int
+	// cpuVendor is the vendor hw.model names: intel or amd.
+	cpuVendor string
 }
 
 // defaultOsreldate is the release a simulated host answers as unless
@@ -33,7 +35,7 @@ type faults struct {
 const defaultOsreldate = 1403000
 
 func defaultFaults() faults {
-	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4, osreldate: defaultOsreldate}
+	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4, osreldate: defaultOsreldate, cpuVendor: "intel"}
 }
 
 // faultKeys sets each knob from its value in the faults file.
@@ -48,6 +50,21 @@ var faultKeys = map[string]func(f *faults, v string) error{
 	"module_files_missing": func(f *faults, v string) error { return parseYesNo(v, &f.moduleFilesMissing) },
 	"no_virtio_9p":         func(f *faults, v string) error { return parseYesNo(v, &f.noVirtio9p) },
 	"osreldate":            func(f *faults, v string) error { return parseInt(v, &f.osreldate) },
+	"cpu":                  parseVendor,
+}
+
+// cpuModels are hw.model of a machine of each vendor.
+var cpuModels = map[string]string{
+	"intel": "Intel(R) Core(TM) i7-10510U CPU @ 1.80GHz",
+	"amd":   "AMD Ryzen 7 PRO 4750U with Radeon Graphics",
+}
+
+func parseVendor(f *faults, v string) error {
+	if _, ok := cpuModels[v]; !ok {
+		return fmt.Errorf("malformed value %q, expected: intel or amd", v)
+	}
+	f.cpuVendor = v
+	return nil
 }
 
 func parseYesNo(v string, b *bool) error {

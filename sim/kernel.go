@@ -87,6 +87,10 @@ func (s *system) sysctl(t *txn, name string) (any, bool) {
 			kernel = filepath.Join(s.dir, "boot/missing")
 		}
 		return kernel + ";" + filepath.Join(s.dir, "boot/modules"), true
+	case name == "kern.osreldate": // sys/kern/kern_mib.c, osreldate
+		return int64(t.faults.osreldate), true
+	case name == "hw.model": // sys/x86/x86/identcpu.c, cpu_model
+		return cpuModels[t.faults.cpuVendor], true
 	case !t.present("vmm"):
 		return nil, false
 	case name == "hw.vmm.maxcpu":

@@ -28,6 +28,7 @@
 //	no_virtio_9p=yes         bhyve lacks the virtio-9p emulation
 //	osreldate=N              kern.osreldate, the release the kernel model and
 //	                         libvmmapi answer as (default 1403000, 14.3)
+//	cpu=amd                  hw.model names an AMD CPU, not an Intel one
 //
 // Boolean knobs take yes or no; no is the default.
 package sim

@@ -1,0 +1,149 @@
+package doctor
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/bhyve"
+	"github.com/wifibox/wifibox/config"
+)
+
+// loaderTunable gives a tunable of loader.conf(5) and the file that sets
+// it, reading the files in the order the loader does (stand/defaults/
+// loader.conf: loader_conf_files /boot/device.hints /boot/loader.conf,
+// then the *.conf files of loader_conf_dirs /boot/loader.conf.d, then
+// local_loader_conf_files /boot/loader.conf.local); the last setting wins.
+// A line is name=value, the value maybe quoted, # starting a comment.
+func (d *doctor) loaderTunable(name string) (value, file string, ok bool) {
+	boot := filepath.Join(d.h.Paths.Root, "boot")
+	files := []string{filepath.Join(boot, "device.hints"), filepath.Join(boot, "loader.conf")}
+	confs, _ := filepath.Glob(filepath.Join(boot, "loader.conf.d", "*.conf"))
+	files = append(append(files, confs...), filepath.Join(boot, "loader.conf.local"))
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		lines := bufio.NewScanner(f)
+		for lines.Scan() {
+			line, _, _ := strings.Cut(lines.Text(), "#")
+			n, v, found := strings.Cut(strings.TrimSpace(line), "=")
+			if found && strings.TrimSpace(n) == name {
+				value, file, ok = strings.Trim(strings.TrimSpace(v), `"`), path, true
+			}
+		}
+		f.Close()
+	}
+	return value, file, ok
+}
+
+// iommuBeforeVMM checks the IOMMU while vmm is not loaded, when the
+// hw.vmm sysctls do not exist yet: from the CPU's vendor (hw.model) and the
+// loader tunables that vmm reads when it loads. AMD-Vi is off unless
+// hw.vmm.amdvi.enable=1 (sys/amd64/vmm/amd/amdvi_hw.c); Intel's VT-d is
+// used unless hw.vmm.iommu.enable=0 (sys/amd64/vmm/io/iommu.c), if the
+// firmware enables it, which only shows once vmm is loaded.
+func (d *doctor) iommuBeforeVMM() {
+	const what = "IOMMU"
+	model, _ := d.h.Kernel.SysctlString("hw.model")
+	if v, file, ok := d.loaderTunable("hw.vmm.iommu.enable"); ok && v == "0" {
+		d.add(Fail, what, "hw.vmm.iommu.enable=0 in "+file+" turns PCI pass-through off",
+			"remove hw.vmm.iommu.enable=0 from "+file+" and reboot")
+		return
+	}
+	switch {
+	case strings.Contains(model, "AMD"):
+		if v, file, ok := d.loaderTunable("hw.vmm.amdvi.enable"); ok && v == "1" {
+			d.add(OK, what, "AMD CPU, hw.vmm.amdvi.enable=1 in "+file+" (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)", "")
+			return
+		}
+		d.add(Fail, what, "AMD CPU and hw.vmm.amdvi.enable=1 is not set in loader.conf, so PCI pass-through will not work",
+			d.iommuFix())
+	case strings.Contains(model, "Intel"):
+		d.add(Skip, what, "Intel CPU: whether VT-d is on shows once vmm is loaded (wifibox start loads it); it must be enabled in the firmware settings", "")
+	default:
+		d.add(Skip, what, "can only be checked once vmm is loaded (wifibox start loads it)", "")
+	}
+}
+
+// otherVMs checks for VMs other than wifibox's (/dev/vmm/NAME): while they
+// exist vmm.ko cannot be unloaded, so restart vmm, stop vmm and the
+// recoveries that use them fail.
+func (d *doctor) otherVMs() {
+	const what = "other VMs"
+	entries, err := os.ReadDir(filepath.Join(d.h.Paths.Dev, "vmm"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		d.add(Warn, what, err.Error(), d.readFix(err, "check /dev/vmm by hand"))
+		return
+	}
+	var others []string
+	for _, e := range entries {
+		if e.Name() != bhyve.VMName {
+			others = append(others, e.Name())
+		}
+	}
+	if len(others) == 0 {
+		d.add(OK, what, "none", "")
+		return
+	}
+	recovery := config.Recovery("")
+	if d.core != nil {
+		recovery = d.core.Recovery
+	}
+	detail := fmt.Sprintf("%s exist: wifibox restart vmm and stop vmm fail while they do (vmm.ko cannot be unloaded)", strings.Join(others, ", "))
+	switch recovery {
+	case config.RecoveryRestartVMM, config.RecoverySuspendVMM:
+		d.add(Warn, what, detail+", and so does recovery="+string(recovery)+" on resume",
+			"set recovery=suspend_guest in "+d.h.Paths.CoreConf()+", which leaves vmm.ko and the other VMs alone")
+	default:
+		d.add(OK, what, detail+"; recovery="+string(recovery)+" does not need it", "")
+	}
+}
+
+// releaseWithSuspend is kern.osreldate of FreeBSD 14.0, from which on the
+// system runs the rc.d scripts' suspend command itself.
+const releaseWithSuspend = 1400000
+
+// suspendHook checks the devd(8) hook of PREFIX/etc/devd/wifibox.conf: on
+// 14.0 and later the system runs `service wifibox suspend` by itself, so
+// the hook runs it twice; before 14.0 only the hook runs it, which matters
+// to the recoveries that do something on suspend.
+func (d *doctor) suspendHook() {
+	const what = "suspend hook"
+	hook := filepath.Join(filepath.Dir(d.h.Paths.ConfDir), "devd", "wifibox.conf")
+	_, err := os.Stat(hook)
+	installed := err == nil
+	release, rerr := d.h.Kernel.SysctlInt("kern.osreldate")
+	switch {
+	case rerr != nil:
+		d.add(Skip, what, "kern.osreldate cannot be read: "+rerr.Error(), "")
+	case release >= releaseWithSuspend && installed:
+		d.add(Warn, what, fmt.Sprintf("%s is installed, but FreeBSD %d runs wifibox's suspend itself: suspend runs twice", hook, release),
+			"rm "+hook+" && service devd restart")
+	case release >= releaseWithSuspend:
+		d.add(OK, what, "FreeBSD runs wifibox's suspend and resume itself", "")
+	case installed:
+		d.add(OK, what, hook+" runs wifibox's suspend", "")
+	case d.core != nil && (d.core.Recovery == config.RecoverySuspendGuest || d.core.Recovery == config.RecoverySuspendVMM):
+		d.add(Warn, what, fmt.Sprintf("before FreeBSD 14.0 only the devd hook runs wifibox's suspend, which recovery=%s needs", d.core.Recovery),
+			fmt.Sprintf("cp %s.sample %s && service devd restart", hook, hook))
+	default:
+		d.add(OK, what, "not installed; recovery does nothing on suspend", "")
+	}
+}
+
+// readFix is the fix for an error reading what doctor checks: root reads
+// what a user may not; root gets the fix for the problem.
+func (d *doctor) readFix(err error, otherwise string) string {
+	if (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) && os.Geteuid() != 0 {
+		return "run wifibox doctor as root"
+	}
+	return otherwise
+}
