@@ -431,7 +431,7 @@ OK   native driver of pci0:3:0:0 (3/0/0): none, ppt0 holds the device`,
 	},
 	want: `WARN app_config: app_config is broken, the guest gets no Wi-Fi configuration (/H/usr/local/etc/wifibox/app_config -> /H/nowhere: no such file or directory)
      fix: point it at the guest's configuration directory: ln -sfh DIR /H/usr/local/etc/wifibox/app_config`,
-	fit:  true,
+	fit: true,
 }}
 
 func TestFindings(t *testing.T) {
