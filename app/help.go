@@ -94,6 +94,12 @@ func help(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// takesOperands tells whether the command takes arguments other than
+// its options: not when its synopsis is one bracket of options.
+func (c commandHelp) takesOperands() bool {
+	return !strings.HasPrefix(c.args, "[-") || strings.Contains(c.args, "] [")
+}
+
 func (c commandHelp) usage() string {
 	return strings.TrimSpace("wifibox " + c.name + " " + c.args)
 }
@@ -134,12 +140,14 @@ func commandArgs(name string, args []string, max int) error {
 	if err != nil {
 		return err
 	}
+	operands := false
 	for _, a := range args {
 		if strings.HasPrefix(a, "-") && len(a) > 1 && !slices.Contains(c.options, a) {
 			return unknown("option", a, c.options, "usage: "+c.usage())
 		}
+		operands = operands || !strings.HasPrefix(a, "-")
 	}
-	if len(args) > max {
+	if len(args) > max || operands && !c.takesOperands() {
 		return failure.TooMany
 	}
 	return nil
@@ -169,15 +177,19 @@ func wantsHelp(args []string) bool {
 
 // nearest gives the valid word nearest to word when word is near enough
 // to be a typo of it (a third of its letters wrong, one at least right) or
-// its beginning; "" when none is.
+// its beginning (two letters at least); "" when none is.
 func nearest(word string, valid []string) string {
 	w := strings.TrimLeft(word, "-")
 	best, bestDist := "", -1
 	for _, v := range valid {
 		t := strings.TrimLeft(v, "-")
 		d := distance(w, t)
-		near := d <= max(1, len(t)/3) && d < len(t) || w != "" && strings.HasPrefix(t, w)
-		if near && (bestDist < 0 || d < bestDist) {
+		if len(w) > 1 && strings.HasPrefix(t, w) {
+			d = 0 // a beginning is the nearest there is
+		} else if d > max(1, len(t)/3) || d >= len(t) {
+			continue
+		}
+		if bestDist < 0 || d < bestDist {
 			best, bestDist = v, d
 		}
 	}

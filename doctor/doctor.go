@@ -140,7 +140,7 @@ func Checksum(path string) (string, error) {
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
+		return "", err // read PATH: the cause
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -9,8 +9,10 @@ package logging
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -68,6 +70,10 @@ func (f *file) Write(p []byte) (int, error) {
 	}
 	if err != nil && !f.warned && f.warn != nil {
 		f.warned = true
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) { // the path is said once
+			err = pathErr.Err
+		}
 		fmt.Fprintf(f.warn, "WARNING: %s is not writeable, messages could not be logged: %v\n", f.path, err)
 	}
 	return len(p), nil // a log that cannot be written never fails the caller

@@ -109,4 +109,7 @@ func TestUnwritableWarnsOnce(t *testing.T) {
 	if n := strings.Count(user.String(), "is not writeable"); n != 1 {
 		t.Errorf("warned %d times, want once:\n%s", n, user.String())
 	}
+	if n := strings.Count(user.String(), path); n != 1 {
+		t.Errorf("the warning names the path %d times, want once:\n%s", n, user.String())
+	}
 }

@@ -55,10 +55,13 @@ func Select(p host.Paths, args []string) (l Log, v View, err error) {
 		switch {
 		case args[0] == "-f" && !v.Follow:
 			v.Follow, args = true, args[1:]
-		case args[0] == "-n" && !lines && len(args) > 1:
-			n, err := strconv.Atoi(args[1])
+		case args[0] == "-n" && !lines:
+			n, err := -1, error(nil)
+			if len(args) > 1 {
+				n, err = strconv.Atoi(args[1])
+			}
 			if err != nil || n < 0 {
-				return Log{}, View{}, fmt.Errorf("-n takes a number of lines, not %q (usage: wifibox %s)", args[1], Usage)
+				return Log{}, View{}, fmt.Errorf("-n takes a number of lines (usage: wifibox %s)", Usage)
 			}
 			v.Lines, lines, args = n, true, args[2:]
 		default:
@@ -118,7 +121,7 @@ func Show(w io.Writer, path string, v View, stop <-chan struct{}) error {
 	defer func() { f.Close() }()
 	if v.Lines != All {
 		if err := seekLastLines(f, v.Lines); err != nil {
-			return fmt.Errorf("show log %s: %w", path, err)
+			return err // seek or read PATH: the cause
 		}
 	}
 	if _, err := io.Copy(w, f); err != nil {

@@ -357,7 +357,7 @@ func TestCommandLine(t *testing.T) {
 		stderr string
 	}{
 		{nil, "USAGE: wifibox"},
-		{[]string{"bogus"}, "USAGE: wifibox"},
+		{[]string{"bogus"}, "ERROR: unknown command bogus\nusage: wifibox"},
 		{[]string{"start", "guest", "vmm"}, "ERROR: Too many parameters\n"},
 		{[]string{"stop", "foo"}, "ERROR: Unknown target: foo (supported: guest, netif, vmm)\n"},
 		{[]string{"status", "now"}, "ERROR: Too many parameters\n"},
@@ -370,8 +370,5 @@ func TestCommandLine(t *testing.T) {
 	}
 	if len(h.trace()) != 0 {
 		t.Errorf("a refused command made operations: %q", h.trace())
-	}
-	if _, errOut, code := h.run("-h"); code != 0 || !strings.HasPrefix(errOut, "USAGE: wifibox") {
-		t.Errorf("-h: exit %d, %q", code, errOut)
 	}
 }

@@ -1,0 +1,95 @@
+package app
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestNearest(t *testing.T) {
+	commands := []string{"start", "stop", "restart", "status", "console", "version", "doctor", "log", "suspend", "resume", "help"}
+	for word, want := range map[string]string{
+		"statsu":  "status", // two letters swapped
+		"stat":    "status", // a beginning
+		"strat":   "start",
+		"stpo":    "stop",
+		"docter":  "doctor",
+		"console": "console",
+		"lo":      "log",
+		"xyz":     "",
+		"s":       "",
+		"":        "",
+	} {
+		if got := nearest(word, commands); got != want {
+			t.Errorf("nearest(%q) = %q, want %q", word, got, want)
+		}
+	}
+	options := []string{"-v", "--json"}
+	for word, want := range map[string]string{"--v": "-v", "-json": "--json", "--jsno": "--json", "-x": ""} {
+		if got := nearest(word, options); got != want {
+			t.Errorf("nearest(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
+
+func TestDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"abc", "abc", 0}, {"", "abc", 3}, {"statsu", "status", 1}, {"kitten", "sitting", 3}, {"ab", "ba", 1}} {
+		if got := distance(tc.a, tc.b); got != tc.want {
+			t.Errorf("distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestHelp: help, -h and --help print the usage on stdout and exit 0; a
+// command's help tells about it; mistakes name themselves and the nearest
+// valid word on stderr with a one-line usage, exit 1. None needs a host.
+func TestHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args           []string
+		code           int
+		stdout, stderr string // prefixes
+	}{
+		{[]string{"help"}, 0, "USAGE: wifibox [-n] [-S DIR] COMMAND [ARGS]\n    start [guest|netif|vmm]\n", ""},
+		{[]string{"-h"}, 0, "USAGE: wifibox", ""},
+		{[]string{"--help"}, 0, "USAGE: wifibox", ""},
+		{[]string{"-S", "/nonexistent", "--help"}, 0, "USAGE: wifibox", ""},
+		{[]string{"help", "log"}, 0, "usage: wifibox log [-f] [-n N] [host|guest|guest dmesg]\n\nShow wifibox's log", ""},
+		{[]string{"status", "--help"}, 0, "usage: wifibox status [-v|--json]\n", ""},
+		{[]string{"--version"}, 0, "wifibox version ", ""},
+		{nil, 1, "", "USAGE: wifibox"},
+		{[]string{"statsu"}, 1, "", "ERROR: unknown command statsu; did you mean status?\nusage: wifibox [-n] [-S DIR] COMMAND [ARGS]; wifibox help lists the commands\n"},
+		{[]string{"frobnicate"}, 1, "", "ERROR: unknown command frobnicate\nusage: wifibox"},
+		{[]string{"help", "stpo"}, 1, "", "ERROR: unknown command stpo; did you mean stop?\n"},
+		{[]string{"help", "stop", "now"}, 1, "", "ERROR: Too many parameters\n"},
+		{[]string{"--verison"}, 1, "", "ERROR: unknown option --verison; did you mean --version?\n"},
+		{[]string{"-S", "/x", "-q", "status"}, 1, "", "ERROR: unknown option -q\n"},
+		{[]string{"-S"}, 1, "", "ERROR: flag needs an argument: -S\n"},
+		{[]string{"sim"}, 1, "", "ERROR: sim needs init and a directory\nusage: wifibox sim init DIR\n"},
+	} {
+		var out, errOut bytes.Buffer
+		code := Main(tc.args, &out, &errOut)
+		if code != tc.code || !strings.HasPrefix(out.String(), tc.stdout) || !strings.HasPrefix(errOut.String(), tc.stderr) ||
+			tc.stdout == "" && out.Len() > 0 || tc.stderr == "" && errOut.Len() > 0 {
+			t.Errorf("wifibox %q: exit %d, stdout %q, stderr %q; want %d, %q, %q",
+				tc.args, code, out.String(), errOut.String(), tc.code, tc.stdout, tc.stderr)
+		}
+	}
+}
+
+// Every command of the table has its help and its line in the usage.
+func TestHelpCoversCommands(t *testing.T) {
+	var usage bytes.Buffer
+	writeUsage(&usage)
+	for _, c := range commands {
+		var out bytes.Buffer
+		if err := help([]string{c.name}, &out); err != nil || !strings.Contains(out.String(), c.about) {
+			t.Errorf("help %s: %v\n%s", c.name, err, out.String())
+		}
+		if !strings.Contains(usage.String(), "    "+c.name) {
+			t.Errorf("the usage lacks %s", c.name)
+		}
+	}
+}
