@@ -63,7 +63,9 @@ DATA_FILES=	444:man/wifibox.8:${MAN8DIR}/wifibox.8 \
 		644:etc/bhyve.conf.sample:${CONFDIR}/bhyve.conf.sample \
 		644:etc/uds_passthru.conf.sample:${EXAMPLESDIR}/uds_passthru.conf.sample \
 		644:devd/wifibox.conf.sample:${ETCDIR}/devd/wifibox.conf.sample \
-		644:newsyslog/wifibox.conf:${ETCDIR}/newsyslog.conf.d/wifibox.conf
+		644:newsyslog/wifibox.conf:${ETCDIR}/newsyslog.conf.d/wifibox.conf \
+		644:completion/wifibox.bash:${DESTDIR}${PREFIX}/share/bash-completion/completions/wifibox \
+		644:completion/_wifibox:${DESTDIR}${PREFIX}/share/zsh/site-functions/_wifibox
 SUBST=		sed -e 's|%%PREFIX%%|${PREFIX}|g' \
 		    -e 's|%%LOCALBASE%%|${LOCALBASE}|g' \
 		    -e 's|%%GUEST_ROOT%%|${GUEST_ROOT}|g'

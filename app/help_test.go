@@ -2,6 +2,8 @@ package app
 
 import (
 	"bytes"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -90,6 +92,25 @@ func TestHelpCoversCommands(t *testing.T) {
 		}
 		if !strings.Contains(usage.String(), "    "+c.name) {
 			t.Errorf("the usage lacks %s", c.name)
+		}
+	}
+}
+
+// The shell completions offer every command and option of the table.
+func TestCompletionsCoverCommands(t *testing.T) {
+	for _, file := range []string{"../completion/wifibox.bash", "../completion/_wifibox"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		words := append(slices.Clone(globalOptions), "guest", "netif", "vmm", "dmesg")
+		for _, c := range commands {
+			words = append(append(words, c.name), c.options...)
+		}
+		for _, w := range words {
+			if !strings.Contains(string(data), w) {
+				t.Errorf("%s does not offer %s", file, w)
+			}
 		}
 	}
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Checks the FreeBSD integration: the manual page (mandoc lint, every
 # cross-reference a page FreeBSD has), the shell code (shellcheck), the
-# rc.d script (scripts/rcd-test.sh), the newsyslog entry, and the install
+# shell completions (scripts/completion-test.sh), the rc.d script
+# (scripts/rcd-test.sh), the newsyslog entry, and the install
 # target: GNU make and bmake must install the same files with the same
 # modes and contents, and exactly the files of the port's pkg-plist.
 # Usage: sh scripts/check-install.sh; exits non-zero when a check fails,
@@ -49,6 +50,10 @@ fi
 step "shellcheck"
 shellcheck -s sh rc.d/wifibox scripts/*.sh bench/*.sh .ci/run ||
 	fail "shellcheck"
+
+step "shell completions"
+shellcheck -s bash completion/wifibox.bash || fail "shellcheck completion/wifibox.bash"
+sh scripts/completion-test.sh || fail "scripts/completion-test.sh"
 
 step "rc.d script"
 sh scripts/rcd-test.sh rc.d/wifibox || fail "scripts/rcd-test.sh"

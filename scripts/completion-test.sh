@@ -1,0 +1,45 @@
+#!/bin/sh
+# Checks the shell completions of completion/: the zsh function parses,
+# and the bash function, loaded with bash-completion, completes what
+# wifibox takes at each place of a command line.
+# Usage: sh scripts/completion-test.sh; exits non-zero on a failure.
+set -eu
+cd "$(dirname "$0")/.."
+zsh -n completion/_wifibox
+bash_completion=/usr/share/bash-completion/bash_completion
+[ -r "$bash_completion" ] || bash_completion=/usr/local/share/bash-completion/bash_completion
+# shellcheck disable=SC2016 # the script is bash's, expanded there
+bash -c '
+	. "$1"
+	. completion/wifibox.bash
+	failures=0
+	# expect WANT WORDS...: completing the last of WORDS offers WANT.
+	expect() {
+		want=$1
+		shift
+		COMP_WORDS=("$@")
+		COMP_CWORD=$(($# - 1))
+		COMP_LINE="$*"
+		COMP_POINT=${#COMP_LINE}
+		COMPREPLY=()
+		_wifibox wifibox "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+		got="${COMPREPLY[*]}"
+		if [ "$got" != "$want" ]; then
+			echo "FAIL: $* -> \"$got\", want \"$want\""
+			failures=$((failures + 1))
+		fi
+	}
+	expect "start stop status" wifibox st
+	expect "start stop restart status console version doctor log suspend resume help" wifibox ""
+	expect "--help" wifibox --h
+	expect "guest" wifibox start g
+	expect "guest netif vmm" wifibox -n restart ""
+	expect "" wifibox stop guest ""
+	expect "-v --json" wifibox -S /tmp/h status ""
+	expect "-q --json" wifibox doctor -
+	expect "dmesg" wifibox log guest ""
+	expect "-f -n host guest" wifibox log ""
+	expect "doctor" wifibox help d
+	exit $failures
+' sh "$bash_completion"
+echo "completion: all passed"
