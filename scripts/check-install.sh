@@ -28,12 +28,12 @@ step "mandoc -T lint -W style man/wifibox.8"
 # The manual pages wifibox(8) may refer to: FreeBSD's, and those of the
 # guest's and socat's packages. A stand-in of each, in a manual tree of
 # its own, lets mandoc report a reference to any other page.
-for page in cu.1 chmod.1 nice.1 sh.1 socat.1 \
+for page in cu.1 chmod.1 nice.1 sh.1 socat.1 tail.1 \
 	bridge.4 iwlwifi.4 iwm.4 nmdm.4 tap.4 vmm.4 \
 	devd.conf.5 loader.conf.5 newsyslog.conf.5 rc.conf.5 sysctl.conf.5 \
 	wifibox-guest.5 \
 	bhyve.8 chown.8 daemon.8 devd.8 devmatch.8 kldunload.8 newsyslog.8 \
-	pciconf.8 rc.subr.8 service.8 sysctl.8 wpa_cli.8 wpa_supplicant.8; do
+	pciconf.8 rc.8 rc.subr.8 service.8 sysctl.8 wpa_cli.8 wpa_supplicant.8; do
 	name=${page%.*}
 	section=${page##*.}
 	mkdir -p "$tmp/man/man$section"
@@ -45,6 +45,11 @@ lint=$(MANPATH=$tmp/man mandoc -T lint -W style man/wifibox.8 2>&1) || true
 if [ -n "$lint" ]; then
 	fail "mandoc has something to say about man/wifibox.8:"
 	printf '%s\n' "$lint"
+fi
+
+step "the SYNOPSIS is the production tool's: no simulated host"
+if sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' man/wifibox.8 | grep -E 'Fl S|Cm sim|SIMULATE'; then
+	fail "the SYNOPSIS of man/wifibox.8 names the simulated host"
 fi
 
 step "shellcheck"
