@@ -189,3 +189,42 @@ func TestLogLevels(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusJSONSchema: every field is present whatever runs, lists are []
+// when empty (devices with a broken bhyve.conf), unknown times null.
+func TestStatusJSONSchema(t *testing.T) {
+	h := newHost(t)
+	h.config("bhyve.conf", "cpus=x\n")
+	out, _, code := h.run("status", "--json")
+	var r map[string]any
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 1 {
+		t.Fatalf("status --json: exit %d, %v\n%s", code, err, out)
+	}
+	for _, key := range []string{"running", "uptime_seconds", "manager_pid", "guest_pid", "state", "since", "guest_since",
+		"restarts", "last_exit", "tap", "passthru", "stop_wait_seconds", "relays", "bridge", "devices", "errors"} {
+		if _, ok := r[key]; !ok {
+			t.Errorf("status --json lacks %s:\n%s", key, out)
+		}
+	}
+	for _, key := range []string{"devices", "passthru", "relays"} {
+		if list, ok := r[key].([]any); !ok || len(list) != 0 {
+			t.Errorf("%s = %#v, want []", key, r[key])
+		}
+	}
+	if r["since"] != nil || r["guest_since"] != nil {
+		t.Errorf("since %v, guest_since %v; want null with no manager", r["since"], r["guest_since"])
+	}
+	if errs, _ := r["errors"].([]any); len(errs) != 1 {
+		t.Errorf("errors = %v, want the broken bhyve.conf", r["errors"])
+	}
+	h.config("bhyve.conf", "passthru=3/0/0\nstop_wait_max=7\n")
+	h.must("start")
+	out, _, _ = h.run("status", "--json")
+	r = nil
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r["since"] == nil || r["guest_since"] == nil || r["stop_wait_seconds"] != 7.0 || r["tap"] != "tap0" {
+		t.Errorf("running: since %v, guest_since %v, stop_wait_seconds %v, tap %v", r["since"], r["guest_since"], r["stop_wait_seconds"], r["tap"])
+	}
+}
