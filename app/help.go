@@ -52,6 +52,12 @@ var commands = []commandHelp{
 		"Show this help, or the help of one command."},
 }
 
+// simHelp is the command of the simulated host, which the usage shows
+// apart from the others.
+var simHelp = commandHelp{"sim", "init DIR", nil,
+	"Create a simulated FreeBSD host in DIR, for trying wifibox out and testing\n" +
+		"it without bhyve or a Wi-Fi card; -S DIR acts on it."}
+
 // globalOptions are the options before the command.
 var globalOptions = []string{"-n", "-S", "-h", "--help", "--version"}
 
@@ -64,16 +70,16 @@ func writeUsage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "    %s\n", strings.TrimSpace(c.name+" "+c.args))
 	}
-	fmt.Fprint(w, `
+	fmt.Fprintf(w, `
   -n         show the privileged operations start, stop, restart, suspend
              or resume would make, in order, and change nothing
   -h, --help show this help; wifibox help COMMAND tells about one command
   --version  show the version of wifibox
 
 Simulated host (for trying wifibox out and testing it):
-    sim init DIR  create a simulated FreeBSD host in DIR
+    %s
   -S DIR     act on the simulated host in DIR (also WIFIBOX_SIMULATE=DIR)
-`)
+`, simHelp.name+" "+simHelp.args)
 }
 
 // help is `wifibox help [COMMAND]`: the usage, or one command's usage
@@ -106,15 +112,16 @@ func (c commandHelp) usage() string {
 
 // lookup finds a command, or gives the usage error for an unknown one.
 func lookup(name string) (commandHelp, error) {
-	i := slices.IndexFunc(commands, func(c commandHelp) bool { return c.name == name })
+	all := append(slices.Clone(commands), simHelp)
+	i := slices.IndexFunc(all, func(c commandHelp) bool { return c.name == name })
 	if i < 0 {
-		names := make([]string, len(commands))
-		for i, c := range commands {
+		names := make([]string, len(all))
+		for i, c := range all {
 			names[i] = c.name
 		}
 		return commandHelp{}, unknown("command", name, names, synopsis)
 	}
-	return commands[i], nil
+	return all[i], nil
 }
 
 // usageError is a mistake on the command line: shown on standard error

@@ -61,6 +61,8 @@ func TestHelp(t *testing.T) {
 		{[]string{"help", "log"}, 0, "usage: wifibox log [-f] [-n N] [host|guest|guest dmesg]\n\nShow wifibox's log", ""},
 		{[]string{"status", "--help"}, 0, "usage: wifibox status [-v|--json]\n", ""},
 		{[]string{"--version"}, 0, "wifibox version ", ""},
+		{[]string{"help", "sim"}, 0, "usage: wifibox sim init DIR\n", ""},
+		{[]string{"simm"}, 1, "", "ERROR: unknown command simm; did you mean sim?\n"},
 		{nil, 1, "", "USAGE: wifibox"},
 		{[]string{"statsu"}, 1, "", "ERROR: unknown command statsu; did you mean status?\nusage: wifibox [-n] [-S DIR] COMMAND [ARGS]; wifibox help lists the commands\n"},
 		{[]string{"frobnicate"}, 1, "", "ERROR: unknown command frobnicate\nusage: wifibox"},

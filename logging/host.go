@@ -41,13 +41,21 @@ func answer(err error) string {
 	return err.Error()
 }
 
-// query logs a query and its answer at debug.
-func (l *logged) query(op, result string, err error) {
-	if err != nil {
-		result = answer(err)
+// query logs a query and its answer at debug; result is only called when
+// debug is logged, and the answer was no error.
+func (l *logged) query(op string, result func() string, err error) {
+	if !l.log.IsLevelEnabled(logrus.DebugLevel) {
+		return
 	}
-	l.log.Debugf("Kernel: %s -> %s", op, result)
+	answer := answer(err)
+	if err == nil {
+		answer = result()
+	}
+	l.log.Debugf("Kernel: %s -> %s", op, answer)
 }
+
+// ok is the result of an operation that answers nothing but success.
+func ok() string { return "ok" }
 
 // change logs a change at debug with the kernel's answer, and at info
 // once it is made.
@@ -63,14 +71,15 @@ func (l *logged) change(op string, err error, done string) error {
 
 func (l *logged) Module(name string) (host.Module, error) {
 	m, err := l.h.Kernel.Module(name)
-	result := "not present"
-	switch {
-	case m.Present && m.File != "":
-		result = "present from " + m.File
-	case m.Present:
-		result = "present, built in"
-	}
-	l.query("kldstat "+name, result, err)
+	l.query("kldstat "+name, func() string {
+		switch {
+		case m.Present && m.File != "":
+			return "present from " + m.File
+		case m.Present:
+			return "present, built in"
+		}
+		return "not present"
+	}, err)
 	return m, err
 }
 
@@ -84,13 +93,13 @@ func (l *logged) Unload(module string) error {
 
 func (l *logged) SysctlInt(name string) (int64, error) {
 	v, err := l.h.Kernel.SysctlInt(name)
-	l.query("sysctl "+name, fmt.Sprint(v), err)
+	l.query("sysctl "+name, func() string { return fmt.Sprint(v) }, err)
 	return v, err
 }
 
 func (l *logged) SysctlString(name string) (string, error) {
 	v, err := l.h.Kernel.SysctlString(name)
-	l.query("sysctl "+name, fmt.Sprintf("%q", v), err)
+	l.query("sysctl "+name, func() string { return fmt.Sprintf("%q", v) }, err)
 	return v, err
 }
 
@@ -102,7 +111,7 @@ func (l *logged) CreateVM(name string) error {
 
 func (l *logged) VMExists(name string) (bool, error) {
 	exists, err := l.h.VMs.VMExists(name)
-	l.query("vm_exists "+name, fmt.Sprint(exists), err)
+	l.query("vm_exists "+name, func() string { return fmt.Sprint(exists) }, err)
 	return exists, err
 }
 
@@ -119,15 +128,17 @@ func (l *logged) DestroyVM(name string) error {
 
 func (l *logged) Devices() ([]host.PCIDevice, error) {
 	devs, err := l.h.PCI.Devices()
-	var list []string
-	for _, d := range devs {
-		driver := d.DriverUnit()
-		if driver == "" {
-			driver = "no driver"
+	l.query("pci_devices", func() string {
+		list := make([]string, len(devs))
+		for i, d := range devs {
+			driver := d.DriverUnit()
+			if driver == "" {
+				driver = "no driver"
+			}
+			list[i] = fmt.Sprintf("%s %04x:%04x %s", d.Selector, d.Vendor, d.Device, driver)
 		}
-		list = append(list, fmt.Sprintf("%s %04x:%04x %s", d.Selector, d.Vendor, d.Device, driver))
-	}
-	l.query("pci_devices", strings.Join(list, ", "), err)
+		return strings.Join(list, ", ")
+	}, err)
 	return devs, err
 }
 
@@ -161,23 +172,25 @@ func (l *logged) DestroyInterface(name string) error {
 
 func (l *logged) SetUp(name string) error {
 	err := l.h.Net.SetUp(name)
-	l.query("if_up "+name, "ok", err)
+	l.query("if_up "+name, ok, err)
 	return err
 }
 
 func (l *logged) Interface(name string) (host.Interface, error) {
 	i, err := l.h.Net.Interface(name)
-	l.query("ifconfig "+name, describe(i), err)
+	l.query("ifconfig "+name, func() string { return describe(i) }, err)
 	return i, err
 }
 
 func (l *logged) Interfaces() ([]host.Interface, error) {
 	all, err := l.h.Net.Interfaces()
-	list := make([]string, len(all))
-	for n, i := range all {
-		list[n] = describe(i)
-	}
-	l.query("ifconfig -a", strings.Join(list, ", "), err)
+	l.query("ifconfig -a", func() string {
+		list := make([]string, len(all))
+		for n, i := range all {
+			list[n] = describe(i)
+		}
+		return strings.Join(list, ", ")
+	}, err)
 	return all, err
 }
 
@@ -201,7 +214,7 @@ func (l *logged) DeleteMember(bridge, member string) error {
 
 func (l *logged) Members(bridge string) ([]string, error) {
 	members, err := l.h.Net.Members(bridge)
-	l.query("bridge_members "+bridge, strings.Join(members, " "), err)
+	l.query("bridge_members "+bridge, func() string { return strings.Join(members, " ") }, err)
 	return members, err
 }
 
@@ -209,23 +222,20 @@ func (l *logged) Members(bridge string) ([]string, error) {
 
 func (l *logged) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	g, err := l.h.Launcher.Launch(spec)
-	result := ""
-	if err == nil {
-		result = fmt.Sprintf("pid %d", g.Pid())
-	}
 	// The command line itself is the caller's to log, once.
-	l.query(fmt.Sprintf("exec %s (%d arguments, nice %d)", spec.Argv[0], len(spec.Argv)-1, spec.Nice), result, err)
+	l.query(fmt.Sprintf("exec %s (%d arguments, nice %d)", spec.Argv[0], len(spec.Argv)-1, spec.Nice),
+		func() string { return fmt.Sprintf("pid %d", g.Pid()) }, err)
 	return g, err
 }
 
 func (l *logged) Signal(pid int, sig syscall.Signal) error {
 	err := l.h.Launcher.Signal(pid, sig)
-	l.query(fmt.Sprintf("signal %d %s", pid, unix.SignalName(sig)), "ok", err)
+	l.query(fmt.Sprintf("signal %d %s", pid, unix.SignalName(sig)), ok, err)
 	return err
 }
 
 func (l *logged) Emulations(program string) ([]string, error) {
 	ems, err := l.h.Launcher.Emulations(program)
-	l.query(program+" -s help", strings.Join(ems, " "), err)
+	l.query(program+" -s help", func() string { return strings.Join(ems, " ") }, err)
 	return ems, err
 }
