@@ -115,6 +115,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return usageFailure(err, stderr)
 	case wantsHelp(rest):
 		return usageFailure(help([]string{name}, stdout), stderr)
+	case name != managerCommand:
+		if err := commandArgs(name, rest); err != nil {
+			return usageFailure(err, stderr)
+		}
 	}
 	if c.dry && !dryRunnable[name] {
 		fmt.Fprintf(stderr, "ERROR: -n goes with start, stop, restart, suspend and resume\n")
@@ -213,20 +217,12 @@ func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]stri
 
 // recovery runs suspend or resume with core.conf's recovery method.
 func (c *command) recovery(f func(*lifecycle.Runner, config.Recovery) error) func([]string) error {
-	return func(args []string) error {
-		if len(args) > 0 {
-			return failure.TooMany
-		}
-		return f(c.runner(), c.core.Recovery)
-	}
+	return func([]string) error { return f(c.runner(), c.core.Recovery) }
 }
 
 // doctor checks the host and tells what to fix, -q the problems only,
 // --json as one JSON object; exit status 127 when a check fails.
 func (c *command) doctor(args []string) error {
-	if err := commandArgs("doctor", args, 1); err != nil {
-		return err
-	}
 	format := doctor.All
 	switch {
 	case slices.Equal(args, []string{"-q"}):
@@ -243,9 +239,6 @@ func (c *command) doctor(args []string) error {
 // showLog shows the host's log or the guest's, or its last -n N lines,
 // following it with -f from its last lines until SIGINT or SIGTERM.
 func (c *command) showLog(args []string) error {
-	if err := commandArgs("log", args, len(args)); err != nil {
-		return err
-	}
 	l, view, err := logview.Select(c.host.Paths, args)
 	if err != nil {
 		return failure.New(failure.Usage, err)

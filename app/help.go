@@ -12,49 +12,51 @@ import (
 )
 
 // commandHelp is one command as `wifibox help` shows it: its arguments,
-// the options it takes (for suggestions), and what it does.
+// the options it takes (for suggestions), how many arguments it takes at
+// most (-1: the command counts them), and what it does.
 type commandHelp struct {
 	name    string
 	args    string
 	options []string
+	max     int
 	about   string
 }
 
 // commands are wifibox's commands in the order the usage lists them.
 var commands = []commandHelp{
-	{"start", "[guest|netif|vmm]", nil,
+	{"start", "[guest|netif|vmm]", nil, 1,
 		"Start the parts of the target: the network interface wifibox0, then the guest."},
-	{"stop", "[guest|netif|vmm]", nil,
+	{"stop", "[guest|netif|vmm]", nil, 1,
 		"Stop the parts of the target: the guest, then the network interface.\n" +
 			"With nothing running it removes what a killed VM manager left and exits 0."},
-	{"restart", "[guest|netif|vmm]", nil,
+	{"restart", "[guest|netif|vmm]", nil, 1,
 		"Stop the parts of the target and start them again. With no guest running\n" +
 			"it repairs what a killed VM manager left and exits 1."},
-	{"status", "[-v|--json]", []string{"-v", "--json"},
+	{"status", "[-v|--json]", []string{"-v", "--json"}, 1,
 		"Tell whether the guest runs (exit 0) or not (exit 1); -v tells what the\n" +
 			"VM manager knows, --json gives it all as one JSON object."},
-	{"console", "[-e C]", []string{"-e"},
+	{"console", "[-e C]", []string{"-e"}, 2,
 		"Attach the terminal to the guest's serial console (console=yes in\n" +
 			"bhyve.conf); ~. leaves, -e sets another escape character."},
-	{"version", "", nil,
+	{"version", "", nil, 0,
 		"Show the version of wifibox and the SHA-256 of each guest image."},
-	{"doctor", "[-q|--json]", []string{"-q", "--json"},
+	{"doctor", "[-q|--json]", []string{"-q", "--json"}, 1,
 		"Check what the guest needs, in the order to fix it, and print the fix\n" +
 			"for each problem; -q prints only the problems. Changes nothing."},
-	{"log", "[-f] [-n N] [host|guest|guest dmesg]", []string{"-f", "-n"},
+	{"log", "[-f] [-n N] [host|guest|guest dmesg]", []string{"-f", "-n"}, -1,
 		"Show wifibox's log or the guest's; -n N the last N lines, -f follows\n" +
 			"it from its last lines (10 unless -n says) until interrupted."},
-	{"suspend", "", nil,
+	{"suspend", "", nil, 0,
 		"Prepare for the system's sleep as recovery in core.conf says."},
-	{"resume", "", nil,
+	{"resume", "", nil, 0,
 		"Bring the guest back after the system's sleep as recovery in core.conf says."},
-	{"help", "[COMMAND]", nil,
+	{"help", "[COMMAND]", nil, 1,
 		"Show this help, or the help of one command."},
 }
 
 // simHelp is the command of the simulated host, which the usage shows
 // apart from the others.
-var simHelp = commandHelp{"sim", "init DIR", nil,
+var simHelp = commandHelp{"sim", "init DIR", nil, 2,
 	"Create a simulated FreeBSD host in DIR, for trying wifibox out and testing\n" +
 		"it without bhyve or a Wi-Fi card; -S DIR acts on it."}
 
@@ -101,9 +103,9 @@ func help(args []string, stdout io.Writer) error {
 }
 
 // takesOperands tells whether the command takes arguments other than
-// its options: not when its synopsis is one bracket of options.
+// its options: not when its synopsis is one choice of them, [-v|--json].
 func (c commandHelp) takesOperands() bool {
-	return !strings.HasPrefix(c.args, "[-") || strings.Contains(c.args, "] [")
+	return len(c.options) == 0 || c.args != "["+strings.Join(c.options, "|")+"]"
 }
 
 func (c commandHelp) usage() string {
@@ -141,8 +143,9 @@ func unknown(kind, word string, valid []string, usage string) error {
 }
 
 // commandArgs refuses an option the command does not take, naming the one
-// meant, and more arguments than max. -h and --help were taken by Main.
-func commandArgs(name string, args []string, max int) error {
+// meant, more arguments than it takes, and words where it takes options
+// only. -h and --help were taken by Main.
+func commandArgs(name string, args []string) error {
 	c, err := lookup(name)
 	if err != nil {
 		return err
@@ -154,7 +157,7 @@ func commandArgs(name string, args []string, max int) error {
 		}
 		operands = operands || !strings.HasPrefix(a, "-")
 	}
-	if len(args) > max || operands && !c.takesOperands() {
+	if c.max >= 0 && len(args) > c.max || operands && !c.takesOperands() {
 		return failure.TooMany
 	}
 	return nil

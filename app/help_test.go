@@ -72,6 +72,13 @@ func TestHelp(t *testing.T) {
 		{[]string{"-S", "/x", "-q", "status"}, 1, "", "ERROR: unknown option -q\n"},
 		{[]string{"-S"}, 1, "", "ERROR: flag needs an argument: -S\n"},
 		{[]string{"sim"}, 1, "", "ERROR: sim needs init and a directory\nusage: wifibox sim init DIR\n"},
+		// Each command's arguments are checked before anything else.
+		{[]string{"start", "-x"}, 1, "", "ERROR: unknown option -x\nusage: wifibox start [guest|netif|vmm]\n"},
+		{[]string{"doctor", "--jsno"}, 1, "", "ERROR: unknown option --jsno; did you mean --json?\n"},
+		{[]string{"status", "now"}, 1, "", "ERROR: Too many parameters\n"},
+		{[]string{"status", "-v", "--json"}, 1, "", "ERROR: Too many parameters\n"},
+		{[]string{"resume", "now"}, 1, "", "ERROR: Too many parameters\n"},
+		{[]string{"version", "x"}, 1, "", "ERROR: Too many parameters\n"},
 	} {
 		var out, errOut bytes.Buffer
 		code := Main(tc.args, &out, &errOut)

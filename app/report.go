@@ -25,9 +25,6 @@ import (
 func (c *command) status(args []string) error {
 	verbose := slices.Equal(args, []string{"-v"})
 	asJSON := slices.Equal(args, []string{"--json"})
-	if err := commandArgs("status", args, 1); err != nil {
-		return err
-	}
 	c.log.Info("Begin: wifibox status")
 	st, err := c.guest()
 	if err != nil {
@@ -204,10 +201,7 @@ func (c *command) details(r statusReport) {
 func since(t time.Time) string { return time.Since(t).Round(time.Second).String() }
 
 // version shows the program's version and the SHA-256 of each guest image.
-func (c *command) version(args []string) error {
-	if len(args) > 0 {
-		return failure.TooMany
-	}
+func (c *command) version([]string) error {
 	c.log.Info("Begin: wifibox version")
 	fmt.Fprintf(c.stdout, "wifibox version %s\n", version)
 	for _, image := range []string{c.host.Paths.ESPImage(), c.host.Paths.RootImage()} {
