@@ -115,8 +115,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return usageFailure(err, stderr)
 	case wantsHelp(rest):
 		return usageFailure(help([]string{name}, stdout), stderr)
-	case name != managerCommand:
-		if err := commandArgs(name, rest); err != nil {
+	default:
+		if err := checkArgs(name, rest); err != nil {
 			return usageFailure(err, stderr)
 		}
 	}

@@ -126,6 +126,28 @@ func lookup(name string) (commandHelp, error) {
 	return all[i], nil
 }
 
+// checkArgs refuses an option the command does not take, naming the one
+// meant, more arguments than it takes, and words where it takes options
+// only. -h and --help were taken by Main. A command the help table lacks
+// (the hidden ones) checks its own.
+func checkArgs(name string, args []string) error {
+	c, err := lookup(name)
+	if err != nil {
+		return nil
+	}
+	operands := false
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") && len(a) > 1 && !slices.Contains(c.options, a) {
+			return unknown("option", a, c.options, "usage: "+c.usage())
+		}
+		operands = operands || !strings.HasPrefix(a, "-")
+	}
+	if c.max >= 0 && len(args) > c.max || operands && !c.takesOperands() {
+		return failure.TooMany
+	}
+	return nil
+}
+
 // usageError is a mistake on the command line: shown on standard error
 // with a one-line usage whatever the log level, exit status 1.
 type usageError struct{ msg, usage string }
@@ -140,27 +162,6 @@ func unknown(kind, word string, valid []string, usage string) error {
 		msg += "; did you mean " + s + "?"
 	}
 	return failure.New(failure.Usage, &usageError{msg: msg, usage: usage})
-}
-
-// commandArgs refuses an option the command does not take, naming the one
-// meant, more arguments than it takes, and words where it takes options
-// only. -h and --help were taken by Main.
-func commandArgs(name string, args []string) error {
-	c, err := lookup(name)
-	if err != nil {
-		return err
-	}
-	operands := false
-	for _, a := range args {
-		if strings.HasPrefix(a, "-") && len(a) > 1 && !slices.Contains(c.options, a) {
-			return unknown("option", a, c.options, "usage: "+c.usage())
-		}
-		operands = operands || !strings.HasPrefix(a, "-")
-	}
-	if c.max >= 0 && len(args) > c.max || operands && !c.takesOperands() {
-		return failure.TooMany
-	}
-	return nil
 }
 
 // showUsageError writes a usage error to stderr, whatever the log level,
