@@ -361,6 +361,16 @@ OK   native driver of pci0:3:0:0 (3/0/0): none, ppt0 holds the device`,
 	want: "OK   IOMMU: AMD CPU, hw.vmm.amdvi.enable=1 in /H/boot/loader.conf.local (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)",
 	fit:  true,
 }, {
+	name: "AMD with the older amdvi tunable",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		if err := sim.SetFault(dir, "cpu", "amd"); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, "boot/loader.conf"), "hw.vmm.amdvi_enable=1\n", 0o644)
+	},
+	want: "OK   IOMMU: AMD CPU, hw.vmm.amdvi_enable=1 in /H/boot/loader.conf (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)",
+	fit:  true,
+}, {
 	name: "iommu turned off in loader.conf.d",
 	setup: func(t *testing.T, dir string, h *host.Host) {
 		write(t, filepath.Join(dir, "boot/loader.conf.d/vmm.conf"), "hw.vmm.iommu.enable=0\n", 0o644)

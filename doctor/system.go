@@ -47,7 +47,9 @@ func (d *doctor) loaderTunable(name string) (value, file string, ok bool) {
 // iommuBeforeVMM checks the IOMMU while vmm is not loaded, when the
 // hw.vmm sysctls do not exist yet: from the CPU's vendor (hw.model) and the
 // loader tunables that vmm reads when it loads. AMD-Vi is off unless
-// hw.vmm.amdvi.enable=1 (sys/amd64/vmm/amd/amdvi_hw.c); Intel's VT-d is
+// hw.vmm.amdvi.enable=1 or hw.vmm.amdvi_enable=1 (sys/amd64/vmm/amd/
+// amdvi_hw.c: SYSCTL_INT CTLFLAG_RDTUN and TUNABLE_INT of
+// amdvi_enable_user, 0 by default); Intel's VT-d is
 // used unless hw.vmm.iommu.enable=0 (sys/amd64/vmm/io/iommu.c), if the
 // firmware enables it, which only shows once vmm is loaded.
 func (d *doctor) iommuBeforeVMM() {
@@ -60,9 +62,12 @@ func (d *doctor) iommuBeforeVMM() {
 	}
 	switch {
 	case strings.Contains(model, "AMD"):
-		if v, file, ok := d.loaderTunable("hw.vmm.amdvi.enable"); ok && v == "1" {
-			d.add(OK, what, "AMD CPU, hw.vmm.amdvi.enable=1 in "+file+" (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)", "")
-			return
+		// amdvi_hw.c reads both the sysctl's tunable and an older name.
+		for _, name := range []string{"hw.vmm.amdvi.enable", "hw.vmm.amdvi_enable"} {
+			if v, file, ok := d.loaderTunable(name); ok && v == "1" {
+				d.add(OK, what, "AMD CPU, "+name+"=1 in "+file+" (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)", "")
+				return
+			}
 		}
 		d.add(Fail, what, "AMD CPU and hw.vmm.amdvi.enable=1 is not set in loader.conf, so PCI pass-through will not work",
 			d.iommuFix())
