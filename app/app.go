@@ -1,6 +1,8 @@
 // Package app owns wifibox's command line: the global options, the commands
-// and their arguments, the usage text, the logger each command gets, the
-// host it acts on (FreeBSD's kernel, or a simulated host with -S), and the
+// and their arguments, the help (help.go: the usage, each command's help,
+// the nearest valid word for a mistyped one), the logger each command gets,
+// the host it acts on (FreeBSD's kernel, or a simulated host with -S;
+// logged through logging.Host), whether it must run as root, and the
 // mapping of every error to its documented exit status.
 package app
 
