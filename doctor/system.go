@@ -112,9 +112,11 @@ func (d *doctor) otherVMs() {
 	}
 }
 
-// releaseWithSuspend is kern.osreldate of FreeBSD 14.0, from which on the
-// system runs the rc.d scripts' suspend command itself.
-const releaseWithSuspend = 1400000
+// releaseWithSuspend is the kern.osreldate of FreeBSD 14.0 from which on
+// the system runs the rc.d scripts' suspend command itself: the one the
+// port (packaging/freebsd/net/wifibox-core/Makefile) installs the devd
+// hook below.
+const releaseWithSuspend = 1400090
 
 // suspendHook checks the devd(8) hook of PREFIX/etc/devd/wifibox.conf: on
 // 14.0 and later the system runs `service wifibox suspend` by itself, so
