@@ -25,6 +25,8 @@ func (m *manager) startRelays() {
 	if !exists {
 		return
 	}
+	m.log.Debugf("VM manager: configuration as read: %s: network=%v:%v sockets=%+v max_sessions=%d",
+		p.UDSPassthruConf(), uds.GuestIP, uds.Netmask, uds.Sockets, uds.MaxSessions)
 	sockets := make([]relay.Socket, len(uds.Sockets))
 	for i, s := range uds.Sockets {
 		sockets[i] = relay.Socket{
