@@ -1,11 +1,13 @@
 #!/bin/sh
-# Checks the shell completions of completion/: the zsh function parses,
-# and the bash function, loaded with bash-completion, completes what
-# wifibox takes at each place of a command line.
+# Checks the shell completions of completion/: what zsh lists at each place
+# of a command line (scripts/completion-test.zsh, typing into a zsh on a
+# pseudo-terminal), and what the bash function, loaded with
+# bash-completion, completes.
 # Usage: sh scripts/completion-test.sh; exits non-zero on a failure.
 set -eu
 cd "$(dirname "$0")/.."
 zsh -n completion/_wifibox
+timeout 120 zsh -f scripts/completion-test.zsh
 bash_completion=/usr/share/bash-completion/bash_completion
 [ -r "$bash_completion" ] || bash_completion=/usr/local/share/bash-completion/bash_completion
 # shellcheck disable=SC2016 # the script is bash's, expanded there
