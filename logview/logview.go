@@ -65,7 +65,7 @@ func Select(p host.Paths, args []string) (l Log, v View, err error) {
 			}
 			v.Lines, lines, args = n, true, args[2:]
 		default:
-			return Log{}, View{}, fmt.Errorf("Unknown option: %s (usage: wifibox %s)", args[0], Usage)
+			return Log{}, View{}, fmt.Errorf("Unknown or repeated option: %s (usage: wifibox %s)", args[0], Usage)
 		}
 	}
 	if v.Follow && !lines {
