@@ -23,7 +23,7 @@ const bound = 10 * time.Second
 var localhost = netip.MustParseAddr("127.0.0.1")
 
 // tempDir gives a short directory: socket paths must fit sockaddr_un.
-func tempDir(t *testing.T) string {
+func tempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "rl")
 	if err != nil {
@@ -34,7 +34,7 @@ func tempDir(t *testing.T) string {
 }
 
 // startGuest serves a FakeWPA on a port of 127.0.0.1.
-func startGuest(t *testing.T) (*FakeWPA, int) {
+func startGuest(t testing.TB) (*FakeWPA, int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -76,7 +76,7 @@ func newLog() (*logrus.Logger, logSink) {
 }
 
 // waitLog waits for a log entry containing text.
-func waitLog(t *testing.T, sink logSink, text string) {
+func waitLog(t testing.TB, sink logSink, text string) {
 	t.Helper()
 	timeout := time.After(bound)
 	for {
@@ -93,7 +93,7 @@ func waitLog(t *testing.T, sink logSink, text string) {
 
 // startRelay relays one socket, dir/wlan0, to port and stops the relay at
 // the test's end.
-func startRelay(t *testing.T, dir string, port int, opts Options) (*Relay, string) {
+func startRelay(t testing.TB, dir string, port int, opts Options) (*Relay, string) {
 	t.Helper()
 	path := filepath.Join(dir, "wlan0")
 	if !opts.Guest.IsValid() && opts.Resolve == nil {
@@ -114,12 +114,12 @@ func startRelay(t *testing.T, dir string, port int, opts Options) (*Relay, strin
 
 // client is wpa_cli: a datagram socket bound at its own path.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn *net.UnixConn
 	to   *net.UnixAddr
 }
 
-func newClient(t *testing.T, dir, name, relayed string) *client {
+func newClient(t testing.TB, dir, name, relayed string) *client {
 	t.Helper()
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, name), Net: "unixgram"})
 	if err != nil {
@@ -182,7 +182,7 @@ type rig struct {
 	log       logSink
 }
 
-func newRig(t *testing.T, opts Options) *rig {
+func newRig(t testing.TB, opts Options) *rig {
 	t.Helper()
 	g := &rig{dir: tempDir(t)}
 	g.guest, g.port = startGuest(t)
@@ -191,7 +191,7 @@ func newRig(t *testing.T, opts Options) *rig {
 	return g
 }
 
-func (g *rig) client(t *testing.T, name string) *client {
+func (g *rig) client(t testing.TB, name string) *client {
 	t.Helper()
 	return newClient(t, g.dir, name, g.path)
 }
