@@ -179,7 +179,7 @@ func (c *command) details(r statusReport) {
 			fmt.Fprintf(w, "Last exit:   %s\n", st.LastExit)
 		}
 		for _, r := range st.Relays {
-			fmt.Fprintf(w, "Relay:       %s -> guest port %d, %d sessions\n", r.Path, r.Port, r.Sessions)
+			fmt.Fprintf(w, "Relay:       %s -> guest port %d, %d attached clients\n", r.Path, r.Port, r.Attached)
 		}
 	}
 	switch {

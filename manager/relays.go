@@ -34,11 +34,11 @@ func (m *manager) startRelays() {
 		}
 	}
 	r, err := relay.Start(relay.Options{
-		Sockets:     sockets,
-		Guest:       uds.GuestIP,
-		Resolve:     func() (netip.Addr, error) { return relay.DefaultGateway(Bridge) },
-		MaxSessions: uds.MaxSessions,
-		Log:         m.log,
+		Sockets:    sockets,
+		Guest:      uds.GuestIP,
+		Resolve:    func() (netip.Addr, error) { return relay.DefaultGateway(Bridge) },
+		MaxClients: uds.MaxSessions,
+		Log:        m.log,
 	})
 	if err != nil {
 		m.log.Errorf("VM manager: no control-socket pass-through: %v", err)

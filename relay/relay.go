@@ -1,14 +1,24 @@
 // Package relay owns the control-socket pass-through: with
 // appliance/uds_passthru.conf present, each configured Unix datagram socket
 // on the host (say /var/run/wpa_supplicant/wlan0) is relayed to a TCP port
-// of the guest, so wpa_cli, wpa_gui and hostapd_cli work from FreeBSD. Each
-// client address gets its own TCP connection to the guest (a session), kept
-// while the client exists, so that ATTACH and the events that follow reach
-// that client and no other. It replaces the shell implementation's socat
-// processes under daemon(8): the VM manager starts a Relay when the guest is
-// ready and stops it with the guest. The package also finds the guest's
-// address in the routing table (DefaultGateway) and holds the simulated
-// guest's end of the protocol (FakeWPA).
+// of the guest, so wpa_cli, wpa_gui and hostapd_cli work from FreeBSD. It
+// replaces the shell implementation's socat processes under daemon(8): the
+// VM manager starts a Relay when the guest is ready and stops it with the
+// guest.
+//
+// The guest's end is socat (see relaytest.Socat): every TCP connection
+// binds the same datagram socket, so the newest one takes the replies and
+// events of all, and the stream keeps no message boundaries. The relay
+// therefore speaks the wpa_ctrl protocol itself. Each socket has one
+// connection to the guest, shared by every client: requests go one at a
+// time, each reply to the client that sent the request (FAIL when none
+// comes within ReplyTimeout); the stream is cut back into messages (see
+// splitter) and sent one per datagram; ATTACH, DETACH and LEVEL are kept
+// per client, the connection being attached while a client is, and events
+// go to the attached clients of their level. A connection lost while
+// clients are attached (the guest restarted) is opened and attached
+// again; the host sockets stay in place. The package also finds the
+// guest's address in the routing table (DefaultGateway).
 package relay
 
 import (
@@ -24,15 +34,19 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// MaxMessage is the largest message relayed, in bytes: wpa_ctrl's limit for
-// a request or a reply.
+// MaxMessage is the largest request relayed, in bytes: the buffer of
+// wpa_supplicant's control interface (hostap
+// wpa_supplicant/ctrl_iface_unix.c, CTRL_IFACE_MAX_LEN).
 const MaxMessage = 4096
 
 // Defaults of Options, and the bound on connecting to the guest.
+// DefaultReplyTimeout is below wpa_ctrl's own 10 seconds
+// (src/common/wpa_ctrl.c, wpa_ctrl_request), so that a client reads the
+// relay's FAIL rather than a timeout of its own.
 const (
-	DefaultMaxSessions = 16
-	DefaultIdleTimeout = 10 * time.Minute
-	DialTimeout        = 2 * time.Second
+	DefaultMaxClients   = 16
+	DefaultReplyTimeout = 5 * time.Second
+	DialTimeout         = 2 * time.Second
 )
 
 // Socket is one `sockets` entry of uds_passthru.conf.
@@ -52,17 +66,17 @@ type Options struct {
 	Sockets []Socket
 	// Guest is the guest's address: the IP of uds_passthru.conf's
 	// network=IP:NETMASK. When it is the zero Addr, Resolve finds it each
-	// time a session starts (on FreeBSD, DefaultGateway of wifibox0), so a
-	// default route that appears after the relay started is found.
+	// time the relay connects (on FreeBSD, DefaultGateway of wifibox0),
+	// so a default route that appears after the relay started is found.
 	Guest   netip.Addr
 	Resolve func() (netip.Addr, error)
-	// MaxSessions bounds the concurrent sessions of each socket
-	// (DefaultMaxSessions when 0).
-	MaxSessions int
-	// IdleTimeout closes the session of a client that sent nothing for
-	// that long (DefaultIdleTimeout when 0).
-	IdleTimeout time.Duration
-	Log         *logrus.Logger // nil: no log
+	// MaxClients bounds the attached clients of each socket
+	// (DefaultMaxClients when 0).
+	MaxClients int
+	// ReplyTimeout bounds the wait for the guest's reply to a request
+	// (DefaultReplyTimeout when 0).
+	ReplyTimeout time.Duration
+	Log          *logrus.Logger // nil: no log
 }
 
 // Relay relays a set of Unix sockets to the guest until Stop.
@@ -80,7 +94,7 @@ type Relay struct {
 type SocketStats struct {
 	Path     string `json:"path"`
 	Port     int    `json:"port"`
-	Sessions int    `json:"sessions"`
+	Attached int    `json:"attached"` // clients that sent ATTACH
 }
 
 // Start creates every socket and starts relaying. A socket that cannot be
@@ -89,11 +103,11 @@ func Start(opts Options) (*Relay, error) {
 	if !opts.Guest.IsValid() && opts.Resolve == nil {
 		return nil, errors.New("start control-socket relay: no guest address: set network=IP:NETMASK in uds_passthru.conf")
 	}
-	if opts.MaxSessions <= 0 {
-		opts.MaxSessions = DefaultMaxSessions
+	if opts.MaxClients <= 0 {
+		opts.MaxClients = DefaultMaxClients
 	}
-	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = DefaultIdleTimeout
+	if opts.ReplyTimeout <= 0 {
+		opts.ReplyTimeout = DefaultReplyTimeout
 	}
 	if opts.Log == nil {
 		opts.Log = logrus.New()
@@ -111,8 +125,9 @@ func Start(opts Options) (*Relay, error) {
 	for _, l := range r.sockets {
 		r.opts.Log.Infof("Relaying %s to the guest's TCP port %d (owner %s:%s, mode %s)",
 			l.sock.Path, l.sock.Port, orDefault(l.sock.User), orDefault(l.sock.Group), modeString(l.sock.Mode))
-		r.wg.Add(1)
+		r.wg.Add(2)
 		go l.serve()
+		go l.run()
 	}
 	return r, nil
 }
@@ -131,7 +146,8 @@ func modeString(m os.FileMode) string {
 	return fmt.Sprintf("%#o", uint32(m.Perm()))
 }
 
-// Stop closes every session and socket and removes the socket files. It
+// Stop closes every guest connection and socket and removes the socket
+// files. It
 // returns once every goroutine of the relay has ended; later calls return
 // the first call's result.
 func (r *Relay) Stop() error {
@@ -150,16 +166,16 @@ func (r *Relay) Stop() error {
 	return r.stopErr
 }
 
-// Stats tells, for each socket, how many sessions it has now.
+// Stats tells, for each socket, how many clients are attached now.
 func (r *Relay) Stats() []SocketStats {
 	stats := make([]SocketStats, 0, len(r.sockets))
 	for _, l := range r.sockets {
-		stats = append(stats, SocketStats{Path: l.sock.Path, Port: l.sock.Port, Sessions: l.count()})
+		stats = append(stats, SocketStats{Path: l.sock.Path, Port: l.sock.Port, Attached: l.monitors()})
 	}
 	return stats
 }
 
-// guest gives the guest's address for a new session.
+// guest gives the guest's address for a new connection.
 func (r *Relay) guest() (netip.Addr, error) {
 	if r.opts.Guest.IsValid() {
 		return r.opts.Guest, nil

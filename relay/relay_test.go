@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/relay/relaytest"
 )
 
 // bound keeps a broken relay from hanging a test; no test asserts on time.
@@ -33,23 +35,70 @@ func tempDir(t testing.TB) string {
 	return dir
 }
 
-// startGuest serves a FakeWPA on a port of 127.0.0.1.
-func startGuest(t testing.TB) (*FakeWPA, int) {
+// guest is the guest's end as the real image has it: wpa_supplicant's
+// datagram socket behind socat on a port of 127.0.0.1.
+type guest struct {
+	dir   string
+	wpa   *relaytest.WPA
+	socat *relaytest.Socat
+	port  int
+}
+
+// startGuest serves a fake wpa_supplicant behind socat, whose coalesce
+// window is given.
+func startGuest(t testing.TB, coalesce time.Duration) *guest {
 	t.Helper()
+	g := &guest{dir: tempDir(t)}
+	g.start(t)
+	g.socat = &relaytest.Socat{Target: g.wpa.Path(), Bind: filepath.Join(g.dir, "socat"), Coalesce: coalesce}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &FakeWPA{}
 	served := make(chan error, 1)
-	go func() { served <- f.Serve(ln) }()
+	go func() { served <- g.socat.Serve(ln) }()
 	t.Cleanup(func() {
 		ln.Close()
 		if err := <-served; err != nil {
-			t.Errorf("FakeWPA.Serve: %v", err)
+			t.Errorf("Socat.Serve: %v", err)
 		}
 	})
-	return f, ln.Addr().(*net.TCPAddr).Port
+	g.port = ln.Addr().(*net.TCPAddr).Port
+	return g
+}
+
+// start starts wpa_supplicant.
+func (g *guest) start(t testing.TB) {
+	t.Helper()
+	w, err := relaytest.ListenWPA(filepath.Join(g.dir, "wlan0"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.wpa = w
+	t.Cleanup(func() { w.Close() })
+}
+
+// restart is a guest that reboots: its connections end, and a new
+// wpa_supplicant knows no monitor.
+func (g *guest) restart(t testing.TB) {
+	t.Helper()
+	if err := g.wpa.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g.socat.Drop()
+	g.start(t)
+}
+
+// waitMonitors waits until wpa_supplicant has n monitors.
+func (g *guest) waitMonitors(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for g.wpa.Monitors() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("wpa_supplicant has %d monitors, want %d", g.wpa.Monitors(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // logSink passes the relay's log entries to the test, which waits for
@@ -169,25 +218,29 @@ func (c *client) vanish() {
 	os.Remove(c.conn.LocalAddr().String())
 }
 
-func sessions(r *Relay) int {
-	return r.Stats()[0].Sessions
+func attached(r *Relay) int {
+	return r.Stats()[0].Attached
 }
 
-// rig is a relay of one socket to a FakeWPA, with the relay's log.
+// rig is a relay of one socket to a simulated guest, with the relay's log.
 type rig struct {
 	dir, path string
-	port      int
-	guest     *FakeWPA
+	guest     *guest
 	relay     *Relay
 	log       logSink
 }
 
 func newRig(t testing.TB, opts Options) *rig {
 	t.Helper()
+	return newRigCoalescing(t, opts, 0)
+}
+
+func newRigCoalescing(t testing.TB, opts Options, coalesce time.Duration) *rig {
+	t.Helper()
 	g := &rig{dir: tempDir(t)}
-	g.guest, g.port = startGuest(t)
+	g.guest = startGuest(t, coalesce)
 	opts.Log, g.log = newLog()
-	g.relay, g.path = startRelay(t, g.dir, g.port, opts)
+	g.relay, g.path = startRelay(t, g.dir, g.guest.port, opts)
 	return g
 }
 
@@ -200,10 +253,10 @@ func TestRequests(t *testing.T) {
 	g := newRig(t, Options{})
 	c := g.client(t, "c1")
 	c.expect("PING", "PONG\n")
-	c.expect("STATUS", fakeStatus)
+	c.expect("STATUS", relaytest.Status)
 	c.expect("LIST_NETWORKS", "UNKNOWN COMMAND\n")
 	c.expect(strings.Repeat("x", MaxMessage), "UNKNOWN COMMAND\n") // the largest allowed
-	want := []SocketStats{{Path: g.path, Port: g.port, Sessions: 1}}
+	want := []SocketStats{{Path: g.path, Port: g.guest.port, Attached: 0}}
 	if diff := cmp.Diff(want, g.relay.Stats()); diff != "" {
 		t.Errorf("Stats (-want +got):\n%s", diff)
 	}
@@ -233,63 +286,181 @@ func TestNoGuestAddress(t *testing.T) {
 	}
 }
 
+// Requests of two clients that arrive together are answered each to its
+// sender, over the one guest connection.
 func TestTwoClients(t *testing.T) {
 	g := newRig(t, Options{})
 	a := g.client(t, "a")
 	b := g.client(t, "b")
-	a.send("PING")
-	b.send("STATUS")
-	if got := b.receive(); got != fakeStatus {
-		t.Errorf("b got %q, want the status", got)
-	}
-	if got := a.receive(); got != "PONG\n" {
-		t.Errorf("a got %q, want PONG", got)
-	}
-	if n := sessions(g.relay); n != 2 {
-		t.Errorf("%d sessions, want 2", n)
+	for range 4 {
+		a.send("PING")
+		b.send("STATUS")
+		if got := b.receive(); got != relaytest.Status {
+			t.Errorf("b got %q, want the status", got)
+		}
+		if got := a.receive(); got != "PONG\n" {
+			t.Errorf("a got %q, want PONG", got)
+		}
 	}
 }
 
-func TestEventsReachTheAttachedClientOnly(t *testing.T) {
+// What the issue saw with wpa_cli -a: the guest's stream merges the
+// events of DISCONNECT with its reply. The requester gets OK, the
+// attached client every event, each in a datagram of its own.
+func TestMergedStreamSplit(t *testing.T) {
+	g := newRigCoalescing(t, Options{}, 20*time.Millisecond)
+	mon := g.client(t, "mon")
+	cmd := g.client(t, "cmd")
+	mon.expect("ATTACH", "OK\n")
+	for range 4 {
+		cmd.expect("DISCONNECT", "OK\n")
+		for _, want := range []string{relaytest.Disconnected, relaytest.DSCPClear} {
+			if got := mon.receive(); got != want {
+				t.Fatalf("monitor got %q, want %q", got, want)
+			}
+		}
+		cmd.expect("RECONNECT", "OK\n")
+		if got := mon.receive(); got != relaytest.Connected {
+			t.Fatalf("monitor got %q, want %q", got, relaytest.Connected)
+		}
+	}
+	// A client that sends ATTACH and then commands on one socket gets
+	// the reply and the events apart.
+	mon.send("DISCONNECT")
+	got := []string{mon.receive(), mon.receive(), mon.receive()}
+	want := []string{relaytest.Disconnected, relaytest.DSCPClear, "OK\n"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("datagrams (-want +got):\n%s", diff)
+	}
+}
+
+// Attached clients share the one guest connection; it is attached while
+// one of them is.
+func TestSharedAttach(t *testing.T) {
 	g := newRig(t, Options{})
 	a := g.client(t, "a")
 	b := g.client(t, "b")
+	c := g.client(t, "c")
+	c.expect("DETACH", "FAIL\n") // not attached: what the guest answers
 	a.expect("ATTACH", "OK\n")
-	b.expect("PING", "PONG\n")
-	g.guest.Event(ScanResults)
-	if got := a.receive(); got != ScanResults {
-		t.Errorf("attached client got %q, want %q", got, ScanResults)
+	b.expect("ATTACH", "OK\n")
+	if n := g.guest.wpa.Monitors(); n != 1 {
+		t.Errorf("wpa_supplicant has %d monitors, want the relay's one", n)
 	}
-	// Event has written to every attached connection before returning:
-	// had b's been one, the event would come before the PONG.
-	b.expect("PING", "PONG\n")
+	if n := attached(g.relay); n != 2 {
+		t.Errorf("%d attached clients, want 2", n)
+	}
+	g.guest.wpa.Event(relaytest.ScanResults)
+	for _, cl := range []*client{a, b} {
+		if got := cl.receive(); got != relaytest.ScanResults {
+			t.Errorf("got %q, want the event", got)
+		}
+	}
+	c.expect("PING", "PONG\n") // no event came before: c is not attached
 	a.expect("DETACH", "OK\n")
+	if n := g.guest.wpa.Monitors(); n != 1 {
+		t.Errorf("wpa_supplicant has %d monitors while b is attached, want 1", n)
+	}
+	b.expect("DETACH", "OK\n")
+	if n := g.guest.wpa.Monitors(); n != 0 {
+		t.Errorf("wpa_supplicant has %d monitors after the last DETACH, want 0", n)
+	}
 }
 
-func TestVanishedClientFreesItsSession(t *testing.T) {
+// LEVEL is per client: an event below a client's level does not reach it.
+func TestLevel(t *testing.T) {
+	g := newRig(t, Options{})
+	a := g.client(t, "a")
+	b := g.client(t, "b")
+	a.expect("LEVEL 4", "FAIL\n") // not attached
+	a.expect("ATTACH", "OK\n")
+	b.expect("ATTACH", "OK\n")
+	a.expect("LEVEL 4", "OK\n")
+	b.expect("LEVEL 2", "OK\n")
+	g.guest.wpa.Event("<2>DEBUG")
+	g.guest.wpa.Event("<4>WARNING")
+	if got := a.receive(); got != "<4>WARNING" {
+		t.Errorf("a (level 4) got %q, want only the warning", got)
+	}
+	for _, want := range []string{"<2>DEBUG", "<4>WARNING"} {
+		if got := b.receive(); got != want {
+			t.Errorf("b (level 2) got %q, want %q", got, want)
+		}
+	}
+}
+
+// A monitor that vanished is forgotten when an event cannot reach it,
+// and the guest connection is detached with the last one.
+func TestVanishedMonitor(t *testing.T) {
 	g := newRig(t, Options{})
 	c := g.client(t, "c1")
 	c.expect("ATTACH", "OK\n")
-	if n := sessions(g.relay); n != 1 {
-		t.Fatalf("%d sessions, want 1", n)
-	}
 	c.vanish()
-	g.guest.Event(ScanResults) // the relay finds the client gone sending it this
-	waitLog(t, g.log, "ended: client gone")
-	if n := sessions(g.relay); n != 0 {
-		t.Errorf("%d sessions after the client vanished, want 0", n)
+	g.guest.wpa.Event(relaytest.ScanResults)
+	waitLog(t, g.log, "is gone")
+	if n := attached(g.relay); n != 0 {
+		t.Errorf("%d attached clients after the client vanished, want 0", n)
+	}
+	g.guest.waitMonitors(t, 0)
+}
+
+// A guest that restarts: the relay connects again and attaches again,
+// and the attached client gets the new guest's events.
+func TestGuestRestart(t *testing.T) {
+	g := newRig(t, Options{})
+	mon := g.client(t, "mon")
+	mon.expect("ATTACH", "OK\n")
+	for range 2 {
+		g.guest.restart(t)
+		g.guest.waitMonitors(t, 1)
+		g.guest.wpa.Event(relaytest.ScanResults)
+		if got := mon.receive(); got != relaytest.ScanResults {
+			t.Fatalf("got %q, want the event", got)
+		}
+	}
+	mon.expect("PING", "PONG\n")
+	if _, err := os.Lstat(g.path); err != nil {
+		t.Errorf("host socket: %v", err)
 	}
 }
 
-func TestIdleSessionEnds(t *testing.T) {
-	g := newRig(t, Options{IdleTimeout: time.Millisecond})
-	c := g.client(t, "c1")
-	c.expect("PING", "PONG\n")
-	waitLog(t, g.log, "ended: idle")
-	if n := sessions(g.relay); n != 0 {
-		t.Errorf("%d sessions after the idle timeout, want 0", n)
+// A guest that does not answer: the client gets FAIL within
+// ReplyTimeout, and the next request goes over a new connection, so the
+// late reply cannot answer it.
+func TestNoReply(t *testing.T) {
+	dir := tempDir(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	c.expect("PING", "PONG\n") // in a new session
+	defer ln.Close()
+	accepted := make(chan net.Conn, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	// Long enough for the second guest's answer on a loaded machine.
+	_, path := startRelay(t, dir, ln.Addr().(*net.TCPAddr).Port, Options{ReplyTimeout: time.Second})
+	c := newClient(t, dir, "c1", path)
+	c.expect("PING", "FAIL relay: no reply from the guest within 1s")
+	first := <-accepted
+	defer first.Close()
+	c.send("PING")
+	second := <-accepted
+	defer second.Close()
+	first.Write([]byte("LATE\n")) // on the connection the relay closed
+	if _, err := second.Read(make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	second.Write([]byte("PONG\n"))
+	if got := c.receive(); got != "PONG\n" {
+		t.Errorf("got %q, want PONG", got)
+	}
 }
 
 func TestUnboundClientDropped(t *testing.T) {
@@ -303,8 +474,8 @@ func TestUnboundClientDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLog(t, g.log, "no address")
-	if n := sessions(g.relay); n != 0 {
-		t.Errorf("%d sessions, want 0", n)
+	if n := g.guest.wpa.Requests(); n != 0 {
+		t.Errorf("the guest got %d requests, want 0", n)
 	}
 }
 
@@ -313,13 +484,10 @@ func TestOversizedMessageRefused(t *testing.T) {
 	c := g.client(t, "c1")
 	c.expect("ATTACH", "OK\n")
 	c.expect(strings.Repeat("x", MaxMessage+1), "FAIL relay: message longer than 4096 bytes")
-	// The session goes on: still attached over the same connection.
-	g.guest.Event(ScanResults)
-	if got := c.receive(); got != ScanResults {
+	// Still attached.
+	g.guest.wpa.Event(relaytest.ScanResults)
+	if got := c.receive(); got != relaytest.ScanResults {
 		t.Errorf("got %q, want the event", got)
-	}
-	if n := sessions(g.relay); n != 1 {
-		t.Errorf("%d sessions, want 1", n)
 	}
 }
 
@@ -331,26 +499,23 @@ func TestGuestDown(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close() // nothing listens there now: connection refused
-	r, path := startRelay(t, dir, port, Options{})
+	_, path := startRelay(t, dir, port, Options{})
 	got := newClient(t, dir, "c1", path).request("PING")
 	if want := "FAIL relay: guest unreachable: "; !strings.HasPrefix(got, want) || !strings.Contains(got, "refused") {
 		t.Errorf("got %q, want %q...connection refused", got, want)
 	}
-	if n := sessions(r); n != 0 {
-		t.Errorf("%d sessions, want 0", n)
-	}
 }
 
-func TestMaxSessions(t *testing.T) {
-	g := newRig(t, Options{MaxSessions: 2})
-	a := g.client(t, "a")
-	g.client(t, "b").expect("PING", "PONG\n")
-	a.expect("PING", "PONG\n")
-	g.client(t, "c").expect("PING", "FAIL relay: too many sessions (2)")
-	if n := sessions(g.relay); n != 2 {
-		t.Errorf("%d sessions, want 2", n)
+func TestMaxClients(t *testing.T) {
+	g := newRig(t, Options{MaxClients: 2})
+	g.client(t, "a").expect("ATTACH", "OK\n")
+	g.client(t, "b").expect("ATTACH", "OK\n")
+	c := g.client(t, "c")
+	c.expect("ATTACH", "FAIL relay: too many attached clients (2)")
+	c.expect("PING", "PONG\n") // requests still go
+	if n := attached(g.relay); n != 2 {
+		t.Errorf("%d attached clients, want 2", n)
 	}
-	a.expect("PING", "PONG\n") // after the refusal
 }
 
 func TestOwnerAndMode(t *testing.T) {
@@ -443,20 +608,20 @@ func TestStopRemovesSockets(t *testing.T) {
 	}
 }
 
-func TestStopEndsSessions(t *testing.T) {
+func TestStopWithAttachedClient(t *testing.T) {
 	g := newRig(t, Options{})
 	g.client(t, "c1").expect("ATTACH", "OK\n")
 	if err := g.relay.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if n := sessions(g.relay); n != 0 {
-		t.Errorf("%d sessions after Stop, want 0", n)
+	if _, err := os.Lstat(g.path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket after Stop: %v", err)
 	}
 }
 
 func TestStaleSocketReplaced(t *testing.T) {
 	dir := tempDir(t)
-	_, port := startGuest(t)
+	port := startGuest(t, 0).port
 	stale, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "wlan0"), Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)

@@ -11,23 +11,30 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
 
-// queueLength bounds the messages of one client waiting for the guest
-// connection; wpa_cli sends one request and waits for its reply.
-const queueLength = 8
+// queueLength bounds the requests waiting for the guest connection; each
+// wpa_ctrl client sends one request and waits for its reply.
+const queueLength = 64
 
-// listener is one relayed socket and its sessions, by client address.
+// listener is one relayed socket: its clients' requests, the one guest
+// connection they share (see run), and the clients that are attached.
 type listener struct {
 	r    *Relay
 	sock Socket
 	conn *net.UnixConn
 
-	mu       sync.Mutex
-	sessions map[string]*session
-	closed   bool
+	reqs     chan request
+	replies  chan []byte   // the reply to the request in flight
+	idle     chan struct{} // the last monitor is gone
+	awaiting atomic.Bool   // a request waits for its reply
+	up       upstream
+
+	mu      sync.Mutex
+	clients map[string]*monitor // attached clients, by address
 }
 
 // listen creates the socket: its directory (0755) when missing, the
@@ -70,7 +77,13 @@ func bind(r *Relay, s Socket) (*listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &listener{r: r, sock: s, conn: conn, sessions: make(map[string]*session)}
+	l := &listener{
+		r: r, sock: s, conn: conn,
+		reqs:    make(chan request, queueLength),
+		replies: make(chan []byte, 1),
+		idle:    make(chan struct{}, 1),
+		clients: make(map[string]*monitor),
+	}
 	if err := l.own(uid, gid); err != nil {
 		l.shut()
 		return nil, errors.Join(err, l.remove())
@@ -169,8 +182,7 @@ func (l *listener) serve() {
 	}
 }
 
-// receive hands a client's message to the client's session, starting one
-// for a new client.
+// receive queues a client's request for the guest connection.
 func (l *listener) receive(msg []byte, from *net.UnixAddr) {
 	log := l.r.opts.Log
 	if from == nil || from.Name == "" {
@@ -179,76 +191,26 @@ func (l *listener) receive(msg []byte, from *net.UnixAddr) {
 	}
 	if len(msg) > MaxMessage {
 		log.Warnf("Control socket %s: refused a message longer than %d bytes from %s", l.sock.Path, MaxMessage, from.Name)
-		l.reply(from, fmt.Sprintf("FAIL relay: message longer than %d bytes", MaxMessage))
+		l.reply(from, fmt.Appendf(nil, "FAIL relay: message longer than %d bytes", MaxMessage))
 		return
 	}
-	if err := l.deliver(from, msg); err != nil {
-		log.Warnf("Control socket %s: refused a message from %s: %v", l.sock.Path, from.Name, err)
-		l.reply(from, "FAIL relay: "+err.Error())
-	}
-}
-
-// deliver queues a message for the client's session, starting the session
-// if there is none. It holds the lock while queueing, so a session that is
-// forgotten receives nothing more.
-func (l *listener) deliver(from *net.UnixAddr, msg []byte) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return nil // stopping
-	}
-	s := l.sessions[from.Name]
-	if s == nil {
-		if len(l.sessions) >= l.r.opts.MaxSessions {
-			return fmt.Errorf("too many sessions (%d)", l.r.opts.MaxSessions)
-		}
-		s = newSession(l, from)
-		l.sessions[from.Name] = s
-		l.r.wg.Add(1)
-		go s.run()
-	}
 	select {
-	case s.in <- bytes.Clone(msg):
-		return nil
+	case l.reqs <- request{from: from, msg: bytes.Clone(msg)}:
 	default:
-		return fmt.Errorf("busy: %d messages already wait for the guest", queueLength)
+		log.Warnf("Control socket %s: refused a message from %s: %d requests already wait for the guest", l.sock.Path, from.Name, queueLength)
+		l.reply(from, fmt.Appendf(nil, "FAIL relay: busy: %d requests already wait for the guest", queueLength))
 	}
 }
 
-// forget removes a session, so the client's next message starts a new
-// one. An idle session is kept if a message arrived meanwhile: forget
-// tells whether it removed the session.
-func (l *listener) forget(s *session, idle bool) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if idle && len(s.in) > 0 {
-		return false
-	}
-	if l.sessions[s.client.Name] == s {
-		delete(l.sessions, s.client.Name)
-	}
-	return true
-}
-
-// reply sends the relay's own answer to a client.
-func (l *listener) reply(to *net.UnixAddr, msg string) {
-	if _, err := l.conn.WriteToUnix([]byte(msg), to); err != nil {
+// reply sends a reply to a client.
+func (l *listener) reply(to *net.UnixAddr, msg []byte) {
+	if _, err := l.conn.WriteToUnix(msg, to); err != nil {
 		l.r.opts.Log.Debugf("Control socket %s: reply to %s: %v", l.sock.Path, to.Name, err)
 	}
 }
 
-func (l *listener) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.sessions)
-}
-
-// shut stops new sessions and closes the socket, which ends serve and
-// every session's sending to its client.
+// shut closes the socket, which ends serve.
 func (l *listener) shut() {
-	l.mu.Lock()
-	l.closed = true
-	l.mu.Unlock()
 	l.conn.Close()
 }
 

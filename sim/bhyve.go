@@ -3,7 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,7 +16,6 @@ import (
 
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
-	"github.com/wifibox/wifibox/relay"
 )
 
 // bhyveArgs is what the simulated bhyve takes from its command line.
@@ -358,7 +357,7 @@ func (b *bhyve) finish(code int) {
 
 // serveWPA starts the guest's wpa_supplicant control interface on each
 // port uds_passthru.conf names, at the guest's address 127.0.0.1, as the
-// real guest reads that file from its configuration share. It also writes
+// real guest reads that file from its configuration share (serveCtrl). It also writes
 // the guest's logs where the real guest does.
 func (b *bhyve) serveWPA() (stop func(), err error) {
 	p := b.s.paths()
@@ -366,7 +365,7 @@ func (b *bhyve) serveWPA() (stop func(), err error) {
 	os.WriteFile(filepath.Join(logDir, "dmesg"), []byte("[    0.000000] Linux version 6.6.21-wifibox (simulated) #1 SMP\n"+
 		"[    1.234567] iwlwifi 0000:00:06.0: Detected Intel(R) Wi-Fi 6 AX200\n"), 0o644)
 	messages, _ := os.OpenFile(filepath.Join(logDir, "messages"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	var listeners []net.Listener
+	var listeners []io.Closer
 	stop = func() {
 		for _, ln := range listeners {
 			ln.Close()
@@ -380,12 +379,11 @@ func (b *bhyve) serveWPA() (stop func(), err error) {
 		return stop, err
 	}
 	for _, sock := range uds.Sockets {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(sock.Port)))
+		ln, err := serveCtrl(sock.Path, sock.Port)
 		if err != nil {
 			return stop, err
 		}
 		listeners = append(listeners, ln)
-		go (&relay.FakeWPA{Every: 5 * time.Second}).Serve(ln)
 		if messages != nil {
 			fmt.Fprintf(messages, "wpa_supplicant: control interface on port %d\n", sock.Port)
 		}

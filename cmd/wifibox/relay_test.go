@@ -42,7 +42,14 @@ sockets="path=${_sockdir}/wlan0,${_perms},port=1201"
 	if err != nil || string(buf[:n]) != "PONG\n" {
 		t.Errorf("PING answered %q, %v; want PONG", buf[:n], err)
 	}
-	if out := h.must("status", "-v"); !strings.Contains(out, "Relay:       "+sock+" -> guest port 1201, 1 sessions") {
+	if _, err := conn.WriteTo([]byte("ATTACH"), &net.UnixAddr{Name: sock, Net: "unixgram"}); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err = conn.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "OK\n" {
+		t.Errorf("ATTACH answered %q, %v; want OK", buf[:n], err)
+	}
+	if out := h.must("status", "-v"); !strings.Contains(out, "Relay:       "+sock+" -> guest port 1201, 1 attached clients") {
 		t.Errorf("status -v does not list the relay:\n%s", out)
 	}
 	h.must("stop", "guest")

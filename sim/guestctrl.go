@@ -1,0 +1,56 @@
+package sim
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/wifibox/wifibox/relay/relaytest"
+)
+
+// guestCtrl is one control socket of the simulated guest, served as the
+// real guest image serves it: wpa_supplicant's Unix datagram socket, and
+// the guest's uds_passthru relay in front of it, socat, on a TCP port (see
+// relaytest.Socat for the command line it models).
+type guestCtrl struct {
+	dir   string
+	wpa   *relaytest.WPA
+	ln    net.Listener
+	socat chan error
+}
+
+// coalesce is how long the simulated guest's socat gathers datagrams into
+// one write: what a loaded guest does now and then, done every time.
+const coalesce = time.Millisecond
+
+// serveCtrl serves the guest's control socket named path (its base name is
+// kept) on port of 127.0.0.1, the simulated guest's address. The Unix
+// sockets live in a directory of their own, short enough for sockaddr_un,
+// as uds_passthru's mktemp -d.
+func serveCtrl(path string, port int) (*guestCtrl, error) {
+	dir, err := os.MkdirTemp("", "wbguest")
+	if err != nil {
+		return nil, err
+	}
+	g := &guestCtrl{dir: dir}
+	if g.wpa, err = relaytest.ListenWPA(filepath.Join(dir, filepath.Base(path)), 5*time.Second); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if g.ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err != nil {
+		return nil, errors.Join(err, g.wpa.Close(), os.RemoveAll(dir))
+	}
+	s := &relaytest.Socat{Target: g.wpa.Path(), Bind: filepath.Join(dir, "socat"), Coalesce: coalesce}
+	g.socat = make(chan error, 1)
+	go func() { g.socat <- s.Serve(g.ln) }()
+	return g, nil
+}
+
+// Close stops socat, then wpa_supplicant, and removes their sockets.
+func (g *guestCtrl) Close() error {
+	err := g.ln.Close()
+	return errors.Join(err, <-g.socat, g.wpa.Close(), os.RemoveAll(g.dir))
+}
