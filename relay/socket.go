@@ -28,9 +28,9 @@ type listener struct {
 	conn *net.UnixConn
 
 	reqs     chan request
-	replies  chan []byte   // the reply to the request in flight
+	replies  chan []byte   // the replies to the request in flight (see exchange)
 	idle     chan struct{} // the last monitor is gone
-	awaiting atomic.Bool   // a request waits for its reply
+	awaiting atomic.Int32  // how many replies are still to come
 	up       upstream
 
 	mu      sync.Mutex
@@ -80,7 +80,7 @@ func bind(r *Relay, s Socket) (*listener, error) {
 	l := &listener{
 		r: r, sock: s, conn: conn,
 		reqs:    make(chan request, queueLength),
-		replies: make(chan []byte, 1),
+		replies: make(chan []byte, 2),
 		idle:    make(chan struct{}, 1),
 		clients: make(map[string]*monitor),
 	}

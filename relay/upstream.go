@@ -13,11 +13,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The bounds of the guest connection: reading the rest of a long message,
-// and waiting between attempts to connect again while clients are
-// attached.
+// The bounds of the guest connection: reading the rest of a long message;
+// waiting for a reply before probing for an empty one (see exchange);
+// waiting for the guest's end of a connection to end (see drop); and
+// waiting between attempts to connect again while clients are attached.
 const (
 	settle     = 20 * time.Millisecond
+	probeAfter = 250 * time.Millisecond
+	closeWait  = 2 * time.Second
 	minBackoff = 100 * time.Millisecond
 	maxBackoff = 5 * time.Second
 )
@@ -73,6 +76,9 @@ func (l *listener) run() {
 				continue
 			}
 			if err := l.connect(); err != nil {
+				if l.r.ctx.Err() != nil {
+					continue // stopping: Done is next
+				}
 				l.r.opts.Log.Warnf("Control socket %s: reconnect to the guest: %v; trying again in %v", l.sock.Path, err, backoff)
 				retry.Reset(backoff)
 				backoff = min(2*backoff, maxBackoff)
@@ -192,6 +198,8 @@ func (l *listener) syncLevel() []byte {
 var (
 	ok   = []byte("OK\n")
 	fail = []byte("FAIL\n")
+	ping = []byte("PING")
+	pong = []byte("PONG\n")
 )
 
 // forward sends a request to the guest, connecting first if need be, and
@@ -209,31 +217,77 @@ func (l *listener) forward(msg []byte) []byte {
 // exchange sends a request on the guest connection and waits for its
 // reply, within ReplyTimeout. A connection whose reply did not come is
 // closed, so that a late reply cannot answer the next request.
+//
+// Some replies are empty (BSS past the last entry, which wpa_gui reads
+// to the end): wpa_supplicant sends an empty datagram, of which socat
+// writes nothing to the stream. So a request not answered within
+// probeAfter is followed by a PING: the daemon answers requests in order,
+// so a PONG that comes first tells that the request's reply was empty;
+// otherwise the reply comes, then the PONG (or both in one read), which
+// is not passed on.
 func (l *listener) exchange(msg []byte) []byte {
-	select {
-	case <-l.replies: // the late reply of a request given up
-	default:
+	for len(l.replies) > 0 { // late replies of a request given up
+		<-l.replies
 	}
-	l.awaiting.Store(true)
-	defer l.awaiting.Store(false)
-	if _, err := l.up.conn.Write(msg); err != nil {
-		l.drop("send: " + err.Error())
+	l.awaiting.Store(1)
+	defer l.awaiting.Store(0)
+	if err := l.send(msg); err != nil {
 		return []byte("FAIL relay: send to the guest: " + err.Error())
 	}
 	timeout := time.NewTimer(l.r.opts.ReplyTimeout)
 	defer timeout.Stop()
-	select {
-	case reply := <-l.replies:
-		return reply
-	case <-l.up.lost:
-		l.drop("the guest closed the connection")
-		return []byte("FAIL relay: the guest closed the connection")
-	case <-timeout.C:
-		l.drop("no reply within " + l.r.opts.ReplyTimeout.String())
-		return []byte("FAIL relay: no reply from the guest within " + l.r.opts.ReplyTimeout.String())
-	case <-l.r.ctx.Done():
-		return []byte("FAIL relay: stopping")
+	var probe <-chan time.Time
+	if !bytes.Equal(msg, ping) {
+		t := time.NewTimer(probeAfter)
+		defer t.Stop()
+		probe = t.C
 	}
+	probing := false
+	var got []byte // the request's reply, the probe's still to come
+	for {
+		select {
+		case reply := <-l.replies:
+			switch {
+			case !probing:
+				return reply
+			case got != nil:
+				return got
+			case bytes.Equal(reply, pong):
+				return []byte{}
+			case bytes.HasSuffix(reply, pong):
+				return reply[:len(reply)-len(pong)]
+			}
+			got = reply
+		case <-probe:
+			probe = nil
+			l.awaiting.Add(1)
+			if err := l.send(ping); err != nil {
+				return []byte("FAIL relay: send to the guest: " + err.Error())
+			}
+			probing = true
+		case <-l.up.lost:
+			l.drop("the guest closed the connection")
+			return []byte("FAIL relay: the guest closed the connection")
+		case <-timeout.C:
+			l.drop("no reply within " + l.r.opts.ReplyTimeout.String())
+			if got != nil {
+				return got
+			}
+			return []byte("FAIL relay: no reply from the guest within " + l.r.opts.ReplyTimeout.String())
+		case <-l.r.ctx.Done():
+			return []byte("FAIL relay: stopping")
+		}
+	}
+}
+
+// send writes a request to the guest connection; a connection that fails
+// is closed.
+func (l *listener) send(msg []byte) error {
+	_, err := l.up.conn.Write(msg)
+	if err != nil {
+		l.drop("send: " + err.Error())
+	}
+	return err
 }
 
 // connect opens the guest connection, within DialTimeout, and attaches
@@ -270,10 +324,23 @@ func (l *listener) connect() error {
 }
 
 // drop closes the guest connection, if there is one; the next request
-// opens another.
+// opens another. The guest's socat ends its side of a connection 0.5
+// seconds after the stream's end (its -t), and removes its bind path as
+// it ends: the path the next connection's socat binds. So, unless the
+// relay stops, the connection is half-closed and drop waits for the
+// guest's side to end (within closeWait) before closing it.
 func (l *listener) drop(why string) {
 	if l.up.conn == nil {
 		return
+	}
+	if tc, ok := l.up.conn.(*net.TCPConn); ok && l.r.ctx.Err() == nil && tc.CloseWrite() == nil {
+		wait := time.NewTimer(closeWait)
+		select {
+		case <-l.up.lost:
+		case <-wait.C:
+		case <-l.r.ctx.Done():
+		}
+		wait.Stop()
 	}
 	l.up.conn.Close()
 	l.r.opts.Log.Debugf("Control socket %s: guest connection closed: %s", l.sock.Path, why)
@@ -292,11 +359,11 @@ func (l *listener) read(conn net.Conn, lost chan struct{}) {
 		var msgs []message
 		switch {
 		case isTimeout(err):
-			msgs = sp.flush(l.awaiting.Load())
+			msgs = sp.flush(l.awaiting.Load() > 0)
 		case err != nil:
 			return
 		default:
-			msgs = sp.cut(buf[:n], l.awaiting.Load())
+			msgs = sp.cut(buf[:n], l.awaiting.Load() > 0)
 		}
 		for _, m := range msgs {
 			l.route(m)
@@ -318,7 +385,7 @@ func isTimeout(err error) bool {
 // to the monitors of its level.
 func (l *listener) route(m message) {
 	if !m.event {
-		if !l.awaiting.Swap(false) {
+		if !l.awaited() {
 			l.r.opts.Log.Debugf("Control socket %s: dropped a reply no request waits for: %.40q", l.sock.Path, m.data)
 			return
 		}
@@ -353,6 +420,19 @@ func (l *listener) route(m message) {
 		select {
 		case l.idle <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// awaited takes one of the replies awaited, if one is.
+func (l *listener) awaited() bool {
+	for {
+		n := l.awaiting.Load()
+		if n <= 0 {
+			return false
+		}
+		if l.awaiting.CompareAndSwap(n, n-1) {
+			return true
 		}
 	}
 }

@@ -22,9 +22,13 @@ type guestCtrl struct {
 	socat chan error
 }
 
-// coalesce is how long the simulated guest's socat gathers datagrams into
-// one write: what a loaded guest does now and then, done every time.
-const coalesce = time.Millisecond
+// How the simulated guest's socat runs: how long it gathers datagrams into
+// one write (what a loaded guest does now and then, done every time), and
+// how long a child stays after its stream's end (socat's -t default).
+const (
+	coalesce = time.Millisecond
+	linger   = 500 * time.Millisecond
+)
 
 // serveCtrl serves the guest's control socket named path (its base name is
 // kept) on port of 127.0.0.1, the simulated guest's address. The Unix
@@ -43,7 +47,7 @@ func serveCtrl(path string, port int) (*guestCtrl, error) {
 	if g.ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err != nil {
 		return nil, errors.Join(err, g.wpa.Close(), os.RemoveAll(dir))
 	}
-	s := &relaytest.Socat{Target: g.wpa.Path(), Bind: filepath.Join(dir, "socat"), Coalesce: coalesce}
+	s := &relaytest.Socat{Target: g.wpa.Path(), Bind: filepath.Join(dir, "socat"), Coalesce: coalesce, Linger: linger}
 	g.socat = make(chan error, 1)
 	go func() { g.socat <- s.Serve(g.ln) }()
 	return g, nil

@@ -2,6 +2,7 @@ package relaytest
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -24,8 +25,12 @@ import (
 //   - UNIX-SENDTO: each read from the TCP connection is sent as one
 //     datagram to PATH, and the datagrams received from PATH (from no other
 //     sender) are written to the TCP connection, one write each: the stream
-//     keeps no boundaries, and datagrams that arrive together reach the
-//     reader as one.
+//     keeps no boundaries, datagrams that arrive together reach the
+//     reader as one, and an empty datagram is no write at all;
+//   - a child whose TCP peer ends the stream ends Linger later (socat's
+//     -t, 0.5 seconds by default) and removes the bind path as it ends,
+//     whichever child binds it by then (socat 1.7.4, Debian 12: the path is
+//     gone as the peer reads the end of the stream).
 //
 // Coalesce makes that merging certain: a child that has read a datagram
 // waits that long for more before it writes what it has in one write; 0
@@ -35,9 +40,10 @@ type Socat struct {
 	Target   string // PATH, wpa_supplicant's socket
 	Bind     string // ONE_TMP_PATH
 	Coalesce time.Duration
+	Linger   time.Duration
 
 	mu    sync.Mutex
-	conns map[net.Conn]bool
+	conns map[net.Conn]chan struct{} // closed by Drop
 }
 
 // Serve runs the children of ln's connections until ln is closed, then
@@ -50,16 +56,19 @@ func (s *Socat) Serve(ln net.Listener) error {
 		if c, err = ln.Accept(); err != nil {
 			break
 		}
+		dropped := make(chan struct{})
 		s.mu.Lock()
 		if s.conns == nil {
-			s.conns = make(map[net.Conn]bool)
+			s.conns = make(map[net.Conn]chan struct{})
 		}
-		s.conns[c] = true
+		s.conns[c] = dropped
 		s.mu.Unlock()
 		wg.Go(func() {
-			s.child(c)
+			s.child(c, dropped)
 			s.mu.Lock()
-			delete(s.conns, c)
+			if s.conns[c] == dropped {
+				delete(s.conns, c)
+			}
 			s.mu.Unlock()
 		})
 	}
@@ -71,17 +80,20 @@ func (s *Socat) Serve(ln net.Listener) error {
 	return err
 }
 
-// Drop closes every TCP connection, as a guest that restarts does.
+// Drop closes every TCP connection, as a guest that restarts does: the
+// children end at once.
 func (s *Socat) Drop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for c := range s.conns {
+	for c, dropped := range s.conns {
 		c.Close()
+		close(dropped)
+		delete(s.conns, c)
 	}
 }
 
 // child is one forked socat: it ends when either side ends.
-func (s *Socat) child(c net.Conn) {
+func (s *Socat) child(c net.Conn, dropped <-chan struct{}) {
 	defer c.Close()
 	os.Remove(s.Bind) // unlink-early
 	u, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: s.Bind, Net: "unixgram"})
@@ -98,6 +110,15 @@ func (s *Socat) child(c net.Conn) {
 	buf := make([]byte, 8192) // socat's default block size
 	for {
 		n, err := c.Read(buf)
+		if errors.Is(err, io.EOF) {
+			linger := time.NewTimer(s.Linger)
+			select {
+			case <-linger.C:
+			case <-dropped:
+			}
+			linger.Stop()
+			break
+		}
 		if err != nil {
 			break
 		}
@@ -105,6 +126,7 @@ func (s *Socat) child(c net.Conn) {
 			break
 		}
 	}
+	os.Remove(s.Bind) // unlink-close, whichever child bound it last
 	u.Close()
 	wg.Wait()
 }

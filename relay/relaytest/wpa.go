@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -60,12 +61,16 @@ const msgInfo = 3
 // is not a second monitor; DETACH or LEVEL from a sender not attached is
 // FAIL), DISCONNECT (the events Disconnected and DSCPClear, then OK, in
 // that order, as wpa_supplicant sends them), RECONNECT (OK, then
-// Connected), and anything else with UNKNOWN COMMAND. A monitor that is
-// gone (ENOENT, ECONNREFUSED) is detached, as wpa_supplicant does.
+// Connected), BSS (an empty reply, as for an index past the last entry:
+// wpa_supplicant/ctrl_iface.c, wpa_supplicant_ctrl_iface_bss), and
+// anything else with UNKNOWN COMMAND. A monitor that is gone (ENOENT,
+// ECONNREFUSED) is detached, as wpa_supplicant does. While Mute is set,
+// requests get no reply, as from a daemon that hangs.
 type WPA struct {
 	// Every, when not 0, sends ScanResults to the monitors at that
 	// interval, as a scanning wpa_supplicant does.
 	Every time.Duration
+	Mute  atomic.Bool
 
 	conn     *net.UnixConn
 	done     chan struct{}
@@ -133,7 +138,9 @@ func (w *WPA) serve() {
 		w.mu.Lock()
 		w.requests++
 		w.mu.Unlock()
-		w.answer(string(buf[:n]), from)
+		if !w.Mute.Load() {
+			w.answer(string(buf[:n]), from)
+		}
 	}
 }
 
@@ -146,6 +153,8 @@ func (w *WPA) answer(req string, from *net.UnixAddr) {
 		reply = "PONG\n"
 	case "STATUS":
 		reply = Status
+	case "BSS":
+		reply = ""
 	case "ATTACH":
 		w.mu.Lock()
 		if _, ok := w.monitors[from.Name]; !ok {
