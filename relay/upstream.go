@@ -252,9 +252,7 @@ func (l *listener) exchange(msg []byte) []byte {
 				return reply
 			case got != nil:
 				return got
-			case bytes.Equal(reply, pong):
-				return []byte{}
-			case bytes.HasSuffix(reply, pong):
+			case bytes.HasSuffix(reply, pong): // the PONG alone: an empty reply
 				return reply[:len(reply)-len(pong)]
 			}
 			got = reply
