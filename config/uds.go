@@ -20,7 +20,7 @@ type UDSPassthru struct {
 	// Netmask is the NETMASK of network; the zero Addr when not given.
 	Netmask     netip.Addr
 	Sockets     []Socket // sockets [""]
-	MaxSessions int      // max_sessions [16] (ours): relayed connections at once per socket
+	MaxSessions int      // max_sessions [16] (ours): attached clients at once per socket
 }
 
 // Socket is one entry of sockets: path=P,user=U,group=G,mode=M,port=N.
