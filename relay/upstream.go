@@ -79,7 +79,11 @@ func (l *listener) run() {
 				if l.r.ctx.Err() != nil {
 					continue // stopping: Done is next
 				}
-				l.r.opts.Log.Warnf("Control socket %s: reconnect to the guest: %v; trying again in %v", l.sock.Path, err, backoff)
+				logf := l.r.opts.Log.Debugf // while the guest restarts, say
+				if backoff == minBackoff {
+					logf = l.r.opts.Log.Warnf
+				}
+				logf("Control socket %s: reconnect to the guest: %v; trying again in %v", l.sock.Path, err, backoff)
 				retry.Reset(backoff)
 				backoff = min(2*backoff, maxBackoff)
 				continue
@@ -295,7 +299,13 @@ func (l *listener) connect() error {
 	if err != nil {
 		return err
 	}
-	d := net.Dialer{Timeout: DialTimeout}
+	// A guest that ends abruptly (bhyve killed, a crash) sends no FIN:
+	// keepalives find the connection dead within about 20 seconds, so a
+	// client that only listens for events gets them again from the
+	// restarted guest.
+	d := net.Dialer{Timeout: DialTimeout, KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3,
+	}}
 	conn, err := d.DialContext(l.r.ctx, "tcp", netip.AddrPortFrom(addr, uint16(l.sock.Port)).String())
 	if err != nil {
 		return err
