@@ -8,6 +8,7 @@ import (
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/launch"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/sys"
 	"github.com/wifibox/wifibox/vmmapi"
 )
 
@@ -22,7 +23,7 @@ func nativeHost() (*host.Host, error) {
 	return &host.Host{
 		Kernel:   kmod.New(),
 		VMs:      vmmapi.New(vmmapi.Config{Paths: paths}),
-		PCI:      ppt.New(),
+		PCI:      ppt.New(sys.Native()),
 		Net:      net,
 		Launcher: launch.New(),
 		Paths:    paths,

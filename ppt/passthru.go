@@ -113,7 +113,8 @@ func Find(devs []host.PCIDevice, sel host.Selector) (host.PCIDevice, bool) {
 	return host.PCIDevice{}, false
 }
 
-// OnPPT tells whether ppt is attached to the device.
+// OnPPT tells whether ppt is attached to the device, not only named its
+// driver.
 func OnPPT(d host.PCIDevice) bool { return d.Attached && d.Driver == pptDriver }
 
 // Bind attaches each device to ppt, then reads the device list back to
@@ -168,6 +169,11 @@ func Bind(p host.PCI, sels []host.Selector) error {
 			return undo(fmt.Errorf("bind %s to ppt: its native driver took it back (%s): "+
 				"keep the driver from loading with devmatch_blocklist=%q in rc.conf, then kldunload %s",
 				label(sel), d.DriverUnit(), module, module))
+		case d.Driver == pptDriver:
+			// DEV_SET_DRIVER answers 0 without probing a device
+			// whose class is ppt already, as after a detach.
+			return undo(fmt.Errorf("bind %s to ppt: ppt is the device's driver but is not attached to it "+
+				"(detached, or its attach failed); wifibox has cleared it: start again", label(sel)))
 		default:
 			return undo(fmt.Errorf("bind %s to ppt: the device has no driver after setting ppt", label(sel)))
 		}

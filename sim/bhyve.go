@@ -293,7 +293,8 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	if _, err := fmt.Sscanf(bsf, "%d/%d/%d", &bus, &slot, &fn); err != nil {
 		return fmt.Errorf("passthru: invalid PCI BDF '%s'", bsf)
 	}
-	if d := t.device(host.Selector{Bus: bus, Slot: slot, Function: fn}); d == nil || d.Driver != "ppt" {
+	d := t.device(host.Selector{Bus: bus, Slot: slot, Function: fn})
+	if d == nil || d.Driver != "ppt" || !d.Attached {
 		return fmt.Errorf("passthru: PCI device at %s is not using the ppt(4) driver", bsf)
 	}
 	if !strings.Contains(b.args.flags, "S") {
@@ -302,6 +303,7 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	if t.faults.iommuDisabled {
 		return fmt.Errorf("passthru: vm_assign_pptdev %s: %w", bsf, unix.ENXIO)
 	}
+	d.Assigned = b.args.name
 	return nil
 }
 

@@ -14,13 +14,19 @@ import (
 
 // faults are the knobs of DIR/sim/faults (see the package comment).
 type faults struct {
-	poweroffDelay      time.Duration
-	ignorePowerButton  bool
-	guestExitAfter     time.Duration // 0: the guest runs until told otherwise
-	guestExitStatus    int
-	vmmBusy            bool
-	iommuDisabled      bool
-	pciDeviceMissing   bool
+	poweroffDelay     time.Duration
+	ignorePowerButton bool
+	guestExitAfter    time.Duration // 0: the guest runs until told otherwise
+	guestExitStatus   int
+	vmmBusy           bool
+	iommuDisabled     bool
+	pciDeviceMissing  bool
+	// nativeDriverMissing keeps the Wi-Fi card's native driver out of
+	// the kernel, as devmatch_blocklist does: only ppt attaches to it.
+	nativeDriverMissing bool
+	// securelevel is kern.securelevel: above 0, /dev/pci cannot be
+	// opened for writing.
+	securelevel        int
 	moduleFilesMissing bool
 	noVirtio9p         bool
 	// osreldate is kern.osreldate: the release the kernel and
@@ -35,22 +41,24 @@ type faults struct {
 const defaultOsreldate = 1403000
 
 func defaultFaults() faults {
-	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4, osreldate: defaultOsreldate, cpuVendor: "intel"}
+	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4, osreldate: defaultOsreldate, cpuVendor: "intel", securelevel: -1}
 }
 
 // faultKeys sets each knob from its value in the faults file.
 var faultKeys = map[string]func(f *faults, v string) error{
-	"poweroff_delay_ms":    func(f *faults, v string) error { return parseMillis(v, &f.poweroffDelay) },
-	"ignore_power_button":  func(f *faults, v string) error { return parseYesNo(v, &f.ignorePowerButton) },
-	"guest_exit_after_ms":  func(f *faults, v string) error { return parseMillis(v, &f.guestExitAfter) },
-	"guest_exit_status":    func(f *faults, v string) error { return parseInt(v, &f.guestExitStatus) },
-	"vmm_busy":             func(f *faults, v string) error { return parseYesNo(v, &f.vmmBusy) },
-	"iommu_disabled":       func(f *faults, v string) error { return parseYesNo(v, &f.iommuDisabled) },
-	"pci_device_missing":   func(f *faults, v string) error { return parseYesNo(v, &f.pciDeviceMissing) },
-	"module_files_missing": func(f *faults, v string) error { return parseYesNo(v, &f.moduleFilesMissing) },
-	"no_virtio_9p":         func(f *faults, v string) error { return parseYesNo(v, &f.noVirtio9p) },
-	"osreldate":            func(f *faults, v string) error { return parseInt(v, &f.osreldate) },
-	"cpu":                  parseVendor,
+	"poweroff_delay_ms":     func(f *faults, v string) error { return parseMillis(v, &f.poweroffDelay) },
+	"ignore_power_button":   func(f *faults, v string) error { return parseYesNo(v, &f.ignorePowerButton) },
+	"guest_exit_after_ms":   func(f *faults, v string) error { return parseMillis(v, &f.guestExitAfter) },
+	"guest_exit_status":     func(f *faults, v string) error { return parseInt(v, &f.guestExitStatus) },
+	"vmm_busy":              func(f *faults, v string) error { return parseYesNo(v, &f.vmmBusy) },
+	"iommu_disabled":        func(f *faults, v string) error { return parseYesNo(v, &f.iommuDisabled) },
+	"pci_device_missing":    func(f *faults, v string) error { return parseYesNo(v, &f.pciDeviceMissing) },
+	"module_files_missing":  func(f *faults, v string) error { return parseYesNo(v, &f.moduleFilesMissing) },
+	"no_virtio_9p":          func(f *faults, v string) error { return parseYesNo(v, &f.noVirtio9p) },
+	"osreldate":             func(f *faults, v string) error { return parseInt(v, &f.osreldate) },
+	"cpu":                   parseVendor,
+	"native_driver_missing": func(f *faults, v string) error { return parseYesNo(v, &f.nativeDriverMissing) },
+	"securelevel":           func(f *faults, v string) error { return parseInt(v, &f.securelevel) },
 }
 
 // cpuModels are hw.model of a machine of each vendor.

@@ -88,8 +88,10 @@ func NewKernel(dir string) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Kernel{s: s, files: map[int]*file{}, next: 3}, nil
+	return newKernel(s), nil
 }
+
+func newKernel(s *system) *Kernel { return &Kernel{s: s, files: map[int]*file{}, next: 3} }
 
 func (k *Kernel) install(f *file) int {
 	k.mu.Lock()

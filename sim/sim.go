@@ -23,6 +23,10 @@
 //	vmm_busy=yes             unloading vmm fails with EBUSY
 //	iommu_disabled=yes       hw.vmm.iommu.enable reads 0, passthru fails
 //	pci_device_missing=yes   the Wi-Fi card pci0:3:0:0 is absent
+//	native_driver_missing=yes the Wi-Fi card's native driver is not in the
+//	                         kernel (devmatch_blocklist): only ppt takes it
+//	securelevel=N            kern.securelevel (default -1): above 0,
+//	                         /dev/pci cannot be opened for writing
 //	module_files_missing=yes kern.module_path names DIR/boot/missing, where
 //	                         no module file is, instead of DIR/boot/kernel
 //	no_virtio_9p=yes         bhyve lacks the virtio-9p emulation
@@ -44,6 +48,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ppt"
 )
 
 // BhyveCommand is the hidden wifibox command that runs the simulated bhyve:
@@ -64,7 +69,7 @@ func Open(dir string) (*host.Host, error) {
 	return &host.Host{
 		Kernel:   s,
 		VMs:      s,
-		PCI:      s,
+		PCI:      ppt.New(newKernel(s)),
 		Net:      s,
 		Launcher: s,
 		Paths:    host.DefaultPaths(s.dir),
@@ -125,13 +130,18 @@ type txn struct {
 type mode struct {
 	trace bool // append the operation's line to the trace
 	write bool // write the state back when the operation succeeds
+	// always writes the state back when the operation fails too: the
+	// kernel changed it before it failed (DEV_SET_DRIVER fixes the
+	// class, then its probe fails).
+	always bool
 }
 
 var (
 	privileged = mode{trace: true, write: true} // what the seam receives
-	traced     = mode{trace: true}              // what it receives beyond the kernel's state
-	query      = mode{}                         // read-only seam queries
-	internal   = mode{write: true}              // the simulated bhyve's own calls
+	changing   = mode{trace: true, write: true, always: true}
+	traced     = mode{trace: true} // what it receives beyond the kernel's state
+	query      = mode{}            // read-only seam queries
+	internal   = mode{write: true} // the simulated bhyve's own calls
 )
 
 // run performs one operation under the host's lock. The error of fn is
@@ -177,7 +187,7 @@ func (s *system) do(line string, m mode, fn func(*txn) error) (*txn, error) {
 		return t, err
 	}
 	ferr := fn(t)
-	if ferr == nil && m.write {
+	if (ferr == nil || m.always) && m.write {
 		if err := s.save(t.st); err != nil {
 			return t, err
 		}
