@@ -39,6 +39,18 @@ demo: build/wifibox
 bench: build/wifibox
 	sh bench/lifecycle.sh build/wifibox
 
+# The conformance tests of the kernel calls (conformance/): here against
+# the model of FreeBSD's kernel; on FreeBSD, as root with
+# WIFIBOX_CONFORMANCE=1 (and WIFIBOX_CONFORMANCE_PCI=pciD:B:S:F naming a
+# device the machine can do without), against the running kernel.
+# conformance-freebsd builds their binary for a FreeBSD machine, to run
+# there as root: WIFIBOX_CONFORMANCE=1 ./conformance.test -test.v
+conformance: .PHONY
+	CGO_ENABLED=0 ${GO} test ${PUREGO} -count=1 ./conformance
+
+conformance-freebsd: .PHONY
+	GOOS=freebsd GOARCH=amd64 CGO_ENABLED=0 ${GO} test -c ${PUREGO} -o build/freebsd-amd64/conformance.test ./conformance
+
 clean: .PHONY
 	rm -rf build
 

@@ -33,7 +33,7 @@ case " $needed " in *" libthr.so.3 "*) ;; *) echo "missing libthr.so.3"; exit 1;
 case "$needed" in *libpthread*|*libvmmapi*) echo "must not need libpthread or libvmmapi"; exit 1;; esac
 
 step "Makefile as FreeBSD's make reads it"
-bmake -n all freebsd test demo bench >/dev/null
+bmake -n all freebsd test demo bench conformance conformance-freebsd >/dev/null
 
 step "FreeBSD integration: manual page, shell code, rc.d script, install under both makes"
 sh scripts/check-install.sh

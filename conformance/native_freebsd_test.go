@@ -1,0 +1,5 @@
+package conformance
+
+import "github.com/wifibox/wifibox/sys"
+
+func native() sys.Sys { return sys.Native() }

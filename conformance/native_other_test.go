@@ -1,0 +1,7 @@
+//go:build !freebsd
+
+package conformance
+
+import "github.com/wifibox/wifibox/sys"
+
+func native() sys.Sys { return nil }
