@@ -1,8 +1,9 @@
-// Package ppt owns PCI pass-through: the FreeBSD implementation of
-// host.PCI (the device list through PCIOCGETCONF on /dev/pci, and binding a
-// device to a driver through DEV_SET_DRIVER and DEV_CLEAR_DRIVER on
-// /dev/devctl2), and the logic that works over any host.PCI, the simulated
-// one included: checking that the devices bhyve.conf names are present,
+// Package ppt owns PCI pass-through: host.PCI over the system calls of
+// sys.Sys (the device list through PCIOCGETCONF and PCIOCATTACHED on
+// /dev/pci, and binding a device to a driver through DEV_SET_DRIVER and
+// DEV_CLEAR_DRIVER on /dev/devctl2), which runs on FreeBSD over
+// sys.Native() and in the simulator over sim's model of the kernel, and the
+// logic that works over any host.PCI: checking that the devices bhyve.conf names are present,
 // binding them to ppt(4) and releasing them with the causes of failures
 // spelled out, and describing devices for the user with names from the PCI
 // ID database.

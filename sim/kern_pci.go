@@ -25,7 +25,6 @@ package sim
 
 import (
 	"encoding/binary"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,9 +116,9 @@ func init() {
 	// devctl2 has no d_open: any open mode will do.
 	cdevs[devctlDevice] = &cdev{
 		ioctls: map[uint32]ioctl{
-			abi.DEV_SET_DRIVER:   {changing, devctl2(devSetDriver)},
-			abi.DEV_CLEAR_DRIVER: {changing, devctl2(devClearDriver)},
-			abi.DEV_DETACH:       {changing, devctl2(devDetach)},
+			abi.DEV_SET_DRIVER:   {changing, devctl2("devctl_set_driver", devSetDriver)},
+			abi.DEV_CLEAR_DRIVER: {changing, devctl2("devctl_clear_driver", devClearDriver)},
+			abi.DEV_DETACH:       {changing, devctl2("devctl_detach", devDetach)},
 		},
 	}
 }
@@ -265,13 +264,14 @@ func pciConf(d *device) []byte {
 }
 
 // devctl2 is devctl2_ioctl for one request: priv_check (the caller is
-// root), find_device, then the request.
-func devctl2(do func(t *txn, d *device, req *abi.Devreq) error) func(t *txn, f *file, arg unsafe.Pointer) error {
+// root), find_device, then the request. The trace line is the request's
+// name and the device's as the caller gave it.
+func devctl2(name string, do func(t *txn, d *device, req *abi.Devreq) error) func(t *txn, f *file, arg unsafe.Pointer) error {
 	return func(t *txn, f *file, arg unsafe.Pointer) error {
 		req := (*abi.Devreq)(arg)
+		t.line = name + " " + unix.ByteSliceToString(req.Name[:])
 		d, err := findDevice(t, req)
 		if err != nil {
-			t.line = "devctl " + unix.ByteSliceToString(req.Name[:])
 			return err
 		}
 		return do(t, d, req)
@@ -404,7 +404,7 @@ func (t *txn) detach(d *device) error {
 // probed and attached: that error (ENXIO) leaves the class fixed.
 func devSetDriver(t *txn, d *device, req *abi.Devreq) error {
 	driver, err := copyinstr(req.Data, 128)
-	t.line = fmt.Sprintf("devctl_set_driver %s %s", d.Selector, driver)
+	t.line += " " + driver
 	switch {
 	case err != nil:
 		return err
@@ -435,7 +435,6 @@ func devSetDriver(t *txn, d *device, req *abi.Devreq) error {
 // detach; then the class is freed and the device probed again: ENXIO when
 // no driver attaches, up to 14.x, and 0 on 15.
 func devClearDriver(t *txn, d *device, req *abi.Devreq) error {
-	t.line = "devctl_clear_driver " + d.Selector.String()
 	if !d.Fixed {
 		return nil
 	}
@@ -461,7 +460,6 @@ func devClearDriver(t *txn, d *device, req *abi.Devreq) error {
 // no simulated driver refuses). A fixed class stays: the device keeps its
 // name, ppt0, unattached.
 func devDetach(t *txn, d *device, req *abi.Devreq) error {
-	t.line = "devctl_detach " + d.Selector.String()
 	if !d.Attached {
 		return abi.ENXIO
 	}
