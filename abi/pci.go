@@ -8,7 +8,8 @@ import "unsafe"
 // PCIOCGETCONF lists the PCI functions. FreeBSD 15.0 grew struct pci_conf
 // from 48 to 128 bytes and gave the request a new number; the old number
 // became PCIOCGETCONF_FREEBSD14 (pci_user.c), served only with options
-// COMPAT_FREEBSD14, which GENERIC has.
+// COMPAT_FREEBSD14 (usual in GENERIC; not confirmed from a stored 15
+// GENERIC).
 const (
 	PCIOCGETCONF           = 0xc030700a // _IOWR('p', 10, struct pci_conf_io), 15.0+
 	PCIOCGETCONF_FREEBSD14 = 0xc0307005 // _IOWR('p', 5, struct pci_conf_io), 7.0-14.x

@@ -5,9 +5,13 @@ package sim
 // Sources read (freebsd/freebsd-src and forks, via the stored copies):
 //   - sys/dev/pci/pci_user.c, pci_open and pci_ioctl: CHERI-Alliance/
 //     freebsd-src 43975258 (a 15 tree, with COMPAT_FREEBSD14 and the
-//     128-byte struct pci_conf); the read-only check before the switch and
-//     the PCIOCGETCONF walk are those of 13.x and 14.x too, with the 48-byte
-//     struct (abi.PCIOCGETCONF_VERSION tells the releases apart).
+//     128-byte struct pci_conf), and sobomax/freebsd14_vendor 0f7ff342
+//     (14): the read-only check before the switch, the PCIOCGETCONF walk
+//     and PCIOCATTACHED are the same, with the 48-byte struct up to 14
+//     (abi.PCIOCGETCONF_VERSION tells the releases apart).
+//   - sys/amd64/vmm/io/ppt.c, ppt_probe (ENXIO for a non-endpoint header)
+//     and ppt_detach (EBUSY while assigned to a VM): sobomax/
+//     freebsd14_vendor 0f7ff342.
 //   - sys/kern/subr_bus.c, devctl2_ioctl and find_device: freebsd/
 //     freebsd-src 1d1a5c2b (13-CURRENT), opnsense/src df365278 (14) and
 //     CHERI-Alliance/freebsd-src cde43355 (15). They differ in one answer:
@@ -144,7 +148,9 @@ func pciConfSize(osreldate int, req uint32) int {
 		return abi.SizeofPciConf
 	case req == abi.PCIOCGETCONF_FREEBSD14:
 		// PCIOCGETCONF up to 14.x; PCIOCGETCONF_FREEBSD14 on 15,
-		// with options COMPAT_FREEBSD14 as in GENERIC.
+		// with options COMPAT_FREEBSD14, which GENERIC carries for
+		// the previous release (not confirmed from a stored 15
+		// GENERIC; conformance tells).
 		return abi.SizeofPciConf14
 	}
 	return 0
@@ -381,8 +387,8 @@ func (t *txn) probeAndAttach(d *device) error {
 }
 
 // detach is device_detach(): ppt refuses while its device is assigned to a
-// VM that exists (ppt_detach, sys/amd64/vmm/io/ppt.c: EBUSY while ppt->vm
-// is set; the assignment ends when the VM is destroyed); a device without
+// VM that exists (ppt_detach: EBUSY while ppt->vm is set; ppt_unassign_all
+// ends the assignment when the VM is destroyed); a device without
 // a fixed class loses its class and unit.
 func (t *txn) detach(d *device) error {
 	if d.Driver == "ppt" && d.Assigned != "" && t.st.VMs[d.Assigned] != nil {
