@@ -6,10 +6,19 @@
 // run on FreeBSD shows where the model is wrong (`make conformance`;
 // .cirrus.yml runs them on FreeBSD 13.5, 14.3 and 15.0).
 //
-// The API for tests: kernel(t) gives the kernel to test with a fresh state
-// (on the model, a fresh simulated host, with the given fault knobs, which
-// a real kernel ignores); modelOnly(t) skips on a real kernel and gives
-// the simulated host's directory, fault(t, kv) sets a knob there; osreldate(t, k) is the release the kernel answers as.
+// The API for tests:
+//   - kernel(t, faults...) gives the kernel to test, with a fresh state on
+//     the model: a fresh simulated host with the given fault knobs
+//     ("osreldate=1305000"), which a real kernel ignores;
+//   - releases(t, fn) runs fn as each release the model answers as (13.5,
+//     14.3, 15.0), once on a real kernel;
+//   - modelOnly(t) skips on a real kernel, for states only the model can
+//     set up, and gives the simulated host's directory; fault(t, kv) sets
+//     a knob there;
+//   - osreldate(t, k) is the release the kernel answers as, loadVMM(t, k)
+//     loads vmm (or skips where it cannot be), open(t, k, path, flags)
+//     opens a file closed at the end of the test.
+//
 // Tests on a real kernel skip what the machine cannot do, and never touch
 // a device the machine needs: a test that changes a PCI device's driver
 // runs only on the one WIFIBOX_CONFORMANCE_PCI names (pciD:B:S:F), see
@@ -141,4 +150,26 @@ func loadVMM(t *testing.T, k sys.Sys) {
 	if _, err := k.Modfind("vmm"); err != nil {
 		t.Skipf("vmm is not loaded (modfind: %v)", err)
 	}
+}
+
+// releases runs a test as each release the model answers as (13.5, 14.3,
+// 15.0), or once on a real kernel, as the release it is.
+func releases(t *testing.T, test func(t *testing.T, k sys.Sys)) {
+	if real() {
+		test(t, kernel(t))
+		return
+	}
+	for _, rel := range []string{"1305000", "1403000", "1500068"} {
+		t.Run(rel, func(t *testing.T) { test(t, kernel(t, "osreldate="+rel)) })
+	}
+}
+
+func open(t *testing.T, k sys.Sys, path string, flags int) int {
+	t.Helper()
+	fd, err := k.Open(path, flags)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	t.Cleanup(func() { k.Close(fd) })
+	return fd
 }

@@ -15,28 +15,6 @@ import (
 	"github.com/wifibox/wifibox/sys"
 )
 
-// releases runs a test as each release the model answers as (13.5, 14.3,
-// 15.0), or once on a real kernel, as the release it is.
-func releases(t *testing.T, test func(t *testing.T, k sys.Sys)) {
-	if real() {
-		test(t, kernel(t))
-		return
-	}
-	for _, rel := range []string{"1305000", "1403000", "1500068"} {
-		t.Run(rel, func(t *testing.T) { test(t, kernel(t, "osreldate="+rel)) })
-	}
-}
-
-func open(t *testing.T, k sys.Sys, path string, flags int) int {
-	t.Helper()
-	fd, err := k.Open(path, flags)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	t.Cleanup(func() { k.Close(fd) })
-	return fd
-}
-
 // getconf makes one PCIOCGETCONF call with room for n entries of size
 // bytes, from the offset and generation given.
 func getconf(k sys.Sys, fd int, req uint32, size, n int, offset, generation uint32) (abi.PciConfIo, []byte, error) {
