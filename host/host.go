@@ -112,9 +112,9 @@ type PCIDevice struct {
 	Device   uint16
 	Class    uint8
 	Subclass uint8
-	Driver   string // attached driver's name, "" when none
-	Unit     uint64 // attached driver's unit
-	Attached bool   // whether a driver is attached
+	Driver   string // the device's class: its driver's name, "" when none; a driver fixed by SetDriver names it attached or not
+	Unit     uint64 // the class's unit
+	Attached bool   // whether the driver is attached (device_is_attached)
 }
 
 // DriverUnit gives the attached driver as devinfo(8) names it (iwlwifi0,

@@ -82,7 +82,11 @@ func line(d host.PCIDevice, ids *IDs) string {
 		}
 	}
 	driver := d.DriverUnit()
-	if driver == "" {
+	switch {
+	case driver != "":
+	case d.Driver != "":
+		driver = fmt.Sprintf("%s%d, not attached", d.Driver, d.Unit)
+	default:
 		driver = "none"
 	}
 	return s + ", driver " + driver

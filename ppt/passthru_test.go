@@ -61,7 +61,7 @@ no network controller is present`
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 	unnamed := []host.PCIDevice{laptop[1]}
-	unnamed[0].Attached = false
+	unnamed[0].Driver, unnamed[0].Attached = "", false
 	err = Check(unnamed, []host.Selector{wifi}, nil)
 	const want2 = `check passthru devices in bhyve.conf: PCI device not present: pci0:3:0:0 (3/0/0)
 network controllers present:
@@ -74,9 +74,11 @@ network controllers present:
 func TestDescribe(t *testing.T) {
 	devs := append([]host.PCIDevice(nil), laptop...)
 	devs[3].Driver, devs[3].Unit = "ppt", 1
-	got := Describe(devs, []host.Selector{wifi, {Bus: 9, Slot: 1, Function: 2}}, sampleIDs(t))
+	devs[1].Driver, devs[1].Unit, devs[1].Attached = "ppt", 0, false
+	got := Describe(devs, []host.Selector{wifi, ethernet, {Bus: 9, Slot: 1, Function: 2}}, sampleIDs(t))
 	want := []string{
 		"pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver ppt1",
+		"pci0:2:0:0 (2/0/0): 10ec:8168 Realtek Semiconductor Co., Ltd. RTL8111/8168/8211/8411 PCI Express Gigabit Ethernet Controller, driver ppt0, not attached",
 		"pci0:9:1:2 (9/1/2): not present",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
