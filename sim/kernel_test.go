@@ -492,3 +492,30 @@ func TestConcurrency(t *testing.T) {
 		t.Errorf("%d trace lines, want %d", len(trace), total)
 	}
 }
+
+// ppt refuses to let a device go while it is assigned to a VM that exists
+// (ppt_detach), as the simulated bhyve assigns it; destroying the VM ends
+// the assignment.
+func TestPPTAssignedToVM(t *testing.T) {
+	dir, h := newHost(t)
+	must(t, h.Kernel.Load(kmod(dir, "vmm")))
+	must(t, h.PCI.SetDriver(wifiCard, "ppt"))
+	must(t, h.VMs.CreateVM("wifibox"))
+	s, err := openSystem(dir)
+	must(t, err)
+	must(t, s.run("assign", internal, func(t *txn) error {
+		t.device(wifiCard).Assigned = "wifibox"
+		return nil
+	}))
+	check(t, "clear while assigned", h.PCI.ClearDriver(wifiCard), unix.EBUSY)
+	check(t, "set another driver while assigned", h.PCI.SetDriver(wifiCard, "iwlwifi"), unix.EBUSY)
+	must(t, h.VMs.DestroyVM("wifibox"))
+	check(t, "clear after the VM is gone", h.PCI.ClearDriver(wifiCard), 0)
+	devs, err := h.PCI.Devices()
+	must(t, err)
+	for _, d := range devs {
+		if d.Selector == wifiCard && d.DriverUnit() != "iwlwifi0" {
+			t.Errorf("card after clear: %q", d.DriverUnit())
+		}
+	}
+}
