@@ -115,9 +115,15 @@ func (k *kernel) Devices() ([]host.PCIDevice, error) {
 func (k *kernel) listAny(fd int) ([]host.PCIDevice, error) {
 	order := k.getconfOrder()
 	var first error
-	for _, v := range order {
+	for i, v := range order {
 		devs, err := k.list(fd, v)
 		if err == nil {
+			if i > 0 {
+				// Guessed wrong: the one that answered goes first.
+				k.mu.Lock()
+				k.order = []getconfABI{v, order[0]}
+				k.mu.Unlock()
+			}
 			return devs, nil
 		}
 		if !errors.Is(err, unix.ENOTTY) && !errors.Is(err, unix.EPERM) {

@@ -159,6 +159,19 @@ func TestDevicesByRelease(t *testing.T) {
 				if !strings.HasPrefix(got, tc.want) {
 					t.Errorf("requests %s, want them to start with %s", got, tc.want)
 				}
+				// The next listing starts with the request that
+				// answered.
+				r.calls = nil
+				drivers(t, p, wifi)
+				answered := ""
+				for _, c := range strings.Fields(tc.want) {
+					if c == "0xc0307005" || c == "0xc030700a" {
+						answered = c
+					}
+				}
+				if r.calls[0] != answered {
+					t.Errorf("next listing starts with %s, want %s", r.calls[0], answered)
+				}
 			})
 		}
 	}
