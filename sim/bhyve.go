@@ -221,6 +221,7 @@ func (b *bhyve) open(t *txn) error {
 		return fmt.Errorf("vm_reinit: %w", unix.EBUSY)
 	}
 	v.Suspended = ""
+	v.PPT = nil // vm_reinit: vm_cleanup unassigns the devices
 	return nil
 }
 
@@ -303,7 +304,9 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	if t.faults.iommuDisabled {
 		return fmt.Errorf("passthru: vm_assign_pptdev %s: %w", bsf, unix.ENXIO)
 	}
-	d.Assigned = b.args.name
+	if v := t.st.VMs[b.args.name]; !slices.Contains(v.PPT, d.Selector) {
+		v.PPT = append(v.PPT, d.Selector)
+	}
 	return nil
 }
 

@@ -47,13 +47,12 @@ var wifiCard = host.Selector{Bus: 3}
 // device is a PCI function and its device_t: Driver is its devclass
 // (device_get_name(), "" when it has none) with its unit, Attached its
 // state (DS_ATTACHED), Fixed its DF_FIXEDCLASS flag (set by DEV_SET_DRIVER),
-// Native the driver that probes it when its class is free, and Assigned the
-// VM bhyve assigned it to while on ppt (vm_assign_pptdev).
+// and Native the driver that probes it when its class is free. The VM a
+// device on ppt is assigned to keeps it (vm.PPT).
 type device struct {
 	host.PCIDevice
-	Native   string `json:"native"`
-	Fixed    bool   `json:"fixed"`
-	Assigned string `json:"assigned,omitempty"`
+	Native string `json:"native"`
+	Fixed  bool   `json:"fixed"`
 }
 
 func newDevice(sel host.Selector, vendor, dev uint16, class, subclass uint8, driver string) *device {
@@ -387,14 +386,13 @@ func (t *txn) probeAndAttach(d *device) error {
 }
 
 // detach is device_detach(): ppt refuses while its device is assigned to a
-// VM that exists (ppt_detach: EBUSY while ppt->vm is set; ppt_unassign_all
-// ends the assignment when the VM is destroyed); a device without
+// VM (ppt_detach: EBUSY while ppt->vm is set); a device without
 // a fixed class loses its class and unit.
 func (t *txn) detach(d *device) error {
-	if d.Driver == "ppt" && d.Assigned != "" && t.st.VMs[d.Assigned] != nil {
+	if d.Driver == "ppt" && t.assigned(d.Selector) {
 		return abi.EBUSY
 	}
-	d.Attached, d.Assigned = false, ""
+	d.Attached = false
 	if !d.Fixed {
 		d.Driver, d.Unit = "", 0
 	}
@@ -470,6 +468,16 @@ func devDetach(t *txn, d *device, req *abi.Devreq) error {
 		return abi.ENXIO
 	}
 	return t.detach(d)
+}
+
+// assigned tells whether a VM has the device (ppt->vm is set).
+func (t *txn) assigned(sel host.Selector) bool {
+	for _, v := range t.st.VMs {
+		if slices.Contains(v.PPT, sel) {
+			return true
+		}
+	}
+	return false
 }
 
 // copyinstr reads a NUL-terminated string of at most max bytes, NUL

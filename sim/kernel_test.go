@@ -504,7 +504,7 @@ func TestPPTAssignedToVM(t *testing.T) {
 	s, err := openSystem(dir)
 	must(t, err)
 	must(t, s.run("assign", internal, func(t *txn) error {
-		t.device(wifiCard).Assigned = "wifibox"
+		t.st.VMs["wifibox"].PPT = []host.Selector{wifiCard}
 		return nil
 	}))
 	check(t, "clear while assigned", h.PCI.ClearDriver(wifiCard), unix.EBUSY)

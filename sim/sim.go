@@ -119,6 +119,9 @@ type state struct {
 type vm struct {
 	Suspended host.SuspendHow `json:"suspended,omitempty"`
 	Pid       int             `json:"pid,omitempty"`
+	// PPT are the PCI devices assigned to the VM (vm_assign_pptdev),
+	// until it is destroyed or reinitialised (ppt_unassign_all).
+	PPT []host.Selector `json:"ppt,omitempty"`
 }
 
 // txn is one operation on the state, holding the host's lock.
