@@ -28,7 +28,7 @@ var (
 var releases = []string{"1305000", "1403000", "1500068"}
 
 // simHost is a fresh simulated host: its directory and its kernel.
-func simHost(t *testing.T, faults ...string) (string, *sim.Kernel) {
+func simHost(t testing.TB, faults ...string) (string, *sim.Kernel) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := sim.Init(dir); err != nil {
@@ -48,7 +48,7 @@ func simHost(t *testing.T, faults ...string) (string, *sim.Kernel) {
 }
 
 // loadVMM loads vmm.ko, which brings the ppt driver.
-func loadVMM(t *testing.T, dir string) {
+func loadVMM(t testing.TB, dir string) {
 	t.Helper()
 	h, err := sim.Open(dir)
 	if err != nil {
@@ -475,5 +475,33 @@ func TestSetDriverErrors(t *testing.T) {
 	// nvme failed to attach, and holds the card's class.
 	if diff := cmp.Diff([]string{"unattached nvme"}, drivers(t, p, wifi)); diff != "" {
 		t.Errorf("drivers (-want +got):\n%s", diff)
+	}
+}
+
+// The PCI listing (PCIOCGETCONF and a PCIOCATTACHED per named device), and
+// a bind and release of the Wi-Fi card, over the model of the kernel: what
+// start, stop and status -v pay for them on the simulated host.
+func BenchmarkDevices(b *testing.B) {
+	_, k := simHost(b)
+	p := ppt.New(k)
+	for b.Loop() {
+		if _, err := p.Devices(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBindRelease(b *testing.B) {
+	dir, k := simHost(b)
+	loadVMM(b, dir)
+	p := ppt.New(k)
+	sels := []host.Selector{wifi}
+	for b.Loop() {
+		if err := ppt.Bind(p, sels); err != nil {
+			b.Fatal(err)
+		}
+		if err := ppt.Release(p, sels); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
