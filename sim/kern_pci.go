@@ -19,13 +19,16 @@ package sim
 //     result, ENXIO when no driver takes the device; the 15 tree calls
 //     device_probe() and turns its ENXIO into 0. The __FreeBSD_version of
 //     that change was not found: the model answers as 15 from 1500000 on.
-//   - sys/dev/pci/pci.c, pci_lookup: the "pciD:B:S:F" and "pciB:S:F" names.
+//   - sys/dev/pci/pci.c, pci_lookup: the "pciD:B:S:F" and "pciB:S:F" names,
+//     as /work/shared/freebsd-abi.md (section 3.3) gives them; not re-read.
 //
 // Left out: PCIOCGETCONF's match patterns (wifibox passes none; they answer
 // ENOSYS here), the other pci(4) and devctl(4) requests but DEV_DETACH, the
 // PCI bridge header (no simulated device has one: ppt probes them all),
 // file permissions (the model's caller is root: /dev/pci is 0644 and
 // /dev/devctl2 0600 on 14, 0644 on 15; priv_check(PRIV_DRIVER) passes).
+// pci_generation changes only with the one device that comes and goes
+// (pciGeneration).
 
 import (
 	"encoding/binary"
