@@ -17,10 +17,13 @@ const (
 )
 
 // PCIOCGETCONF_VERSION is the first __FreeBSD_version (sys/sys/param.h)
-// whose PCIOCGETCONF is 0xc030700a with a 128-byte struct pci_conf. Not
-// found in the stored history of freebsd-src (its snapshot is too large to
-// fetch; the stored copies of pciio.h predate the change): taken from the
-// FreeBSD ports' chromium patch, which tests __FreeBSD_version < 1500064
+// whose PCIOCGETCONF is 0xc030700a with a 128-byte struct pci_conf. The
+// change is review D52313 ("Avoid future compatibility churn when adding
+// new members to struct pci_conf by introducing some padding", with
+// pc_reported_len); its commit and param.h bump were not found in the
+// stored copies of freebsd-src (the repository's snapshot is too large to
+// fetch, the stored pciio.h copies predate it). The number is the FreeBSD
+// ports' chromium patch's, which tests __FreeBSD_version < 1500064
 // (/work/shared/freebsd-abi.md, section 2). 15.0-RELEASE is 1500068.
 const PCIOCGETCONF_VERSION = 1500064
 
