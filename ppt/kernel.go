@@ -78,12 +78,14 @@ func (k *kernel) getconfOrder() []getconfABI {
 }
 
 // Devices lists every PCI function (PCIOCGETCONF on /dev/pci), and whether
-// a driver is attached to each (PCIOCATTACHED): pd_name is the device's
-// class, which a driver fixed with DEV_SET_DRIVER keeps whether or not it
-// attached, and after a detach. /dev/pci is opened for writing, as bhyve
+// ppt is attached to those it names (PCIOCATTACHED): pd_name is the
+// device's class, which a driver fixed with DEV_SET_DRIVER keeps whether or
+// not it attached, and after a detach. Any other name counts as attached:
+// a class without a fixed driver goes with its driver (device_detach), and
+// wifibox fixes no driver but ppt. /dev/pci is opened for writing, as bhyve
 // does, because pci_ioctl answers PCIOCATTACHED only on such a descriptor;
 // where that is refused (not root, or securelevel above 0), it is opened
-// read-only, as pciconf(8) does, and a named device counts as attached.
+// read-only, as pciconf(8) does, and ppt counts as attached too.
 func (k *kernel) Devices() ([]host.PCIDevice, error) {
 	fd, err := k.sys.Open(pciDevice, unix.O_RDWR)
 	writable := err == nil
@@ -100,7 +102,7 @@ func (k *kernel) Devices() ([]host.PCIDevice, error) {
 		return devs, err
 	}
 	for i := range devs {
-		if devs[i].Driver == "" {
+		if devs[i].Driver != pptDriver {
 			continue
 		}
 		if devs[i].Attached, err = k.attached(fd, devs[i].Selector); err != nil {
