@@ -49,7 +49,7 @@ func newBhyve(file string, as Assignments, maxCPU int) (Bhyve, []string, error) 
 	if b.CPUs, err = s.integer("cpus", "1", 1, maxCPUs); err != nil {
 		return Bhyve{}, warnings, err
 	}
-	if b.Memory, err = s.wellformed("memory", "128M", memorySyntax, "non-negative integer, suffixed with unit: K, M, G, T"); err != nil {
+	if b.Memory, err = s.memory(); err != nil {
 		return Bhyve{}, warnings, err
 	}
 	if b.Passthru, err = s.passthru(); err != nil {
@@ -67,6 +67,25 @@ func newBhyve(file string, as Assignments, maxCPU int) (Bhyve, []string, error) 
 		return Bhyve{}, warnings, err
 	}
 	return b, warnings, nil
+}
+
+// memory gives the value of memory as bhyve -m takes it: a number of bytes
+// with an optional unit, whose size fits the 64 bits bhyve reads it into.
+func (s settings) memory() (string, error) {
+	t, err := s.wellformed("memory", "128M", memorySyntax, "non-negative integer, suffixed with unit: K, M, G, T")
+	if err != nil {
+		return "", err
+	}
+	digits, shift := t, 0
+	if unit := strings.IndexByte("KkMmGgTt", t[len(t)-1]); unit >= 0 {
+		digits, shift = t[:len(t)-1], 10*(unit/2+1)
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || n > math.MaxUint64>>shift {
+		v, at := s.get("memory", "")
+		return "", invalid(at, "memory is too large: %s, more than 2^64 bytes", clip(v))
+	}
+	return t, nil
 }
 
 var bsfSyntax = regexp.MustCompile(`^([0-9]{1,3})/([0-9]{1,3})/([0-9]{1,3})$`)

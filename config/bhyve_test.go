@@ -2,6 +2,9 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,34 +70,37 @@ func TestBhyveValues(t *testing.T) {
 func TestBhyveErrors(t *testing.T) {
 	const list = `, expected: list of bus/slot/function, triples of non-negative integers`
 	for _, c := range []struct{ in, want string }{
-		{"memory=12X", `bhyve.conf:1: malformed memory value: "12X", expected: non-negative integer, suffixed with unit: K, M, G, T`},
-		{"\n# c\n\nmemory=", `bhyve.conf:4: malformed memory value: "", expected: non-negative integer, suffixed with unit: K, M, G, T`},
-		{"memory='1 G'", `bhyve.conf:1: malformed memory value: "1 G", expected: non-negative integer, suffixed with unit: K, M, G, T`},
-		{"memory=1MB", `bhyve.conf:1: malformed memory value: "1MB", expected: non-negative integer, suffixed with unit: K, M, G, T`},
-		{"cpus=20", `bhyve.conf:1: cpus should be in between 1 and 16: 20`},
-		{"cpus=0", `bhyve.conf:1: cpus should be in between 1 and 16: 0`},
-		{"cpus=' 17'", `bhyve.conf:1: cpus should be in between 1 and 16:  17`},
-		{"cpus=99999999999999999999", `bhyve.conf:1: cpus should be in between 1 and 16: 99999999999999999999`},
-		{"cpus=x", `bhyve.conf:1: malformed cpus value: "x", expected: non-negative integer`},
-		{"cpus=-1", `bhyve.conf:1: malformed cpus value: "-1", expected: non-negative integer`},
-		{"cpus=", `bhyve.conf:1: malformed cpus value: "", expected: non-negative integer`},
-		{"cpus=2\ncpus=1.5", `bhyve.conf:2: malformed cpus value: "1.5", expected: non-negative integer`},
-		{"console=maybe", `bhyve.conf:1: malformed console value: "maybe", expected: yes or no`},
-		{"console=YES", `bhyve.conf:1: malformed console value: "YES", expected: yes or no`},
-		{"console=", `bhyve.conf:1: malformed console value: "", expected: yes or no`},
-		{"passthru=3/0", `bhyve.conf:1: malformed passthru value: "3/0"` + list},
-		{"passthru='3/0/0,4/0/0'", `bhyve.conf:1: malformed passthru value: "3/0/0,4/0/0"` + list},
-		{"passthru=1234/0/0", `bhyve.conf:1: malformed passthru value: "1234/0/0"` + list},
-		{"passthru=pci0:3:0:0", `bhyve.conf:1: malformed passthru value: "pci0:3:0:0"` + list},
-		{"passthru=256/0/0", `bhyve.conf:1: passthru device 256/0/0: bus should be in between 0 and 255: 256`},
-		{"passthru='1/2/3 0/32/0'", `bhyve.conf:1: passthru device 0/32/0: slot should be in between 0 and 31: 32`},
-		{"passthru=0/0/8", `bhyve.conf:1: passthru device 0/0/8: function should be in between 0 and 7: 8`},
-		{"passthru='3/0/0 003/0/0'", `bhyve.conf:1: passthru device 003/0/0 is listed twice`},
-		{"priority=100", `bhyve.conf:1: priority should be in between 0 and 99: 100`},
-		{"priority=high", `bhyve.conf:1: malformed priority value: "high", expected: non-negative integer`},
-		{"stop_wait_max=0", `bhyve.conf:1: stop_wait_max should be in between 1 and 60: 0`},
-		{"stop_wait_max=61", `bhyve.conf:1: stop_wait_max should be in between 1 and 60: 61`},
-		{"stop_wait_max=10s", `bhyve.conf:1: malformed stop_wait_max value: "10s", expected: non-negative integer`},
+		{"memory=12X", `bhyve.conf:1:8: malformed memory value: "12X", expected: non-negative integer, suffixed with unit: K, M, G, T`},
+		{"\n# c\n\nmemory=", `bhyve.conf:4:8: malformed memory value: "", expected: non-negative integer, suffixed with unit: K, M, G, T`},
+		{"memory='1 G'", `bhyve.conf:1:8: malformed memory value: "1 G", expected: non-negative integer, suffixed with unit: K, M, G, T`},
+		{"memory=1MB", `bhyve.conf:1:8: malformed memory value: "1MB", expected: non-negative integer, suffixed with unit: K, M, G, T`},
+		{"cpus=20", `bhyve.conf:1:6: cpus should be in between 1 and 16: 20`},
+		{"cpus=0", `bhyve.conf:1:6: cpus should be in between 1 and 16: 0`},
+		{"cpus=' 17'", `bhyve.conf:1:6: cpus should be in between 1 and 16:  17`},
+		{"cpus=99999999999999999999", `bhyve.conf:1:6: cpus should be in between 1 and 16: 99999999999999999999`},
+		{"cpus=x", `bhyve.conf:1:6: malformed cpus value: "x", expected: non-negative integer`},
+		{"cpus=-1", `bhyve.conf:1:6: malformed cpus value: "-1", expected: non-negative integer`},
+		{"cpus=", `bhyve.conf:1:6: malformed cpus value: "", expected: non-negative integer`},
+		{"cpus=2\ncpus=1.5", `bhyve.conf:2:6: malformed cpus value: "1.5", expected: non-negative integer`},
+		{"console=maybe", `bhyve.conf:1:9: malformed console value: "maybe", expected: yes or no`},
+		{"console=YES", `bhyve.conf:1:9: malformed console value: "YES", expected: yes or no`},
+		{"console=", `bhyve.conf:1:9: malformed console value: "", expected: yes or no`},
+		{"passthru=3/0", `bhyve.conf:1:10: malformed passthru value: "3/0"` + list},
+		{"passthru='3/0/0,4/0/0'", `bhyve.conf:1:10: malformed passthru value: "3/0/0,4/0/0"` + list},
+		{"passthru=1234/0/0", `bhyve.conf:1:10: malformed passthru value: "1234/0/0"` + list},
+		{"passthru=pci0:3:0:0", `bhyve.conf:1:10: malformed passthru value: "pci0:3:0:0"` + list},
+		{"passthru=256/0/0", `bhyve.conf:1:10: passthru device 256/0/0: bus should be in between 0 and 255: 256`},
+		{"passthru='1/2/3 0/32/0'", `bhyve.conf:1:10: passthru device 0/32/0: slot should be in between 0 and 31: 32`},
+		{"passthru=0/0/8", `bhyve.conf:1:10: passthru device 0/0/8: function should be in between 0 and 7: 8`},
+		{"passthru='3/0/0 003/0/0'", `bhyve.conf:1:10: passthru device 003/0/0 is listed twice`},
+		{"priority=100", `bhyve.conf:1:10: priority should be in between 0 and 99: 100`},
+		{"priority=high", `bhyve.conf:1:10: malformed priority value: "high", expected: non-negative integer`},
+		{"stop_wait_max=0", `bhyve.conf:1:15: stop_wait_max should be in between 1 and 60: 0`},
+		{"stop_wait_max=61", `bhyve.conf:1:15: stop_wait_max should be in between 1 and 60: 61`},
+		{"memory=17179869183G\nmemory=17179869184G", `bhyve.conf:2:8: memory is too large: 17179869184G, more than 2^64 bytes`},
+		{"memory=9999999999999999999T", `bhyve.conf:1:8: memory is too large: 9999999999999999999T, more than 2^64 bytes`},
+		{"memory=99999999999999999999", `bhyve.conf:1:8: memory is too large: 99999999999999999999, more than 2^64 bytes`},
+		{"stop_wait_max=10s", `bhyve.conf:1:15: malformed stop_wait_max value: "10s", expected: non-negative integer`},
 	} {
 		_, _, err := newBhyve("bhyve.conf", mustParse(t, "bhyve.conf", c.in), 16)
 		checkInvalid(t, c.in, err, c.want)
@@ -107,7 +113,26 @@ func TestBhyveUnknownMaxCPU(t *testing.T) {
 		t.Fatalf("cpus=64 with an unknown maximum: %+v, %v", b, err)
 	}
 	_, _, err = newBhyve("bhyve.conf", mustParse(t, "bhyve.conf", "cpus=0"), 0)
-	checkInvalid(t, "cpus=0 with an unknown maximum", err, "bhyve.conf:1: cpus should be at least 1: 0")
+	checkInvalid(t, "cpus=0 with an unknown maximum", err, "bhyve.conf:1:6: cpus should be at least 1: 0")
+	_, _, err = newBhyve("bhyve.conf", mustParse(t, "bhyve.conf", "cpus=99999999999999999999999"), 0)
+	checkInvalid(t, "cpus too large for an int with an unknown maximum", err,
+		fmt.Sprintf("bhyve.conf:1:6: cpus is too large: 99999999999999999999999, more than %d", math.MaxInt))
+}
+
+// TestValuesClipped: a value is quoted in an error up to 80 bytes, then
+// cut with its length.
+func TestValuesClipped(t *testing.T) {
+	long := strings.Repeat("x", 100<<10)
+	clipped := strings.Repeat("x", 80) + "... (102400 bytes)"
+	_, _, err := newBhyve("bhyve.conf", mustParse(t, "bhyve.conf", "memory="+long), 16)
+	checkInvalid(t, "100 KB memory", err, `bhyve.conf:1:8: malformed memory value: "`+clipped+
+		`", expected: non-negative integer, suffixed with unit: K, M, G, T`)
+	_, _, err = newBhyve("bhyve.conf", mustParse(t, "bhyve.conf", "cpus=1"+long), 0)
+	checkInvalid(t, "100 KB cpus", err, `bhyve.conf:1:6: malformed cpus value: "1`+strings.Repeat("x", 79)+
+		`... (102401 bytes)", expected: non-negative integer`)
+	_, _, err = newUDSPassthru("uds_passthru.conf", mustParse(t, "uds_passthru.conf", "sockets=path=/"+long))
+	checkInvalid(t, "100 KB socket path", err, `uds_passthru.conf:1:9: sockets entry "path=/`+strings.Repeat("x", 74)+
+		`... (102406 bytes)": user is missing`)
 }
 
 func TestBhyveStopWait(t *testing.T) {

@@ -35,10 +35,10 @@ func TestCoreValues(t *testing.T) {
 
 func TestCoreErrors(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{"\nloglevel=verbose", `core.conf:2: malformed loglevel value: "verbose", expected: none, error, warn, info or debug`},
-		{"loglevel=", `core.conf:1: malformed loglevel value: "", expected: none, error, warn, info or debug`},
-		{"recovery=Restart_VMM", `core.conf:1: malformed recovery value: "Restart_VMM", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
-		{"recovery=reboot", `core.conf:1: malformed recovery value: "reboot", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
+		{"\nloglevel=verbose", `core.conf:2:10: malformed loglevel value: "verbose", expected: none, error, warn, info or debug`},
+		{"loglevel=", `core.conf:1:10: malformed loglevel value: "", expected: none, error, warn, info or debug`},
+		{"recovery=Restart_VMM", `core.conf:1:10: malformed recovery value: "Restart_VMM", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
+		{"recovery=reboot", `core.conf:1:10: malformed recovery value: "reboot", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
 	} {
 		_, _, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
 		checkInvalid(t, c.in, err, c.want)

@@ -47,9 +47,9 @@ func TestLoad(t *testing.T) {
 	bhyve := filepath.Join(dir, "bhyve.conf")
 	writeFile(t, bhyve, "cpus=4\nmemory=12X\n", 0o600)
 	_, _, err = LoadBhyve(bhyve, 2)
-	checkInvalid(t, "LoadBhyve", err, "bhyve.conf:1: cpus should be in between 1 and 2: 4")
+	checkInvalid(t, "LoadBhyve", err, "bhyve.conf:1:6: cpus should be in between 1 and 2: 4")
 	b, _, err := LoadBhyve(filepath.Join(dir, "bhyve.conf"), 0)
-	checkInvalid(t, "LoadBhyve", err, `bhyve.conf:2: malformed memory value: "12X", expected: non-negative integer, suffixed with unit: K, M, G, T`)
+	checkInvalid(t, "LoadBhyve", err, `bhyve.conf:2:8: malformed memory value: "12X", expected: non-negative integer, suffixed with unit: K, M, G, T`)
 	writeFile(t, bhyve, "cpus=4\n", 0o400)
 	if b, _, err = LoadBhyve(bhyve, 0); err != nil || b.CPUs != 4 {
 		t.Errorf("LoadBhyve: %+v, %v", b, err)

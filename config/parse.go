@@ -8,9 +8,10 @@ import (
 // Assignment is one name=value of a file, its value expanded and unquoted
 // the way sh(1) would assign it.
 type Assignment struct {
-	Name  string
-	Value string
-	Pos   Pos // where the name starts
+	Name     string
+	Value    string
+	Pos      Pos // where the name starts
+	ValuePos Pos // where the value starts, after the "="
 }
 
 // Assignments are a file's assignments in the order they appear; a name may
@@ -37,7 +38,9 @@ const notExecuted = "configuration is parsed, not executed"
 // a backslash; $name and ${name} references to names assigned earlier in the
 // same data. Anything else sh would execute or treat specially is an error
 // at name:line:column, and nothing is ever run. name is the file's display
-// name used in positions.
+// name used in positions. What the references expand to is bounded like the
+// file itself: all of them together at most maxSize bytes, so that a few
+// lines that double a value at each step cannot take the memory.
 func Parse(name string, data []byte) (Assignments, error) {
 	return ParseAfter(name, data, nil)
 }
@@ -74,6 +77,8 @@ type parser struct {
 	i    int
 	vars map[string]string // the values assigned so far
 	out  Assignments
+	// expanded counts the bytes the references expanded to so far.
+	expanded int
 }
 
 func (p *parser) eof() bool { return p.i >= len(p.data) }
@@ -160,11 +165,13 @@ func (p *parser) line() error {
 			return p.notAssignment(prev)
 		}
 		p.i++
+		p.skipContinuations()
+		valueStart := p.i
 		value, err := p.value()
 		if err != nil {
 			return err
 		}
-		p.out = append(p.out, Assignment{Name: name, Value: value, Pos: p.pos(start)})
+		p.out = append(p.out, Assignment{Name: name, Value: value, Pos: p.pos(start), ValuePos: p.pos(valueStart)})
 		p.vars[name] = value
 		prev = name
 		p.skipBlanks()
@@ -436,11 +443,17 @@ func (p *parser) expansionOperator() string {
 	return ""
 }
 
-// expand writes the value of name, which the "$" at start refers to.
+// expand writes the value of name, which the "$" at start refers to, as
+// long as the file's expansions stay within maxSize bytes.
 func (p *parser) expand(b *strings.Builder, name string, start int) error {
 	v, ok := p.vars[name]
 	if !ok {
 		return p.errorAt(start, "reference to %s, which is not assigned earlier in this file", name)
+	}
+	p.expanded += len(v)
+	if p.expanded > maxSize {
+		return p.errorAt(start, "reference to %s expands the values of this file beyond %d bytes, "+
+			"the size a configuration file may have: write the values out instead of doubling them", name, maxSize)
 	}
 	b.WriteString(v)
 	return nil

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // at builds the expected assignment of name=value at line:column of t.conf.
@@ -83,7 +84,8 @@ func TestParseAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", c.in, err)
 			}
-			if diff := cmp.Diff(c.want, got); diff != "" {
+			// TestParseValuePos checks where the values start.
+			if diff := cmp.Diff(c.want, got, cmpopts.IgnoreFields(Assignment{}, "ValuePos")); diff != "" {
 				t.Errorf("Parse(%q) (-want +got):\n%s", c.in, diff)
 			}
 		})
@@ -210,6 +212,44 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// TestParseValuePos: a value's position is the byte after its "=", past
+// any continuation, on the line where it starts.
+func TestParseValuePos(t *testing.T) {
+	for _, c := range []struct {
+		in           string
+		line, column int
+	}{
+		{"cpus=1", 1, 6},
+		{"\n  memory='1\n2'", 2, 10},
+		{"a=1 b=2", 1, 7},
+		{"a=\\\nx", 2, 1},
+		{"na\\\nme=1", 2, 4},
+	} {
+		as := mustParse(t, "t.conf", c.in)
+		want := Pos{File: "t.conf", Line: c.line, Column: c.column}
+		if got := as[len(as)-1].ValuePos; got != want {
+			t.Errorf("Parse(%q): value at %v, want %v", c.in, got, want)
+		}
+	}
+}
+
+// TestParseBoundsExpansion: a0=x then aN=$a(N-1)$a(N-1) would double the
+// value 32 times (4 GiB from 392 bytes); the expansion stops, with the
+// position of the reference, once it passes the size of a file.
+func TestParseBoundsExpansion(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0=x\n")
+	for n := 1; n <= 32; n++ {
+		fmt.Fprintf(&b, "a%d=$a%d$a%d\n", n, n-1, n-1)
+	}
+	_, err := Parse("t.conf", []byte(b.String()))
+	// The references of lines 2 to 20 (a1 to a19) expand to 2^20-2 bytes;
+	// the first $a19 of line 21 adds 2^19, past 2^20.
+	want := "t.conf:21:5: reference to a19 expands the values of this file beyond 1048576 bytes, " +
+		"the size a configuration file may have: write the values out instead of doubling them"
+	checkInvalid(t, "32 levels of doubling", err, want)
+}
+
 // TestParseRunsNothing gives Parse and LoadBhyve files that would create a
 // file if sh sourced them, and checks no file appears.
 func TestParseRunsNothing(t *testing.T) {
@@ -275,7 +315,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, a := range as {
-			if !inside(a.Pos) {
+			if !inside(a.Pos) || !inside(a.ValuePos) {
 				t.Fatalf("Parse(%q): %s at %+v, outside the data", data, a.Name, a.Pos)
 			}
 			line := bytes.Split(data, []byte{'\n'})[a.Pos.Line-1]

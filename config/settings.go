@@ -45,27 +45,43 @@ func contains(list []string, s string) bool {
 }
 
 // get gives the value of name, or def when the file does not assign it, and
-// where it was assigned: file:line, or just the file for a default.
+// where the value starts: file:line:column, or just the file for a default.
 func (s settings) get(name, def string) (string, Pos) {
 	if a, ok := s.as.Last(name); ok {
-		return a.Value, Pos{File: a.Pos.File, Line: a.Pos.Line}
+		return a.Value, a.ValuePos
 	}
 	return def, Pos{File: s.file}
+}
+
+// maxShown bounds how much of a value an error message quotes.
+const maxShown = 80
+
+// clip gives a value to quote in a message: as is when short, else its
+// first maxShown bytes and how long it is.
+func clip(v string) string {
+	if len(v) <= maxShown {
+		return v
+	}
+	return fmt.Sprintf("%s... (%d bytes)", v[:maxShown], len(v))
 }
 
 // malformed is the shell implementation's message for a value that does
 // not have the expected form.
 func malformed(at Pos, name, value, expected string) error {
-	return invalid(at, "malformed %s value: %q, expected: %s", name, value, expected)
+	return invalid(at, "malformed %s value: %q, expected: %s", name, clip(value), expected)
 }
 
 // outOfRange is the shell implementation's message for an integer out of
-// its range; hi == math.MaxInt is no upper bound.
+// its range; hi == math.MaxInt is no upper bound, and a value with no
+// upper bound that does not fit an int is too large rather than too small.
 func outOfRange(at Pos, name string, lo, hi int, value string) error {
-	if hi == math.MaxInt {
-		return invalid(at, "%s should be at least %d: %s", name, lo, value)
+	if hi != math.MaxInt {
+		return invalid(at, "%s should be in between %d and %d: %s", name, lo, hi, clip(value))
 	}
-	return invalid(at, "%s should be in between %d and %d: %s", name, lo, hi, value)
+	if n, err := strconv.Atoi(strings.Trim(value, space)); err != nil || n >= lo {
+		return invalid(at, "%s is too large: %s, more than %d", name, clip(value), hi)
+	}
+	return invalid(at, "%s should be at least %d: %s", name, lo, clip(value))
 }
 
 var (

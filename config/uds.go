@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -110,11 +111,11 @@ func (s settings) sockets() ([]Socket, error) {
 	for _, entry := range strings.FieldsFunc(v, isSpace) {
 		sock, err := parseSocket(entry)
 		if err != nil {
-			return nil, invalid(at, "sockets entry %q: %s", entry, err)
+			return nil, invalid(at, "sockets entry %q: %s", clip(entry), err)
 		}
 		for _, seen := range socks {
 			if seen.Path == sock.Path {
-				return nil, invalid(at, "sockets entry %q: path %s is listed twice", entry, sock.Path)
+				return nil, invalid(at, "sockets entry %q: path %s is listed twice", clip(entry), sock.Path)
 			}
 		}
 		socks = append(socks, sock)
@@ -130,9 +131,9 @@ func parseSocket(entry string) (Socket, error) {
 		k, v, ok := strings.Cut(field, "=")
 		switch {
 		case !ok:
-			return Socket{}, fmt.Errorf("%q is not key=value", field)
+			return Socket{}, fmt.Errorf("%q is not key=value", clip(field))
 		case !contains(socketKeys, k):
-			return Socket{}, fmt.Errorf("unknown key %q, expected: %s", k, strings.Join(socketKeys, ", "))
+			return Socket{}, fmt.Errorf("unknown key %q, expected: %s", clip(k), strings.Join(socketKeys, ", "))
 		case kv[k] != "":
 			return Socket{}, fmt.Errorf("%s is given twice", k)
 		case v == "":
@@ -145,16 +146,20 @@ func parseSocket(entry string) (Socket, error) {
 			return Socket{}, fmt.Errorf("%s is missing", k)
 		}
 	}
-	if !strings.HasPrefix(kv["path"], "/") {
-		return Socket{}, fmt.Errorf("path should be absolute: %s", kv["path"])
+	if path := kv["path"]; !strings.HasPrefix(path, "/") {
+		return Socket{}, fmt.Errorf("path should be absolute: %s", clip(path))
+	} else if path == "/" {
+		return Socket{}, errors.New("path should name a socket, not /")
+	} else if path != filepath.Clean(path) {
+		return Socket{}, fmt.Errorf(`path should be clean, with no "." or ".." component, no "//" and no trailing "/": %s`, clip(path))
 	}
 	mode, err := strconv.ParseUint(kv["mode"], 8, 32)
 	if !modeSyntax.MatchString(kv["mode"]) || err != nil || mode > 0o777 {
-		return Socket{}, fmt.Errorf("mode should be octal permissions such as 770 or 0660: %s", kv["mode"])
+		return Socket{}, fmt.Errorf("mode should be octal permissions such as 770 or 0660: %s", clip(kv["mode"]))
 	}
 	port, err := strconv.Atoi(kv["port"])
 	if !integerSyntax.MatchString(kv["port"]) || err != nil || port < 1 || port > 65535 {
-		return Socket{}, fmt.Errorf("port should be in between 1 and 65535: %s", kv["port"])
+		return Socket{}, fmt.Errorf("port should be in between 1 and 65535: %s", clip(kv["port"]))
 	}
 	return Socket{Path: kv["path"], User: kv["user"], Group: kv["group"], Mode: fs.FileMode(mode), Port: port}, nil
 }

@@ -229,7 +229,7 @@ FAIL bhyve virtio-9p: /H/usr/sbin/bhyve lacks the virtio-9p (VirtFS) emulation
 		loadVMM(t, h)
 		write(t, h.Paths.BhyveConf(), "cpus=32\npassthru=\"3/0/0\"\n", 0o644)
 	},
-	want: `FAIL bhyve.conf: bhyve.conf:1: cpus should be in between 1 and 16: 32
+	want: `FAIL bhyve.conf: bhyve.conf:1:6: cpus should be in between 1 and 16: 32
      fix: correct /H/usr/local/etc/wifibox/bhyve.conf as the problem says (wifibox(8) describes the settings)
 OK   uds_passthru.conf: not present, no control socket is relayed
 SKIP passthru devices: bhyve.conf cannot be used (see above)`,
