@@ -66,6 +66,10 @@ func (c *command) guest() (manager.Status, error) {
 				return manager.Status{}, nil
 			}
 		}
+		if errors.Is(err, manager.ErrNoAnswer) {
+			err = fmt.Errorf("The VM manager PID %d is not answering (%w); it may be stopped or hung: "+
+				"`wifibox stop` kills it and cleans up", pid, err)
+		}
 	}
 	return st, failure.New(failure.Environment, err)
 }

@@ -20,6 +20,9 @@ type Bhyve struct {
 	StopWaitMax int             // stop_wait_max [10], seconds
 }
 
+// MaxStopWait is the largest stop_wait_max.
+const MaxStopWait = 60
+
 // StopWait gives how long a guest asked to power off has before it is
 // forced off.
 func (b Bhyve) StopWait() time.Duration { return time.Duration(b.StopWaitMax) * time.Second }
@@ -63,7 +66,7 @@ func newBhyve(file string, as Assignments, maxCPU int) (Bhyve, []string, error) 
 	if b.Priority, err = s.integer("priority", "50", 0, 99); err != nil {
 		return Bhyve{}, warnings, err
 	}
-	if b.StopWaitMax, err = s.integer("stop_wait_max", "10", 1, 60); err != nil {
+	if b.StopWaitMax, err = s.integer("stop_wait_max", "10", 1, MaxStopWait); err != nil {
 		return Bhyve{}, warnings, err
 	}
 	return b, warnings, nil

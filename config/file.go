@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/wifibox/wifibox/internal/runfile"
 )
 
 // maxSize bounds what ReadFile reads: configuration files are a few lines.
@@ -59,46 +61,15 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// fileType names the type of a file that is not regular.
-func fileType(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "of type " + m.Type().String()
-}
-
 // checkSafe refuses a file that is not regular, is writable by group or
 // others, or is owned by neither root nor uid.
 func checkSafe(path string, fi fs.FileInfo, uid int) error {
 	if !fi.Mode().IsRegular() {
-		return invalid(Pos{File: path}, "is %s, not a regular file: replace it with one created from the sample", fileType(fi.Mode()))
+		return invalid(Pos{File: path}, "is %s, not a regular file: replace it with one created from the sample", runfile.TypeName(fi.Mode()))
 	}
-	unsafe := func(why, fix string) error {
+	if why, fix := runfile.Unsafe(fi, uid); why != "" {
 		return &Error{Kind: ErrUnsafe, Pos: Pos{File: path},
 			Msg: fmt.Sprintf("refusing to read: %s, so others could make wifibox do anything as root; fix it with: %s %s", why, fix, path)}
-	}
-	perm := fi.Mode().Perm()
-	switch perm & 0o022 {
-	case 0o022:
-		return unsafe(fmt.Sprintf("it is writable by group and others (mode %04o)", perm), "chmod go-w")
-	case 0o020:
-		return unsafe(fmt.Sprintf("it is writable by group (mode %04o)", perm), "chmod g-w")
-	case 0o002:
-		return unsafe(fmt.Sprintf("it is writable by others (mode %04o)", perm), "chmod o-w")
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return invalid(Pos{File: path}, "cannot tell its owner")
-	}
-	if st.Uid != 0 && int64(st.Uid) != int64(uid) {
-		return unsafe(fmt.Sprintf("it is owned by uid %d, neither root nor the running user (uid %d)", st.Uid, uid), "chown root")
 	}
 	return nil
 }

@@ -16,8 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -29,6 +27,7 @@ import (
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/internal/runfile"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
@@ -76,6 +75,8 @@ type Runner struct {
 	// stopGrace bounds the guest's time to power off below
 	// stop_wait_max; 0 leaves stop_wait_max. Suspend sets it.
 	stopGrace time.Duration
+	// lockWait bounds the wait for the command lock; LockWait when zero.
+	lockWait time.Duration
 }
 
 // running tells whether a VM manager runs (manager.Running), as far as the
@@ -114,7 +115,7 @@ func (r *Runner) Restart(target string) error {
 	if pid == 0 {
 		r.Log.Warn("No running instance found that could be restarted")
 		// What a dead manager left is repaired all the same.
-		unlock, err := r.lock()
+		unlock, err := r.lock("restart")
 		if err != nil {
 			return err
 		}
@@ -173,7 +174,7 @@ func (r *Runner) run(name, verb string, steps func(step func(func() error) error
 		return steps(func(f func() error) error { return f() })
 	}
 	r.Log.Infof("Begin: wifibox %s", name)
-	unlock, err := r.lock()
+	unlock, err := r.lock(name)
 	if err != nil {
 		return err
 	}
@@ -195,51 +196,61 @@ func (r *Runner) run(name, verb string, steps func(step func(func() error) error
 	return nil
 }
 
-// lock takes the command lock, waiting while another command holds it. A
-// dry run takes none: it changes nothing.
-func (r *Runner) lock() (func(), error) {
+// LockWait bounds the wait of a command for the one that holds the command
+// lock: longer than a command holds it (a restart stops the guest, at most
+// stop_wait_max 60 s and 6 s more, and starts it, at most 60 s), so that
+// only a hung or stopped command makes the next one give up.
+const LockWait = 3 * time.Minute
+
+// lock takes the command lock for the command name, waiting at most
+// r.lockWait (LockWait when zero) while another command holds it, and
+// records which command holds it for the next one to name. A dry run takes
+// none: it changes nothing.
+func (r *Runner) lock(name string) (func(), error) {
 	if r.DryRun {
 		return func() {}, nil
 	}
 	dir := r.Host.Paths.RunDir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, failure.New(failure.Environment, fmt.Errorf("create %s: %w", dir, err))
+	if err := runfile.MakeDir(dir); err != nil {
+		return nil, failure.New(failure.Environment, err)
 	}
 	path := filepath.Join(dir, "wifibox.lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := runfile.Open(path, os.O_RDWR, true, 0o600)
 	if errors.Is(err, fs.ErrPermission) {
 		return nil, failure.New(failure.Environment, fmt.Errorf("wifibox must run as root: %w", err))
 	}
-	if err != nil { // *fs.PathError: names the operation and the path
+	if err != nil { // names the path once
 		return nil, failure.New(failure.Environment, err)
 	}
+	flock := func(fd int) error { return unix.Flock(fd, unix.LOCK_EX) }
 	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	if errors.Is(err, unix.EWOULDBLOCK) {
-		r.Log.Info("Another wifibox command is running, waiting for it to finish")
-		r.sayWaiting(f)
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		wait := r.lockWait
+		if wait == 0 {
+			wait = LockWait
+		}
+		holder := runfile.Holder(f)
+		r.Log.Infof("Another wifibox command (%s) is running, waiting up to %s for it to finish", holder, wait)
+		fmt.Fprintf(r.Out, "Waiting up to %s for another wifibox command (%s) to finish...\n", wait, holder)
+		err = runfile.WaitLock(f, flock, wait)
+		if errors.Is(err, runfile.ErrTimeout) {
+			f.Close()
+			return nil, failure.New(failure.Environment, fmt.Errorf(
+				"Another wifibox command (%s) has held %s for more than %s, giving up: "+
+					"if it hangs, end it, and the next command repairs what it left", holder, path, wait))
+		}
+	}
+	if err == nil {
+		err = runfile.Record(f, fmt.Sprintf("PID %d, wifibox %s", os.Getpid(), name))
 	}
 	if err != nil {
 		f.Close()
 		return nil, failure.New(failure.Environment, fmt.Errorf("lock %s: %w", path, err))
 	}
-	// The holder's pid, for the commands that wait for it.
-	if err := f.Truncate(0); err == nil {
-		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	return func() { f.Close() }, nil
-}
-
-// sayWaiting tells the user that the command waits for another one, named
-// by the pid its holder wrote into the lock file f.
-func (r *Runner) sayWaiting(f *os.File) {
-	who := "another wifibox command"
-	buf := make([]byte, 32)
-	n, _ := f.ReadAt(buf, 0)
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n]))); err == nil && pid > 0 {
-		who = fmt.Sprintf("another wifibox command (PID %d)", pid)
-	}
-	fmt.Fprintf(r.Out, "Waiting for %s to finish...\n", who)
+	return func() {
+		f.Truncate(0) // nobody holds it
+		f.Close()
+	}, nil
 }
 
 // ensureModule loads a kernel module from kern.module_path unless it is
@@ -389,22 +400,44 @@ func (r *Runner) stopGuest() error {
 		r.dryStopped = true
 		return failure.New(failure.Environment, err)
 	}
+	// The whole wait, status included, is bounded by the grace period
+	// the manager gives the guest, the kill grace and its cleanup.
+	begin := time.Now()
 	r.Log.Infof("Stopping guest %s managed by PID %d", bhyve.VMName, pid)
-	if st, err := manager.Query(dir); err == nil && st.StopWait > 0 {
-		wait := time.Duration(st.StopWait) * time.Second
-		if r.stopGrace > 0 {
-			wait = min(wait, r.stopGrace)
-		}
-		fmt.Fprintf(r.Out, " waiting up to %g s for the guest to power off...", wait.Seconds())
+	grace := r.stopWait() // what bhyve.conf says, unless the manager tells
+	st, err := manager.Query(dir)
+	answered := err == nil && st.StopWait > 0
+	if answered {
+		grace = time.Duration(st.StopWait) * time.Second
 	}
-	if err := manager.Stop(dir, r.stopGrace); err != nil {
-		r.Log.Warnf("The VM manager did not answer the stop request (%v), cleaning up after it", err)
+	if r.stopGrace > 0 {
+		grace = min(grace, r.stopGrace)
+	}
+	if answered {
+		fmt.Fprintf(r.Out, " waiting up to %g s for the guest to power off...", grace.Seconds())
+	}
+	wait := manager.StopWait(grace)
+	if err := manager.Stop(dir, r.stopGrace, wait-time.Since(begin)); err != nil {
+		r.Log.Warnf("The VM manager PID %d did not stop the guest in %s (%v): killing it and cleaning up after it", pid, wait, err)
+		if err := manager.Kill(dir, pid); err != nil {
+			return failure.New(failure.Environment, err)
+		}
 		return r.repair()
 	}
 	r.Log.Info("Guest has stopped, the VM manager has finished")
 	// What the manager could not release (a device that was gone from
 	// the bus when it tried) is released now.
 	return r.repair()
+}
+
+// stopWait is bhyve.conf's stop_wait_max, which the VM manager grants the
+// guest to power off; the largest one allowed when the file cannot be read.
+func (r *Runner) stopWait() time.Duration {
+	cfg, _, err := config.LoadBhyve(r.Host.Paths.BhyveConf(), 0)
+	if err != nil {
+		return config.Bhyve{StopWaitMax: config.MaxStopWait}.StopWait()
+	}
+	return cfg.StopWait()
 }
 
 // repair removes what a VM manager killed before it could clean up left

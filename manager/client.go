@@ -64,10 +64,23 @@ func ReportFile() *os.File {
 	return os.NewFile(3, "report")
 }
 
-// Query asks the running VM manager for its status.
+// StatusWait bounds the wait of Query for the VM manager's answer.
+const StatusWait = 2 * time.Second
+
+// cleanupWait is what a stop request grants the VM manager, once bhyve is
+// gone, to destroy the VM, release the devices and answer.
+const cleanupWait = time.Second
+
+// StopWait bounds the wait of Stop for a VM manager whose guest has
+// stopWait (bhyve.conf's stop_wait_max) to power off: the manager forces it
+// off then, kills bhyve killGrace later, and cleans up.
+func StopWait(stopWait time.Duration) time.Duration { return stopWait + killGrace + cleanupWait }
+
+// Query asks the running VM manager for its status; a manager that does
+// not answer within StatusWait is an ErrNoAnswer error.
 func Query(runDir string) (Status, error) {
 	var s Status
-	answer, err := request(runDir, "status")
+	answer, err := request(runDir, "status", StatusWait)
 	if err != nil {
 		return s, err
 	}
@@ -79,13 +92,14 @@ func Query(runDir string) (Status, error) {
 
 // Stop asks the running VM manager to stop the guest and waits until it
 // has cleaned up and gone. A grace above zero bounds the guest's time to
-// power off below stop_wait_max; after it the guest is forced off.
-func Stop(runDir string, grace time.Duration) error {
+// power off below stop_wait_max; after it the guest is forced off. Stop
+// waits at most wait (see StopWait): then it is an ErrNoAnswer error.
+func Stop(runDir string, grace, wait time.Duration) error {
 	req := "stop"
 	if grace > 0 {
 		req = fmt.Sprintf("stop %d", grace.Milliseconds())
 	}
-	answer, err := request(runDir, req)
+	answer, err := request(runDir, req, wait)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -100,14 +101,20 @@ func Running(runDir string) (pid int, stale bool, err error) {
 		return 0, false, err
 	}
 	defer f.Close()
+	pid, err = lockHolder(f)
+	return pid, err == nil && pid == 0, err // nobody holds it: the manager is gone
+}
+
+// lockHolder gives the process that holds a lock on the file, or 0.
+func lockHolder(f *os.File) (int, error) {
 	lock := wholeFile(unix.F_WRLCK)
 	if err := unix.FcntlFlock(f.Fd(), unix.F_GETLK, &lock); err != nil {
-		return 0, false, fmt.Errorf("query the lock of %s: %w", path, err)
+		return 0, fmt.Errorf("query the lock of %s: %w", f.Name(), err)
 	}
 	if lock.Type == unix.F_UNLCK {
-		return 0, true, nil // nobody holds it: the manager is gone
+		return 0, nil
 	}
-	return int(lock.Pid), false, nil
+	return int(lock.Pid), nil
 }
 
 // RemoveStale removes the files a dead manager left.
@@ -178,20 +185,85 @@ func (l *lineLog) last() []string {
 	return append([]string(nil), l.tail...)
 }
 
-// request sends one request on the control socket and reads the answer.
-func request(runDir, req string) (string, error) {
+// ErrNoAnswer: the VM manager did not answer a request in time; it may be
+// stopped (SIGSTOP) or hung.
+var ErrNoAnswer = errors.New("the VM manager does not answer")
+
+// request sends one request on the control socket and reads the answer,
+// all of it within wait: a deadline on the socket, no timer polls.
+func request(runDir, req string, wait time.Duration) (string, error) {
 	path := filepath.Join(runDir, socketName)
-	conn, err := net.Dial("unix", path)
+	deadline := time.Now().Add(wait)
+	conn, err := (&net.Dialer{Deadline: deadline}).Dial("unix", path)
 	if err != nil {
-		return "", fmt.Errorf("connect to the VM manager at %s: %w", path, err)
+		return "", fmt.Errorf("connect to the VM manager at %s: %w", path, noAnswer(err, wait))
 	}
 	defer conn.Close()
+	conn.SetDeadline(deadline)
 	if _, err := io.WriteString(conn, req+"\n"); err != nil {
-		return "", fmt.Errorf("send %q to the VM manager: %w", req, err)
+		return "", fmt.Errorf("send %q to the VM manager: %w", req, noAnswer(err, wait))
 	}
 	answer, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil {
-		return "", fmt.Errorf("read the VM manager's answer to %q: %w", req, err)
+		return "", fmt.Errorf("read the VM manager's answer to %q: %w", req, noAnswer(err, wait))
 	}
 	return strings.TrimSpace(answer), nil
+}
+
+// noAnswer makes a deadline that passed an ErrNoAnswer error.
+func noAnswer(err error, wait time.Duration) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w within %s", ErrNoAnswer, wait)
+	}
+	return err
+}
+
+// killWait bounds how long Kill waits for a killed VM manager to exit.
+const killWait = 5 * time.Second
+
+// Kill ends the VM manager pid, which holds the pid file in runDir, with
+// SIGKILL, and waits until the kernel has released its lock on the pid
+// file, that is until it is gone: at most killWait. The pid is the lock's
+// holder, which the kernel names, so no other process can be hit. Its
+// bhyve, in a process group of its own, is left: it ends when repair
+// destroys its VM.
+func Kill(runDir string, pid int) error {
+	wait := killWait
+	path := filepath.Join(runDir, pidName)
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // gone already
+	}
+	if err != nil {
+		return fmt.Errorf("kill the VM manager PID %d: %w", pid, err)
+	}
+	defer f.Close()
+	if holder, err := lockHolder(f); err != nil || holder != pid {
+		return err // gone, or another manager's by now: nothing to kill
+	}
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("kill the VM manager PID %d: %w", pid, err)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	locked := make(chan error, 1)
+	go func() {
+		lock := wholeFile(unix.F_WRLCK)
+		var lerr error
+		cerr := rc.Control(func(fd uintptr) { lerr = unix.FcntlFlock(fd, unix.F_SETLKW, &lock) })
+		locked <- errors.Join(cerr, lerr)
+	}()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case err := <-locked:
+		if err != nil {
+			return fmt.Errorf("wait for the killed VM manager PID %d to exit: lock %s: %w", pid, path, err)
+		}
+		return nil // closing f lets the lock go
+	case <-timer.C:
+		return fmt.Errorf("the killed VM manager PID %d has not exited after %s", pid, wait)
+	}
 }

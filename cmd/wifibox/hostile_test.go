@@ -7,7 +7,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/wifibox/wifibox/sim"
 )
 
 // TestExpansionBomb: a0=x then aN=$a(N-1)$a(N-1) up to 32 levels in
@@ -45,4 +49,55 @@ func TestSocketPathOutside(t *testing.T) {
 	if _, err := os.Lstat(outside); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s: %v, want none", outside, err)
 	}
+}
+
+// TestManagerNotAnswering: with the VM manager stopped by SIGSTOP, status
+// reports it as not answering, with its PID, after 2 s, and stop gives up
+// on it after stop_wait_max plus the kill grace, kills it, and cleans up:
+// no manager, no bhyve, no VM is left. The bounds checked are generous
+// upper bounds (the machine may be loaded); wifibox(8) gives the exact
+// ones.
+func TestManagerNotAnswering(t *testing.T) {
+	h := newHost(t)
+	h.config("bhyve.conf", "cpus=1\nmemory=128M\nconsole=yes\npassthru=\"3/0/0\"\nstop_wait_max=2\n")
+	h.must("start")
+	managerPID, bhyvePID := h.managerPID(), h.guestPID()
+	if err := syscall.Kill(managerPID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(managerPID, syscall.SIGKILL) // whatever happens
+
+	begin := time.Now()
+	out, errOut, code := h.run("status")
+	took := time.Since(begin)
+	want := fmt.Sprintf("ERROR: The VM manager PID %d is not answering", managerPID)
+	if code != 127 || out != "" || !strings.HasPrefix(errOut, want) || !strings.Contains(errOut, "within 2s") {
+		t.Errorf("status: exit %d, stdout %q, stderr %q; want 127 and %q", code, out, errOut, want)
+	}
+	if took < 2*time.Second || took > 6*time.Second {
+		t.Errorf("status took %s, want 2s and a little", took)
+	}
+	t.Logf("status took %s", took)
+
+	begin = time.Now()
+	out, errOut, code = h.run("stop")
+	took = time.Since(begin)
+	want = fmt.Sprintf("WARNING: The VM manager PID %d did not stop the guest in 8s", managerPID)
+	if code != 0 || !strings.Contains(errOut, want) {
+		t.Errorf("stop: exit %d, stdout %q, stderr %q; want 0 and %q", code, out, errOut, want)
+	}
+	if took > 15*time.Second {
+		t.Errorf("stop took %s, want 8s and a little", took)
+	}
+	t.Logf("stop took %s", took)
+	waitGone(t, managerPID)
+	waitGone(t, bhyvePID)
+	if pid := h.guestPID(); pid != 0 {
+		t.Errorf("status names PID %d after stop", pid)
+	}
+	sh, err := sim.Open(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, h, sh, 0, true, true)
 }
