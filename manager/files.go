@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/internal/runfile"
 )
 
 // The manager's files in the run directory.
@@ -28,44 +31,62 @@ const (
 // runFiles are the pid file, locked while the manager lives, and the path of
 // the control socket.
 type runFiles struct {
-	pid    *os.File
-	socket string
+	pid     *os.File
+	pidPath string
+	socket  string
 }
 
 // claim takes the pid file. A pid file locked by another process means a
-// manager runs already.
+// manager runs already. The pid file appears whole and locked: it is
+// written and locked under a name of its own, then linked into place, which
+// fails when anything is there; so a failed write (a full disk) leaves no
+// empty pid file behind, and no link planted in the run directory is
+// followed.
 func claim(runDir string) (*runFiles, error) {
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
+	if err := runfile.MakeDir(runDir); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(runDir, pidName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
+	os.Remove(tmp) // left by a killed manager that had this pid
+	f, err := runfile.Create(tmp, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
+	defer os.Remove(tmp)
 	lock := wholeFile(unix.F_WRLCK)
-	if err := unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lock); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
-			return nil, fmt.Errorf("another VM manager holds %s", path)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	err = f.Truncate(0)
-	if err == nil {
-		_, err = fmt.Fprintf(f, "%d\n", os.Getpid())
-	}
+	err = unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lock)
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write %s: %w", path, err)
+		err = fmt.Errorf("lock %s: %w", tmp, err)
+	} else if _, err = fmt.Fprintf(f, "%d\n", os.Getpid()); err != nil {
+		err = fmt.Errorf("write %s: %w", tmp, errors.Unwrap(err))
 	}
-	return &runFiles{pid: f, socket: filepath.Join(runDir, socketName)}, nil
+	for attempt := 0; err == nil; attempt++ {
+		err = os.Link(tmp, path)
+		if err == nil {
+			return &runFiles{pid: f, pidPath: path, socket: filepath.Join(runDir, socketName)}, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+		pid, _, rerr := Running(runDir)
+		switch {
+		case rerr != nil:
+			err = rerr
+		case pid != 0:
+			err = fmt.Errorf("another VM manager (PID %d) holds %s", pid, path)
+		case attempt == 0: // left by a manager that died, or gone meanwhile
+			err = RemoveStale(runDir)
+		}
+	}
+	f.Close()
+	return nil, err
 }
 
 // release removes the files and gives up the lock.
 func (r *runFiles) release() {
 	os.Remove(r.socket)
-	os.Remove(r.pid.Name())
+	os.Remove(r.pidPath)
 	r.pid.Close()
 }
 
@@ -93,7 +114,7 @@ func wholeFile(typ int16) unix.Flock_t {
 // the pid file was left by a manager that died.
 func Running(runDir string) (pid int, stale bool, err error) {
 	path := filepath.Join(runDir, pidName)
-	f, err := os.Open(path)
+	f, err := runfile.Open(path, os.O_RDONLY, false, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, false, nil
 	}
@@ -228,9 +249,8 @@ const killWait = 5 * time.Second
 // bhyve, in a process group of its own, is left: it ends when repair
 // destroys its VM.
 func Kill(runDir string, pid int) error {
-	wait := killWait
 	path := filepath.Join(runDir, pidName)
-	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW, 0)
+	f, err := runfile.Open(path, os.O_RDWR, false, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // gone already
 	}
@@ -244,26 +264,15 @@ func Kill(runDir string, pid int) error {
 	if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("kill the VM manager PID %d: %w", pid, err)
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	locked := make(chan error, 1)
-	go func() {
+	setlkw := func(fd int) error {
 		lock := wholeFile(unix.F_WRLCK)
-		var lerr error
-		cerr := rc.Control(func(fd uintptr) { lerr = unix.FcntlFlock(fd, unix.F_SETLKW, &lock) })
-		locked <- errors.Join(cerr, lerr)
-	}()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case err := <-locked:
-		if err != nil {
-			return fmt.Errorf("wait for the killed VM manager PID %d to exit: lock %s: %w", pid, path, err)
-		}
-		return nil // closing f lets the lock go
-	case <-timer.C:
-		return fmt.Errorf("the killed VM manager PID %d has not exited after %s", pid, wait)
+		return unix.FcntlFlock(uintptr(fd), unix.F_SETLKW, &lock)
 	}
+	switch err := runfile.WaitLock(f, setlkw, killWait); {
+	case errors.Is(err, runfile.ErrTimeout):
+		return fmt.Errorf("the killed VM manager PID %d has not exited after %s", pid, killWait)
+	case err != nil:
+		return fmt.Errorf("wait for the killed VM manager PID %d to exit: lock %s: %w", pid, path, err)
+	}
+	return nil // closing f lets the lock go
 }
