@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/internal/linktest"
 )
 
 const connecting = "Connecting, type \"~.\" to leave the session...\n"
@@ -330,4 +332,19 @@ func TestOutputWriteErrorRestores(t *testing.T) {
 		t.Errorf("Attach: %v, want %v", err, errOutputGone)
 	}
 	checkRestored(t, user, before)
+}
+
+// TestLockRefusesLinks: a link planted at console.lock, dangling or to an
+// existing file, is not followed.
+func TestLockRefusesLinks(t *testing.T) {
+	lockDir := t.TempDir()
+	linktest.Check(t, filepath.Join(lockDir, lockFile), func(existing bool) {
+		l, err := lockSession(filepath.Join(lockDir, lockFile))
+		if err == nil {
+			l.release()
+			t.Errorf("lock through a link (target exists: %v) succeeded", existing)
+		} else if !strings.Contains(err.Error(), "symbolic link") {
+			t.Errorf("lock through a link (target exists: %v): %v", existing, err)
+		}
+	})
 }

@@ -3,13 +3,13 @@ package console
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/internal/runfile"
 	"github.com/wifibox/wifibox/internal/tty"
 )
 
@@ -26,21 +26,24 @@ type sessionLock struct {
 // lockSession takes the lock at path without waiting. When another session
 // holds it, the error wraps ErrBusy and names the holder.
 func lockSession(path string) (*sessionLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err := runfile.CheckDir(filepath.Dir(path), os.Getuid()); err != nil {
+		return nil, fmt.Errorf("the console lock: %w", err)
+	}
+	f, err := runfile.Open(path, os.O_RDWR, true, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open the console lock: %w", err)
+		return nil, fmt.Errorf("the console lock: %w", err)
 	}
 	if err := tty.Control(f, func(fd int) error { return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			err = fmt.Errorf("%w (process %s holds %s); leave that session first",
-				ErrBusy, holder(f), path)
+				ErrBusy, runfile.Holder(f), path)
 		} else {
 			err = fmt.Errorf("lock %s: flock: %w", path, err)
 		}
 		f.Close()
 		return nil, err
 	}
-	if err := writePid(f); err != nil {
+	if err := runfile.Record(f, strconv.Itoa(os.Getpid())); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write the console lock %s: %w", path, err)
 	}
@@ -52,22 +55,4 @@ func lockSession(path string) (*sessionLock, error) {
 func (l *sessionLock) release() {
 	l.f.Truncate(0)
 	l.f.Close()
-}
-
-func writePid(f *os.File) error {
-	if err := f.Truncate(0); err != nil {
-		return err
-	}
-	_, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	return err
-}
-
-// holder reads the holder's process ID from the lock file; "unknown" if the
-// holder has not written it yet.
-func holder(f *os.File) string {
-	b, err := io.ReadAll(io.NewSectionReader(f, 0, 64))
-	if pid := strings.TrimSpace(string(b)); err == nil && pid != "" {
-		return pid
-	}
-	return "unknown"
 }

@@ -14,12 +14,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/internal/runfile"
 )
 
 // TimeFormat is the shell implementation's `date +'%FT%H:%M:%S%z'`.
@@ -50,18 +52,30 @@ func (formatter) Format(e *logrus.Entry) ([]byte, error) {
 }
 
 // file appends each write to the log file, opening and closing it every
-// time. The first failure to write is reported once on warn.
+// time, never through a link and only in a directory that is root's and not
+// writable by others (checked at the first write). The first failure to
+// write is reported once on warn.
 type file struct {
-	path   string
-	warn   io.Writer
-	mu     sync.Mutex
-	warned bool
+	path    string
+	warn    io.Writer
+	mu      sync.Mutex
+	warned  bool
+	checked bool
+	dirErr  error // why the log's directory is refused
 }
 
 func (f *file) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fd, err := os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if !f.checked {
+		f.checked = true
+		f.dirErr = runfile.CheckDir(filepath.Dir(f.path), os.Getuid())
+	}
+	err := f.dirErr
+	var fd *os.File
+	if err == nil {
+		fd, err = runfile.Open(f.path, os.O_WRONLY|os.O_APPEND, true, 0o644)
+	}
 	if err == nil {
 		_, err = fd.Write(p)
 		if cerr := fd.Close(); err == nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/internal/linktest"
 )
 
 func read(t *testing.T, path string) string {
@@ -111,5 +112,36 @@ func TestUnwritableWarnsOnce(t *testing.T) {
 	}
 	if n := strings.Count(user.String(), path); n != 1 {
 		t.Errorf("the warning names the path %d times, want once:\n%s", n, user.String())
+	}
+}
+
+// TestLogRefusesLinks: a link planted at the log's path, dangling or to an
+// existing file, is not written through: the user is warned instead.
+func TestLogRefusesLinks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wifibox.log")
+	linktest.Check(t, path, func(existing bool) {
+		var user bytes.Buffer
+		New(path, config.LogInfo, &user).Info("hello")
+		if !strings.Contains(user.String(), "symbolic link") {
+			t.Errorf("target exists %v: the user was told %q", existing, user.String())
+		}
+	})
+}
+
+// TestLogRefusesUnsafeDir: a log directory others can write into is not
+// written in; the warning gives the command that fixes it.
+func TestLogRefusesUnsafeDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "wifibox.log")
+	var user bytes.Buffer
+	New(path, config.LogInfo, &user).Info("hello")
+	if want := "fix it with: chmod go-w " + dir; !strings.Contains(user.String(), want) {
+		t.Errorf("the user was told %q, want %q", user.String(), want)
+	}
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Errorf("the log was written in the refused directory: %v", err)
 	}
 }
