@@ -5,10 +5,16 @@
 // rotation by newsyslog(8), which renames the file and lets a new one
 // appear. Following is event-driven, never polling: inotify(7) on the
 // file's directory on Linux, kqueue(2) EVFILT_VNODE on the file and its
-// directory on FreeBSD, behind a small per-system seam (watcher).
+// directory on FreeBSD, behind a small per-system seam (watcher). What a
+// log holds is untrusted (the guest writes its own logs, and bhyve's output
+// in the host's log is the guest's console): a log is opened without
+// following links and only if it is a regular file, at most its last
+// maxShown bytes are shown at once, and control characters are printed
+// escaped, so that no escape sequence reaches the terminal.
 package logview
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/internal/runfile"
 )
 
 // Log is one of the logs `wifibox log` shows.
@@ -104,7 +111,14 @@ func (l Log) Show(w io.Writer, v View, stop <-chan struct{}) error {
 // or removed and another one appears at path, until stop is closed; then it
 // returns nil. A file that does not exist is an error wrapping
 // fs.ErrNotExist.
-func Show(w io.Writer, path string, v View, stop <-chan struct{}) error {
+func Show(w io.Writer, path string, v View, stop <-chan struct{}) (err error) {
+	out := &escaper{w: w}
+	defer func() {
+		if ferr := out.flush(); err == nil && ferr != nil {
+			err = fmt.Errorf("show log %s: %w", path, ferr)
+		}
+	}()
+	w = out
 	var changes watcher
 	if v.Follow {
 		// Watching starts before the first read, so no change is missed.
@@ -114,7 +128,7 @@ func Show(w io.Writer, path string, v View, stop <-chan struct{}) error {
 		}
 		defer changes.Close()
 	}
-	f, err := os.Open(path)
+	f, err := runfile.Open(path, os.O_RDONLY, false, 0)
 	if err != nil {
 		return fmt.Errorf("show log: %w", err)
 	}
@@ -124,7 +138,7 @@ func Show(w io.Writer, path string, v View, stop <-chan struct{}) error {
 			return err // seek or read PATH: the cause
 		}
 	}
-	if _, err := io.Copy(w, f); err != nil {
+	if err := copyBounded(w, f); err != nil {
 		return fmt.Errorf("show log %s: %w", path, err)
 	}
 	if !v.Follow {
@@ -147,7 +161,8 @@ func Show(w io.Writer, path string, v View, stop <-chan struct{}) error {
 
 // seekLastLines sets f's offset to the start of its last n lines, reading
 // it backwards a block at a time: a log of any size costs what its last
-// lines do. A last line without its newline counts as a line.
+// lines do. A last line without its newline counts as a line. It reads no
+// further back than maxShown bytes, what copyBounded shows at most.
 func seekLastLines(f *os.File, n int) error {
 	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil || n == 0 {
@@ -156,7 +171,7 @@ func seekLastLines(f *os.File, n int) error {
 	const block = 8192
 	buf := make([]byte, block)
 	pos, newlines := end, 0
-	for pos > 0 {
+	for pos > 0 && end-pos < maxShown { // no further back than is shown
 		size := min(block, pos)
 		pos -= size
 		if _, err := f.ReadAt(buf[:size], pos); err != nil {
@@ -173,7 +188,7 @@ func seekLastLines(f *os.File, n int) error {
 			}
 		}
 	}
-	_, err = f.Seek(0, io.SeekStart)
+	_, err = f.Seek(pos, io.SeekStart)
 	return err
 }
 
@@ -192,17 +207,17 @@ func catchUp(w io.Writer, f *os.File, path string) (*os.File, error) {
 			return f, err
 		}
 	}
-	if _, err := io.Copy(w, f); err != nil {
+	if err := copyBounded(w, f); err != nil {
 		return f, err
 	}
-	now, err := os.Stat(path)
+	now, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) || err == nil && os.SameFile(fi, now) {
 		return f, nil // the same file, or none yet after a rename
 	}
 	if err != nil {
 		return f, err
 	}
-	next, err := os.Open(path)
+	next, err := runfile.Open(path, os.O_RDONLY, false, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return f, nil // gone again: its successor is on its way
 	}
@@ -210,8 +225,37 @@ func catchUp(w io.Writer, f *os.File, path string) (*os.File, error) {
 		return f, err
 	}
 	f.Close()
-	_, err = io.Copy(w, next)
-	return next, err
+	return next, copyBounded(w, next)
+}
+
+// maxShown bounds what is shown of a log at once: its end, when more was
+// written since it was last read.
+const maxShown = 1 << 20
+
+// copyBounded copies what f holds from its offset to w, at most its last
+// maxShown bytes (from the start of a line), saying how much it skipped.
+func copyBounded(w io.Writer, f *os.File) error {
+	pos, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	r := bufio.NewReader(io.LimitReader(f, maxShown))
+	if skip := fi.Size() - pos - maxShown; skip > 0 {
+		if _, err := f.Seek(skip, io.SeekCurrent); err != nil {
+			return err
+		}
+		line, err := r.ReadBytes('\n') // the rest of a cut line
+		if err != nil && err != io.EOF {
+			return err
+		}
+		fmt.Fprintf(w, "[wifibox: %d bytes skipped, the last %d shown]\n", skip+int64(len(line)), maxShown-len(line))
+	}
+	_, err = io.Copy(w, r)
+	return err
 }
 
 // watcher tells when the file at a path may have changed: written to,

@@ -101,3 +101,33 @@ func TestManagerNotAnswering(t *testing.T) {
 	}
 	checkInvariants(t, h, sh, 0, true, true)
 }
+
+// TestGuestLogUntrusted: `wifibox log guest` prints no ESC byte of what the
+// guest wrote into its log, and does not follow a link the guest planted
+// in the log's place.
+func TestGuestLogUntrusted(t *testing.T) {
+	h := newHost(t)
+	h.must("start")
+	messages := filepath.Join(h.dir, "var/run/wifibox/appliance/log/messages")
+	if err := os.WriteFile(messages, []byte("\x1b]0;pwned\x07\x1b[2J\x1b[31mred\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := h.must("log", "guest")
+	if strings.ContainsRune(out, 0x1b) || !strings.Contains(out, `\x1b[31mred`) {
+		t.Errorf("log guest printed %q", out)
+	}
+	secret := filepath.Join(t.TempDir(), "shadow")
+	if err := os.WriteFile(secret, []byte("root:secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(messages); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, messages); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := h.run("log", "guest")
+	if code != 127 || strings.Contains(out, "secret") || !strings.Contains(errOut, "symbolic link") {
+		t.Errorf("log guest through a link: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
