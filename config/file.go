@@ -28,7 +28,7 @@ func ReadFile(path string, uid int) ([]byte, error) {
 		return nil, &Error{Kind: ErrMissing, Msg: path + " is missing, please create it from the sample", Err: err}
 	}
 	failed := func(what string, err error) error {
-		return &Error{Kind: ErrInvalid, Pos: Pos{File: path}, Msg: what + ": " + errText(err), Err: err}
+		return &Error{Kind: ErrInvalid, Pos: Pos{File: path}, Msg: what + ": " + runfile.Cause(err).Error(), Err: err}
 	}
 	if err != nil {
 		return nil, failed("cannot be opened", err)
@@ -49,16 +49,6 @@ func ReadFile(path string, uid int) ([]byte, error) {
 		return nil, invalid(Pos{File: path}, "is larger than %d bytes, too large for a configuration file", maxSize)
 	}
 	return data, nil
-}
-
-// errText is the cause of a file system error without the operation and
-// path, which the message around it already names.
-func errText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // checkSafe refuses a file that is not regular, is writable by group or

@@ -97,7 +97,7 @@ func listen(path string) (net.Listener, error) {
 	ln, err := net.Listen("unix", path)
 	syscall.Umask(old)
 	if err != nil {
-		return nil, fmt.Errorf("listen on control socket %s: %w", path, err)
+		return nil, fmt.Errorf("listen on control socket %s: %w", path, runfile.Cause(err))
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	return ln, nil
@@ -217,7 +217,7 @@ func request(runDir, req string, wait time.Duration) (string, error) {
 	deadline := time.Now().Add(wait)
 	conn, err := (&net.Dialer{Deadline: deadline}).Dial("unix", path)
 	if err != nil {
-		return "", fmt.Errorf("connect to the VM manager at %s: %w", path, noAnswer(err, wait))
+		return "", fmt.Errorf("connect to the VM manager at %s: %w", path, noAnswer(runfile.Cause(err), wait))
 	}
 	defer conn.Close()
 	conn.SetDeadline(deadline)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"strings"
 	"syscall"
@@ -58,14 +59,30 @@ func Create(path string, perm fs.FileMode) (*os.File, error) {
 	return f, nil
 }
 
+// Cause gives the cause of an error of the file system or a socket without
+// the operation and path that *fs.PathError, *os.LinkError and *net.OpError
+// add, for a message that names the path itself: "open X: open X: ..."
+// otherwise.
+func Cause(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	case errors.As(err, &oe):
+		return oe.Err
+	}
+	return err
+}
+
 // openError names the path once (not the operation and path of a
 // *PathError and then the path again) and explains a symbolic link, which
 // O_NOFOLLOW refuses with ELOOP (Linux, FreeBSD) or EMLINK (FreeBSD).
 func openError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
+	err = Cause(err)
 	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) {
 		return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf(
 			"%w: it is a symbolic link, which wifibox does not follow there; remove it", err)}
@@ -149,11 +166,7 @@ func CheckDir(path string, uid int) error {
 // checks it with CheckDir for the running user.
 func MakeDir(path string) error {
 	if err := os.MkdirAll(path, 0o755); err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path == path {
-			err = pe.Err
-		}
-		return fmt.Errorf("create %s: %w", path, err)
+		return err // names the directory that could not be created
 	}
 	return CheckDir(path, os.Getuid())
 }
