@@ -350,6 +350,9 @@ func (r *Runner) startGuest() error {
 		return failure.New(failure.Environment, err)
 	}
 	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:])
+	if errors.Is(err, manager.ErrNoAnswer) { // killed: undo what it did
+		return failure.New(failure.Environment, errors.Join(err, r.repair()))
+	}
 	if err != nil {
 		return err
 	}

@@ -15,10 +15,16 @@ import (
 	"github.com/wifibox/wifibox/failure"
 )
 
+// spawnWait bounds the wait of Spawn for the VM manager's report: the
+// manager gives bhyve readyTimeout to get the guest running, kills it then,
+// and cleans up.
+const spawnWait = readyTimeout + killGrace + cleanupWait
+
 // Spawn starts the VM manager, `exe args...`, detached in a session of its
 // own with no terminal, and waits (on a pipe, not a timer) until it reports
 // that bhyve runs or why it could not start the guest. It gives the pid of
-// bhyve.
+// bhyve. A manager that reports nothing within spawnWait is killed, and the
+// error is an ErrNoAnswer one.
 func Spawn(exe string, args []string) (int, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -33,7 +39,14 @@ func Spawn(exe string, args []string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("start the VM manager %s: %w", exe, err)
 	}
-	line, _ := bufio.NewReader(r).ReadString('\n')
+	r.SetReadDeadline(time.Now().Add(spawnWait))
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return 0, fmt.Errorf("the VM manager PID %d did not report within %s, killed it: %w",
+			cmd.Process.Pid, spawnWait, ErrNoAnswer)
+	}
 	word, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
 	switch word {
 	case "ready":

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wifibox/wifibox/internal/linktest"
 	"github.com/wifibox/wifibox/sim"
 )
 
@@ -129,5 +130,46 @@ func TestGuestLogUntrusted(t *testing.T) {
 	out, errOut, code := h.run("log", "guest")
 	if code != 127 || strings.Contains(out, "secret") || !strings.Contains(errOut, "symbolic link") {
 		t.Errorf("log guest through a link: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// TestRunFilesLinks: a link planted in the run directory at the pid file,
+// the command lock or the console lock, dangling or to an existing file,
+// is not followed: start fails naming it, and the target is neither
+// created nor written.
+func TestRunFilesLinks(t *testing.T) {
+	h := newHost(t)
+	run := filepath.Join(h.dir, "var/run/wifibox")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"manager.pid", "wifibox.lock"} {
+		path := filepath.Join(run, name)
+		os.Remove(path) // left by the command before
+		linktest.Check(t, path, func(existing bool) {
+			out, errOut, code := h.run("start")
+			if code != 127 || !strings.Contains(errOut, path) || !strings.Contains(errOut, "symbolic link") {
+				t.Errorf("start with a link at %s (target exists: %v): exit %d, stdout %q, stderr %q", name, existing, code, out, errOut)
+			}
+		})
+	}
+	// Without the links, the same host starts.
+	h.must("start")
+}
+
+// TestUnsafeRunDir: a run directory others can write into is refused with
+// the command that fixes it.
+func TestUnsafeRunDir(t *testing.T) {
+	h := newHost(t)
+	run := filepath.Join(h.dir, "var/run/wifibox")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(run, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := h.run("start")
+	if want := "fix it with: chmod go-w " + run; code != 127 || !strings.Contains(errOut, want) {
+		t.Errorf("start in a world-writable run directory: exit %d, stdout %q, stderr %q; want 127 and %q", code, out, errOut, want)
 	}
 }
