@@ -67,6 +67,17 @@ func TestManagerNotAnswering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(managerPID, syscall.SIGKILL) // whatever happens
+	// SIGSTOP takes effect asynchronously: wait until the manager is
+	// stopped (state T in /proc/PID/stat), at most 20 s.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", managerPID))
+		if s := string(stat); strings.HasPrefix(s[strings.LastIndex(s, ")")+1:], " T") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the VM manager PID %d did not stop: %s", managerPID, stat)
+		}
+	}
 
 	begin := time.Now()
 	out, errOut, code := h.run("status")
