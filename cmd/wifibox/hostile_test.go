@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -91,12 +92,43 @@ func TestManagerNotAnswering(t *testing.T) {
 	}
 	t.Logf("status took %s", took)
 
+	// While stop holds the command lock, another command says whom it
+	// waits for.
+	var waiter struct {
+		out, errOut string
+		code        int
+	}
+	waited := make(chan struct{})
+	lock := filepath.Join(h.dir, "var/run/wifibox/wifibox.lock")
 	begin = time.Now()
-	out, errOut, code = h.run("stop")
+	stop := exec.Command(binary, "-S", h.dir, "stop")
+	var stopOut, stopErr strings.Builder
+	stop.Stdout, stop.Stderr = &stopOut, &stopErr
+	if err := stop.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if data, _ := os.ReadFile(lock); strings.HasSuffix(string(data), ", wifibox stop\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("stop never took the command lock")
+		}
+	}
+	go func() {
+		waiter.out, waiter.errOut, waiter.code = h.run("stop", "guest")
+		close(waited)
+	}()
+	err := stop.Wait()
 	took = time.Since(begin)
+	out, errOut = stopOut.String(), stopErr.String()
+	<-waited
+	if want := fmt.Sprintf("WARNING: Another wifibox command (PID %d, wifibox stop) is running, waiting up to 3m0s", stop.Process.Pid); waiter.code != 0 || !strings.Contains(waiter.errOut, want) {
+		t.Errorf("stop guest while stop runs: exit %d, stderr %q; want 0 and %q", waiter.code, waiter.errOut, want)
+	}
 	want = fmt.Sprintf("WARNING: The VM manager PID %d did not stop the guest in 8s", managerPID)
-	if code != 0 || !strings.Contains(errOut, want) {
-		t.Errorf("stop: exit %d, stdout %q, stderr %q; want 0 and %q", code, out, errOut, want)
+	if err != nil || !strings.Contains(errOut, want) {
+		t.Errorf("stop: %v, stdout %q, stderr %q; want exit 0 and %q", err, out, errOut, want)
 	}
 	if took > 15*time.Second {
 		t.Errorf("stop took %s, want 8s and a little", took)
