@@ -2,8 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +114,7 @@ func TestBhyveUnknownMaxCPU(t *testing.T) {
 	checkInvalid(t, "cpus=0 with an unknown maximum", err, "bhyve.conf:1:6: cpus should be at least 1: 0")
 	_, _, err = newBhyve("bhyve.conf", mustParse(t, "bhyve.conf", "cpus=99999999999999999999999"), 0)
 	checkInvalid(t, "cpus too large for an int with an unknown maximum", err,
-		fmt.Sprintf("bhyve.conf:1:6: cpus is too large: 99999999999999999999999, more than %d", math.MaxInt))
+		"bhyve.conf:1:6: cpus is too large: 99999999999999999999999")
 }
 
 // TestValuesClipped: a value is quoted in an error up to 80 bytes, then

@@ -79,7 +79,7 @@ func outOfRange(at Pos, name string, lo, hi int, value string) error {
 		return invalid(at, "%s should be in between %d and %d: %s", name, lo, hi, clip(value))
 	}
 	if n, err := strconv.Atoi(strings.Trim(value, space)); err != nil || n >= lo {
-		return invalid(at, "%s is too large: %s, more than %d", name, clip(value), hi)
+		return invalid(at, "%s is too large: %s", name, clip(value))
 	}
 	return invalid(at, "%s should be at least %d: %s", name, lo, clip(value))
 }
