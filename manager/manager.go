@@ -7,7 +7,9 @@
 // wifibox commands reach it in the run directory: a pid file, locked for as
 // long as the manager lives, and a control socket (0600) that answers
 // status and stop. Every wait is on an event (the process, a channel, a
-// timer, a socket): nothing polls.
+// timer, a socket): nothing polls. A command's wait on the manager is
+// bounded too: a deadline on the control socket (StatusWait, StopWait) and
+// on the start's report pipe, after which a stop kills the manager (Kill).
 package manager
 
 import (
