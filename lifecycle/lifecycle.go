@@ -421,7 +421,8 @@ func (r *Runner) stopGuest() error {
 	}
 	wait := manager.StopWait(grace)
 	if err := manager.Stop(dir, r.stopGrace, wait-time.Since(begin)); err != nil {
-		r.Log.Warnf("The VM manager PID %d did not stop the guest in %s (%v): killing it and cleaning up after it", pid, wait, err)
+		r.Log.Warnf("The VM manager PID %d did not stop the guest in %s (%v): killing it and cleaning up after it "+
+			"(destroying the VM ends its bhyve)", pid, wait, err)
 		if err := manager.Kill(dir, pid); err != nil {
 			return failure.New(failure.Environment, err)
 		}
