@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,7 +25,7 @@ func testRunner(t *testing.T) (*Runner, *bytes.Buffer) {
 	log := logrus.New()
 	log.SetOutput(&logged)
 	paths := host.DefaultPaths(t.TempDir())
-	return &Runner{Host: &host.Host{Paths: paths}, Log: log, lockWait: 200 * time.Millisecond}, &logged
+	return &Runner{Host: &host.Host{Paths: paths}, Log: log, Out: io.Discard, lockWait: 200 * time.Millisecond}, &logged
 }
 
 // TestLockNamesHolderAndGivesUp: a command that finds the command lock held

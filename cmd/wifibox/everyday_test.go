@@ -118,7 +118,7 @@ func TestProgress(t *testing.T) {
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	lock.WriteString(strconv.Itoa(os.Getpid()) + "\n")
+	lock.WriteString("PID " + strconv.Itoa(os.Getpid()) + ", wifibox stop\n")
 	cmd := exec.Command(binary, "-S", h.dir, "start")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -128,7 +128,7 @@ func TestProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	line, _ := bufio.NewReader(stdout).ReadString('\n')
-	if want := "Waiting for another wifibox command (PID " + strconv.Itoa(os.Getpid()) + ") to finish...\n"; line != want {
+	if want := "Waiting up to 3m0s for another wifibox command (PID " + strconv.Itoa(os.Getpid()) + ", wifibox stop) to finish...\n"; line != want {
 		t.Errorf("the waiting start printed %q, want %q", line, want)
 	}
 	unix.Flock(int(lock.Fd()), unix.LOCK_UN)
