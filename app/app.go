@@ -101,6 +101,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"stop":         c.lifecycle((*lifecycle.Runner).Stop),
 		"restart":      c.lifecycle((*lifecycle.Runner).Restart),
 		"status":       c.status,
+		"wait":         c.wait,
 		"console":      c.console,
 		"version":      c.version,
 		"doctor":       c.doctor,
@@ -254,7 +255,7 @@ func (c *command) manager(args []string) error {
 	if len(args) != 0 {
 		return failure.TooMany
 	}
-	if code := manager.Main(c.host, c.log, manager.ReportFile()); code != 0 {
+	if code := manager.Main(c.host, c.log, manager.ReportFile(), c.core.Watchdog); code != 0 {
 		return failure.New(code, failure.Shown)
 	}
 	return nil
@@ -283,7 +284,7 @@ func (c *command) console(args []string) error {
 	}
 	c.log.Info("Begin: wifibox console")
 	paths := c.host.Paths
-	st, err := c.guest()
+	st, err := c.guest(false)
 	if err != nil {
 		return err
 	}

@@ -33,8 +33,13 @@ var commands = []commandHelp{
 		"Stop the parts of the target and start them again. With no guest running\n" +
 			"it repairs what a killed VM manager left and exits 1."},
 	{"status", "[-v|--json]", []string{"-v", "--json"}, 1,
-		"Tell whether the guest runs (exit 0) or not (exit 1); -v tells what the\n" +
-			"VM manager knows, --json gives it all as one JSON object."},
+		"Tell whether the guest runs (exit 0) or not (exit 1); -v tells the stage,\n" +
+			"the Wi-Fi and what the VM manager knows, --json gives it all as one JSON\n" +
+			"object."},
+	{"wait", "[running|up|wifi] [-t SECONDS]", []string{"-t"}, 3,
+		"Wait until the guest reaches the stage (running by default) or the time\n" +
+			"is up (-t, 60 s by default; 0 waits without end): exit 0 when reached,\n" +
+			"1 when no guest runs, 2 when the time is up."},
 	{"console", "[-e C]", []string{"-e"}, 2,
 		"Attach the terminal to the guest's serial console (console=yes in\n" +
 			"bhyve.conf); ~. leaves, -e sets another escape character."},

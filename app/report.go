@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/doctor"
 	"github.com/wifibox/wifibox/failure"
@@ -19,14 +21,17 @@ import (
 )
 
 // status tells whether the guest runs: `wifibox is run as PID N.` (bhyve's
-// pid) or `wifibox is not run.` (exit status 1); with -v, what the VM
-// manager knows and the state of the devices and interfaces too; with
-// --json, all of it as one JSON object (see statusReport).
+// pid) or `wifibox is not run.` (exit status 1) with why when there is
+// more to say (a restart to come, what a dead VM manager left running);
+// with -v, the stage, what the VM manager knows, what wpa_supplicant or
+// hostapd tells through the relay, and the state of the devices and
+// interfaces too; with --json, all of it as one JSON object (see
+// statusReport).
 func (c *command) status(args []string) error {
 	verbose := slices.Equal(args, []string{"-v"})
 	asJSON := slices.Equal(args, []string{"--json"})
 	c.log.Info("Begin: wifibox status")
-	st, err := c.guest()
+	st, err := c.guest(verbose || asJSON)
 	if err != nil {
 		return err
 	}
@@ -41,6 +46,9 @@ func (c *command) status(args []string) error {
 		c.output("wifibox is run as PID %d.", st.GuestPID)
 	default:
 		c.output("wifibox is not run.")
+		if why := notRunning(st); why != "" {
+			c.output("%s", why)
+		}
 	}
 	if verbose {
 		c.details(c.report(st))
@@ -52,26 +60,74 @@ func (c *command) status(args []string) error {
 	return nil
 }
 
-// guest asks the VM manager, when one runs, what it knows of the guest.
-func (c *command) guest() (manager.Status, error) {
+// guest asks the VM manager, when one runs, what it knows of the guest
+// (with wifi, after asking the Wi-Fi daemon). With none, it tells what a
+// VM manager that died left running.
+func (c *command) guest(wifi bool) (manager.Status, error) {
 	dir := c.host.Paths.RunDir
-	var st manager.Status
 	pid, _, err := manager.Running(dir)
-	if err == nil && pid != 0 {
-		st, err = manager.Query(dir)
-		if err != nil {
-			// A manager killed after its pid file was read is gone,
-			// not broken.
-			if pid, _, rerr := manager.Running(dir); rerr == nil && pid == 0 {
-				return manager.Status{}, nil
-			}
+	if err != nil {
+		return manager.Status{}, failure.New(failure.Environment, err)
+	}
+	if pid != 0 {
+		st, err := manager.Query(dir, wifi)
+		if err == nil {
+			return st, nil
 		}
-		if errors.Is(err, manager.ErrNoAnswer) {
-			err = fmt.Errorf("The VM manager PID %d is not answering (%w); it may be stopped or hung: "+
-				"`wifibox stop` kills it and cleans up", pid, err)
+		// A manager killed after its pid file was read is gone, not
+		// broken.
+		if pid, _, rerr := manager.Running(dir); rerr != nil || pid != 0 {
+			if errors.Is(err, manager.ErrNoAnswer) {
+				err = fmt.Errorf("The VM manager PID %d is not answering (%w); it may be stopped or hung: "+
+					"`wifibox stop` kills it and cleans up", pid, err)
+			}
+			return st, failure.New(failure.Environment, err)
 		}
 	}
-	return st, failure.New(failure.Environment, err)
+	return c.leftover(), nil
+}
+
+// leftover tells what runs without a VM manager: the bhyve and the VM a
+// killed one left, and the devices still on ppt. The stage is failed when
+// anything does, stopped otherwise.
+func (c *command) leftover() manager.Status {
+	h := c.host
+	st := manager.Status{Stage: manager.StageStopped}
+	var left []string
+	if pid := manager.Leftover(h.Paths.RunDir); pid != 0 {
+		left = append(left, fmt.Sprintf("bhyve PID %d", pid))
+	}
+	if exists, err := h.VMs.VMExists(bhyve.VMName); err == nil && exists {
+		left = append(left, "the VM "+bhyve.VMName)
+	}
+	if cfg, _, err := config.LoadBhyve(h.Paths.BhyveConf(), 0); err == nil {
+		if devices, err := h.PCI.Devices(); err == nil {
+			for _, sel := range ppt.Bound(devices, cfg.Passthru) {
+				left = append(left, sel.String()+" on ppt")
+			}
+		}
+	}
+	if len(left) > 0 {
+		st.Stage = manager.StageFailed
+		st.Reason = "no VM manager runs, but what one left is still there: " + strings.Join(left, ", ") + "; " +
+			"`wifibox stop` cleans up, `wifibox start` starts afresh"
+	}
+	return st
+}
+
+// notRunning says why a guest that does not run does not, when there is
+// more to say than that.
+func notRunning(st manager.Status) string {
+	switch st.Stage {
+	case manager.StageRestarting:
+		return fmt.Sprintf("The guest %s; the VM manager PID %d starts it again at %s.",
+			st.Reason, st.ManagerPID, st.NextStart.Format(time.TimeOnly))
+	case manager.StageStarting:
+		return fmt.Sprintf("The VM manager PID %d is starting the guest.", st.ManagerPID)
+	case manager.StageFailed:
+		return "Failed: " + st.Reason + "."
+	}
+	return ""
 }
 
 // statusReport is `wifibox status --json`: the VM manager's status (its
@@ -86,6 +142,8 @@ type statusReport struct {
 	// The manager's times, null when unknown (they hide Status's own).
 	Since      *time.Time     `json:"since"`
 	GuestSince *time.Time     `json:"guest_since"`
+	StageSince *time.Time     `json:"stage_since"`
+	NextStart  *time.Time     `json:"next_start"`
 	Bridge     bridgeReport   `json:"bridge"`
 	Devices    []deviceReport `json:"devices"`
 	Errors     []string       `json:"errors"` // what could not be found out
@@ -120,6 +178,7 @@ func (c *command) report(st manager.Status) statusReport {
 	r := statusReport{
 		Running: st.GuestPID != 0, Status: st, Bridge: bridgeReport{Name: manager.Bridge},
 		Since: known(st.Since), GuestSince: known(st.GuestSince),
+		StageSince: known(st.StageSince), NextStart: known(st.NextStart),
 		Devices: []deviceReport{}, Errors: []string{},
 	}
 	if r.State == "" {
@@ -130,6 +189,9 @@ func (c *command) report(st manager.Status) statusReport {
 	}
 	if r.Relays == nil {
 		r.Relays = []relay.SocketStats{}
+	}
+	if r.Stage == "" {
+		r.Stage = manager.StageStopped
 	}
 	if r.Running && !st.GuestSince.IsZero() {
 		r.Uptime = time.Since(st.GuestSince).Seconds()
@@ -173,11 +235,14 @@ func (c *command) output(format string, args ...any) {
 
 func (c *command) details(r statusReport) {
 	w := c.stdout
-	if st := r.Status; st.ManagerPID != 0 {
+	st := r.Status
+	fmt.Fprintf(w, "Stage:       %s\n", stageLine(st))
+	if st.ManagerPID != 0 {
 		fmt.Fprintf(w, "VM manager:  PID %d, %s, up %s\n", st.ManagerPID, st.State, since(st.Since))
-		if !st.GuestSince.IsZero() {
+		if st.GuestPID != 0 && !st.GuestSince.IsZero() {
 			fmt.Fprintf(w, "Guest:       up %s\n", since(st.GuestSince))
 		}
+		fmt.Fprintf(w, "Wi-Fi:       %s\n", wifiLine(st))
 		fmt.Fprintf(w, "Restarts:    %d\n", st.Restarts)
 		if st.LastExit != "" {
 			fmt.Fprintf(w, "Last exit:   %s\n", st.LastExit)
@@ -203,6 +268,48 @@ func (c *command) details(r statusReport) {
 }
 
 func since(t time.Time) string { return time.Since(t).Round(time.Second).String() }
+
+// stageLine describes the stage, since when, and why.
+func stageLine(st manager.Status) string {
+	line := string(st.Stage)
+	if !st.StageSince.IsZero() {
+		line += fmt.Sprintf(" since %s (%s)", st.StageSince.Format(time.TimeOnly), since(st.StageSince))
+	}
+	if st.Reason != "" {
+		line += ": " + st.Reason
+	}
+	if !st.NextStart.IsZero() {
+		line += fmt.Sprintf("; next start at %s (in %s)", st.NextStart.Format(time.TimeOnly),
+			max(time.Until(st.NextStart), 0).Round(100*time.Millisecond))
+	}
+	return line
+}
+
+// wifiLine describes what wpa_supplicant or hostapd told through the
+// relay.
+func wifiLine(st manager.Status) string {
+	w := st.Wifi
+	switch {
+	case st.WifiUnseen != "":
+		return "cannot be seen: " + st.WifiUnseen
+	case w == nil:
+		return "no answer from wpa_supplicant or hostapd through the relay yet"
+	}
+	line := fmt.Sprintf("%s %s", w.Daemon, w.State)
+	if w.SSID != "" {
+		line += fmt.Sprintf(", SSID %q", w.SSID)
+	}
+	if w.Frequency != 0 {
+		line += fmt.Sprintf(", %d MHz", w.Frequency)
+	}
+	if w.Signal != nil {
+		line += fmt.Sprintf(", signal %d dBm", *w.Signal)
+	}
+	if w.Address != "" {
+		line += ", guest address " + w.Address
+	}
+	return line
+}
 
 // version shows the program's version and the SHA-256 of each guest image.
 func (c *command) version([]string) error {

@@ -5,7 +5,7 @@ _wifibox()
 {
 	local cur prev words cword
 	_init_completion || return
-	local commands="start stop restart status console version doctor log suspend resume help"
+	local commands="start stop restart status wait console version doctor log suspend resume help"
 
 	# The command is the first word that is neither an option nor the
 	# directory of -S.
@@ -37,6 +37,9 @@ _wifibox()
 		;;
 	status)
 		[[ $args -eq 0 ]] && mapfile -t COMPREPLY < <(compgen -W "-v --json" -- "$cur")
+		;;
+	wait)
+		[[ $prev == -t ]] || mapfile -t COMPREPLY < <(compgen -W "running up wifi -t" -- "$cur")
 		;;
 	doctor)
 		[[ $args -eq 0 ]] && mapfile -t COMPREPLY < <(compgen -W "-q --json" -- "$cur")

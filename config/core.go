@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // LogLevel is how much wifibox logs, from LogNone to LogDebug; each level
 // includes the ones below it.
 type LogLevel int
@@ -39,6 +41,10 @@ const (
 type Core struct {
 	LogLevel LogLevel // loglevel, case-insensitive [warn]
 	Recovery Recovery // recovery [restart_vmm]
+	// Watchdog is watchdog [0], in seconds: the VM manager restarts a
+	// guest that has not answered on its control socket for that long;
+	// 0 is off.
+	Watchdog time.Duration
 }
 
 // LoadCore reads core.conf at path. It gives warnings for the names the file
@@ -57,7 +63,7 @@ var recoveries = []string{string(RecoveryRestartVMM), string(RecoverySuspendGues
 
 // newCore validates the assignments of core.conf, which file names.
 func newCore(file string, as Assignments) (Core, []string, error) {
-	s, warnings := newSettings(file, as, "loglevel", "recovery")
+	s, warnings := newSettings(file, as, "loglevel", "recovery", "watchdog")
 	level, err := s.choice("loglevel", "warn", true, logLevels...)
 	if err != nil {
 		return Core{}, warnings, err
@@ -66,5 +72,10 @@ func newCore(file string, as Assignments) (Core, []string, error) {
 	if err != nil {
 		return Core{}, warnings, err
 	}
-	return Core{LogLevel: LogLevel(level), Recovery: Recovery(recoveries[recovery])}, warnings, nil
+	watchdog, err := s.integer("watchdog", "0", 0, 3600)
+	if err != nil {
+		return Core{}, warnings, err
+	}
+	return Core{LogLevel: LogLevel(level), Recovery: Recovery(recoveries[recovery]),
+		Watchdog: time.Duration(watchdog) * time.Second}, warnings, nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -21,6 +22,8 @@ func TestCoreValues(t *testing.T) {
 		{"recovery=suspend_vmm", Core{LogLevel: LogWarn, Recovery: RecoverySuspendVMM}},
 		{"recovery=none", Core{LogLevel: LogWarn, Recovery: RecoveryNone}},
 		{"recovery=restart_vmm", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
+		{"watchdog=30", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, Watchdog: 30 * time.Second}},
+		{"watchdog=0", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
 	} {
 		got, warnings, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
 		if err != nil || len(warnings) != 0 {
@@ -39,6 +42,8 @@ func TestCoreErrors(t *testing.T) {
 		{"loglevel=", `core.conf:1:10: malformed loglevel value: "", expected: none, error, warn, info or debug`},
 		{"recovery=Restart_VMM", `core.conf:1:10: malformed recovery value: "Restart_VMM", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
 		{"recovery=reboot", `core.conf:1:10: malformed recovery value: "reboot", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
+		{"watchdog=yes", `core.conf:1:10: malformed watchdog value: "yes", expected: non-negative integer`},
+		{"watchdog=3601", `core.conf:1:10: watchdog should be in between 0 and 3600: 3601`},
 	} {
 		_, _, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
 		checkInvalid(t, c.in, err, c.want)

@@ -131,6 +131,10 @@ func (d *dry) VMExists(name string) (bool, error) {
 	return d.real.VMs.VMExists(name)
 }
 
+func (d *dry) BootCPUActive(name string) (bool, error) {
+	return d.real.VMs.BootCPUActive(name)
+}
+
 func (d *dry) SuspendVM(name string, how host.SuspendHow) error {
 	d.op("vm_suspend %s %s", name, how)
 	return nil

@@ -13,6 +13,8 @@ const (
 	NotRunning  = 1   // status and restart with no guest
 	Config      = 3   // configuration file missing or invalid
 	Image       = 4   // guest image missing
+	GuestFailed = 4   // start: bhyve exited before the guest ran, or the guest waits to restart
+	TimedOut    = 2   // wait: the stage was not reached in time
 	NoTap       = 5   // no tap interface
 	Environment = 127 // modules, IOMMU, virtio-9p, console, bhyve failing
 )

@@ -55,6 +55,11 @@ type VMs interface {
 	// what bhyvectl --force-poweroff does for SuspendPowerOff. ENOENT if
 	// the VM does not exist; EALREADY if it is already suspended.
 	SuspendVM(name string, how SuspendHow) error
+	// BootCPUActive tells whether the VM's boot vCPU (0) is active
+	// (vm_active_cpus: VM_GET_CPUS with VM_ACTIVE_CPUS). bhyve activates
+	// its vCPUs (fbsdrun_addcpu: vm_activate_cpu) only once init_pci has
+	// set up every device. ENOENT if the VM does not exist.
+	BootCPUActive(name string) (bool, error)
 	// DestroyVM destroys the VM (vm_destroy). A VM that does not exist
 	// gives EINVAL (the kernel's answer to hw.vmm.destroy and
 	// VMMCTL_VM_DESTROY) or ENOENT (libvmmapi's vm_open before it).
@@ -185,8 +190,11 @@ type LaunchSpec struct {
 // Guest is a launched bhyve process.
 type Guest interface {
 	Pid() int
-	// Ready is closed when bhyve has initialised its devices and the guest
-	// runs. It is never closed if bhyve exits first.
+	// Ready is closed when bhyve has opened its tap: on FreeBSD the tap's
+	// link comes up then. The devices of later slots (the passthru
+	// device) are set up after it, so a bhyve that is ready may still
+	// exit at once; the VM manager's stage running waits a grace window
+	// more. It is never closed if bhyve exits first.
 	Ready() <-chan struct{}
 	// Wait waits for the process to exit and reports how it did. It may be
 	// called once.

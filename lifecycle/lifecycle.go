@@ -303,14 +303,14 @@ func (r *Runner) stopNetif() error {
 }
 
 // startGuest checks that a guest can run and starts the VM manager; a
-// running guest is left intact.
+// running guest is left intact, and one waiting to restart after a crash
+// or reboot fails the start with when it comes.
 func (r *Runner) startGuest() error {
 	h := r.Host
 	if pid, _, err := r.running(); err != nil {
 		return failure.New(failure.Environment, err)
 	} else if pid != 0 {
-		r.Log.Warnf("Guest is already run by the VM manager PID %d, left intact", pid)
-		return nil
+		return r.alreadyManaged(pid)
 	}
 	if err := r.repair(); err != nil {
 		return err
@@ -360,6 +360,19 @@ func (r *Runner) startGuest() error {
 	return nil
 }
 
+// alreadyManaged tells about the guest a VM manager runs already.
+func (r *Runner) alreadyManaged(pid int) error {
+	st, err := manager.Query(r.Host.Paths.RunDir, false)
+	if err == nil && st.Stage == manager.StageRestarting && !r.DryRun {
+		return failure.New(failure.GuestFailed, fmt.Errorf(
+			"The guest does not run: it %s, and the VM manager PID %d starts it again at %s (in %s); "+
+				"`wifibox restart` starts it now, `wifibox stop` stops trying",
+			st.Reason, pid, st.NextStart.Format(time.TimeOnly), time.Until(st.NextStart).Round(time.Millisecond)))
+	}
+	r.Log.Warnf("Guest is already run by the VM manager PID %d, left intact", pid)
+	return nil
+}
+
 func (r *Runner) checkIOMMU() error {
 	for _, name := range kmod.IOMMUSysctls {
 		if v, err := r.Host.Kernel.SysctlInt(name); err == nil && v == 1 {
@@ -396,7 +409,7 @@ func (r *Runner) stopGuest() error {
 		return r.repair()
 	}
 	if r.DryRun {
-		st, err := manager.Query(dir)
+		st, err := manager.Query(dir, false)
 		if err == nil {
 			err = manager.DryStop(r.Host, r.Log, st)
 		}
@@ -408,7 +421,7 @@ func (r *Runner) stopGuest() error {
 	begin := time.Now()
 	r.Log.Infof("Stopping guest %s managed by PID %d", bhyve.VMName, pid)
 	grace := r.stopWait() // what bhyve.conf says, unless the manager tells
-	st, err := manager.Query(dir)
+	st, err := manager.Query(dir, false)
 	answered := err == nil && st.StopWait > 0
 	if answered {
 		grace = time.Duration(st.StopWait) * time.Second
@@ -476,12 +489,7 @@ func (r *Runner) repair() error {
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	var bound []host.Selector
-	for _, sel := range cfg.Passthru {
-		if d, ok := ppt.Find(devices, sel); ok && ppt.OnPPT(d) {
-			bound = append(bound, sel)
-		}
-	}
+	bound := ppt.Bound(devices, cfg.Passthru)
 	if len(bound) == 0 {
 		return nil
 	}

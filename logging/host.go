@@ -115,6 +115,12 @@ func (l *logged) VMExists(name string) (bool, error) {
 	return exists, err
 }
 
+func (l *logged) BootCPUActive(name string) (bool, error) {
+	active, err := l.h.VMs.BootCPUActive(name)
+	l.query("vm_active_cpus "+name, func() string { return fmt.Sprint(active) }, err)
+	return active, err
+}
+
 func (l *logged) SuspendVM(name string, how host.SuspendHow) error {
 	return l.change(fmt.Sprintf("vm_suspend %s %s", name, how), l.h.VMs.SuspendVM(name, how),
 		fmt.Sprintf("VM %s is forced to %s", name, how))

@@ -5,7 +5,8 @@
 // rotation by newsyslog(8), which renames the file and lets a new one
 // appear. Following is event-driven, never polling: inotify(7) on the
 // file's directory on Linux, kqueue(2) EVFILT_VNODE on the file and its
-// directory on FreeBSD, behind a small per-system seam (watcher). What a
+// directory on FreeBSD, behind a small per-system seam (Watcher, which
+// Watch gives to others). What a
 // log holds is untrusted (the guest writes its own logs, and bhyve's output
 // in the host's log is the guest's console): a log is opened without
 // following links and only if it is a regular file, at most its last
@@ -119,7 +120,7 @@ func Show(w io.Writer, path string, v View, stop <-chan struct{}) (err error) {
 		}
 	}()
 	w = out
-	var changes watcher
+	var changes Watcher
 	if v.Follow {
 		// Watching starts before the first read, so no change is missed.
 		var err error
@@ -258,13 +259,18 @@ func copyBounded(w io.Writer, f *os.File) error {
 	return err
 }
 
-// watcher tells when the file at a path may have changed: written to,
+// Watcher tells when the file at a path may have changed: written to,
 // truncated, renamed or removed, or created anew. It is the per-system
-// seam of Show.
-type watcher interface {
+// seam of Show, and the VM manager's sign of the guest's log being
+// written.
+type Watcher interface {
 	// Changed receives a value after changes; several changes may give
 	// one value. It is closed when watching fails; Err then says why.
 	Changed() <-chan struct{}
 	Err() error
 	Close() error
 }
+
+// Watch watches the file at path, which need not exist yet (its directory
+// must): inotify(7) on Linux, kqueue(2) on FreeBSD.
+func Watch(path string) (Watcher, error) { return newWatcher(path) }

@@ -31,7 +31,7 @@ type kqueue struct {
 	err     error // set before changed is closed
 }
 
-func newWatcher(path string) (watcher, error) {
+func newWatcher(path string) (Watcher, error) {
 	kq, err := unix.Kqueue()
 	if err != nil {
 		return nil, fmt.Errorf("kqueue: %w", err)

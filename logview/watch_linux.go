@@ -25,7 +25,7 @@ type inotify struct {
 	err     error // set before changed is closed
 }
 
-func newWatcher(path string) (watcher, error) {
+func newWatcher(path string) (Watcher, error) {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("inotify_init1: %w", err)

@@ -8,6 +8,6 @@ import (
 )
 
 // newWatcher: following needs inotify or kqueue's EVFILT_VNODE.
-func newWatcher(string) (watcher, error) {
+func newWatcher(string) (Watcher, error) {
 	return nil, errors.New("following a log is not supported on " + runtime.GOOS)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -89,11 +90,16 @@ const cleanupWait = time.Second
 // off then, kills bhyve killGrace later, and cleans up.
 func StopWait(stopWait time.Duration) time.Duration { return stopWait + killGrace + cleanupWait }
 
-// Query asks the running VM manager for its status; a manager that does
+// Query asks the running VM manager for its status; with wifi, it asks
+// wpa_supplicant or hostapd through the relay first. A manager that does
 // not answer within StatusWait is an ErrNoAnswer error.
-func Query(runDir string) (Status, error) {
+func Query(runDir string, wifi bool) (Status, error) {
+	req := "status"
+	if wifi {
+		req = "status wifi"
+	}
 	var s Status
-	answer, err := request(runDir, "status", StatusWait)
+	answer, err := request(runDir, req, StatusWait)
 	if err != nil {
 		return s, err
 	}
@@ -120,4 +126,48 @@ func Stop(runDir string, grace, wait time.Duration) error {
 		return fmt.Errorf("the VM manager answered %q to stop", answer)
 	}
 	return nil
+}
+
+// ErrGone is Wait's error when the VM manager ended before the stage was
+// reached, and ErrTimeout when the time was up.
+var (
+	ErrGone    = errors.New("the VM manager has ended: the guest does not run")
+	ErrTimeout = errors.New("time is up")
+)
+
+// Wait waits until the guest has reached stage (Stage.Reached), the VM
+// manager has ended (ErrGone), or timeout has passed (ErrTimeout; 0 waits
+// without end). The manager pushes each change of stage on the control
+// socket: nothing polls. It gives the last status the manager sent.
+func Wait(runDir string, stage Stage, timeout time.Duration) (Status, error) {
+	var s Status
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	conn, err := dial(runDir, deadline, timeout)
+	if err != nil {
+		return s, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(deadline)
+	if _, err := io.WriteString(conn, "wait\n"); err != nil {
+		return s, fmt.Errorf("send wait to the VM manager: %w", err)
+	}
+	lines := bufio.NewScanner(conn)
+	for lines.Scan() {
+		if err := json.Unmarshal(lines.Bytes(), &s); err != nil {
+			return s, fmt.Errorf("the VM manager's status %q: %w", lines.Text(), err)
+		}
+		if s.Stage.Reached(stage) {
+			return s, nil
+		}
+	}
+	if errors.Is(lines.Err(), os.ErrDeadlineExceeded) {
+		return s, ErrTimeout
+	}
+	if lines.Err() != nil {
+		return s, fmt.Errorf("read the VM manager's status: %w", lines.Err())
+	}
+	return s, ErrGone
 }

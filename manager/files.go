@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,14 +27,28 @@ import (
 const (
 	pidName    = "manager.pid"
 	socketName = "manager.sock"
+	// guestName holds the pid of the bhyve the manager runs, so that
+	// what runs is known when the manager was killed.
+	guestName = "bhyve.pid"
 )
 
-// runFiles are the pid file, locked while the manager lives, and the path of
-// the control socket.
+// The pid file's locks (fcntl(2) byte ranges): the manager claims the file
+// with a lock on claimByte, and publishes itself with one on liveByte once
+// its control socket listens, until it is about to remove it. Running
+// names the holder of liveByte only, so a command that finds a manager
+// finds it answering.
+const (
+	liveByte  = 0
+	claimByte = 1
+)
+
+// runFiles are the pid file, locked while the manager lives, the path of
+// the control socket, and the file of bhyve's pid.
 type runFiles struct {
 	pid     *os.File
 	pidPath string
 	socket  string
+	guest   string
 }
 
 // claim takes the pid file. A pid file locked by another process means a
@@ -54,7 +69,7 @@ func claim(runDir string) (*runFiles, error) {
 		return nil, err
 	}
 	defer os.Remove(tmp)
-	lock := wholeFile(unix.F_WRLCK)
+	lock := oneByte(unix.F_WRLCK, claimByte)
 	err = unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lock)
 	if err != nil {
 		err = fmt.Errorf("lock %s: %w", tmp, err)
@@ -64,17 +79,20 @@ func claim(runDir string) (*runFiles, error) {
 	for attempt := 0; err == nil; attempt++ {
 		err = os.Link(tmp, path)
 		if err == nil {
-			return &runFiles{pid: f, pidPath: path, socket: filepath.Join(runDir, socketName)}, nil
+			return &runFiles{pid: f, pidPath: path, socket: filepath.Join(runDir, socketName),
+				guest: filepath.Join(runDir, guestName)}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			break
 		}
-		pid, _, rerr := Running(runDir)
+		pid, stale, rerr := Running(runDir)
 		switch {
 		case rerr != nil:
 			err = rerr
 		case pid != 0:
 			err = fmt.Errorf("another VM manager (PID %d) holds %s", pid, path)
+		case !stale:
+			err = fmt.Errorf("another VM manager holds %s, on its way in or out", path)
 		case attempt == 0: // left by a manager that died, or gone meanwhile
 			err = RemoveStale(runDir)
 		}
@@ -83,8 +101,34 @@ func claim(runDir string) (*runFiles, error) {
 	return nil, err
 }
 
-// release removes the files and gives up the lock.
+// publish makes the pid file name the manager (see liveByte).
+func (r *runFiles) publish() error {
+	lock := oneByte(unix.F_WRLCK, liveByte)
+	if err := unix.FcntlFlock(r.pid.Fd(), unix.F_SETLK, &lock); err != nil {
+		return fmt.Errorf("lock %s: %w", r.pidPath, err)
+	}
+	return nil
+}
+
+// setGuest records the pid of the bhyve that runs, or that none does (0).
+func (r *runFiles) setGuest(pid int) {
+	if pid == 0 {
+		os.Remove(r.guest)
+		return
+	}
+	if f, err := runfile.Create(r.guest+".new", 0o644); err == nil {
+		fmt.Fprintf(f, "%d\n", pid)
+		f.Close()
+		os.Rename(r.guest+".new", r.guest)
+	}
+}
+
+// release removes the files and gives up the locks: the live lock first,
+// so that no command finds the manager while its socket goes.
 func (r *runFiles) release() {
+	unlock := oneByte(unix.F_UNLCK, liveByte)
+	unix.FcntlFlock(r.pid.Fd(), unix.F_SETLK, &unlock)
+	os.Remove(r.guest)
 	os.Remove(r.socket)
 	os.Remove(r.pidPath)
 	r.pid.Close()
@@ -108,10 +152,16 @@ func wholeFile(typ int16) unix.Flock_t {
 	return unix.Flock_t{Type: typ, Whence: io.SeekStart}
 }
 
+// oneByte is an fcntl(2) lock of the given type on one byte of the file.
+func oneByte(typ int16, at int64) unix.Flock_t {
+	return unix.Flock_t{Type: typ, Whence: io.SeekStart, Start: at, Len: 1}
+}
+
 // Running tells whether a VM manager lives, from its pid file: the file
-// exists and a process holds a lock on it; the kernel names that process,
+// exists and a process holds its live lock; the kernel names that process,
 // so nothing is read from the file and no lock is taken. stale is true when
-// the pid file was left by a manager that died.
+// the pid file was left by a manager that died. A manager on its way to
+// listening, or out, is none (0, not stale).
 func Running(runDir string) (pid int, stale bool, err error) {
 	path := filepath.Join(runDir, pidName)
 	f, err := runfile.Open(path, os.O_RDONLY, false, 0)
@@ -122,13 +172,37 @@ func Running(runDir string) (pid int, stale bool, err error) {
 		return 0, false, err
 	}
 	defer f.Close()
-	pid, err = lockHolder(f)
-	return pid, err == nil && pid == 0, err // nobody holds it: the manager is gone
+	live := oneByte(unix.F_WRLCK, liveByte)
+	if pid, err = lockHolder(f, live); pid != 0 || err != nil {
+		return pid, false, err
+	}
+	claimer, err := lockHolder(f, wholeFile(unix.F_WRLCK))
+	return 0, err == nil && claimer == 0, err // nobody holds it: the manager is gone
 }
 
-// lockHolder gives the process that holds a lock on the file, or 0.
-func lockHolder(f *os.File) (int, error) {
-	lock := wholeFile(unix.F_WRLCK)
+// Leftover gives the pid of the bhyve a VM manager that died left running,
+// or 0 when none is: the process the manager recorded still exists
+// (kill(2) with signal 0 finds it).
+func Leftover(runDir string) int {
+	f, err := runfile.Open(filepath.Join(runDir, guestName), os.O_RDONLY, false, 0)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 32))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 || errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+		return 0
+	}
+	return pid
+}
+
+// lockHolder gives the process that holds a lock on the file where lock
+// says, or 0.
+func lockHolder(f *os.File, lock unix.Flock_t) (int, error) {
 	if err := unix.FcntlFlock(f.Fd(), unix.F_GETLK, &lock); err != nil {
 		return 0, fmt.Errorf("query the lock of %s: %w", f.Name(), err)
 	}
@@ -140,7 +214,7 @@ func lockHolder(f *os.File) (int, error) {
 
 // RemoveStale removes the files a dead manager left.
 func RemoveStale(runDir string) error {
-	for _, name := range []string{pidName, socketName} {
+	for _, name := range []string{pidName, socketName, guestName} {
 		if err := os.Remove(filepath.Join(runDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -148,9 +222,10 @@ func RemoveStale(runDir string) error {
 	return nil
 }
 
-func writeJSON(w io.Writer, v any) {
+func writeJSON(w io.Writer, v any) error {
 	data, _ := json.Marshal(v)
-	w.Write(append(data, '\n'))
+	_, err := w.Write(append(data, '\n'))
+	return err
 }
 
 // lineLog logs each line written to it with a tag, and keeps the last few.
@@ -210,14 +285,23 @@ func (l *lineLog) last() []string {
 // stopped (SIGSTOP) or hung.
 var ErrNoAnswer = errors.New("the VM manager does not answer")
 
+// dial connects to the VM manager's control socket by the deadline.
+func dial(runDir string, deadline time.Time, wait time.Duration) (net.Conn, error) {
+	path := filepath.Join(runDir, socketName)
+	conn, err := (&net.Dialer{Deadline: deadline}).Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the VM manager at %s: %w", path, noAnswer(runfile.Cause(err), wait))
+	}
+	return conn, nil
+}
+
 // request sends one request on the control socket and reads the answer,
 // all of it within wait: a deadline on the socket, no timer polls.
 func request(runDir, req string, wait time.Duration) (string, error) {
-	path := filepath.Join(runDir, socketName)
 	deadline := time.Now().Add(wait)
-	conn, err := (&net.Dialer{Deadline: deadline}).Dial("unix", path)
+	conn, err := dial(runDir, deadline, wait)
 	if err != nil {
-		return "", fmt.Errorf("connect to the VM manager at %s: %w", path, noAnswer(runfile.Cause(err), wait))
+		return "", err
 	}
 	defer conn.Close()
 	conn.SetDeadline(deadline)
@@ -258,7 +342,7 @@ func Kill(runDir string, pid int) error {
 		return fmt.Errorf("kill the VM manager PID %d: %w", pid, err)
 	}
 	defer f.Close()
-	if holder, err := lockHolder(f); err != nil || holder != pid {
+	if holder, err := lockHolder(f, wholeFile(unix.F_WRLCK)); err != nil || holder != pid {
 		return err // gone, or another manager's by now: nothing to kill
 	}
 	if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {

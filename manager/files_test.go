@@ -1,8 +1,11 @@
 package manager
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -100,4 +103,81 @@ func TestClaimRefusesLinks(t *testing.T) {
 			t.Errorf("claim through a link (target exists: %v): %v", existing, err)
 		}
 	})
+}
+
+// claimHelper is set in the environment of the helper process of
+// TestRunningOnlyOncePublished, to the run directory it claims.
+const claimHelper = "WIFIBOX_TEST_CLAIM_DIR"
+
+// TestClaimHelper is the helper process: it claims the pid file, says so,
+// publishes it when told, says so, and waits for its input to close. It
+// does nothing in a normal run.
+func TestClaimHelper(t *testing.T) {
+	dir := os.Getenv(claimHelper)
+	if dir == "" {
+		return
+	}
+	in := bufio.NewReader(os.Stdin)
+	files, err := claim(dir)
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	fmt.Println("claimed")
+	in.ReadString('\n')
+	if err := files.publish(); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	fmt.Println("published")
+	in.ReadString('\n')
+	os.Exit(0)
+}
+
+// TestRunningOnlyOncePublished: a manager that has claimed its pid file
+// but not yet published it (its control socket does not listen yet) is
+// none to the other commands, and not a dead one either; once published
+// it is found; once it is gone its pid file is stale.
+func TestRunningOnlyOncePublished(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestClaimHelper$")
+	cmd.Env = append(os.Environ(), claimHelper+"="+dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	out := bufio.NewReader(stdout)
+	expect := func(want string) {
+		t.Helper()
+		if line, err := out.ReadString('\n'); line != want+"\n" {
+			t.Fatalf("helper said %q (%v), want %q", line, err, want)
+		}
+	}
+	check := func(wantPID int, wantStale bool) {
+		t.Helper()
+		pid, stale, err := Running(dir)
+		if pid != wantPID || stale != wantStale || err != nil {
+			t.Errorf("Running = %d, %v, %v; want %d, %v", pid, stale, err, wantPID, wantStale)
+		}
+	}
+	expect("claimed")
+	check(0, false)
+	fmt.Fprintln(stdin, "publish")
+	expect("published")
+	check(cmd.Process.Pid, false)
+	if _, err := claim(dir); err == nil {
+		t.Error("a second manager could claim the pid file")
+	}
+	stdin.Close()
+	cmd.Wait()
+	check(0, true)
 }

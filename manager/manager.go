@@ -3,17 +3,24 @@
 // binds the pass-through devices to ppt, brings the tap up, runs bhyve and,
 // when bhyve exits, destroys the VM and releases the devices before it acts
 // on the exit status (restart on reboot, restart with a growing backoff on a
-// crash, stop on power-off). It also owns the files through which other
+// crash or a quick reboot, stop on power-off). It knows the guest's stage
+// (stage.go: starting, running, up, wifi, restarting, failed), follows the
+// guest's log and asks its Wi-Fi daemon through the relay (monitor.go), and
+// runs the optional watchdog. It also owns the files through which other
 // wifibox commands reach it in the run directory: a pid file, locked for as
-// long as the manager lives, and a control socket (0600) that answers
-// status and stop. Every wait is on an event (the process, a channel, a
-// timer, a socket): nothing polls. A command's wait on the manager is
-// bounded too: a deadline on the control socket (StatusWait, StopWait) and
-// on the start's report pipe, after which a stop kills the manager (Kill).
+// long as the manager lives, bhyve's pid, and a control socket (0600) that
+// answers status and stop, and pushes each change of stage to a waiting
+// client. Every wait is on an event (the process, a channel, a timer, a
+// socket, the guest's log): nothing polls, but for the watchdog's
+// questions and a recheck of the Wi-Fi every few seconds. A command's wait
+// on the manager is bounded too: a deadline on the control socket
+// (StatusWait, StopWait) and on the start's report pipe, after which a
+// stop kills the manager (Kill).
 package manager
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +37,7 @@ import (
 	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/logview"
 	"github.com/wifibox/wifibox/ppt"
 	"github.com/wifibox/wifibox/relay"
 )
@@ -46,9 +54,13 @@ const (
 	killGrace = 5 * time.Second
 	// tailLines of bhyve's output are kept for the error of a failed start.
 	tailLines = 10
-	// readyTimeout bounds the wait of a start for bhyve to get its guest
-	// running; a bhyve that neither does nor exits by then is killed.
+	// readyTimeout bounds the wait for bhyve to get its guest running;
+	// a bhyve that neither does nor exits by then is killed.
 	readyTimeout = 60 * time.Second
+	// runningGrace is how long bhyve must keep running after its tap's
+	// link came up, and then after its vCPUs started, to count as running
+	// (see StageRunning).
+	runningGrace = 25 * time.Millisecond
 )
 
 // Status is what the manager tells `wifibox status`.
@@ -58,10 +70,22 @@ type Status struct {
 	State      string    `json:"state"`          // starting, running, stopping, cleaning up, restarting
 	Since      time.Time `json:"since,omitzero"` // when the manager started
 	GuestSince time.Time `json:"guest_since,omitzero"`
-	Restarts   int       `json:"restarts"`
-	LastExit   string    `json:"last_exit"`
-	Tap        string    `json:"tap"`
-	Passthru   []string  `json:"passthru"`
+	Stage      Stage     `json:"stage"`
+	// StageSince is when the stage began; Reason says why the guest is
+	// restarting or failed ("" when not); NextStart is when a restarting
+	// guest starts again.
+	StageSince time.Time `json:"stage_since,omitzero"`
+	Reason     string    `json:"reason"`
+	NextStart  time.Time `json:"next_start,omitzero"`
+	// Wifi is what wpa_supplicant or hostapd last told through the
+	// relay; nil when it has not answered.
+	Wifi *WifiStatus `json:"wifi"`
+	// WifiUnseen says why the stage wifi cannot be seen, if it cannot.
+	WifiUnseen string   `json:"wifi_unseen"`
+	Restarts   int      `json:"restarts"`
+	LastExit   string   `json:"last_exit"`
+	Tap        string   `json:"tap"`
+	Passthru   []string `json:"passthru"`
 	// StopWait is how long, in seconds, a guest asked to power off has
 	// before it is forced off (stop_wait_max as the guest was started).
 	StopWait int `json:"stop_wait_seconds"`
@@ -81,6 +105,17 @@ type manager struct {
 	mu     sync.Mutex
 	status Status
 	relays *relay.Relay // the control-socket pass-through, once the guest ran
+	files  *runFiles
+	// logWatch watches the guest's log; only follow uses it, one run of
+	// the guest after the other.
+	logWatch logview.Watcher
+	// changed is closed and replaced at each change of stage.
+	changed chan struct{}
+	// done is closed when the manager is about to exit.
+	done chan struct{}
+	// watchdog restarts a guest that does not answer on its control
+	// socket for that long; 0 is off.
+	watchdog time.Duration
 }
 
 func (m *manager) update(f func(*Status)) {
@@ -103,20 +138,30 @@ func (m *manager) snapshot() Status {
 // Main is the VM manager process. report receives one line, `ready PID` once
 // bhyve runs or `error MESSAGE` when the first start fails, and is then
 // closed. Main returns the process's exit status.
-func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
+func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser, watchdog time.Duration) int {
 	files, err := claim(h.Paths.RunDir)
 	if err != nil {
 		reportError(report, err)
 		return 1
 	}
-	m := &manager{h: h, log: log, stop: make(chan stopRequest)}
-	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: time.Now()}
+	m := &manager{h: h, log: log, stop: make(chan stopRequest), changed: make(chan struct{}), done: make(chan struct{}), watchdog: watchdog}
+	now := time.Now()
+	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: now, Stage: StageStarting, StageSince: now}
 	ln, err := listen(files.socket)
+	if err == nil {
+		// Only now does the pid file name the manager: a command that
+		// finds it finds the control socket listening.
+		err = files.publish()
+	}
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		files.release()
 		reportError(report, err)
 		return 1
 	}
+	m.files = files
 	served := make(chan struct{})
 	go func() {
 		m.serve(ln)
@@ -132,6 +177,7 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 		}
 	}()
 	log.Infof("VM manager launched as PID %d", os.Getpid())
+	log.Infof("VM manager: stage %s", StageStarting)
 	waiting := m.run(report)
 	m.stopRelays() // when the guest stopped by itself
 	// The files go first, before the control socket closes and before
@@ -140,6 +186,7 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser) int {
 	files.release()
 	ln.Close()
 	<-served // no connection is accepted any more: answers.Add is over
+	close(m.done)
 	// Requests that come late find the guest stopped.
 	go func() {
 		for req := range m.stop {
@@ -173,19 +220,23 @@ func (m *manager) requestStop(grace time.Duration) {
 }
 
 // run launches and supervises the guest until it stops, and gives the stop
-// requests to answer.
+// requests to answer. A crash, and a reboot of a guest that ran less than
+// stableRun, wait for the backoff before the next start: a guest that
+// reboots at once is throttled as a crashing one is.
 func (m *manager) run(report io.WriteCloser) []chan struct{} {
 	backoff := firstBackoff
 	for first := true; ; first = false {
+		m.setStage(StageStarting, "", time.Time{})
 		plan, g, err := m.launch()
+		var reason string
 		if err != nil {
 			if first {
-				m.log.Errorf("VM manager: %v", err)
-				reportError(report, err)
+				m.fail(report, err)
 				return nil
 			}
 			m.log.Errorf("VM manager: guest could not be started again: %v", err)
-			m.update(func(s *Status) { s.LastExit = "start failed: " + err.Error() })
+			reason = "could not be started again: " + err.Error()
+			m.update(func(s *Status) { s.LastExit = reason })
 		} else {
 			exit, ready, waiting := m.supervise(plan, g, first, report)
 			m.cleanup(plan)
@@ -193,28 +244,35 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 				return waiting
 			}
 			if first && !ready {
-				err := fmt.Errorf("bhyve exited before the guest ran: %s%s", exit, g.tail())
-				m.log.Errorf("VM manager: %v", err)
-				reportError(report, err)
+				m.fail(report, failure.New(failure.GuestFailed,
+					fmt.Errorf("bhyve exited before the guest ran: %s%s", exit, g.tail())))
 				return nil
 			}
 			m.update(func(s *Status) { s.LastExit = exit.String() })
+			ran := time.Since(g.started)
+			if ran >= stableRun {
+				backoff = firstBackoff
+			}
 			switch bhyve.Judge(exit) {
 			case bhyve.Stop:
 				m.log.Infof("VM manager: guest stopped (%s), signaling exit", exit)
+				m.setStage(StageStopped, exit.String(), time.Time{})
 				return nil
 			case bhyve.Restart:
-				m.log.Infof("VM manager: guest was rebooted (%s), starting it again", exit)
-				m.update(func(s *Status) { s.Restarts++ })
-				continue
+				m.log.Infof("VM manager: guest was rebooted (%s) after %s, starting it again", exit, ran.Round(time.Millisecond))
+				reason = "rebooted (" + exit.String() + ")"
+				if ran >= stableRun {
+					m.update(func(s *Status) { s.Restarts++ })
+					continue
+				}
+			default:
+				m.log.Warnf("VM manager: guest crashed (%s) after %s", exit, ran.Round(time.Millisecond))
+				reason = "crashed (" + exit.String() + ")"
 			}
-			if time.Since(g.started) >= stableRun {
-				backoff = firstBackoff
-			}
-			m.log.Warnf("VM manager: guest crashed (%s) after %s", exit, time.Since(g.started).Round(time.Millisecond))
 		}
 		m.log.Infof("VM manager: restarting the guest in %s", backoff)
 		m.update(func(s *Status) { s.State = "restarting"; s.Restarts++ })
+		m.setStage(StageRestarting, reason, time.Now().Add(backoff))
 		timer := time.NewTimer(backoff)
 		select {
 		case <-timer.C:
@@ -225,6 +283,14 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
+}
+
+// fail ends a first start that failed: it is logged, and reported to the
+// starting command.
+func (m *manager) fail(report io.WriteCloser, err error) {
+	m.log.Errorf("VM manager: %v", err)
+	m.setStage(StageFailed, err.Error(), time.Time{})
+	reportError(report, err)
 }
 
 // guest is a launched bhyve with its output's last lines.
@@ -281,6 +347,7 @@ func (m *manager) launch() (Plan, *guest, error) {
 	m.log.Debugf("VM manager: configuration as read: %s", plan.Settings)
 	m.log.Debugf("VM manager: bhyve command line: %s", strings.Join(plan.Argv, " "))
 	out := newLineLog(m.log, "[bhyve]")
+	started := time.Now()
 	g, err := m.h.Launcher.Launch(host.LaunchSpec{Argv: plan.Argv, Nice: plan.Nice, Output: out})
 	if err != nil {
 		undo()
@@ -293,7 +360,7 @@ func (m *manager) launch() (Plan, *guest, error) {
 	m.update(func(s *Status) {
 		s.Tap, s.Passthru, s.StopWait = plan.Tap, passthru, int(plan.StopWait/time.Second)
 	})
-	return plan, &guest{Guest: g, started: time.Now(), out: out}, nil
+	return plan, &guest{Guest: g, started: started, out: out}, nil
 }
 
 // supervise waits for bhyve to exit, answering stop requests: SIGTERM
@@ -311,15 +378,20 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 		g.out.Close()
 		exited <- st
 	}()
+	m.files.setGuest(g.Pid())
+	defer m.files.setGuest(0)
 	ready := g.Ready()
 	gotReady := false
 	var waiting []chan struct{}
-	var deadline, readyDeadline <-chan time.Time
-	if first {
-		readyDeadline = time.After(readyTimeout)
-	}
+	var deadline, settle <-chan time.Time
+	readyDeadline := time.After(readyTimeout)
 	forced := false
 	var grace time.Duration // the stop request's grace period
+	// follow runs while the guest does.
+	ctx, cancel := context.WithCancel(context.Background())
+	var following sync.WaitGroup
+	defer following.Wait()
+	defer cancel()
 	for {
 		select {
 		case <-readyDeadline:
@@ -328,15 +400,30 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 				m.log.Errorf("VM manager: kill bhyve: %v", err)
 			}
 		case <-ready:
-			ready, readyDeadline, gotReady = nil, nil, true
+			ready, settle = nil, time.After(runningGrace)
+		case <-settle:
+			select {
+			case st := <-exited: // it exited meanwhile: not running
+				exited <- st
+				settle = nil
+				continue
+			default:
+			}
+			if !m.vcpusStarted() { // still setting up its devices
+				settle = time.After(runningGrace)
+				continue
+			}
+			settle, readyDeadline, gotReady = nil, nil, true
 			m.log.Infof("VM manager: guest %s runs as PID %d", bhyve.VMName, g.Pid())
 			// Only a bhyve that got its guest running is reported.
 			m.update(func(s *Status) { s.GuestPID, s.State, s.GuestSince = g.Pid(), "running", time.Now() })
+			m.setStage(StageRunning, "", time.Time{})
 			if first {
 				m.startRelays()
 				fmt.Fprintf(report, "ready %d\n", g.Pid())
 				report.Close()
 			}
+			following.Go(func() { m.follow(ctx, g.started) })
 		case st := <-exited:
 			m.update(func(s *Status) { s.GuestPID, s.State = 0, "cleaning up" })
 			m.log.Infof("VM manager: bhyve exited: %s", st)
@@ -377,6 +464,18 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 	}
 }
 
+// vcpusStarted tells whether bhyve has activated the guest's boot vCPU,
+// which it does once every device is set up (see StageRunning). When the
+// VM cannot tell, the grace window alone decides, and the log says why.
+func (m *manager) vcpusStarted() bool {
+	active, err := m.h.VMs.BootCPUActive(bhyve.VMName)
+	if err != nil {
+		m.log.Warnf("VM manager: whether bhyve has started the vCPUs cannot be seen, it counts as running after %s: %v", runningGrace, err)
+		return true
+	}
+	return active
+}
+
 // cleanup destroys the VM and releases the devices after bhyve exited.
 func (m *manager) cleanup(plan Plan) {
 	m.destroyVM()
@@ -401,7 +500,9 @@ func (m *manager) release(plan Plan) {
 	}
 }
 
-// serve answers the control socket: one request line, one answer.
+// serve answers the control socket: one request line, one answer (status,
+// status wifi, which asks the Wi-Fi daemon first, and stop), or a stream
+// of them (wait: the status at each change of stage).
 func (m *manager) serve(ln net.Listener) {
 	for {
 		conn, err := ln.Accept()
@@ -423,7 +524,13 @@ func (m *manager) answer(conn net.Conn) {
 	req, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
 	switch req {
 	case "status":
+		// `status wifi` asks the Wi-Fi daemon first, if the guest runs.
+		if r := m.relay(); r != nil && arg == "wifi" && m.snapshot().Stage.Reached(StageRunning) {
+			m.askWifi(context.Background(), r)
+		}
 		writeJSON(conn, m.snapshot())
+	case "wait":
+		m.watchStage(conn)
 	case "stop":
 		// `stop` or `stop MS`: at most MS milliseconds to power off.
 		ms, err := strconv.Atoi(arg)

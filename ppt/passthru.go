@@ -122,6 +122,17 @@ func Find(devs []host.PCIDevice, sel host.Selector) (host.PCIDevice, bool) {
 // driver.
 func OnPPT(d host.PCIDevice) bool { return d.Attached && d.Driver == pptDriver }
 
+// Bound gives the selectors whose device is present and on ppt.
+func Bound(devs []host.PCIDevice, sels []host.Selector) []host.Selector {
+	var bound []host.Selector
+	for _, sel := range sels {
+		if d, ok := Find(devs, sel); ok && OnPPT(d) {
+			bound = append(bound, sel)
+		}
+	}
+	return bound
+}
+
 // Bind attaches each device to ppt, then reads the device list back to
 // make sure ppt holds them all. On failure it releases the devices this call
 // bound (not those that were on ppt already) and says what went wrong.

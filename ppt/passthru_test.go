@@ -85,3 +85,17 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("lines (-want +got):\n%s", diff)
 	}
 }
+
+func TestBound(t *testing.T) {
+	card, missing := host.Selector{Bus: 3}, host.Selector{Bus: 9}
+	devs := []host.PCIDevice{
+		{Selector: host.Selector{Bus: 2}, Driver: "em", Attached: true},
+		{Selector: card, Driver: "ppt", Attached: true},
+	}
+	if diff := cmp.Diff([]host.Selector{card}, Bound(devs, []host.Selector{{Bus: 2}, card, missing})); diff != "" {
+		t.Errorf("Bound (-want +got):\n%s", diff)
+	}
+	if got := Bound(devs, []host.Selector{{Bus: 2}}); got != nil {
+		t.Errorf("Bound of a device on em = %v", got)
+	}
+}

@@ -4,7 +4,8 @@
 // of the guest, so wpa_cli, wpa_gui and hostapd_cli work from FreeBSD. It
 // replaces the shell implementation's socat processes under daemon(8): the
 // VM manager starts a Relay when the guest is ready and stops it with the
-// guest.
+// guest, and asks the guest's daemon through it (Request) how the Wi-Fi
+// is.
 //
 // The guest's end is socat (see relaytest.Socat): every TCP connection
 // binds the same datagram socket, so the newest one takes the replies and

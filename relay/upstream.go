@@ -34,6 +34,9 @@ const msgInfo = 3
 type request struct {
 	from *net.UnixAddr
 	msg  []byte
+	// answer, when not nil, takes the reply instead of from: a request
+	// of the relay's own user (Request), never ATTACH, DETACH or LEVEL.
+	answer chan<- []byte
 }
 
 // monitor is a client that sent ATTACH: it receives the events of its
@@ -104,6 +107,10 @@ func (l *listener) run() {
 // handle answers one request: ATTACH, DETACH and LEVEL are the relay's
 // per client, anything else goes to the guest.
 func (l *listener) handle(req request) {
+	if req.answer != nil {
+		req.answer <- l.forward(req.msg)
+		return
+	}
 	cmd, arg, _ := strings.Cut(string(req.msg), " ")
 	var reply []byte
 	switch cmd {

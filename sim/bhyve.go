@@ -3,7 +3,6 @@ package sim
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/relay/relaytest"
 )
 
 // bhyveArgs is what the simulated bhyve takes from its command line.
@@ -94,15 +94,17 @@ func (a *bhyveArgs) set(opt byte, value string) error {
 
 // bhyve is a running simulated bhyve.
 type bhyve struct {
-	s    *system
-	args bhyveArgs
-	pid  int
+	s     *system
+	args  bhyveArgs
+	pid   int
+	ready *os.File // the Launcher's pipe; nil once written to
 }
 
 // BhyveMain runs the simulated bhyve: args are the host's directory and
 // bhyve's argv. Like bhyve(8) it exits 0 when the guest rebooted, 1 when it
 // powered off, 2 when it halted and 4 on errors, printing them on stderr. It
-// reports on descriptor 3 when the guest runs.
+// reports on descriptor 3 when it opens its tap, the moment the FreeBSD
+// Launcher sees as the tap's link coming up (see signalReady).
 func BhyveMain(args []string) int {
 	ready := readyPipe()
 	if len(args) < 2 {
@@ -119,8 +121,8 @@ func BhyveMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
 		return host.ExitError
 	}
-	b := &bhyve{s: &system{dir: dir}, args: a, pid: os.Getpid()}
-	code := b.run(ready)
+	b := &bhyve{s: &system{dir: dir}, args: a, pid: os.Getpid(), ready: ready}
+	code := b.run()
 	b.finish(code)
 	return code
 }
@@ -136,9 +138,22 @@ func readyPipe() *os.File {
 	return os.NewFile(readyFD, "ready")
 }
 
+// signalReady tells the Launcher that bhyve has opened its tap: if_tuntap
+// raises the tap's link then, which the FreeBSD Launcher watches for. The
+// devices of later slots are set up after it.
+func (b *bhyve) signalReady() {
+	if b.ready != nil {
+		b.ready.Write([]byte("ready\n"))
+		b.ready.Close()
+		b.ready = nil
+	}
+}
+
 // run boots the guest and runs it until bhyve exits, giving the exit
-// status. It reports on ready once the guest runs.
-func (b *bhyve) run(ready *os.File) int {
+// status. The guest comes up (its logs written, its control sockets
+// served) guest_up_after_ms after bhyve has set up its devices, and
+// associates wifi_after_ms later.
+func (b *bhyve) run() int {
 	events := make(chan os.Signal, 8)
 	signal.Notify(events, unix.SIGTERM, vmChanged)
 	var f faults
@@ -161,24 +176,39 @@ func (b *bhyve) run(ready *os.File) int {
 		}
 		defer c.close()
 	}
+	b.signalReady() // a command line without a tap: ready once set up
 	fmt.Printf("bhyve: guest %s booting\n", b.args.name)
 	fmt.Println("guest: Linux version 6.6.21-wifibox (simulated) #1 SMP")
-	stopWPA, err := b.serveWPA()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "guest: wpa_supplicant: %v\n", err)
-	}
-	defer stopWPA()
-	if ready != nil {
-		ready.Write([]byte("ready\n"))
-		ready.Close()
-	}
+	g := &simGuest{b: b}
+	defer g.stop()
 
-	var poweroff, guestExit <-chan time.Time
+	var poweroff, guestExit, wifi, hang <-chan time.Time
 	if f.guestExitAfter > 0 {
 		guestExit = time.After(f.guestExitAfter)
 	}
+	guestUp := time.After(f.guestUpAfter)
 	for {
+		select { // a guest that exits does so before it does anything else
+		case <-guestExit:
+			fmt.Printf("guest: exited by itself (status %d)\n", f.guestExitStatus)
+			return f.guestExitStatus
+		default:
+		}
 		select {
+		case <-guestUp:
+			if err := g.up(); err != nil {
+				fmt.Fprintf(os.Stderr, "guest: wpa_supplicant: %v\n", err)
+			}
+			if !f.wifiNever {
+				wifi = time.After(f.wifiAfter)
+			}
+			if f.wpaHangAfter > 0 {
+				hang = time.After(f.wpaHangAfter)
+			}
+		case <-wifi:
+			g.associate()
+		case <-hang:
+			g.hang()
 		case sig := <-events:
 			if sig == vmChanged {
 				if code, done := b.vmChanged(); done {
@@ -220,8 +250,8 @@ func (b *bhyve) open(t *txn) error {
 	if bhyveAlive(v.Pid) {
 		return fmt.Errorf("vm_reinit: %w", unix.EBUSY)
 	}
-	v.Suspended = ""
-	v.PPT = nil // vm_reinit: vm_cleanup unassigns the devices
+	v.Suspended, v.Pid = "", 0 // vm_reinit empties the active vCPUs too
+	v.PPT = nil                // vm_reinit: vm_cleanup unassigns the devices
 	return nil
 }
 
@@ -282,6 +312,7 @@ func (b *bhyve) device(t *txn, spec string) error {
 		if i := t.iface(conf); i == nil || i.Kind != "tap" {
 			return fmt.Errorf("%s: Could not open backend device %s: %w", emul, conf, unix.ENOENT)
 		}
+		b.signalReady()
 	case "passthru":
 		return b.passthru(t, conf)
 	}
@@ -303,6 +334,15 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	}
 	if t.faults.iommuDisabled {
 		return fmt.Errorf("passthru: vm_assign_pptdev %s: %w", bsf, unix.ENXIO)
+	}
+	if t.faults.passthruRejected {
+		// passthru_init (usr.sbin/bhyve/pci_passthru.c) warns when
+		// vm_assign_pptdev fails, ppt_assign_device's EBUSY for a
+		// device another VM owns, and main (bhyverun.c) exits 4 on
+		// init_pci's error.
+		// strerror(EBUSY) on FreeBSD is "Device busy" (lib/libc/gen/errlst.c).
+		return fmt.Errorf("PCI device at %s is not using the ppt(4) driver\n"+
+			"Device emulation initialization error: Device busy", bsf)
 	}
 	if v := t.st.VMs[b.args.name]; !slices.Contains(v.PPT, d.Selector) {
 		v.PPT = append(v.PPT, d.Selector)
@@ -360,38 +400,72 @@ func (b *bhyve) finish(code int) {
 	}
 }
 
-// serveWPA starts the guest's wpa_supplicant control interface on each
+// simGuest is the system the simulated guest runs: its logs, written into
+// the exported run directory as the real guest's syslogd writes them, and
+// its control sockets.
+type simGuest struct {
+	b        *bhyve
+	messages *os.File
+	ctrls    []*guestCtrl
+}
+
+// up writes the guest's boot logs and serves its control sockets on each
 // port uds_passthru.conf names, at the guest's address 127.0.0.1, as the
-// real guest reads that file from its configuration share (serveCtrl). It also writes
-// the guest's logs where the real guest does.
-func (b *bhyve) serveWPA() (stop func(), err error) {
-	p := b.s.paths()
+// real guest reads that file from its configuration share (serveCtrl);
+// wpa_supplicant scans until associate.
+func (g *simGuest) up() error {
+	p := g.b.s.paths()
 	logDir := filepath.Join(p.RunAppliance(), "log")
 	os.WriteFile(filepath.Join(logDir, "dmesg"), []byte("[    0.000000] Linux version 6.6.21-wifibox (simulated) #1 SMP\n"+
 		"[    1.234567] iwlwifi 0000:00:06.0: Detected Intel(R) Wi-Fi 6 AX200\n"), 0o644)
-	messages, _ := os.OpenFile(filepath.Join(logDir, "messages"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	var listeners []io.Closer
-	stop = func() {
-		for _, ln := range listeners {
-			ln.Close()
-		}
-		if messages != nil {
-			messages.Close()
-		}
-	}
+	g.messages, _ = os.OpenFile(filepath.Join(logDir, "messages"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	g.log("syslogd started: BusyBox v1.36.1 (simulated)")
 	uds, exists, _, err := config.LoadUDSPassthru(p.UDSPassthruConf())
 	if err != nil || !exists {
-		return stop, err
+		return err
 	}
 	for _, sock := range uds.Sockets {
-		ln, err := serveCtrl(sock.Path, sock.Port)
+		c, err := serveCtrl(sock.Path, sock.Port)
 		if err != nil {
-			return stop, err
+			return err
 		}
-		listeners = append(listeners, ln)
-		if messages != nil {
-			fmt.Fprintf(messages, "wpa_supplicant: control interface on port %d\n", sock.Port)
-		}
+		c.wpa.Scanning.Store(true)
+		g.ctrls = append(g.ctrls, c)
+		g.log(fmt.Sprintf("uds_passthru: control interface on port %d", sock.Port))
 	}
-	return stop, nil
+	return nil
+}
+
+// associate makes wpa_supplicant complete its association: it tells its
+// monitors, and logs it as wpa_supplicant -s does.
+func (g *simGuest) associate() {
+	for _, c := range g.ctrls {
+		c.wpa.Scanning.Store(false)
+		c.wpa.Event(relaytest.Connected)
+	}
+	g.log("wpa_supplicant: wlan0: CTRL-EVENT-CONNECTED - Connection to 02:00:00:00:01:00 completed [id=0 id_str=]")
+}
+
+// hang makes wpa_supplicant stop answering.
+func (g *simGuest) hang() {
+	for _, c := range g.ctrls {
+		c.wpa.Mute.Store(true)
+	}
+}
+
+// log appends a line to the guest's syslog file.
+func (g *simGuest) log(line string) {
+	if g.messages != nil {
+		fmt.Fprintf(g.messages, "%s wifibox daemon.info %s\n", time.Now().Format(time.Stamp), line)
+	}
+}
+
+// stop ends the guest's services.
+func (g *simGuest) stop() {
+	for _, c := range g.ctrls {
+		c.Close()
+	}
+	if g.messages != nil {
+		g.messages.Close()
+	}
 }

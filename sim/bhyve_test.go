@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -237,5 +238,43 @@ func TestBhyveErrors(t *testing.T) {
 				t.Errorf("the guest booted:\n%s", b.out)
 			}
 		})
+	}
+}
+
+// TestBhyvePassthruRejected: a passthru device bhyve cannot assign makes it
+// exit 4 after it opened its tap (ready), before it starts the vCPUs.
+func TestBhyvePassthruRejected(t *testing.T) {
+	dir, h, argv := guestHost(t)
+	fault(t, dir, "passthru_rejected", "yes")
+	b := launch(t, h, argv)
+	<-b.Ready()
+	b.exit(t, host.ExitStatus{Code: host.ExitError})
+	if !strings.Contains(b.out.String(), "Device emulation initialization error: Device busy") {
+		t.Errorf("output lacks bhyve's message:\n%s", b.out)
+	}
+	if active, err := h.VMs.BootCPUActive("wifibox"); active || err != nil {
+		t.Errorf("BootCPUActive after the rejected device = %v, %v; want false", active, err)
+	}
+}
+
+// TestBootCPUActive: the boot vCPU is active from bhyve's device setup
+// until it exits; a VM that does not exist is ENOENT.
+func TestBootCPUActive(t *testing.T) {
+	_, h, argv := guestHost(t)
+	_, err := h.VMs.BootCPUActive("wifibox")
+	check(t, "BootCPUActive of no VM", err, unix.ENOENT)
+	b := launch(t, h, argv)
+	b.ready(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for active, err := h.VMs.BootCPUActive("wifibox"); !active; active, err = h.VMs.BootCPUActive("wifibox") {
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("the boot vCPU never became active (%v)", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	must(t, h.Launcher.Signal(b.Pid(), syscall.SIGTERM))
+	b.exit(t, host.ExitStatus{Code: host.ExitPowerOff})
+	if active, err := h.VMs.BootCPUActive("wifibox"); active || err != nil {
+		t.Errorf("BootCPUActive after bhyve exited = %v, %v; want false", active, err)
 	}
 }

@@ -2,10 +2,12 @@ package sim
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -43,7 +45,13 @@ func TestConsole(t *testing.T) {
 	_, h, argv := guestHost(t)
 	b := launch(t, h, argv)
 	b.ready(t)
+	// Ready comes when bhyve opens its tap (slot 5); the console, behind
+	// the lpc device of slot 31, is opened after it.
 	f, err := os.OpenFile(h.Paths.ConsoleUser(), os.O_RDWR|unix.O_NOCTTY, 0)
+	for deadline := time.Now().Add(10 * time.Second); errors.Is(err, os.ErrNotExist) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		f, err = os.OpenFile(h.Paths.ConsoleUser(), os.O_RDWR|unix.O_NOCTTY, 0)
+	}
 	must(t, err)
 	defer f.Close()
 	expect(t, f, "wifibox login: ")

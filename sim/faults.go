@@ -33,7 +33,12 @@ type faults struct {
 	// libvmmapi answer as (1305000, 1403000, 1500068, ...).
 	osreldate int
 	// cpuVendor is the vendor hw.model names: intel or amd.
-	cpuVendor string
+	cpuVendor        string
+	passthruRejected bool
+	guestUpAfter     time.Duration // from bhyve's device setup to the guest's logs and control sockets
+	wifiAfter        time.Duration // from the guest up to wpa_supplicant's association
+	wifiNever        bool
+	wpaHangAfter     time.Duration // from the guest up to wpa_supplicant no longer answering; 0: never
 }
 
 // defaultOsreldate is the release a simulated host answers as unless
@@ -59,6 +64,17 @@ var faultKeys = map[string]func(f *faults, v string) error{
 	"cpu":                   parseVendor,
 	"native_driver_missing": func(f *faults, v string) error { return parseYesNo(v, &f.nativeDriverMissing) },
 	"securelevel":           func(f *faults, v string) error { return parseInt(v, &f.securelevel) },
+	"passthru_rejected":     func(f *faults, v string) error { return parseYesNo(v, &f.passthruRejected) },
+	"guest_up_after_ms":     func(f *faults, v string) error { return parseMillis(v, &f.guestUpAfter) },
+	"wifi_after_ms":         func(f *faults, v string) error { return parseMillis(v, &f.wifiAfter) },
+	"wpa_hang_after_ms":     func(f *faults, v string) error { return parseMillis(v, &f.wpaHangAfter) },
+	"wifi": func(f *faults, v string) error {
+		if v != "never" {
+			return fmt.Errorf("malformed value %q, expected: never", v)
+		}
+		f.wifiNever = true
+		return nil
+	},
 }
 
 // cpuModels are hw.model of a machine of each vendor.

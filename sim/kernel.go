@@ -185,6 +185,27 @@ func (s *system) VMExists(name string) (bool, error) {
 	return exists, err
 }
 
+// BootCPUActive tells whether vCPU 0 of the VM is active: VM_GET_CPUS
+// with VM_ACTIVE_CPUS (sys/amd64/vmm/vmm_dev.c vmmdev_ioctl, 13.5 and
+// 14.3; sys/dev/vmm/vmm_dev.c on 15.0) answers vm_active_cpus, which
+// vm_activate_cpu fills (sys/amd64/vmm/vmm.c) and vm_reinit empties. The
+// simulated bhyve activates its vCPUs when it has set up its devices (it
+// records itself as the VM's bhyve then) until it exits. Left out: ERANGE
+// and EINVAL for a bad cpusetsize or set, which libvmmapi never passes.
+// vm_open of a VM that does not exist fails with ENOENT.
+func (s *system) BootCPUActive(name string) (bool, error) {
+	active := false
+	err := s.run("vm_active_cpus "+name, query, func(t *txn) error {
+		v := t.st.VMs[name]
+		if v == nil {
+			return unix.ENOENT
+		}
+		active = v.Pid != 0
+		return nil
+	})
+	return active, err
+}
+
 // SuspendVM suspends a VM; a simulated bhyve running it exits accordingly.
 func (s *system) SuspendVM(name string, how host.SuspendHow) error {
 	return s.run(fmt.Sprintf("vm_suspend %s %s", name, how), privileged, func(t *txn) error {

@@ -35,6 +35,23 @@
 //	osreldate=N              kern.osreldate, the release the kernel model and
 //	                         libvmmapi answer as (default 1403000, 14.3)
 //	cpu=amd                  hw.model names an AMD CPU, not an Intel one
+//	passthru_rejected=yes    bhyve cannot assign the passthru device: it
+//	                         exits 4 during its device setup, after it
+//	                         opened its tap (the Launcher's ready)
+//	guest_up_after_ms=N      ms from bhyve's device setup to the guest's
+//	                         system up: its logs written into
+//	                         /var/run/wifibox/appliance/log and the control
+//	                         sockets of uds_passthru.conf served (default 0)
+//	wifi_after_ms=N          ms from the guest up to wpa_supplicant's
+//	                         association (wpa_state=COMPLETED, logged as
+//	                         CTRL-EVENT-CONNECTED) (default 0)
+//	wifi=never               wpa_supplicant never associates (SCANNING)
+//	wpa_hang_after_ms=N      wpa_supplicant stops answering N ms after the
+//	                         guest came up
+//
+// The simulated bhyve reports ready to the Launcher when it opens its tap,
+// the moment the FreeBSD Launcher sees as the tap's link coming up; the
+// devices of later slots (passthru, the console) are set up after it.
 //
 // Boolean knobs take yes or no; no is the default.
 package sim

@@ -15,9 +15,11 @@ type library struct {
 	vmCreate  func(name string) int32
 	vmOpen    func(name string) uintptr // struct vmctx *, NULL on failure
 	vmSuspend func(ctx uintptr, how int32) int32
-	vmDestroy func(ctx uintptr) // closes and frees the ctx itself
-	vmClose   func(ctx uintptr) // nil where libvmmapi lacks it (some 13.x)
-	errno     func() *int32
+	// vmActiveCPUs fills a cpuset_t of libvmmapi's size.
+	vmActiveCPUs func(ctx uintptr, cpus *byte) int32
+	vmDestroy    func(ctx uintptr) // closes and frees the ctx itself
+	vmClose      func(ctx uintptr) // nil where libvmmapi lacks it (some 13.x)
+	errno        func() *int32
 }
 
 // open opens the first library of the list that dlopen finds and binds its
@@ -35,6 +37,7 @@ func open(libraries []string, loc ErrnoLocation) (*library, error) {
 		{&lib.vmCreate, "vm_create"},
 		{&lib.vmOpen, "vm_open"},
 		{&lib.vmSuspend, "vm_suspend"},
+		{&lib.vmActiveCPUs, "vm_active_cpus"},
 		{&lib.vmDestroy, "vm_destroy"},
 	}
 	for _, r := range required {
@@ -109,6 +112,22 @@ func (l *library) open(name string) (ctx uintptr, errno unix.Errno) {
 
 func (l *library) suspend(ctx uintptr, how int32) unix.Errno {
 	return l.call(func() bool { return l.vmSuspend(ctx, how) != 0 })
+}
+
+// cpusetBytes bounds a userland cpuset_t: CPU_SETSIZE bits, CPU_MAXSIZE
+// by default, which sys/sys/_cpuset.h sets to 4 * MAXCPU (1024 bits with
+// amd64's MAXCPU of 256; 4096 if MAXCPU is 1024). libvmmapi passes its own
+// sizeof(cpuset_t) to VM_GET_CPUS and the kernel fills that much; 1024
+// bytes hold 8192 bits.
+const cpusetBytes = 1024
+
+// bootCPUActive tells whether vCPU 0 is in the VM's active set: bit 0 of
+// the cpuset's first word, its first byte on amd64 and arm64 (little
+// endian).
+func (l *library) bootCPUActive(ctx uintptr) (bool, unix.Errno) {
+	cpus := make([]byte, cpusetBytes)
+	errno := l.call(func() bool { return l.vmActiveCPUs(ctx, &cpus[0]) != 0 })
+	return cpus[0]&1 != 0, errno
 }
 
 // destroy destroys the VM and frees the ctx; libvmmapi reports no failure.

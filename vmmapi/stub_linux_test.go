@@ -77,6 +77,8 @@ func TestCallsAndArguments(t *testing.T) {
 			"vm_open wifibox\nvm_suspend wifibox 3\nvm_close wifibox\n"},
 		{"destroy", func(v *VMs) error { return v.DestroyVM("wifibox") },
 			"vm_open wifibox\nvm_destroy wifibox\n"},
+		{"active", func(v *VMs) error { _, err := v.BootCPUActive("wifibox"); return err },
+			"vm_open wifibox\nvm_active_cpus wifibox\nvm_close wifibox\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +121,14 @@ func TestErrno(t *testing.T) {
 		{name: "suspend no VM", fail: "vm_open", errno: unix.ENOENT,
 			do:    func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
 			want:  []string{"suspend VM wifibox: vm_open: ", "no VM named wifibox"},
+			calls: "vm_open wifibox\n"},
+		{name: "active bad size", fail: "vm_active_cpus", errno: unix.ERANGE,
+			do:    func(v *VMs) error { _, err := v.BootCPUActive("wifibox"); return err },
+			want:  []string{"query VM wifibox: vm_active_cpus: "},
+			calls: "vm_open wifibox\nvm_active_cpus wifibox\nvm_close wifibox\n"},
+		{name: "active no VM", fail: "vm_open", errno: unix.ENOENT,
+			do:    func(v *VMs) error { _, err := v.BootCPUActive("wifibox"); return err },
+			want:  []string{"query VM wifibox: vm_open: ", "no VM named wifibox"},
 			calls: "vm_open wifibox\n"},
 		{name: "suspend busy", fail: "vm_suspend", errno: unix.EBUSY,
 			do:    func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
@@ -238,5 +248,24 @@ func TestMissingFunction(t *testing.T) {
 	err := v.CreateVM("wifibox")
 	if err == nil || !strings.Contains(err.Error(), "no function vm_create") {
 		t.Errorf("CreateVM with a library lacking vm_create: %v", err)
+	}
+}
+
+// TestBootCPUActive: the boot vCPU's bit of the active set is read.
+func TestBootCPUActive(t *testing.T) {
+	s := buildStub(t)
+	v := s.vms(t)
+	if active, err := v.BootCPUActive("wifibox"); !active || err != nil {
+		t.Errorf("BootCPUActive = %v, %v; want true", active, err)
+	}
+	h, err := purego.Dlopen(s.path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inactive func()
+	purego.RegisterLibFunc(&inactive, h, "stub_inactive")
+	inactive()
+	if active, err := v.BootCPUActive("wifibox"); active || err != nil {
+		t.Errorf("BootCPUActive with no vCPU active = %v, %v; want false", active, err)
 	}
 }

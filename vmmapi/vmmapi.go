@@ -124,6 +124,25 @@ func (v *VMs) SuspendVM(name string, how host.SuspendHow) error {
 	return nil
 }
 
+// BootCPUActive tells whether the VM's boot vCPU is active (vm_open,
+// vm_active_cpus, vm_close).
+func (v *VMs) BootCPUActive(name string) (bool, error) {
+	lib, err := v.load()
+	if err != nil {
+		return false, fmt.Errorf("query VM %s: %w", name, err)
+	}
+	ctx, errno := lib.open(name)
+	if errno != 0 {
+		return false, callError("query", "vm_open", name, errno)
+	}
+	defer lib.close(ctx)
+	active, errno := lib.bootCPUActive(ctx)
+	if errno != 0 {
+		return false, callError("query", "vm_active_cpus", name, errno)
+	}
+	return active, nil
+}
+
 // DestroyVM destroys the VM (vm_open, vm_destroy). vm_destroy reports no
 // failure; a VM that does not exist is found by vm_open, which fails with
 // ENOENT where the kernel's destroy answers EINVAL: the error is both.

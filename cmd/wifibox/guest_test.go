@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/sim"
 )
 
 // waitLog waits until the log has n lines matching pattern. It re-reads the
@@ -137,17 +140,47 @@ func TestCommandLines(t *testing.T) {
 // TestGuestReboots: exit status 0 starts the guest again at once.
 func TestGuestReboots(t *testing.T) {
 	h := newHost(t)
-	h.fault("guest_exit_after_ms", "50")
+	h.fault("guest_exit_after_ms", "300")
 	h.fault("guest_exit_status", "0")
 	h.must("start")
-	h.waitLog(`guest was rebooted`, 2)
+	h.waitLog(`guest was rebooted`, 1)
 	h.fault("guest_exit_after_ms", "")
-	h.waitLog(`guest wifibox runs as PID`, 3)
-	if strings.Contains(h.log(), "restarting the guest in") {
-		t.Error("a reboot waited for a backoff")
+	h.waitLog(`guest wifibox runs as PID`, 2)
+	if !strings.Contains(h.log(), "restarting the guest in 1s") {
+		t.Error("a guest that rebooted at once was not throttled")
 	}
 	if h.guestPID() == 0 {
-		t.Error("guest not running after reboots")
+		t.Error("guest not running after the reboot")
+	}
+}
+
+// TestRebootLoopThrottled: a guest that reboots 20 ms after each start is
+// started at most a handful of times in 3 s, as a crashing one is.
+func TestRebootLoopThrottled(t *testing.T) {
+	h := newHost(t)
+	sh, err := sim.Open(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.must("start")
+	h.fault("guest_exit_after_ms", "20")
+	h.fault("guest_exit_status", "0")
+	from := len(h.trace())
+	if err := sh.VMs.SuspendVM("wifibox", host.SuspendReset); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	execs := 0
+	for _, op := range ops(h.trace(), from) {
+		if op == "exec" {
+			execs++
+		}
+	}
+	if execs < 1 || execs > 4 {
+		t.Errorf("the guest was started %d times in 3 s, want 1 to 4", execs)
+	}
+	if !strings.Contains(h.log(), "stage restarting (rebooted (exit status 0 (guest rebooted)))") {
+		t.Error("the restart after a reboot is not logged with its reason")
 	}
 }
 
@@ -157,7 +190,7 @@ func TestGuestStopsItself(t *testing.T) {
 	for _, status := range []string{"1", "2"} {
 		t.Run("exit "+status, func(t *testing.T) {
 			h := newHost(t)
-			h.fault("guest_exit_after_ms", "50")
+			h.fault("guest_exit_after_ms", "300")
 			h.fault("guest_exit_status", status)
 			h.must("start")
 			manager := h.managerPID()
@@ -176,9 +209,10 @@ func TestGuestStopsItself(t *testing.T) {
 // TestCrashBackoff: a crashing guest is restarted after 1 s, 2 s, 4 s ...
 func TestCrashBackoff(t *testing.T) {
 	h := newHost(t)
-	h.fault("guest_exit_after_ms", "20")
-	h.fault("guest_exit_status", "4")
 	h.must("start")
+	h.fault("guest_exit_after_ms", "40")
+	h.fault("guest_exit_status", "4")
+	syscall.Kill(h.guestPID(), syscall.SIGKILL)
 	h.waitLog(`restarting the guest in`, 3)
 	got := regexp.MustCompile(`restarting the guest in (\S+)`).FindAllStringSubmatch(h.log(), -1)
 	var delays []string

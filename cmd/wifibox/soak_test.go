@@ -47,6 +47,7 @@ func TestSoak(t *testing.T) {
 	targets := []string{"", "guest", "netif", "vmm"}
 	running := 0 // steps after which a guest ran
 	toggle := map[string]bool{}
+	lastFault := false
 	for i := 0; i < steps && !t.Failed(); i++ {
 		var step string
 		lifecycle, fault := false, false
@@ -59,7 +60,8 @@ func TestSoak(t *testing.T) {
 			}
 			out, errOut, code := h.run(args...)
 			step = fmt.Sprintf("%s -> %d %q %q", strings.Join(args, " "), code, out, errOut)
-			if code != 0 && code != 1 && code != 5 && code != 127 {
+			// 4: a start while the guest waits to restart.
+			if code != 0 && code != 1 && code != 4 && code != 5 && code != 127 {
 				t.Errorf("step %d: %s: unexpected exit status", i, step)
 			}
 			lifecycle = true
@@ -94,8 +96,13 @@ func TestSoak(t *testing.T) {
 		}
 		history = append(history, fmt.Sprintf("%d: %s", i, step))
 		// Right after a crash or a reboot the guest may be on its way
-		// out: status is only held to the truth once it has settled.
-		checkInvariants(t, h, sh, i, lifecycle, !fault)
+		// out, also at the next step (bhyve may have exited and the VM
+		// manager not seen it yet: a guest that rebooted at once is no
+		// longer started again at once, so the next status names the
+		// dying bhyve, not a new one): status is only held to the truth
+		// once it has settled.
+		checkInvariants(t, h, sh, i, lifecycle, !fault && !lastFault)
+		lastFault = fault
 	}
 	// Whether a random status step finds a guest running is up to the
 	// dice: the fault toggles are sticky (pci_device_missing=yes fails

@@ -46,6 +46,19 @@ const Status = "bssid=02:00:00:00:01:00\n" +
 	"ip_address=10.0.0.2\n" +
 	"address=02:00:00:00:00:02\n"
 
+// Scanning is what WPA answers to STATUS while Scanning is set, and
+// Signal to SIGNAL_POLL while it is not (wpa_supplicant/ctrl_iface.c,
+// wpa_supplicant_ctrl_iface_status and wpa_supplicant_signal_poll, which
+// fails without a link).
+const (
+	Scanning = "wpa_state=SCANNING\n" +
+		"address=02:00:00:00:00:02\n"
+	Signal = "RSSI=-52\n" +
+		"LINKSPEED=866\n" +
+		"NOISE=9999\n" +
+		"FREQUENCY=2412\n"
+)
+
 // msgInfo is the level a new monitor gets, MSG_INFO (hostap
 // src/utils/wpa_debug.h; src/common/ctrl_iface_common.c,
 // ctrl_iface_attach).
@@ -65,12 +78,15 @@ const msgInfo = 3
 // wpa_supplicant/ctrl_iface.c, wpa_supplicant_ctrl_iface_bss), and
 // anything else with UNKNOWN COMMAND. A monitor that is gone (ENOENT,
 // ECONNREFUSED) is detached, as wpa_supplicant does. While Mute is set,
-// requests get no reply, as from a daemon that hangs.
+// requests get no reply, as from a daemon that hangs. SIGNAL_POLL gets
+// Signal, and while Scanning is set, STATUS gets Scanning and SIGNAL_POLL
+// FAIL, as from a wpa_supplicant not associated yet.
 type WPA struct {
 	// Every, when not 0, sends ScanResults to the monitors at that
 	// interval, as a scanning wpa_supplicant does.
-	Every time.Duration
-	Mute  atomic.Bool
+	Every    time.Duration
+	Mute     atomic.Bool
+	Scanning atomic.Bool
 
 	conn     *net.UnixConn
 	done     chan struct{}
@@ -153,6 +169,14 @@ func (w *WPA) answer(req string, from *net.UnixAddr) {
 		reply = "PONG\n"
 	case "STATUS":
 		reply = Status
+		if w.Scanning.Load() {
+			reply = Scanning
+		}
+	case "SIGNAL_POLL":
+		reply = Signal
+		if w.Scanning.Load() {
+			reply = "FAIL\n"
+		}
 	case "BSS":
 		reply = ""
 	case "ATTACH":

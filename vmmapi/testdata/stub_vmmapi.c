@@ -87,6 +87,27 @@ vm_suspend(struct vmctx *ctx, int how)
 	return failing("vm_suspend") ? -1 : 0;
 }
 
+/* The boot vCPU is active; stub_fail("vm_active_cpus", 0) is no use, so
+ * stub_inactive() makes the set empty. */
+static int inactive;
+
+void
+stub_inactive(void)
+{
+	inactive = 1;
+}
+
+int
+vm_active_cpus(struct vmctx *ctx, unsigned char *cpus)
+{
+	record("vm_active_cpus %s", ctx->name);
+	if (failing("vm_active_cpus"))
+		return -1;
+	memset(cpus, 0, 32); /* a 13.x/14.x cpuset_t */
+	cpus[0] = inactive ? 0 : 1;
+	return 0;
+}
+
 void
 vm_destroy(struct vmctx *ctx)
 {
