@@ -26,6 +26,7 @@ import (
 	"github.com/wifibox/wifibox/dryrun"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/lifecycle"
 	"github.com/wifibox/wifibox/logging"
 	"github.com/wifibox/wifibox/logview"
@@ -33,13 +34,17 @@ import (
 	"github.com/wifibox/wifibox/sim"
 )
 
-// version is set at build time: -ldflags "-X github.com/wifibox/wifibox/app.version=...".
-var version = "unknown"
+// version is set at build time: -ldflags "-X github.com/wifibox/wifibox/app.version=...";
+// without it, the release this source is. It sorts after the shell
+// implementation's releases (0.x), which this one replaces.
+var version = "1.0.0"
 
-// Hidden commands: the VM manager process and the simulated bhyve.
+// Hidden commands: the VM manager process, the simulated bhyve, and the
+// shell implementation's VM manager, which its daemon(8) runs.
 const (
 	managerCommand  = "__manager"
 	simBhyveCommand = "__sim-bhyve"
+	legacyManager   = "_manage_vm"
 )
 
 // dryRunnable are the commands -n shows instead of running.
@@ -59,6 +64,9 @@ type command struct {
 // Main runs wifibox with the arguments after the program name and gives the
 // exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
+	if os.Getenv(sim.LegacyEnv) != "" { // a simulated process of the shell implementation
+		return sim.LegacyMain()
+	}
 	fs := flag.NewFlagSet("wifibox", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	simDir := fs.String("S", os.Getenv("WIFIBOX_SIMULATE"), "")
@@ -98,9 +106,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	run, ok := map[string]func([]string) error{
 		"start":        c.lifecycle((*lifecycle.Runner).Start),
-		"stop":         c.lifecycle((*lifecycle.Runner).Stop),
-		"restart":      c.lifecycle((*lifecycle.Runner).Restart),
-		"status":       c.status,
+		"stop":         c.lenient(c.lifecycle((*lifecycle.Runner).Stop)),
+		"restart":      c.lenient(c.lifecycle((*lifecycle.Runner).Restart)),
+		"status":       c.lenient(c.status),
 		"wait":         c.wait,
 		"console":      c.console,
 		"version":      c.version,
@@ -109,6 +117,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"suspend":      c.recovery((*lifecycle.Runner).Suspend),
 		"resume":       c.recovery((*lifecycle.Runner).Resume),
 		managerCommand: c.manager,
+		legacyManager:  c.manageVM,
 	}[name]
 	switch {
 	case name == "help":
@@ -164,7 +173,11 @@ func (c *command) open(name string) error {
 		return failure.New(failure.Environment, err)
 	}
 	core, warnings, err := config.LoadCore(c.host.Paths.CoreConf())
-	if err != nil && !readOnly[name] {
+	switch {
+	case err == nil:
+	case name == legacyManager: // it must end a respawn loop whatever the configuration
+		core, warnings = config.Core{LogLevel: config.LogWarn}, append(warnings, err.Error())
+	case !readOnly[name]:
 		return failure.New(failure.Config, err)
 	}
 	c.core = core
@@ -218,6 +231,22 @@ func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]stri
 	}
 }
 
+// lenient runs a command that works whatever bhyve.conf and
+// uds_passthru.conf say (stop, restart, status): it acts on what it finds
+// on the host, and only warns of what makes them unusable.
+func (c *command) lenient(run func([]string) error) func([]string) error {
+	return func(args []string) error {
+		paths := c.host.Paths
+		if _, _, err := config.LoadBhyve(paths.BhyveConf(), 0); err != nil {
+			c.log.Warnf("%v (start refuses it until it is fixed)", err)
+		}
+		if _, _, _, err := config.LoadUDSPassthru(paths.UDSPassthruConf()); err != nil {
+			c.log.Warnf("%v (start refuses it until it is fixed)", err)
+		}
+		return run(args)
+	}
+}
+
 // recovery runs suspend or resume with core.conf's recovery method.
 func (c *command) recovery(f func(*lifecycle.Runner, config.Recovery) error) func([]string) error {
 	return func([]string) error { return f(c.runner(), c.core.Recovery) }
@@ -261,15 +290,42 @@ func (c *command) manager(args []string) error {
 	return nil
 }
 
-func (c *command) sim(args []string) error {
-	if len(args) != 2 || args[0] != "init" {
-		return failure.New(failure.Usage, &usageError{msg: "sim needs init and a directory", usage: "usage: wifibox sim init DIR"})
+// manageVM is `wifibox _manage_vm`, which the shell implementation's
+// daemon -r runs again and again once this wifibox has replaced the
+// script: it stops that daemon, says what to run, and exits at once.
+func (c *command) manageVM(args []string) error {
+	ppid := os.Getppid()
+	stopped, err := legacy.Parent(c.host.Procs, c.host.Launcher, ppid)
+	if err != nil {
+		return failure.New(failure.Environment, err)
 	}
-	if err := sim.Init(args[1]); err != nil {
+	if !stopped {
+		return failure.New(failure.Usage, fmt.Errorf("`wifibox %s` is the VM manager of the shell implementation of wifibox, "+
+			"run by its daemon(8); this wifibox does not use it (its parent, PID %d, is not that daemon)", legacyManager, ppid))
+	}
+	c.log.Warnf("The VM manager of the shell implementation (daemon PID %d) ran `wifibox %s` after its guest exited: "+
+		"this wifibox has replaced it, and that daemon has been told to stop so it runs nothing again. "+
+		"Start the guest under this wifibox with `service wifibox start`", ppid, legacyManager)
+	return nil
+}
+
+func (c *command) sim(args []string) error {
+	setups := map[string]struct {
+		f    func(string) error
+		done string
+	}{
+		"init":   {sim.Init, "Simulated FreeBSD host created in %s"},
+		"legacy": {sim.Legacy, "The shell implementation's guest runs on the simulated host in %s"},
+	}
+	if len(args) != 2 || setups[args[0]].f == nil {
+		return failure.New(failure.Usage, &usageError{msg: "sim needs init or legacy, and a directory", usage: "usage: " + simHelp.usage()})
+	}
+	setup := setups[args[0]]
+	if err := setup.f(args[1]); err != nil {
 		fmt.Fprintf(c.stderr, "ERROR: %v\n", err)
 		return failure.New(failure.Environment, failure.Shown)
 	}
-	fmt.Fprintf(c.stdout, "Simulated FreeBSD host created in %s\n", args[1])
+	fmt.Fprintf(c.stdout, setup.done+"\n", args[1])
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/launch"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/procs"
 	"github.com/wifibox/wifibox/sys"
 	"github.com/wifibox/wifibox/vmmapi"
 )
@@ -26,6 +27,7 @@ func nativeHost() (*host.Host, error) {
 		PCI:      ppt.New(sys.Native()),
 		Net:      net,
 		Launcher: launch.New(),
+		Procs:    procs.New(),
 		Paths:    paths,
 	}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/wifibox/wifibox/doctor"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
 	"github.com/wifibox/wifibox/relay"
@@ -35,15 +36,20 @@ func (c *command) status(args []string) error {
 	if err != nil {
 		return err
 	}
+	old := c.legacy(st)
+	pid := st.GuestPID
+	if pid == 0 && len(old.Bhyves) > 0 {
+		pid = old.Bhyves[0]
+	}
 	switch {
 	case asJSON:
-		data, err := json.MarshalIndent(c.report(st), "", "  ")
+		data, err := json.MarshalIndent(c.report(st, old), "", "  ")
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "%s\n", data)
-	case st.GuestPID != 0:
-		c.output("wifibox is run as PID %d.", st.GuestPID)
+	case pid != 0:
+		c.output("wifibox is run as PID %d.", pid)
 	default:
 		c.output("wifibox is not run.")
 		if why := notRunning(st); why != "" {
@@ -51,10 +57,10 @@ func (c *command) status(args []string) error {
 		}
 	}
 	if verbose {
-		c.details(c.report(st))
+		c.details(c.report(st, old))
 	}
 	c.log.Info("End: wifibox status")
-	if st.GuestPID == 0 {
+	if pid == 0 {
 		return failure.New(failure.NotRunning, failure.Shown)
 	}
 	return nil
@@ -130,6 +136,19 @@ func notRunning(st manager.Status) string {
 	return ""
 }
 
+// legacy finds what of the shell implementation runs; the user is told
+// that it does and how to take it over.
+func (c *command) legacy(st manager.Status) legacy.Guest {
+	g, err := legacy.Find(c.host.Procs, st.ManagerPID)
+	switch {
+	case err != nil:
+		c.log.Warnf("Cannot look for a guest run by the shell implementation: %v", err)
+	case g.Found():
+		c.log.Warnf("The shell implementation of wifibox runs (%v): `service wifibox restart` stops it and starts the guest under this wifibox", g)
+	}
+	return g
+}
+
 // statusReport is `wifibox status --json`: the VM manager's status (its
 // fields inline; zero when no manager runs), whether the guest runs, the
 // bridge and its tap, and each passthru device of bhyve.conf. Its schema
@@ -146,7 +165,10 @@ type statusReport struct {
 	NextStart  *time.Time     `json:"next_start"`
 	Bridge     bridgeReport   `json:"bridge"`
 	Devices    []deviceReport `json:"devices"`
-	Errors     []string       `json:"errors"` // what could not be found out
+	// Legacy: the processes of the shell implementation, null when none
+	// runs; running and guest_pid then tell of its bhyve.
+	Legacy *legacy.Guest `json:"legacy"`
+	Errors []string      `json:"errors"` // what could not be found out
 }
 
 type bridgeReport struct {
@@ -174,12 +196,18 @@ func known(t time.Time) *time.Time {
 }
 
 // report finds out what status -v and --json show.
-func (c *command) report(st manager.Status) statusReport {
+func (c *command) report(st manager.Status, old legacy.Guest) statusReport {
 	r := statusReport{
 		Running: st.GuestPID != 0, Status: st, Bridge: bridgeReport{Name: manager.Bridge},
 		Since: known(st.Since), GuestSince: known(st.GuestSince),
 		StageSince: known(st.StageSince), NextStart: known(st.NextStart),
 		Devices: []deviceReport{}, Errors: []string{},
+	}
+	if old.Found() {
+		r.Legacy = old.Listed()
+		if !r.Running && len(old.Bhyves) > 0 {
+			r.Running, r.GuestPID = true, old.Bhyves[0]
+		}
 	}
 	if r.State == "" {
 		r.State = "stopped"
@@ -250,6 +278,9 @@ func (c *command) details(r statusReport) {
 		for _, r := range st.Relays {
 			fmt.Fprintf(w, "Relay:       %s -> guest port %d, %d attached clients\n", r.Path, r.Port, r.Attached)
 		}
+	}
+	if g := r.Legacy; g != nil {
+		fmt.Fprintf(w, "Shell impl.: %v\n", g)
 	}
 	switch {
 	case !r.Bridge.Exists:

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // LogLevel is how much wifibox logs, from LogNone to LogDebug; each level
 // includes the ones below it.
@@ -39,7 +42,7 @@ const (
 
 // Core is core.conf.
 type Core struct {
-	LogLevel LogLevel // loglevel, case-insensitive [warn]
+	LogLevel LogLevel // loglevel, case-insensitive [warn]; an unknown one warns and is warn
 	Recovery Recovery // recovery [restart_vmm]
 	// Watchdog is watchdog [0], in seconds: the VM manager restarts a
 	// guest that has not answered on its control socket for that long;
@@ -64,9 +67,12 @@ var recoveries = []string{string(RecoveryRestartVMM), string(RecoverySuspendGues
 // newCore validates the assignments of core.conf, which file names.
 func newCore(file string, as Assignments) (Core, []string, error) {
 	s, warnings := newSettings(file, as, "loglevel", "recovery", "watchdog")
-	level, err := s.choice("loglevel", "warn", true, logLevels...)
+	// An unknown loglevel must not stop the boot (the shell
+	// implementation took one as none): it is a warning, and the default.
+	level, err := s.choice("loglevel", logLevels[LogWarn], true, logLevels...)
 	if err != nil {
-		return Core{}, warnings, err
+		warnings = append(warnings, fmt.Sprintf("%v; using %s", err, logLevels[LogWarn]))
+		level = int(LogWarn)
 	}
 	recovery, err := s.choice("recovery", recoveries[0], false, recoveries...)
 	if err != nil {

@@ -38,8 +38,6 @@ func TestCoreValues(t *testing.T) {
 
 func TestCoreErrors(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{"\nloglevel=verbose", `core.conf:2:10: malformed loglevel value: "verbose", expected: none, error, warn, info or debug`},
-		{"loglevel=", `core.conf:1:10: malformed loglevel value: "", expected: none, error, warn, info or debug`},
 		{"recovery=Restart_VMM", `core.conf:1:10: malformed recovery value: "Restart_VMM", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
 		{"recovery=reboot", `core.conf:1:10: malformed recovery value: "reboot", expected: restart_vmm, suspend_guest, suspend_vmm or none`},
 		{"watchdog=yes", `core.conf:1:10: malformed watchdog value: "yes", expected: non-negative integer`},
@@ -47,6 +45,28 @@ func TestCoreErrors(t *testing.T) {
 	} {
 		_, _, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
 		checkInvalid(t, c.in, err, c.want)
+	}
+}
+
+// TestCoreUnknownLogLevel: an unknown or empty loglevel (warning, which
+// the shell implementation spells warn) warns, names the valid values and
+// is the default, so that no command, the boot's start included, stops on it.
+func TestCoreUnknownLogLevel(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"\nloglevel=warning", `core.conf:2: malformed loglevel value: "warning", expected: none, error, warn, info or debug; using warn`},
+		{"loglevel=", `core.conf:1: malformed loglevel value: "", expected: none, error, warn, info or debug; using warn`},
+	} {
+		got, warnings, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
+		if err != nil {
+			t.Errorf("%q: %v", c.in, err)
+			continue
+		}
+		if got.LogLevel != LogWarn {
+			t.Errorf("%q: level %d, want warn", c.in, got.LogLevel)
+		}
+		if diff := cmp.Diff([]string{c.want}, warnings); diff != "" {
+			t.Errorf("%q: warnings (-want +got):\n%s", c.in, diff)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -42,6 +43,7 @@ type dry struct {
 	ifaces  map[string]*host.Interface
 	members map[string][]string // of the bridges whose members changed
 	gone    map[string]bool     // interfaces destroyed or renamed away
+	exited  map[int]bool        // processes waited for
 	noted   map[string]bool
 }
 
@@ -52,13 +54,13 @@ func New(real *host.Host, out io.Writer) *host.Host {
 		real: real, out: out, strip: func(s string) string { return s },
 		modules: map[string]host.Module{}, vms: map[string]bool{},
 		drivers: map[host.Selector]string{}, ifaces: map[string]*host.Interface{},
-		members: map[string][]string{}, gone: map[string]bool{}, noted: map[string]bool{},
+		members: map[string][]string{}, gone: map[string]bool{}, exited: map[int]bool{}, noted: map[string]bool{},
 	}
 	if root := real.Paths.Root; root != "/" && root != "" {
 		// A simulated host's paths read as the simulated system sees them.
 		d.strip = func(s string) string { return strings.ReplaceAll(s, root+"/", "/") }
 	}
-	return &host.Host{Kernel: d, VMs: d, PCI: d, Net: d, Launcher: d, Paths: real.Paths}
+	return &host.Host{Kernel: d, VMs: d, PCI: d, Net: d, Launcher: d, Procs: d, Paths: real.Paths}
 }
 
 func (d *dry) op(format string, args ...any) {
@@ -318,6 +320,21 @@ func (d *dry) Launch(spec host.LaunchSpec) (host.Guest, error) {
 func (d *dry) Signal(pid int, sig syscall.Signal) error {
 	d.op("signal %d %s", pid, unix.SignalName(sig))
 	return nil
+}
+
+// Procs.
+
+// Processes lists the real host's processes but those waited for.
+func (d *dry) Processes() ([]host.Process, error) {
+	list, err := d.real.Procs.Processes()
+	return slices.DeleteFunc(list, func(p host.Process) bool { return d.exited[p.PID] }), err
+}
+
+// WaitExit assumes the process exits.
+func (d *dry) WaitExit(pid int, timeout time.Duration) (bool, error) {
+	d.note("assumed: process %d exits", pid)
+	d.exited[pid] = true
+	return true, nil
 }
 
 func (d *dry) Emulations(program string) ([]string, error) {

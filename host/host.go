@@ -1,9 +1,9 @@
 // Package host is the seam between wifibox's orchestration and the FreeBSD
 // kernel. It owns the small interfaces through which everything privileged
 // happens (kernel modules and sysctls, virtual machines, PCI devices and their
-// drivers, network interfaces, and launching bhyve), the value types they
+// drivers, network interfaces, launching bhyve, and the process table), the value types they
 // exchange, and the Host bundle that carries one implementation of each. The
-// FreeBSD implementations live in vmmapi/, kmod/, ppt/ and ifnet/; the
+// FreeBSD implementations live in vmmapi/, kmod/, ppt/, ifnet/, launch/ and procs/; the
 // simulated one in sim/. Errors returned through these interfaces wrap a
 // syscall.Errno carrying FreeBSD's semantics, so callers decide with
 // errors.Is(err, unix.EEXIST) and friends.
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"syscall"
+	"time"
 )
 
 // Kernel loads and unloads kernel modules and reads sysctls.
@@ -237,6 +238,28 @@ func (s ExitStatus) String() string {
 	return fmt.Sprintf("exit status %d", s.Code)
 }
 
+// Procs lists the host's processes by their titles and waits for one to
+// exit: how wifibox finds a guest the shell implementation runs, whose
+// processes are known by their titles only (setproctitle(3) of bhyve and
+// daemon(8)).
+type Procs interface {
+	// Processes lists the running processes (zombies and processes whose
+	// arguments cannot be read are left out).
+	Processes() ([]Process, error)
+	// WaitExit waits until the process exits or the timeout passes,
+	// without polling, and tells whether it exited. A process that does
+	// not exist has exited.
+	WaitExit(pid int, timeout time.Duration) (bool, error)
+}
+
+// Process is one entry of Procs.Processes.
+type Process struct {
+	PID, PPID int
+	// Title is the process's arguments joined by spaces, as pgrep -f
+	// matches them: a title set with setproctitle(3) replaces them.
+	Title string
+}
+
 // Host bundles one implementation of each part of the seam, and the paths of
 // the files wifibox reads and writes on that host.
 type Host struct {
@@ -245,5 +268,6 @@ type Host struct {
 	PCI      PCI
 	Net      Net
 	Launcher Launcher
+	Procs    Procs
 	Paths    Paths
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/internal/runfile"
 	"github.com/wifibox/wifibox/kmod"
+	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
 )
@@ -111,6 +112,12 @@ func (r *Runner) Restart(target string) error {
 	pid, _, err := r.running()
 	if err != nil {
 		return failure.New(failure.Environment, err)
+	}
+	if pid == 0 {
+		pid, err = r.legacyBhyve()
+		if err != nil {
+			return err
+		}
 	}
 	if pid == 0 {
 		r.Log.Warn("No running instance found that could be restarted")
@@ -307,6 +314,9 @@ func (r *Runner) stopNetif() error {
 // or reboot fails the start with when it comes.
 func (r *Runner) startGuest() error {
 	h := r.Host
+	if _, err := r.stopLegacy("taking over"); err != nil {
+		return err
+	}
 	if pid, _, err := r.running(); err != nil {
 		return failure.New(failure.Environment, err)
 	} else if pid != 0 {
@@ -400,12 +410,18 @@ func (r *Runner) checkVirtFS() error {
 // cleaned up. With no manager it only repairs what a dead one left.
 func (r *Runner) stopGuest() error {
 	dir := r.Host.Paths.RunDir
+	stoppedLegacy, err := r.stopLegacy("stopping")
+	if err != nil {
+		return err
+	}
 	pid, _, err := r.running()
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
 	if pid == 0 {
-		r.Log.Warn("Guest is not running, hence not stopped")
+		if !stoppedLegacy {
+			r.Log.Warn("Guest is not running, hence not stopped")
+		}
 		return r.repair()
 	}
 	if r.DryRun {
@@ -457,6 +473,42 @@ func (r *Runner) stopWait() time.Duration {
 	return cfg.StopWait()
 }
 
+// findLegacy finds the processes of a guest the shell implementation runs.
+func (r *Runner) findLegacy() (legacy.Guest, error) {
+	ours, _, err := r.running()
+	if err != nil {
+		return legacy.Guest{}, failure.New(failure.Environment, err)
+	}
+	g, err := legacy.Find(r.Host.Procs, ours)
+	return g, failure.New(failure.Environment, err)
+}
+
+// legacyBhyve gives the pid of a guest the shell implementation runs, or 0.
+func (r *Runner) legacyBhyve() (int, error) {
+	g, err := r.findLegacy()
+	if err != nil || len(g.Bhyves) == 0 {
+		return 0, err
+	}
+	return g.Bhyves[0], nil
+}
+
+// stopLegacy stops what of the shell implementation runs the way it
+// stops its guest, and tells whether anything did; the VM and the devices
+// it leaves are repair's. The guest has stopWait to power off.
+func (r *Runner) stopLegacy(why string) (bool, error) {
+	g, err := r.findLegacy()
+	if err != nil || !g.Found() {
+		return false, err
+	}
+	r.Log.Warnf("The shell implementation of wifibox runs (%v): %s, stopping it the way it stops", g, why)
+	err = legacy.Stopper{Host: r.Host, Log: r.Log, StopWait: r.stopWait()}.Stop(g)
+	if err != nil {
+		return true, failure.New(failure.Environment, err)
+	}
+	r.Log.Info("The shell implementation's guest has stopped")
+	return true, nil
+}
+
 // repair removes what a VM manager killed before it could clean up left
 // behind: its files, the VM, the devices bound to ppt. It is a no-op on a
 // clean host.
@@ -480,14 +532,17 @@ func (r *Runner) repair() error {
 			return failure.New(failure.Environment, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err))
 		}
 	}
-	// Only wifibox's own devices: other bhyve guests may use ppt too.
-	cfg, _, err := config.LoadBhyve(h.Paths.BhyveConf(), 0)
-	if err != nil {
-		return failure.New(failure.Config, err)
-	}
 	devices, err := h.PCI.Devices()
 	if err != nil {
 		return failure.New(failure.Environment, err)
+	}
+	// Only wifibox's own devices: other bhyve guests may use ppt too.
+	// Which are wifibox's only bhyve.conf says; without a usable one
+	// stop and restart go on (only start needs it) and say what is left.
+	cfg, _, err := config.LoadBhyve(h.Paths.BhyveConf(), 0)
+	if err != nil {
+		r.unknownDevices(devices)
+		return nil
 	}
 	bound := ppt.Bound(devices, cfg.Passthru)
 	if len(bound) == 0 {
@@ -495,6 +550,22 @@ func (r *Runner) repair() error {
 	}
 	r.Log.Warnf("Repair: releasing %v from ppt", bound)
 	return failure.New(failure.Environment, ppt.Release(h.PCI, bound))
+}
+
+// unknownDevices warns, when bhyve.conf cannot be read (which the command
+// has said), that the devices on ppt are left bound, and how to release
+// them.
+func (r *Runner) unknownDevices(devices []host.PCIDevice) {
+	var onPPT []string
+	for _, d := range devices {
+		if ppt.OnPPT(d) {
+			onPPT = append(onPPT, d.Selector.String())
+		}
+	}
+	r.Log.Warn("Without a usable bhyve.conf wifibox cannot tell which devices on ppt are its own")
+	for _, sel := range onPPT {
+		r.Log.Warnf("%s is left on ppt; if it is wifibox's card, release it with `devctl clear driver -f %s`", sel, sel)
+	}
 }
 
 // recoveries maps each recovery method of core.conf to what suspend and

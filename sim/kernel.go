@@ -259,5 +259,6 @@ func bhyveAlive(pid int) bool {
 		return false
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && bytes.Contains(cmdline, []byte("\x00"+BhyveCommand+"\x00"))
+	// The shell implementation's bhyve has its title instead (legacy.go).
+	return err == nil && (bytes.Contains(cmdline, []byte("\x00"+BhyveCommand+"\x00")) || bytes.HasPrefix(cmdline, []byte("bhyve: ")))
 }

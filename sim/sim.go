@@ -91,6 +91,7 @@ func Open(dir string) (*host.Host, error) {
 		PCI:      ppt.New(newKernel(s)),
 		Net:      s,
 		Launcher: s,
+		Procs:    s,
 		Paths:    host.DefaultPaths(s.dir),
 	}, nil
 }

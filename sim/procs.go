@@ -1,0 +1,112 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// The simulated host's process table (host.Procs) holds the processes
+// registered in DIR/sim/procs, one pid a line: those `wifibox sim legacy`
+// starts and what they start in turn, so that simulated hosts side by side
+// never see each other's. Each is a real Linux process; its title is its
+// /proc/PID/cmdline, which the simulated processes rewrite the way
+// setproctitle(3) rewrites kern.proc.args on FreeBSD (setTitle).
+
+func (s *system) procsPath() string { return filepath.Join(s.simDir(), "procs") }
+
+// register adds a pid to the process table.
+func (s *system) register(pid int) error {
+	f, err := os.OpenFile(s.procsPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("register process %d: %w", pid, err)
+	}
+	_, err = fmt.Fprintf(f, "%d\n", pid)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("register process %d: %w", pid, err)
+	}
+	return nil
+}
+
+// Registered gives the pids ever registered on the simulated host under
+// dir, for tests that check no process is left behind.
+func Registered(dir string) ([]int, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "sim", "procs"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the simulated process table: %w", err)
+	}
+	var pids []int
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		pid, err := strconv.Atoi(sc.Text())
+		if err != nil {
+			return nil, fmt.Errorf("read the simulated process table: %q: %w", sc.Text(), err)
+		}
+		if !slices.Contains(pids, pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// Alive tells whether pid runs (exists and is not a zombie).
+func Alive(pid int) bool {
+	_, ok := procStat(pid)
+	return ok
+}
+
+// procStat gives a live process's parent pid from /proc/PID/stat; false
+// for a process that is gone or a zombie.
+func procStat(pid int) (ppid int, ok bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 2 || fields[0] == "Z" || fields[0] == "X" {
+		return 0, false
+	}
+	ppid, err = strconv.Atoi(fields[1])
+	return ppid, err == nil
+}
+
+// Processes lists the registered processes that run, with their titles.
+func (s *system) Processes() ([]host.Process, error) {
+	pids, err := Registered(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	var list []host.Process
+	for _, pid := range pids {
+		ppid, ok := procStat(pid)
+		if !ok {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || len(cmdline) == 0 {
+			continue
+		}
+		cmdline = bytes.TrimRight(cmdline, "\x00")
+		list = append(list, host.Process{PID: pid, PPID: ppid, Title: strings.ReplaceAll(string(cmdline), "\x00", " ")})
+	}
+	return list, nil
+}
