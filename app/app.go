@@ -294,18 +294,25 @@ func (c *command) manager(args []string) error {
 // daemon -r runs again and again once this wifibox has replaced the
 // script: it stops that daemon, says what to run, and exits at once.
 func (c *command) manageVM(args []string) error {
+	// The daemon passes its SIGTERM on to this process: it is done with
+	// its work first.
+	signal.Ignore(syscall.SIGTERM)
 	ppid := os.Getppid()
-	stopped, err := legacy.Parent(c.host.Procs, c.host.Launcher, ppid)
+	isDaemon, err := legacy.IsManagerProcess(c.host.Procs, ppid)
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	if !stopped {
+	if !isDaemon {
 		return failure.New(failure.Usage, fmt.Errorf("`wifibox %s` is the VM manager of the shell implementation of wifibox, "+
 			"run by its daemon(8); this wifibox does not use it (its parent, PID %d, is not that daemon)", legacyManager, ppid))
 	}
 	c.log.Warnf("The VM manager of the shell implementation (daemon PID %d) ran `wifibox %s` after its guest exited: "+
-		"this wifibox has replaced it, and that daemon has been told to stop so it runs nothing again. "+
+		"this wifibox has replaced it, so that daemon is told to stop (SIGTERM) and runs nothing again. "+
 		"Start the guest under this wifibox with `service wifibox start`", ppid, legacyManager)
+	if err := c.host.Launcher.Signal(ppid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return failure.New(failure.Environment, fmt.Errorf("send SIGTERM to the shell implementation's daemon PID %d: %w; "+
+			"stop it with `kill %d`", ppid, err, ppid))
+	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/kmod"
+	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
 )
@@ -21,6 +22,7 @@ import (
 // checks are doctor's checks in the order a user would fix what they find;
 // a later check may use what an earlier one read.
 var checks = []func(*doctor){
+	(*doctor).shellImplementation,
 	(*doctor).vmm,
 	(*doctor).iommu,
 	(*doctor).bhyve,
@@ -59,6 +61,24 @@ func Check(h *host.Host) []Finding {
 
 func (d *doctor) add(status Status, what, detail, fix string) {
 	d.found = append(d.found, Finding{Status: status, What: what, Detail: detail, Fix: fix})
+}
+
+// shellImplementation warns when the shell implementation of wifibox still
+// runs a guest, as after an upgrade over a running one.
+func (d *doctor) shellImplementation() {
+	const what = "shell implementation"
+	ours, _, err := manager.Running(d.h.Paths.RunDir)
+	var g legacy.Guest
+	if err == nil {
+		g, err = legacy.Find(d.h.Procs, ours)
+	}
+	switch {
+	case err != nil:
+		d.add(Warn, what, fmt.Sprintf("cannot look for its processes: %v", err), "")
+	case g.Found():
+		d.add(Warn, what, "still runs: "+g.String(),
+			"`service wifibox restart` stops it the way it stops and starts the guest under this wifibox")
+	} // nothing to say when it does not run: the usual case
 }
 
 const whatVMM = "CPU virtualization"

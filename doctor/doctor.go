@@ -1,14 +1,15 @@
 // Package doctor owns `wifibox doctor`: it checks, without changing
 // anything on the host, whether wifibox can run there, in the order a user
-// would fix what it finds: CPU virtualization (vmm), the IOMMU (before vmm
-// is loaded, from the CPU's vendor and loader.conf), bhyve and its
+// would fix what it finds: a guest the shell implementation still runs
+// (reported only when it does), CPU virtualization (vmm), the IOMMU (before
+// vmm is loaded, from the CPU's vendor and loader.conf), bhyve and its
 // virtio-9p, the UEFI firmware, the guest images, the configuration files
 // and app_config, the passthru devices and the native drivers that would
 // take them back, the host's rc.conf (read as rc(8) reads it) against
 // wifibox0 and the guest's network, other VMs, the devd suspend hook, and
 // the log file. It only reads: files, and the host seam's queries (Module,
-// SysctlInt/String, Devices, Emulations); it loads, binds and creates
-// nothing.
+// SysctlInt/String, Devices, Emulations, Processes); it loads, binds and
+// creates nothing.
 //
 // Each finding is printed as one line, a status padded to four characters
 // and a space, then what was checked, and for problems a colon and the

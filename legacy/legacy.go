@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,7 +54,16 @@ func (g Guest) Listed() *Guest {
 
 // String describes the processes for the user.
 func (g Guest) String() string {
-	return fmt.Sprintf("bhyve PID %v, VM manager (daemon) PID %v, relays (daemon) PID %v", g.Bhyves, g.Managers, g.Relays)
+	var parts []string
+	for _, p := range []struct {
+		what string
+		pids []int
+	}{{"bhyve", g.Bhyves}, {"VM manager (daemon)", g.Managers}, {"socket relay (daemon)", g.Relays}} {
+		if len(p.pids) > 0 {
+			parts = append(parts, fmt.Sprintf("%s PID %s", p.what, strings.Trim(fmt.Sprint(p.pids), "[]")))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // IsManager tells whether a title is the shell implementation's VM
@@ -168,21 +178,13 @@ func (s Stopper) stopBhyve(pid int) error {
 	return err
 }
 
-// Parent ends the respawn loop of the shell implementation's daemon(8)
-// when it runs `wifibox _manage_vm` with this wifibox installed: it sends
-// SIGTERM to the parent when the parent is that daemon, and tells whether
-// it was.
-func Parent(p host.Procs, l host.Launcher, ppid int) (bool, error) {
+// IsManagerProcess tells whether pid is the shell implementation's VM
+// manager, the daemon(8) whose respawn loop runs `wifibox _manage_vm`.
+func IsManagerProcess(p host.Procs, pid int) (bool, error) {
 	list, err := p.Processes()
 	if err != nil {
 		return false, err
 	}
-	i := slices.IndexFunc(list, func(proc host.Process) bool { return proc.PID == ppid })
-	if i < 0 || !IsManager(list[i].Title) {
-		return false, nil
-	}
-	if err := l.Signal(ppid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return true, fmt.Errorf("send SIGTERM to the shell implementation's daemon PID %d: %w", ppid, err)
-	}
-	return true, nil
+	i := slices.IndexFunc(list, func(proc host.Process) bool { return proc.PID == pid })
+	return i >= 0 && IsManager(list[i].Title), nil
 }

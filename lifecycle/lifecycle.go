@@ -314,7 +314,7 @@ func (r *Runner) stopNetif() error {
 // or reboot fails the start with when it comes.
 func (r *Runner) startGuest() error {
 	h := r.Host
-	if _, err := r.stopLegacy("taking over"); err != nil {
+	if _, err := r.stopLegacy("taking it over: stopping it the way it stops, then starting the guest under this wifibox"); err != nil {
 		return err
 	}
 	if pid, _, err := r.running(); err != nil {
@@ -410,7 +410,7 @@ func (r *Runner) checkVirtFS() error {
 // cleaned up. With no manager it only repairs what a dead one left.
 func (r *Runner) stopGuest() error {
 	dir := r.Host.Paths.RunDir
-	stoppedLegacy, err := r.stopLegacy("stopping")
+	stoppedLegacy, err := r.stopLegacy("stopping it the way it stops")
 	if err != nil {
 		return err
 	}
@@ -500,7 +500,7 @@ func (r *Runner) stopLegacy(why string) (bool, error) {
 	if err != nil || !g.Found() {
 		return false, err
 	}
-	r.Log.Warnf("The shell implementation of wifibox runs (%v): %s, stopping it the way it stops", g, why)
+	r.Log.Warnf("The shell implementation of wifibox runs (%v): %s", g, why)
 	err = legacy.Stopper{Host: r.Host, Log: r.Log, StopWait: r.stopWait()}.Stop(g)
 	if err != nil {
 		return true, failure.New(failure.Environment, err)
