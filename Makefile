@@ -6,7 +6,11 @@ LOCALBASE?=	/usr/local
 GUEST_ROOT?=	${LOCALBASE}/share/wifibox
 DESTDIR?=
 GO?=		go
-VERSION!=	git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev
+# The release without a tag to describe: it must sort after the shell
+# implementation's 0.x for pkg(8), and be the port's DISTVERSION and the
+# program's built-in version (scripts/check-install.sh checks all three).
+RELEASE=	1.0.0
+VERSION!=	git describe --tags --dirty 2>/dev/null || echo ${RELEASE}
 
 PKG=		github.com/wifibox/wifibox
 # purego needs this on FreeBSD, for go build and go vet alike.
@@ -59,13 +63,18 @@ clean: .PHONY
 # takes the rc.d script from its files/, so it uses install-files only.
 # Only samples of the configuration are installed, never core.conf or
 # bhyve.conf themselves, so a user's configuration is never overwritten.
-# The example of uds_passthru.conf goes to the examples directory: the
-# guest's package owns appliance/ and installs its own sample there.
+# The example of uds_passthru.conf goes to the examples directory
+# (install-examples, the port's EXAMPLES option): the guest's package owns
+# appliance/ and installs its own sample there. wifibox-guest(5), which
+# wifibox(8) cites, is a link to the guest package's manual page, as the
+# shell implementation's package installed it.
 BINDIR=		${DESTDIR}${PREFIX}/sbin
 ETCDIR=		${DESTDIR}${PREFIX}/etc
 CONFDIR=	${ETCDIR}/wifibox
+MAN5DIR=	${DESTDIR}${PREFIX}/share/man/man5
 MAN8DIR=	${DESTDIR}${PREFIX}/share/man/man8
 EXAMPLESDIR=	${DESTDIR}${PREFIX}/share/examples/wifibox
+GUEST_MAN?=	wifibox-alpine.5
 
 # The text files, as mode:source:destination. %%PREFIX%%, %%LOCALBASE%%
 # and %%GUEST_ROOT%% in them become the directories of this installation.
@@ -73,11 +82,11 @@ RC_FILES=	555:rc.d/wifibox:${ETCDIR}/rc.d/wifibox
 DATA_FILES=	444:man/wifibox.8:${MAN8DIR}/wifibox.8 \
 		644:etc/core.conf.sample:${CONFDIR}/core.conf.sample \
 		644:etc/bhyve.conf.sample:${CONFDIR}/bhyve.conf.sample \
-		644:etc/uds_passthru.conf.sample:${EXAMPLESDIR}/uds_passthru.conf.sample \
 		644:devd/wifibox.conf.sample:${ETCDIR}/devd/wifibox.conf.sample \
 		644:newsyslog/wifibox.conf:${ETCDIR}/newsyslog.conf.d/wifibox.conf \
 		644:completion/wifibox.bash:${DESTDIR}${PREFIX}/share/bash-completion/completions/wifibox \
 		644:completion/_wifibox:${DESTDIR}${PREFIX}/share/zsh/site-functions/_wifibox
+EXAMPLE_FILES=	644:etc/uds_passthru.conf.sample:${EXAMPLESDIR}/uds_passthru.conf.sample
 SUBST=		sed -e 's|%%PREFIX%%|${PREFIX}|g' \
 		    -e 's|%%LOCALBASE%%|${LOCALBASE}|g' \
 		    -e 's|%%GUEST_ROOT%%|${GUEST_ROOT}|g'
@@ -90,7 +99,7 @@ INSTALL_TEXT=	for f in $$files; do \
 		    ${SUBST} "$$2" > "$$3" && chmod "$$1" "$$3" || exit 1; \
 		done
 
-install: install-program install-rc install-files .PHONY
+install: install-program install-rc install-files install-examples .PHONY
 
 install-program: .PHONY
 	@test -f build/wifibox || { echo "build/wifibox is missing: run make first" >&2; exit 1; }
@@ -102,6 +111,11 @@ install-rc: .PHONY
 
 install-files: .PHONY
 	@files="${DATA_FILES}"; ${INSTALL_TEXT}
+	install -d ${MAN5DIR}
+	ln -sf ${GUEST_MAN} ${MAN5DIR}/wifibox-guest.5
+
+install-examples: .PHONY
+	@files="${EXAMPLE_FILES}"; ${INSTALL_TEXT}
 
 # The checks of the FreeBSD integration: manual page, rc.d script,
 # newsyslog entry, install under both makes against the port's plist.
@@ -111,9 +125,9 @@ check-install: .PHONY
 # Removes what install installed; a configuration made from the samples
 # stays, and so do the directories.
 uninstall: .PHONY
-	@for f in ${RC_FILES} ${DATA_FILES}; do \
+	@for f in ${RC_FILES} ${DATA_FILES} ${EXAMPLE_FILES}; do \
 	    set -- $$(echo "$$f" | tr : ' '); echo "rm -f $$3"; rm -f "$$3"; \
 	done
-	rm -f ${BINDIR}/wifibox
+	rm -f ${BINDIR}/wifibox ${MAN5DIR}/wifibox-guest.5
 
 .PHONY:

@@ -77,10 +77,17 @@ if [ ! -e build/wifibox ]; then
 	printf '#!/bin/sh\n' >build/wifibox
 	made_binary=1
 fi
-# listing DIR: each file below DIR/usr/local with its mode, sorted.
+# listing DIR: each file below DIR/usr/local with its mode, and each
+# symbolic link as "link", sorted.
 listing() {
-	(cd "$1/usr/local" && find . -type f | sed 's|^\./||' | sort |
-		while read -r f; do echo "$(stat -c %a "$f" 2>/dev/null || stat -f %Lp "$f") $f"; done)
+	(cd "$1/usr/local" && find . -type f -o -type l | sed 's|^\./||' | sort |
+		while read -r f; do
+			if [ -L "$f" ]; then
+				echo "link $f"
+			else
+				echo "$(stat -c %a "$f" 2>/dev/null || stat -f %Lp "$f") $f"
+			fi
+		done)
 }
 make -s install DESTDIR="$tmp/gnu" >/dev/null || fail "make install"
 bmake install DESTDIR="$tmp/bsd" >/dev/null || fail "bmake install"
@@ -88,7 +95,7 @@ listing "$tmp/gnu" >"$tmp/gnu.list"
 listing "$tmp/bsd" >"$tmp/bsd.list"
 cat "$tmp/gnu.list"
 diff -u "$tmp/gnu.list" "$tmp/bsd.list" || fail "GNU make and bmake install different files or modes"
-diff -r "$tmp/gnu" "$tmp/bsd" >/dev/null || fail "GNU make and bmake install different contents"
+diff -r --no-dereference "$tmp/gnu" "$tmp/bsd" >/dev/null || fail "GNU make and bmake install different contents"
 if grep -rlI '%%[A-Z_][A-Z_]*%%' "$tmp/gnu" >"$tmp/unsubst"; then
 	fail "placeholders left in: $(cat "$tmp/unsubst")"
 fi
@@ -98,12 +105,25 @@ make -s install DESTDIR="$tmp/gnu" >/dev/null || fail "make install over an inst
 step "installed files against $port/pkg-plist"
 # Stand-ins for the ports framework, enough to read the port's PLIST_SUB.
 mkdir -p "$tmp/mk"
-echo 'OSVERSION?=	1500000' >"$tmp/mk/bsd.port.options.mk"
+# The options are the defaults unless PORT_OPTIONS is given; the framework
+# sets the examples' PLIST_SUB from EXAMPLES.
+cat >"$tmp/mk/bsd.port.options.mk" <<'MK'
+OSVERSION?=	1500000
+PORT_OPTIONS?=	${OPTIONS_DEFAULT}
+EXAMPLESDIR?=	${PREFIX}/share/examples/${PORTNAME}
+PLIST_SUB+=	EXAMPLESDIR=share/examples/${PORTNAME}
+.if ${PORT_OPTIONS:MEXAMPLES}
+PLIST_SUB+=	PORTEXAMPLES=""
+.else
+PLIST_SUB+=	PORTEXAMPLES="@comment "
+.endif
+MK
+echo 'PREFIX?=	/usr/local' >"$tmp/mk/sys.mk"
 : >"$tmp/mk/bsd.port.mk"
-: >"$tmp/mk/sys.mk"
-sed 's/^[0-9]* //' "$tmp/gnu.list" >"$tmp/installed"
+sed 's/^[^ ]* //' "$tmp/gnu.list" >"$tmp/installed"
 for osversion in 1302000 1500000; do
-	if ! plist_sub=$(bmake -f "$port/Makefile" -m "$tmp/mk" OSVERSION=$osversion -V PLIST_SUB); then
+	# shellcheck disable=SC2016 # bmake expands it
+	if ! plist_sub=$(bmake -f "$port/Makefile" -m "$tmp/mk" OSVERSION=$osversion -V '${PLIST_SUB}'); then
 		fail "bmake cannot read $port/Makefile"
 		continue
 	fi
@@ -132,6 +152,56 @@ grep -q '^@sample etc/devd/' "$tmp/plist.1302000" ||
 grep -q '^etc/devd/wifibox.conf.sample$' "$tmp/plist.1500000" ||
 	fail "from 14.0 on the devd hook should stay a sample"
 cmp "$port/files/wifibox.in" rc.d/wifibox || fail "$port/files/wifibox.in is not rc.d/wifibox"
+links=$(find "$port" -type l)
+[ -z "$links" ] || fail "the port holds symbolic links, which a ports tree cannot take: $links"
+guest_man=$(bmake -f "$port/Makefile" -m "$tmp/mk" -V GUEST_MAN)
+link=$(readlink "$tmp/gnu/usr/local/share/man/man5/wifibox-guest.5")
+[ "$link" = "$guest_man" ] ||
+	fail "wifibox-guest.5 links to '$link', the port says the guest's page is '$guest_man'"
+
+step "the port's RECOVER_* option becomes the sample core.conf's recovery"
+for method in restart_vmm suspend_guest suspend_vmm none; do
+	option=RECOVER_$(echo "$method" | tr '[:lower:]' '[:upper:]')
+	mkdir -p "$tmp/wrk/etc"
+	cp etc/core.conf.sample "$tmp/wrk/etc/"
+	bmake -f "$port/Makefile" -m "$tmp/mk" PORT_OPTIONS="$option" WRKSRC="$tmp/wrk" \
+		REINPLACE_CMD="sed -i.bak" post-patch >/dev/null ||
+		fail "$option: the port's post-patch fails"
+	got=$(grep '^recovery=' "$tmp/wrk/etc/core.conf.sample")
+	echo "$option: $got"
+	[ "$got" = "recovery=$method" ] || fail "$option gives $got in core.conf.sample"
+done
+
+step "$port/distinfo: the module's .mod and .zip of DISTVERSION, in go.mk's form"
+# go.mk: DIST_SUBDIR=go/${PKGORIGIN:S,/,_,g}/${DISTNAME}, the files
+# ${DISTVERSIONFULL}.mod and .zip.
+port_var() { bmake -f "$port/Makefile" -m "$tmp/mk" "$@"; }
+version=$(port_var -V DISTVERSION)
+# shellcheck disable=SC2016 # bmake expands it
+full=$(port_var -V '${DISTVERSIONPREFIX}${DISTVERSION}')
+subdir=go/net_wifibox-core/$(port_var -V PORTNAME)-$full
+for file in "$subdir/$full.mod" "$subdir/$full.zip"; do
+	grep -Eq "^SHA256 \($file\) = [0-9a-f]{64}\$" "$port/distinfo" ||
+		fail "distinfo has no SHA256 line for $file"
+	grep -Eq "^SIZE \($file\) = [0-9]+\$" "$port/distinfo" ||
+		fail "distinfo has no SIZE line for $file"
+done
+grep -Ev '^(TIMESTAMP = [0-9]+|(SHA256|SIZE) \([^)]*\) = [0-9a-f]+)$' "$port/distinfo" &&
+	fail "distinfo has lines of another form"
+if grep -Eq ' = 0{64}$' "$port/distinfo"; then
+	echo "note: distinfo is a placeholder until v$version is tagged (packaging/README.md)"
+fi
+if ! grep -q '^LICENSE_FILE=.*/LICENSE$' "$port/Makefile" || [ ! -f LICENSE ]; then
+	fail "the port's LICENSE_FILE needs the project's LICENSE"
+fi
+
+step "one release: Makefile's RELEASE, the port's DISTVERSION, the program's built-in version"
+release=$(bmake -V RELEASE)
+builtin=$(sed -n 's/^var version = "\(.*\)"$/\1/p' app/app.go)
+echo "Makefile $release, port $version, app/app.go $builtin"
+if [ "$release" != "$version" ] || [ "$release" != "$builtin" ]; then
+	fail "the release differs: Makefile $release, port $version, app/app.go $builtin"
+fi
 
 step "the port sets what the Makefile sets at link time"
 # xnames FILE PREFIX: the symbols FILE sets with -X PREFIX/symbol=...
