@@ -78,6 +78,9 @@ type Runner struct {
 	stopGrace time.Duration
 	// lockWait bounds the wait for the command lock; LockWait when zero.
 	lockWait time.Duration
+	// legacyStopped: the shell implementation's guest has been stopped,
+	// and repair's work is the rest of its stop, not a repair.
+	legacyStopped bool
 }
 
 // running tells whether a VM manager runs (manager.Running), as far as the
@@ -506,6 +509,7 @@ func (r *Runner) stopLegacy(why string) (bool, error) {
 		return true, failure.New(failure.Environment, err)
 	}
 	r.Log.Info("The shell implementation's guest has stopped")
+	r.legacyStopped = true
 	return true, nil
 }
 
@@ -518,6 +522,10 @@ func (r *Runner) repair() error {
 	if err != nil || pid != 0 {
 		return failure.New(failure.Environment, err)
 	}
+	warn := r.Log.Warnf
+	if r.legacyStopped {
+		warn = r.Log.Infof
+	}
 	if stale && !r.DryRun {
 		r.Log.Warn("Repair: removing the files of a VM manager that died")
 		if err := manager.RemoveStale(h.Paths.RunDir); err != nil {
@@ -527,7 +535,7 @@ func (r *Runner) repair() error {
 	if exists, err := h.VMs.VMExists(bhyve.VMName); err != nil {
 		return failure.New(failure.Environment, err)
 	} else if exists {
-		r.Log.Warnf("Repair: destroying the leftover VM %s", bhyve.VMName)
+		warn("Repair: destroying the leftover VM %s", bhyve.VMName)
 		if err := h.VMs.DestroyVM(bhyve.VMName); err != nil {
 			return failure.New(failure.Environment, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err))
 		}
@@ -548,7 +556,7 @@ func (r *Runner) repair() error {
 	if len(bound) == 0 {
 		return nil
 	}
-	r.Log.Warnf("Repair: releasing %v from ppt", bound)
+	warn("Repair: releasing %v from ppt", bound)
 	return failure.New(failure.Environment, ppt.Release(h.PCI, bound))
 }
 

@@ -307,3 +307,20 @@ func TestBrokenBhyveConf(t *testing.T) {
 		})
 	}
 }
+
+// TestLegacyDryRun: -n shows how the shell implementation's guest would be
+// stopped, and stops nothing.
+func TestLegacyDryRun(t *testing.T) {
+	h := newLegacyHost(t)
+	out := h.must("-n", "stop")
+	want := "signal " + strconv.Itoa(h.daemon) + " SIGTERM\n# assumed: process " + strconv.Itoa(h.daemon) + " exits\n" +
+		"signal " + strconv.Itoa(h.bhyve) + " SIGTERM\n"
+	if !strings.HasPrefix(out, want) || !strings.Contains(out, "vm_destroy wifibox\n") {
+		t.Errorf("-n stop:\n%s", out)
+	}
+	for _, pid := range []int{h.daemon, h.script, h.bhyve, h.relay, h.socat} {
+		if !alive(pid) {
+			t.Errorf("-n stop ended PID %d", pid)
+		}
+	}
+}

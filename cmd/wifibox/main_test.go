@@ -347,6 +347,10 @@ func TestVersion(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "wifibox version ") {
 		t.Fatalf("version printed %q", out)
 	}
+	// pkg(8) must see an upgrade from the shell implementation's 0.17.
+	if v := strings.TrimPrefix(lines[0], "wifibox version "); !versionAfter(v, "0.17") {
+		t.Errorf("version %s does not sort after the shell implementation's 0.17", v)
+	}
 	for i, image := range []string{"esp.img", "root.img"} {
 		data, err := os.ReadFile(filepath.Join(h.dir, "usr/local/share/wifibox", image))
 		if err != nil {
@@ -357,6 +361,25 @@ func TestVersion(t *testing.T) {
 			t.Errorf("got %q, want %q", lines[i+1], want)
 		}
 	}
+}
+
+// versionAfter compares dotted numeric versions the way pkg-version(8)
+// does for them: part by part, a missing part as 0.
+func versionAfter(v, than string) bool {
+	a, b := strings.Split(v, "."), strings.Split(than, ".")
+	for i := range max(len(a), len(b)) {
+		var x, y int
+		if i < len(a) {
+			x, _ = strconv.Atoi(a[i])
+		}
+		if i < len(b) {
+			y, _ = strconv.Atoi(b[i])
+		}
+		if x != y {
+			return x > y
+		}
+	}
+	return false
 }
 
 // TestCommandLine: usage, extra arguments and unknown targets exit 1 with
