@@ -272,21 +272,29 @@ func TestUnknownLogLevel(t *testing.T) {
 	}
 }
 
-// TestBrokenBhyveConf: stop and restart work whatever bhyve.conf says; a
-// missing or invalid one is a warning, and the bridge and its tap go.
+// TestBrokenBhyveConf: stop, restart and status work whatever bhyve.conf
+// and uds_passthru.conf say; a missing or invalid one is a warning, and the
+// bridge and its tap go. Only start refuses it.
 func TestBrokenBhyveConf(t *testing.T) {
-	for name, content := range map[string]string{"invalid": "cpus=$(touch /tmp/x)\n", "missing": ""} {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct{ name, file, content string }{
+		{"invalid", "bhyve.conf", "cpus=$(touch /tmp/x)\n"},
+		{"missing", "bhyve.conf", ""},
+		{"invalid uds", "appliance/uds_passthru.conf", "sockets=$(touch /tmp/x)\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			h := newHost(t)
 			h.must("start")
-			path := filepath.Join(h.dir, "usr/local/etc/wifibox/bhyve.conf")
-			if content == "" {
+			path := filepath.Join(h.dir, "usr/local/etc/wifibox", c.file)
+			if c.content == "" {
 				os.Remove(path)
 			} else {
-				h.config("bhyve.conf", content)
+				h.config(c.file, c.content)
+			}
+			if _, errOut, code := h.run("status"); code != 0 || !strings.Contains(errOut, filepath.Base(c.file)) {
+				t.Errorf("status: exit %d, %q", code, errOut)
 			}
 			_, errOut, code := h.run("stop")
-			if code != 0 || !strings.Contains(errOut, "bhyve.conf") {
+			if code != 0 || !strings.Contains(errOut, filepath.Base(c.file)) {
 				t.Errorf("stop: exit %d, %q", code, errOut)
 			}
 			trace := strings.Join(h.trace(), "\n")
