@@ -502,14 +502,19 @@ func (r *Runner) legacyBhyve() (int, error) {
 
 // stopLegacy stops what of the shell implementation runs the way it
 // stops its guest, and tells whether anything did; the VM and the devices
-// it leaves are repair's. The guest has stopWait to power off.
+// it leaves are repair's. The guest has stopWait to power off, at most
+// stopGrace on suspend.
 func (r *Runner) stopLegacy(why string) (bool, error) {
 	g, err := r.findLegacy()
 	if err != nil || !g.Found() {
 		return false, err
 	}
 	r.Log.Warnf("The shell implementation of wifibox runs (%v): %s", g, why)
-	err = legacy.Stopper{Host: r.Host, Log: r.Log, StopWait: r.stopWait()}.Stop(g)
+	wait := r.stopWait()
+	if r.stopGrace > 0 {
+		wait = min(wait, r.stopGrace)
+	}
+	err = legacy.Stopper{Host: r.Host, Log: r.Log, StopWait: wait}.Stop(g)
 	if err != nil {
 		return true, failure.New(failure.Environment, err)
 	}
