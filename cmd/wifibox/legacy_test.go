@@ -332,3 +332,21 @@ func TestLegacyDryRun(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacySuspend: suspend stops the shell implementation's guest within
+// the suspend's bound too, whatever its stop_wait_max.
+func TestLegacySuspend(t *testing.T) {
+	h := newLegacyHost(t)
+	h.config("core.conf", "recovery=suspend_guest\n")
+	h.config("bhyve.conf", "passthru=3/0/0\nstop_wait_max=30\n")
+	h.fault("ignore_power_button", "yes")
+	began := time.Now()
+	h.must("suspend")
+	if took := time.Since(began); took >= 10*time.Second {
+		t.Errorf("suspend took %s, past the kernel's 10 s", took)
+	}
+	if !strings.Contains(strings.Join(h.trace(), "\n"), "vm_suspend wifibox poweroff") {
+		t.Error("the guest was not forced off")
+	}
+	h.checkNoneLeft()
+}
