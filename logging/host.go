@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -20,7 +21,7 @@ import (
 // them (kldload FILE, devctl_set_driver DEVICE DRIVER, ...).
 func Host(h *host.Host, log *logrus.Logger) *host.Host {
 	l := &logged{h: h, log: log}
-	return &host.Host{Kernel: l, VMs: l, PCI: l, Net: l, Launcher: l, Paths: h.Paths}
+	return &host.Host{Kernel: l, VMs: l, PCI: l, Net: l, Launcher: l, Procs: l, Paths: h.Paths}
 }
 
 type logged struct {
@@ -244,4 +245,23 @@ func (l *logged) Emulations(program string) ([]string, error) {
 	ems, err := l.h.Launcher.Emulations(program)
 	l.query(program+" -s help", func() string { return strings.Join(ems, " ") }, err)
 	return ems, err
+}
+
+// Procs.
+
+func (l *logged) Processes() ([]host.Process, error) {
+	list, err := l.h.Procs.Processes()
+	l.query("ps", func() string { return fmt.Sprintf("%d processes", len(list)) }, err)
+	return list, err
+}
+
+func (l *logged) WaitExit(pid int, timeout time.Duration) (bool, error) {
+	exited, err := l.h.Procs.WaitExit(pid, timeout)
+	l.query(fmt.Sprintf("wait_exit %d %s", pid, timeout), func() string {
+		if exited {
+			return "exited"
+		}
+		return "still runs"
+	}, err)
+	return exited, err
 }
