@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,9 +23,28 @@ type legacyHost struct {
 	daemon, script, bhyve, relay, socat int
 }
 
-func newLegacyHost(t *testing.T) *legacyHost {
+// legacyHostOnly is a simulated host whose processes of the shell
+// implementation never outlive the test: stop ends them, and what a
+// failing stop leaves is killed.
+func legacyHostOnly(t *testing.T) *legacyHost {
 	t.Helper()
 	h := &legacyHost{simHost: newHost(t)}
+	t.Cleanup(func() {
+		exec.Command(binary, "-S", h.dir, "stop").Run()
+		pids, _ := sim.Registered(h.dir)
+		for _, pid := range pids {
+			if alive(pid) {
+				t.Errorf("PID %d (%s) outlived the test's stop; killed", pid, h.title(pid))
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	return h
+}
+
+func newLegacyHost(t *testing.T) *legacyHost {
+	t.Helper()
+	h := legacyHostOnly(t)
 	if out := h.must("sim", "legacy", h.dir); !strings.Contains(out, "shell implementation") {
 		t.Fatalf("sim legacy said %q", out)
 	}
@@ -223,7 +244,7 @@ func TestLegacyTakeOver(t *testing.T) {
 // daemon(8) runs `wifibox _manage_vm` again, which is now this wifibox: it
 // stops the daemon, says so, and the loop ends.
 func TestLegacyManageVM(t *testing.T) {
-	h := &legacyHost{simHost: newHost(t)}
+	h := legacyHostOnly(t)
 	h.fault("guest_exit_after_ms", "100")
 	h.fault("guest_exit_status", "0") // a reboot: the script exits 1, daemon runs it again
 	h.must("sim", "legacy", h.dir)
