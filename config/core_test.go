@@ -53,8 +53,8 @@ func TestCoreErrors(t *testing.T) {
 // is the default, so that no command, the boot's start included, stops on it.
 func TestCoreUnknownLogLevel(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{"\nloglevel=warning", `core.conf:2: malformed loglevel value: "warning", expected: none, error, warn, info or debug; using warn`},
-		{"loglevel=", `core.conf:1: malformed loglevel value: "", expected: none, error, warn, info or debug; using warn`},
+		{"\nloglevel=warning", `core.conf:2:10: malformed loglevel value: "warning", expected: none, error, warn, info or debug; using warn`},
+		{"loglevel=", `core.conf:1:10: malformed loglevel value: "", expected: none, error, warn, info or debug; using warn`},
 	} {
 		got, warnings, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
 		if err != nil {
