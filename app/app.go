@@ -241,7 +241,7 @@ func (c *command) lenient(run func([]string) error) func([]string) error {
 			c.log.Warnf("%v (start refuses it until it is fixed)", err)
 		}
 		if _, _, _, err := config.LoadUDSPassthru(paths.UDSPassthruConf()); err != nil {
-			c.log.Warnf("%v (start refuses it until it is fixed)", err)
+			c.log.Warnf("%v (the guest runs without the control-socket pass-through until it is fixed)", err)
 		}
 		return run(args)
 	}

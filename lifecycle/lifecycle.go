@@ -344,11 +344,6 @@ func (r *Runner) startGuest() error {
 	for _, w := range plan.Warnings {
 		r.Log.Warn(w)
 	}
-	// The VM manager runs without the relays when uds_passthru.conf
-	// breaks later; start, the one command that needs the file, refuses it.
-	if _, _, _, err := config.LoadUDSPassthru(h.Paths.UDSPassthruConf()); err != nil {
-		return failure.New(failure.Config, err)
-	}
 	if plan.Console {
 		if err := r.ensureModule("nmdm"); err != nil {
 			return err
