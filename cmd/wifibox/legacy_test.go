@@ -248,7 +248,17 @@ func TestLegacyManageVM(t *testing.T) {
 	h.fault("guest_exit_after_ms", "100")
 	h.fault("guest_exit_status", "0") // a reboot: the script exits 1, daemon runs it again
 	h.must("sim", "legacy", h.dir)
-	daemon := h.registered()[0]
+	// The daemon lives on for the second daemon(8) waits before it runs
+	// its command again; the order of the table is not the order of start.
+	daemon := 0
+	for _, pid := range h.registered() {
+		if regexp.MustCompile(`^daemon: wifibox-vm-manager\[\d+\]$`).MatchString(h.title(pid)) {
+			daemon = pid
+		}
+	}
+	if daemon == 0 {
+		t.Fatalf("no daemon: wifibox-vm-manager among %v", h.titles())
+	}
 	waitGone(t, daemon)
 	if n := strings.Count(h.log(), "ran `wifibox _manage_vm`"); n != 1 {
 		t.Errorf("_manage_vm ran %d times, want once:\n%s", n, h.log())
