@@ -45,6 +45,7 @@ const (
 	EOPNOTSUPP      Errno = 45
 	EAFNOSUPPORT    Errno = 47
 	ENAMETOOLONG    Errno = 63
+	ENOMSG          Errno = 83
 	ENOSYS          Errno = 78
 )
 
@@ -77,6 +78,7 @@ var errnos = map[Errno]struct {
 	EPROTONOSUPPORT: {"EPROTONOSUPPORT", "Protocol not supported", unix.EPROTONOSUPPORT},
 	EOPNOTSUPP:      {"EOPNOTSUPP", "Operation not supported", unix.EOPNOTSUPP},
 	EAFNOSUPPORT:    {"EAFNOSUPPORT", "Address family not supported by protocol family", unix.EAFNOSUPPORT},
+	ENOMSG:          {"ENOMSG", "No message of desired type", unix.ENOMSG},
 	ENAMETOOLONG:    {"ENAMETOOLONG", "File name too long", unix.ENAMETOOLONG},
 	ENOSYS:          {"ENOSYS", "Function not implemented", unix.ENOSYS},
 }

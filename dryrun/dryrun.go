@@ -44,6 +44,7 @@ type dry struct {
 	members map[string][]string // of the bridges whose members changed
 	gone    map[string]bool     // interfaces destroyed or renamed away
 	exited  map[int]bool        // processes waited for
+	descr   map[string]string   // descriptions the dry run set
 	noted   map[string]bool
 }
 
@@ -54,7 +55,8 @@ func New(real *host.Host, out io.Writer) *host.Host {
 		real: real, out: out, strip: func(s string) string { return s },
 		modules: map[string]host.Module{}, vms: map[string]bool{},
 		drivers: map[host.Selector]string{}, ifaces: map[string]*host.Interface{},
-		members: map[string][]string{}, gone: map[string]bool{}, exited: map[int]bool{}, noted: map[string]bool{},
+		members: map[string][]string{}, gone: map[string]bool{}, exited: map[int]bool{},
+		descr: map[string]string{}, noted: map[string]bool{},
 	}
 	if root := real.Paths.Root; root != "/" && root != "" {
 		// A simulated host's paths read as the simulated system sees them.
@@ -294,6 +296,22 @@ func (d *dry) DeleteMember(bridge, member string) error {
 	members, err := d.Members(bridge)
 	d.members[bridge] = slices.DeleteFunc(members, func(m string) bool { return m == member })
 	return err
+}
+
+func (d *dry) SetDescription(name, text string) error {
+	d.op("if_descr %s %s", name, text)
+	d.descr[name] = text
+	return nil
+}
+
+func (d *dry) Description(name string) (string, error) {
+	if text, ok := d.descr[name]; ok {
+		return text, nil
+	}
+	if d.ifaces[name] != nil && !d.realExists(name) {
+		return "", nil
+	}
+	return d.real.Net.Description(name)
 }
 
 // Launcher.

@@ -158,13 +158,19 @@ type Net interface {
 	DeleteMember(bridge, member string) error
 	// Members lists a bridge's members (BRDGGIFS).
 	Members(bridge string) ([]string, error)
+	// SetDescription sets an interface's description (SIOCSIFDESCR).
+	SetDescription(name, text string) error
+	// Description gives an interface's description, "" when it has
+	// none (SIOCGIFDESCR).
+	Description(name string) (string, error)
 }
 
 // Interface describes a network interface.
 type Interface struct {
-	Name string
-	Kind string // "bridge", "tap" or another type name
-	Up   bool
+	Name  string
+	Index int    // the kernel's if_index
+	Kind  string // "bridge", "tap" or another type name
+	Up    bool
 }
 
 // Launcher runs bhyve and signals processes.

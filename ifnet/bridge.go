@@ -3,10 +3,12 @@ package ifnet
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
-	"github.com/wifibox/wifibox/host"
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
 )
 
 // The kinds of interface (host.Interface.Kind) the netif target deals with,
@@ -16,6 +18,11 @@ const (
 	KindTap    = "tap"
 )
 
+// Mark is the description (SIOCSIFDESCR) of every interface wifibox
+// creates, so that what a killed wifibox left behind can be told from the
+// interfaces of others and reclaimed (Reclaim).
+const Mark = "wifibox"
+
 // Setup does what `start netif` does: it makes sure the bridge (wifibox0)
 // exists, is up and has a tap member that is up, and returns the tap's
 // name. An existing bridge is reused, a missing one cloned, renamed and
@@ -23,6 +30,12 @@ const (
 // added. Interfaces found down are brought up. Members that are not taps
 // are kept and reported in the warnings, as is a second tap member (the
 // first is used).
+//
+// Each interface Setup creates is marked with Mark right after it is
+// created, and the tap joins the bridge before it is brought up: FreeBSD
+// 15.0 refuses a bridge member that has an address (if_bridge.c,
+// member_ifaddrs), and a tap that comes up gets an IPv6 link-local one.
+// Marked interfaces a killed Setup left are reclaimed first (Reclaim).
 //
 // Setup refuses an interface of that name that is not a bridge, and
 // touches nothing then. When a step fails, the interfaces this call created
@@ -37,6 +50,11 @@ func Setup(n host.Net, bridge string) (tap string, warnings []string, err error)
 		}
 	}()
 
+	reclaimed, err := Reclaim(n, bridge)
+	warnings = leftBehind(reclaimed)
+	if err != nil {
+		return "", warnings, err
+	}
 	info, members, err := bridgeMembers(n, bridge)
 	switch {
 	case errors.Is(err, unix.ENXIO):
@@ -75,15 +93,14 @@ func Setup(n host.Net, bridge string) (tap string, warnings []string, err error)
 		return taps[0].Name, warnings, nil
 	}
 
-	tap, err = n.CreateInterface(KindTap)
+	tap, err = create(n, KindTap, &created)
 	if err != nil {
 		return "", nil, hint(err, "if_tuntap is not loaded")
 	}
-	created = append(created, tap)
-	if err := n.SetUp(tap); err != nil {
+	if err := n.AddMember(bridge, tap); err != nil {
 		return "", nil, err
 	}
-	if err := n.AddMember(bridge, tap); err != nil {
+	if err := n.SetUp(tap); err != nil {
 		return "", nil, err
 	}
 	return tap, warnings, nil
@@ -101,11 +118,10 @@ func names(list []host.Interface) string {
 // createBridge clones a bridge, renames it and brings it up, recording in
 // created the name under which it can be destroyed.
 func createBridge(n host.Net, bridge string, created *[]string) error {
-	name, err := n.CreateInterface(KindBridge)
+	name, err := create(n, KindBridge, created)
 	if err != nil {
 		return hint(err, "if_bridge is not loaded")
 	}
-	*created = append(*created, name)
 	if err := n.RenameInterface(name, bridge); err != nil {
 		return err
 	}
@@ -114,6 +130,68 @@ func createBridge(n host.Net, bridge string, created *[]string) error {
 		return err
 	}
 	return nil
+}
+
+// create clones an interface and marks it, recording it in created.
+func create(n host.Net, kind string, created *[]string) (string, error) {
+	name, err := n.CreateInterface(kind)
+	if err != nil {
+		return "", err
+	}
+	*created = append(*created, name)
+	return name, n.SetDescription(name, Mark)
+}
+
+// Reclaim destroys the interfaces wifibox marked (Mark) that nothing uses:
+// a marked bridge other than the named one (a bridge not renamed yet), and
+// a marked tap that is a member of no bridge and not in inUse (a tap not
+// added yet, or released). The bridge and its members are left to Setup
+// and Teardown. It gives the names destroyed; it goes on after a failure
+// and returns every one.
+func Reclaim(n host.Net, bridge string, inUse ...string) (destroyed []string, err error) {
+	all, err := n.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	members := map[string]bool{}
+	var candidates []host.Interface
+	for _, i := range all {
+		if i.Kind != KindBridge && i.Kind != KindTap {
+			continue
+		}
+		if i.Kind == KindBridge {
+			list, err := n.Members(i.Name)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range list {
+				members[m] = true
+			}
+		}
+		if i.Name != bridge && !slices.Contains(inUse, i.Name) {
+			candidates = append(candidates, i)
+		}
+	}
+	var errs []error
+	for _, i := range candidates {
+		if members[i.Name] {
+			continue
+		}
+		text, err := n.Description(i.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if text != Mark {
+			continue
+		}
+		if err := n.DestroyInterface(i.Name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		destroyed = append(destroyed, i.Name)
+	}
+	return destroyed, errors.Join(errs...)
 }
 
 // hint adds what an EINVAL from cloning most likely means.
@@ -155,7 +233,26 @@ func Tap(n host.Net, bridge string) (string, error) {
 // other member without destroying it). A missing bridge is not an error:
 // Teardown returns nil and says so in a warning. It goes on after a failed
 // step, so as little as possible is left behind, and returns every failure.
+//
+// Marked interfaces that a killed wifibox left are reclaimed afterwards
+// (Reclaim), and named in the warnings.
 func Teardown(n host.Net, bridge string) (warnings []string, err error) {
+	warnings, err = teardownBridge(n, bridge)
+	reclaimed, rerr := Reclaim(n, bridge)
+	return append(warnings, leftBehind(reclaimed)...), errors.Join(err, rerr)
+}
+
+// leftBehind words what Reclaim destroyed.
+func leftBehind(names []string) []string {
+	var warnings []string
+	for _, name := range names {
+		warnings = append(warnings, fmt.Sprintf("destroyed %s, left behind by a wifibox that was stopped before it finished", name))
+	}
+	return warnings
+}
+
+// teardownBridge removes and destroys the bridge's taps and the bridge.
+func teardownBridge(n host.Net, bridge string) (warnings []string, err error) {
 	_, members, err := bridgeMembers(n, bridge)
 	if errors.Is(err, unix.ENXIO) {
 		return []string{fmt.Sprintf("bridge %s does not exist; nothing to remove", bridge)}, nil

@@ -1,100 +1,83 @@
-package ifnet
+package ifnet_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/wifibox/wifibox/host"
-	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/ifnet"
 )
-
-// recorder is a host.Net that writes down each change that succeeded,
-// in the trace format of the simulated host.
-type recorder struct {
-	host.Net
-	trace []string
-}
-
-func (r *recorder) note(err error, words ...string) error {
-	if err == nil {
-		r.trace = append(r.trace, strings.Join(words, " "))
-	}
-	return err
-}
-
-func (r *recorder) CreateInterface(kind string) (string, error) {
-	name, err := r.Net.CreateInterface(kind)
-	return name, r.note(err, "if_create", kind, name)
-}
-
-func (r *recorder) RenameInterface(old, new string) error {
-	return r.note(r.Net.RenameInterface(old, new), "if_rename", old, new)
-}
-
-func (r *recorder) DestroyInterface(name string) error {
-	return r.note(r.Net.DestroyInterface(name), "if_destroy", name)
-}
-
-func (r *recorder) SetUp(name string) error {
-	return r.note(r.Net.SetUp(name), "if_up", name)
-}
-
-func (r *recorder) AddMember(bridge, member string) error {
-	return r.note(r.Net.AddMember(bridge, member), "bridge_add", bridge, member)
-}
-
-func (r *recorder) DeleteMember(bridge, member string) error {
-	return r.note(r.Net.DeleteMember(bridge, member), "bridge_del", bridge, member)
-}
-
-// newTestHost gives the FreeBSD host.Net over the kernel model, recorded.
-func newTestHost() (*recorder, *fakeKernel) {
-	n, k := newTestNet()
-	return &recorder{Net: n}, k
-}
 
 var freshTrace = []string{
 	"if_create bridge bridge0",
+	"if_descr bridge0 wifibox",
 	"if_rename bridge0 wifibox0",
 	"if_up wifibox0",
 	"if_create tap tap0",
-	"if_up tap0",
+	"if_descr tap0 wifibox",
 	"bridge_add wifibox0 tap0",
+	"if_up tap0",
 }
 
 func TestSetupFresh(t *testing.T) {
-	r, k := newTestHost()
-	tap, warnings, err := Setup(r, "wifibox0")
+	h := newTestHost(t)
+	start := len(h.trace(t, 0))
+	tap, warnings, err := ifnet.Setup(h.net, "wifibox0")
 	if err != nil || tap != "tap0" || warnings != nil {
 		t.Fatalf("Setup = %q, %q, %v; want tap0 and no warnings", tap, warnings, err)
 	}
-	if diff := cmp.Diff(freshTrace, r.trace); diff != "" {
+	if diff := cmp.Diff(freshTrace, h.trace(t, start)); diff != "" {
 		t.Errorf("trace (-want +got):\n%s", diff)
 	}
-	b, tp := k.lookup("wifibox0"), k.lookup("tap0")
-	if b == nil || b.ifType != _IFT_BRIDGE || b.flags&_IFF_UP == 0 || tp == nil || tp.flags&_IFF_UP == 0 {
-		t.Errorf("after Setup: wifibox0 %+v, tap0 %+v; want both up, wifibox0 a bridge", b, tp)
+	for _, name := range []string{"wifibox0", "tap0"} {
+		if i, err := h.net.Interface(name); err != nil || !i.Up {
+			t.Errorf("after Setup: %+v, %v; want it up", i, err)
+		}
 	}
-	if got := k.portNames("wifibox0"); !cmp.Equal(got, []string{"tap0"}) {
-		t.Errorf("members of wifibox0: %v, want tap0", got)
+	if got, err := h.net.Members("wifibox0"); err != nil || !cmp.Equal(got, []string{"tap0"}) {
+		t.Errorf("members of wifibox0: %v, %v; want tap0", got, err)
 	}
 
 	// Run again: everything is in place, nothing changes.
-	r.trace = nil
-	tap, warnings, err = Setup(r, "wifibox0")
-	if err != nil || tap != "tap0" || warnings != nil || r.trace != nil {
-		t.Errorf("second Setup = %q, %q, %v with changes %q; want tap0 and no change", tap, warnings, err, r.trace)
+	start = len(h.trace(t, 0))
+	tap, warnings, err = ifnet.Setup(h.net, "wifibox0")
+	if trace := h.trace(t, start); err != nil || tap != "tap0" || warnings != nil || trace != nil {
+		t.Errorf("second Setup = %q, %q, %v with changes %q; want tap0 and no change", tap, warnings, err, trace)
 	}
+}
+
+// TestSetupOn15 runs Setup on FreeBSD 15.0, whose if_bridge refuses a
+// member that has an address: a tap brought up before it joins has its
+// IPv6 link-local one, so the tap must join first.
+func TestSetupOn15(t *testing.T) {
+	h := newTestHost(t, "osreldate=1500068")
+	if _, _, err := ifnet.Setup(h.net, "wifibox0"); err != nil {
+		t.Fatalf("Setup on 15.0: %v", err)
+	}
+	// The order Setup used before: up, then add.
+	tap := h.create(t, "tap")
+	must(t, h.net.SetUp(tap))
+	if err := h.net.AddMember("wifibox0", tap); !errors.Is(err, abi.EINVAL) {
+		t.Errorf("adding a tap that is up on 15.0: %v, want EINVAL", err)
+	}
+	// 14.3 lets it in.
+	h14 := newTestHost(t)
+	h14.create(t, "bridge")
+	tap = h14.create(t, "tap")
+	must(t, h14.net.SetUp(tap))
+	must(t, h14.net.AddMember("bridge0", tap))
 }
 
 // setUpHost prepares a host: a bridge wifibox0 (brought up when up) with
 // the given interfaces as members, each created first from its cloner.
-func setUpHost(t *testing.T, up bool, members ...string) (*recorder, *fakeKernel) {
+func setUpHost(t *testing.T, up bool, members ...string) *testHost {
 	t.Helper()
-	r, k := newTestHost()
-	n := r.Net
+	h := newTestHost(t)
+	n := h.net
 	name, err := n.CreateInterface("bridge")
 	if err == nil {
 		err = n.RenameInterface(name, "wifibox0")
@@ -110,10 +93,8 @@ func setUpHost(t *testing.T, up bool, members ...string) (*recorder, *fakeKernel
 			err = n.AddMember("wifibox0", m)
 		}
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, k
+	must(t, err)
+	return h
 }
 
 func TestSetupRepairs(t *testing.T) {
@@ -130,7 +111,7 @@ func TestSetupRepairs(t *testing.T) {
 			name:  "bridge without a tap",
 			up:    true,
 			tap:   "tap0",
-			trace: []string{"if_create tap tap0", "if_up tap0", "bridge_add wifibox0 tap0"},
+			trace: []string{"if_create tap tap0", "if_descr tap0 wifibox", "bridge_add wifibox0 tap0", "if_up tap0"},
 			after: []string{"tap0"},
 		},
 		{
@@ -145,7 +126,7 @@ func TestSetupRepairs(t *testing.T) {
 			up:       true,
 			members:  []string{"em0"},
 			tap:      "tap0",
-			trace:    []string{"if_create tap tap0", "if_up tap0", "bridge_add wifibox0 tap0"},
+			trace:    []string{"if_create tap tap0", "if_descr tap0 wifibox", "bridge_add wifibox0 tap0", "if_up tap0"},
 			warnings: []string{"wifibox0 has members that are not tap interfaces, kept: em0"},
 			after:    []string{"em0", "tap0"},
 		},
@@ -160,19 +141,21 @@ func TestSetupRepairs(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r, k := setUpHost(t, c.up, c.members...)
-			r.trace = nil
-			tap, warnings, err := Setup(r, "wifibox0")
+			h := setUpHost(t, c.up, c.members...)
+			start := len(h.trace(t, 0))
+			tap, warnings, err := ifnet.Setup(h.net, "wifibox0")
 			if err != nil || tap != c.tap {
 				t.Fatalf("Setup = %q, %v; want %s", tap, err, c.tap)
 			}
-			if diff := cmp.Diff(c.trace, r.trace); diff != "" {
+			if diff := cmp.Diff(c.trace, h.trace(t, start)); diff != "" {
 				t.Errorf("trace (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(c.warnings, warnings); diff != "" {
 				t.Errorf("warnings (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(c.after, k.portNames("wifibox0")); diff != "" {
+			got, err := h.net.Members("wifibox0")
+			must(t, err)
+			if diff := cmp.Diff(c.after, got); diff != "" {
 				t.Errorf("members of wifibox0 (-want +got):\n%s", diff)
 			}
 		})
@@ -180,143 +163,209 @@ func TestSetupRepairs(t *testing.T) {
 }
 
 func TestSetupRefusesANonBridge(t *testing.T) {
-	r, k := newTestHost()
-	if _, err := r.Net.CreateInterface("tap"); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Net.RenameInterface("tap0", "wifibox0"); err != nil {
-		t.Fatal(err)
-	}
-	r.trace = nil
-	_, _, err := Setup(r, "wifibox0")
+	h := newTestHost(t)
+	h.create(t, "tap")
+	must(t, h.net.RenameInterface("tap0", "wifibox0"))
+	start := len(h.trace(t, 0))
+	_, _, err := ifnet.Setup(h.net, "wifibox0")
 	if err == nil || !strings.Contains(err.Error(), "wifibox0 exists but is not a bridge") || !strings.Contains(err.Error(), "destroy it or rename it") {
 		t.Errorf("Setup over a tap named wifibox0: %v", err)
 	}
-	if r.trace != nil || k.lookup("wifibox0") == nil {
-		t.Errorf("Setup changed %q; want wifibox0 left alone", r.trace)
+	if trace := h.trace(t, start); trace != nil {
+		t.Errorf("Setup changed %q; want wifibox0 left alone", trace)
 	}
 }
 
 func TestSetupWithoutBridgeModule(t *testing.T) {
-	r, k := newTestHost()
-	delete(k.cloners, "bridge")
-	_, _, err := Setup(r, "wifibox0")
-	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "SIOCIFCREATE2") || !strings.Contains(err.Error(), "if_bridge is not loaded") {
-		t.Errorf("Setup without the bridge cloner: %v", err)
+	h := newTestHost(t)
+	must(t, h.net.DestroyInterface(h.create(t, "bridge")))
+	h.sys.fail = func(_ int, req uint32) error {
+		if req == abi.SIOCIFCREATE2 {
+			return abi.EINVAL // what a kernel without if_bridge answers
+		}
+		return nil
 	}
-	if diff := cmp.Diff([]string{"em0", "lo0"}, k.names()); diff != "" {
-		t.Errorf("interfaces (-want +got):\n%s", diff)
+	_, _, err := ifnet.Setup(h.net, "wifibox0")
+	if !errors.Is(err, abi.EINVAL) || !strings.Contains(err.Error(), "SIOCIFCREATE2") || !strings.Contains(err.Error(), "if_bridge is not loaded") {
+		t.Errorf("Setup without the bridge cloner: %v", err)
 	}
 }
 
 // TestSetupUndo fails each kernel call of a Setup in turn: Setup returns
 // that failure and leaves behind nothing it created.
 func TestSetupUndo(t *testing.T) {
-	hosts := map[string]func(t *testing.T) (*recorder, *fakeKernel){
-		"fresh host": func(*testing.T) (*recorder, *fakeKernel) { return newTestHost() },
-		"bridge without tap": func(t *testing.T) (*recorder, *fakeKernel) {
-			return setUpHost(t, true)
-		},
+	hosts := map[string]func(t *testing.T) *testHost{
+		"fresh host":         func(t *testing.T) *testHost { return newTestHost(t) },
+		"bridge without tap": func(t *testing.T) *testHost { return setUpHost(t, true) },
 	}
-	for name, host := range hosts {
+	for name, newHost := range hosts {
 		t.Run(name, func(t *testing.T) {
-			r, k := host(t)
-			before := k.names()
-			start := k.calls
-			if _, _, err := Setup(r, "wifibox0"); err != nil {
+			h := newHost(t)
+			before := h.names(t)
+			start := h.sys.calls
+			if _, _, err := ifnet.Setup(h.net, "wifibox0"); err != nil {
 				t.Fatal(err)
 			}
-			steps := k.calls - start
+			steps := h.sys.calls - start
 			for step := 1; step <= steps; step++ {
-				r, k := host(t)
+				h := newHost(t)
 				injected := errors.New("injected failure")
-				start := k.calls
-				k.fail = func(call int, _ uint32) error {
+				start := h.sys.calls
+				h.sys.fail = func(call int, _ uint32) error {
 					if call == start+step {
 						return injected
 					}
 					return nil
 				}
-				_, _, err := Setup(r, "wifibox0")
+				_, _, err := ifnet.Setup(h.net, "wifibox0")
 				if !errors.Is(err, injected) {
 					t.Errorf("failing call %d of %d: Setup returned %v", step, steps, err)
 				}
-				if diff := cmp.Diff(before, k.names()); diff != "" {
-					t.Errorf("failing call %d of %d (after %q): interfaces (-before +after):\n%s", step, steps, r.trace, diff)
+				h.sys.fail = nil
+				if diff := cmp.Diff(before, h.names(t)); diff != "" {
+					t.Errorf("failing call %d of %d: interfaces (-before +after):\n%s", step, steps, diff)
 				}
 			}
 		})
 	}
 }
 
+// TestKillAtEachStep stops Setup for good after each of its kernel calls,
+// as a kill -9 does (no undo runs), then stops netif: Teardown leaves no
+// interface behind, and neither does a second Setup and Teardown. The one
+// place a kill can leak is between cloning an interface and marking it,
+// two system calls apart: there the interface is unmarked and not
+// wifibox's to destroy.
+func TestKillAtEachStep(t *testing.T) {
+	h := newTestHost(t)
+	start := h.sys.calls
+	if _, _, err := ifnet.Setup(h.net, "wifibox0"); err != nil {
+		t.Fatal(err)
+	}
+	steps := h.sys.calls - start
+	for step := 1; step < steps; step++ {
+		h := newTestHost(t)
+		start := h.sys.calls
+		var last uint32
+		killed := errors.New("killed")
+		h.sys.fail = func(call int, req uint32) error {
+			if call > start+step {
+				return killed
+			}
+			last = req
+			return nil
+		}
+		ifnet.Setup(h.net, "wifibox0")
+		h.sys.fail = nil
+		if _, err := ifnet.Teardown(h.net, "wifibox0"); err != nil {
+			t.Errorf("kill after call %d of %d: Teardown: %v", step, steps, err)
+		}
+		left := slices.DeleteFunc(h.names(t), func(name string) bool { return name == "em0" || name == "lo0" })
+		if last == abi.SIOCIFCREATE2 && len(left) == 1 {
+			// Killed between the clone and its mark.
+			text, err := h.net.Description(left[0])
+			if text != "" || err != nil {
+				t.Errorf("kill after call %d of %d: %s left with description %q, %v", step, steps, left[0], text, err)
+			}
+			must(t, h.net.DestroyInterface(left[0]))
+		} else if len(left) != 0 {
+			t.Errorf("kill after call %d of %d: interfaces left after Teardown: %v", step, steps, left)
+		}
+		if _, _, err := ifnet.Setup(h.net, "wifibox0"); err != nil {
+			t.Errorf("kill after call %d of %d: Setup again: %v", step, steps, err)
+		}
+	}
+}
+
+func TestReclaim(t *testing.T) {
+	h := setUpHost(t, true, "tap0")
+	mark := func(name string) {
+		t.Helper()
+		must(t, h.net.SetDescription(name, ifnet.Mark))
+	}
+	mark("wifibox0")
+	mark("tap0")
+	orphanBridge, orphanTap, inUse, foreign := h.create(t, "bridge"), h.create(t, "tap"), h.create(t, "tap"), h.create(t, "tap")
+	mark(orphanBridge)
+	mark(orphanTap)
+	mark(inUse)
+	must(t, h.net.SetDescription(foreign, "someone else's"))
+	destroyed, err := ifnet.Reclaim(h.net, "wifibox0", inUse)
+	must(t, err)
+	if diff := cmp.Diff([]string{orphanBridge, orphanTap}, destroyed); diff != "" {
+		t.Errorf("Reclaim destroyed (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"em0", "lo0", "tap0", inUse, foreign, "wifibox0"}, h.names(t)); diff != "" {
+		t.Errorf("interfaces after Reclaim (-want +got):\n%s", diff)
+	}
+}
+
 // TestSetupUndoFails reports what it could not destroy.
 func TestSetupUndoFails(t *testing.T) {
-	r, k := newTestHost()
-	k.fail = func(_ int, req uint32) error {
-		if req == _SIOCSDRVSPEC || req == _SIOCIFDESTROY {
-			return unix.EPERM
+	h := newTestHost(t)
+	h.sys.fail = func(_ int, req uint32) error {
+		if req == abi.SIOCSDRVSPEC || req == abi.SIOCIFDESTROY {
+			return abi.EPERM
 		}
 		return nil
 	}
-	_, _, err := Setup(r, "wifibox0")
+	_, _, err := ifnet.Setup(h.net, "wifibox0")
 	for _, want := range []string{"add tap0 to bridge wifibox0: SIOCSDRVSPEC BRDGADD", "tap0 is left behind", "wifibox0 is left behind"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Setup = %v, want it to mention %q", err, want)
 		}
 	}
-	if !errors.Is(err, unix.EPERM) {
+	if !errors.Is(err, abi.EPERM) {
 		t.Errorf("Setup = %v, want EPERM", err)
 	}
 }
 
 func TestTap(t *testing.T) {
-	r, _ := newTestHost()
-	if _, err := Tap(r, "wifibox0"); !errors.Is(err, unix.ENXIO) {
+	h := newTestHost(t)
+	if _, err := ifnet.Tap(h.net, "wifibox0"); !errors.Is(err, abi.ENXIO) {
 		t.Errorf("Tap without a bridge: %v, want ENXIO", err)
 	}
-	r, _ = setUpHost(t, true, "em0")
-	if tap, err := Tap(r, "wifibox0"); tap != "" || err != nil {
+	h = setUpHost(t, true, "em0")
+	if tap, err := ifnet.Tap(h.net, "wifibox0"); tap != "" || err != nil {
 		t.Errorf("Tap of a bridge without a tap = %q, %v", tap, err)
 	}
-	r, _ = setUpHost(t, true, "em0", "tap4")
-	if tap, err := Tap(r, "wifibox0"); tap != "tap4" || err != nil {
+	h = setUpHost(t, true, "em0", "tap4")
+	if tap, err := ifnet.Tap(h.net, "wifibox0"); tap != "tap4" || err != nil {
 		t.Errorf("Tap = %q, %v; want tap4", tap, err)
 	}
 }
 
 func TestTeardown(t *testing.T) {
-	r, k := newTestHost()
-	if _, _, err := Setup(r, "wifibox0"); err != nil {
+	h := newTestHost(t)
+	if _, _, err := ifnet.Setup(h.net, "wifibox0"); err != nil {
 		t.Fatal(err)
 	}
-	r.trace = nil
-	warnings, err := Teardown(r, "wifibox0")
+	start := len(h.trace(t, 0))
+	warnings, err := ifnet.Teardown(h.net, "wifibox0")
 	if err != nil || warnings != nil {
 		t.Fatalf("Teardown = %q, %v", warnings, err)
 	}
 	want := []string{"bridge_del wifibox0 tap0", "if_destroy tap0", "if_destroy wifibox0"}
-	if diff := cmp.Diff(want, r.trace); diff != "" {
+	if diff := cmp.Diff(want, h.trace(t, start)); diff != "" {
 		t.Errorf("trace (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"em0", "lo0"}, k.names()); diff != "" {
+	if diff := cmp.Diff([]string{"em0", "lo0"}, h.names(t)); diff != "" {
 		t.Errorf("interfaces (-want +got):\n%s", diff)
 	}
 
 	// Nothing left: a warning, no error.
-	r.trace = nil
-	warnings, err = Teardown(r, "wifibox0")
-	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "wifibox0 does not exist") || r.trace != nil {
-		t.Errorf("Teardown without a bridge = %q, %v, changes %q", warnings, err, r.trace)
+	start = len(h.trace(t, 0))
+	warnings, err = ifnet.Teardown(h.net, "wifibox0")
+	if trace := h.trace(t, start); err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "wifibox0 does not exist") || trace != nil {
+		t.Errorf("Teardown without a bridge = %q, %v, changes %q", warnings, err, trace)
 	}
 }
 
 func TestTeardownKeepsOtherMembers(t *testing.T) {
-	r, k := setUpHost(t, true, "em0")
-	r.trace = nil
-	warnings, err := Teardown(r, "wifibox0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := setUpHost(t, true, "em0")
+	start := len(h.trace(t, 0))
+	warnings, err := ifnet.Teardown(h.net, "wifibox0")
+	must(t, err)
 	want := []string{
 		"em0 is a member of wifibox0 but not a tap; it is released, not destroyed",
 		"no tap interface found on wifibox0",
@@ -324,41 +373,40 @@ func TestTeardownKeepsOtherMembers(t *testing.T) {
 	if diff := cmp.Diff(want, warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"if_destroy wifibox0"}, r.trace); diff != "" {
+	if diff := cmp.Diff([]string{"if_destroy wifibox0"}, h.trace(t, start)); diff != "" {
 		t.Errorf("trace (-want +got):\n%s", diff)
 	}
-	if k.lookup("em0") == nil || k.lookup("em0").bridge != nil {
-		t.Errorf("em0 after Teardown: %+v, want it present and free", k.lookup("em0"))
+	if diff := cmp.Diff([]string{"em0", "lo0"}, h.names(t)); diff != "" {
+		t.Errorf("interfaces (-want +got):\n%s", diff)
 	}
 }
 
 func TestTeardownRefusesANonBridge(t *testing.T) {
-	r, k := newTestHost()
-	if err := r.Net.RenameInterface("em0", "wifibox0"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Teardown(r, "wifibox0"); err == nil || !strings.Contains(err.Error(), "not a bridge") {
+	h := newTestHost(t)
+	must(t, h.net.RenameInterface("em0", "wifibox0"))
+	if _, err := ifnet.Teardown(h.net, "wifibox0"); err == nil || !strings.Contains(err.Error(), "not a bridge") {
 		t.Errorf("Teardown of a card named wifibox0: %v", err)
 	}
-	if k.lookup("wifibox0") == nil {
-		t.Error("Teardown destroyed a card")
+	if _, err := h.net.Interface("wifibox0"); err != nil {
+		t.Errorf("Teardown destroyed a card: %v", err)
 	}
 }
 
 // TestTeardownGoesOn: a failed step does not stop the others.
 func TestTeardownGoesOn(t *testing.T) {
-	r, k := setUpHost(t, true, "tap0")
-	k.fail = func(_ int, req uint32) error {
-		if req == _SIOCSDRVSPEC {
-			return unix.EPERM
+	h := setUpHost(t, true, "tap0")
+	h.sys.fail = func(_ int, req uint32) error {
+		if req == abi.SIOCSDRVSPEC {
+			return abi.EPERM
 		}
 		return nil
 	}
-	_, err := Teardown(r, "wifibox0")
-	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "BRDGDEL") {
+	_, err := ifnet.Teardown(h.net, "wifibox0")
+	if !errors.Is(err, abi.EPERM) || !strings.Contains(err.Error(), "BRDGDEL") {
 		t.Errorf("Teardown = %v, want the BRDGDEL failure", err)
 	}
-	if diff := cmp.Diff([]string{"em0", "lo0"}, k.names()); diff != "" {
+	h.sys.fail = nil
+	if diff := cmp.Diff([]string{"em0", "lo0"}, h.names(t)); diff != "" {
 		t.Errorf("interfaces (-want +got):\n%s", diff)
 	}
 }

@@ -1,56 +1,71 @@
 // Package ifnet owns wifibox's network interfaces: the FreeBSD
-// implementation of host.Net, which clones, renames, destroys and brings up
-// interfaces and manages if_bridge members with ioctls on a datagram socket
-// and lists interfaces with the routing sysctl; and the logic of the
-// `netif` target over any host.Net (Setup, Tap, Teardown), which the
-// simulated host runs unchanged. The kernel calls sit behind a small seam
-// (kernel) so the encoding of every request is tested on any system
-// against a model of FreeBSD's interface table.
+// implementation of host.Net, which clones, renames, destroys, describes
+// and brings up interfaces and manages if_bridge members with ioctls on a
+// datagram socket and lists interfaces with the routing sysctl, all
+// through the system-call seam (sys.Sys); and the logic of the `netif`
+// target over any host.Net (Setup, Tap, Teardown, Reclaim). The same code
+// runs on FreeBSD (sys.Native) and over the kernel model (sim.Kernel).
 package ifnet
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"unsafe"
 
-	"github.com/wifibox/wifibox/host"
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/sys"
 )
 
-// Errno values used here are below 35, where FreeBSD and Linux agree, so
-// unix.EINVAL and friends carry FreeBSD's meaning on every build (pinned by
-// abi_test.go).
-
-var errInvalidName = fmt.Errorf("an interface name has 1 to %d bytes and no NUL: %w", ifNameSize-1, unix.EINVAL)
-
-// kernel is the seam between the encoding and the system: the FreeBSD
-// build supplies the real calls, tests a model of FreeBSD's interface table.
-type kernel interface {
-	// ioctl issues an interface ioctl on the datagram socket; arg points
-	// at a structure of the size encoded in req. It returns the errno.
-	ioctl(req uint32, arg unsafe.Pointer) error
-	// interfaceList returns what sysctl net.routetable.0.0.NET_RT_IFLISTL.0
-	// returns: a sequence of routing messages.
-	interfaceList() ([]byte, error)
-}
+var errInvalidName = fmt.Errorf("an interface name has 1 to %d bytes and no NUL: %w", abi.IFNAMSIZ-1, abi.EINVAL)
 
 // Net is the FreeBSD implementation of host.Net.
 type Net struct {
-	k kernel
+	s  sys.Sys
+	fd int // the datagram socket the interface ioctls go through
 }
 
 var _ host.Net = (*Net)(nil)
+
+// New opens the datagram socket the interface ioctls go through (an
+// AF_LOCAL one, as ifconfig(8) uses: every kernel has that family) and
+// returns the host.Net over s. The socket stays open for the life of the
+// process.
+func New(s sys.Sys) (*Net, error) {
+	fd, err := s.Socket(abi.AF_LOCAL, abi.SOCK_DGRAM, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open a socket for interface ioctls: socket(AF_LOCAL, SOCK_DGRAM): %w", err)
+	}
+	return &Net{s: s, fd: fd}, nil
+}
+
+func (n *Net) ioctl(req uint32, arg unsafe.Pointer) error { return n.s.Ioctl(n.fd, req, arg) }
+
+// setName copies an interface name into a NUL-terminated name field. A
+// name that is empty, does not fit with its NUL, or holds a NUL itself is
+// refused with EINVAL, what the kernel answers for such names.
+func setName(dst *[abi.IFNAMSIZ]byte, name string) error {
+	if name == "" || len(name) >= abi.IFNAMSIZ || strings.IndexByte(name, 0) >= 0 {
+		return errInvalidName
+	}
+	*dst = [abi.IFNAMSIZ]byte{}
+	copy(dst[:], name)
+	return nil
+}
 
 // CreateInterface clones an interface of the given kind (KindBridge, KindTap)
 // with SIOCIFCREATE2 and returns the name the kernel chose. EINVAL means no
 // cloner of that kind exists (its module is not loaded).
 func (n *Net) CreateInterface(kind string) (string, error) {
-	var req ifreqData
+	var req abi.IfreqData
 	if err := setName(&req.Name, kind); err != nil {
 		return "", fmt.Errorf("create interface %q: %w", kind, err)
 	}
-	if err := n.k.ioctl(_SIOCIFCREATE2, unsafe.Pointer(&req)); err != nil {
+	if err := n.ioctl(abi.SIOCIFCREATE2, unsafe.Pointer(&req)); err != nil {
 		return "", fmt.Errorf("create interface %s: SIOCIFCREATE2: %w", kind, err)
 	}
 	return unix.ByteSliceToString(req.Name[:]), nil
@@ -59,8 +74,8 @@ func (n *Net) CreateInterface(kind string) (string, error) {
 // RenameInterface renames an interface with SIOCSIFNAME, which takes the
 // new name by pointer.
 func (n *Net) RenameInterface(old, new string) error {
-	var req ifreqData
-	var name [ifNameSize]byte
+	var req abi.IfreqData
+	var name [abi.IFNAMSIZ]byte
 	if err := setName(&req.Name, old); err != nil {
 		return fmt.Errorf("rename interface %q: %w", old, err)
 	}
@@ -68,7 +83,7 @@ func (n *Net) RenameInterface(old, new string) error {
 		return fmt.Errorf("rename interface %s to %q: %w", old, new, err)
 	}
 	req.Data = unsafe.Pointer(&name)
-	if err := n.k.ioctl(_SIOCSIFNAME, unsafe.Pointer(&req)); err != nil {
+	if err := n.ioctl(abi.SIOCSIFNAME, unsafe.Pointer(&req)); err != nil {
 		return fmt.Errorf("rename interface %s to %s: SIOCSIFNAME: %w", old, new, err)
 	}
 	return nil
@@ -76,11 +91,11 @@ func (n *Net) RenameInterface(old, new string) error {
 
 // DestroyInterface destroys a cloned interface with SIOCIFDESTROY.
 func (n *Net) DestroyInterface(name string) error {
-	var req ifreqData
+	var req abi.IfreqData
 	if err := setName(&req.Name, name); err != nil {
 		return fmt.Errorf("destroy interface %q: %w", name, err)
 	}
-	if err := n.k.ioctl(_SIOCIFDESTROY, unsafe.Pointer(&req)); err != nil {
+	if err := n.ioctl(abi.SIOCIFDESTROY, unsafe.Pointer(&req)); err != nil {
 		return fmt.Errorf("destroy interface %s: SIOCIFDESTROY: %w", name, err)
 	}
 	return nil
@@ -89,24 +104,66 @@ func (n *Net) DestroyInterface(name string) error {
 // SetUp reads the interface's flags (SIOCGIFFLAGS) and writes them back
 // with IFF_UP set (SIOCSIFFLAGS).
 func (n *Net) SetUp(name string) error {
-	var req ifreqFlags
+	var req abi.IfreqFlags
 	if err := setName(&req.Name, name); err != nil {
 		return fmt.Errorf("bring up interface %q: %w", name, err)
 	}
-	if err := n.k.ioctl(_SIOCGIFFLAGS, unsafe.Pointer(&req)); err != nil {
+	if err := n.ioctl(abi.SIOCGIFFLAGS, unsafe.Pointer(&req)); err != nil {
 		return fmt.Errorf("bring up interface %s: SIOCGIFFLAGS: %w", name, err)
 	}
-	flags := uint32(req.Flags) | uint32(req.FlagsHigh)<<16 | _IFF_UP
+	flags := uint32(req.Flags) | uint32(req.FlagsHigh)<<16 | abi.IFF_UP
 	req.Flags, req.FlagsHigh = uint16(flags), uint16(flags>>16)
-	if err := n.k.ioctl(_SIOCSIFFLAGS, unsafe.Pointer(&req)); err != nil {
+	if err := n.ioctl(abi.SIOCSIFFLAGS, unsafe.Pointer(&req)); err != nil {
 		return fmt.Errorf("bring up interface %s: SIOCSIFFLAGS: %w", name, err)
 	}
 	return nil
 }
 
+// SetDescription sets the interface's description with SIOCSIFDESCR
+// (ifr_buffer: the text and its length, NUL included).
+func (n *Net) SetDescription(name, text string) error {
+	var req abi.IfreqBuffer
+	if err := setName(&req.Name, name); err != nil {
+		return fmt.Errorf("describe interface %q: %w", name, err)
+	}
+	buf := append([]byte(text), 0)
+	req.Length, req.Buffer = uint64(len(buf)), unsafe.Pointer(&buf[0])
+	if err := n.ioctl(abi.SIOCSIFDESCR, unsafe.Pointer(&req)); err != nil {
+		return fmt.Errorf("describe interface %s as %q: SIOCSIFDESCR: %w", name, text, err)
+	}
+	return nil
+}
+
+// Description gives the interface's description, "" when it has none
+// (SIOCGIFDESCR answers ENOMSG then). The buffer holds the longest
+// description the kernel keeps by default; one that does not fit comes
+// back with a NULL buffer and its length, and is asked for again.
+func (n *Net) Description(name string) (string, error) {
+	size := uint64(abi.IFDESCRSIZE)
+	for {
+		var req abi.IfreqBuffer
+		if err := setName(&req.Name, name); err != nil {
+			return "", fmt.Errorf("read the description of interface %q: %w", name, err)
+		}
+		buf := make([]byte, size)
+		req.Length, req.Buffer = size, unsafe.Pointer(&buf[0])
+		err := n.ioctl(abi.SIOCGIFDESCR, unsafe.Pointer(&req))
+		switch {
+		case errors.Is(err, abi.ENOMSG):
+			return "", nil
+		case err != nil:
+			return "", fmt.Errorf("read the description of interface %s: SIOCGIFDESCR: %w", name, err)
+		case req.Buffer == nil && req.Length > size:
+			size = req.Length
+			continue
+		}
+		return unix.ByteSliceToString(buf[:min(req.Length, size)]), nil
+	}
+}
+
 // AddMember adds an interface to a bridge (BRDGADD).
 func (n *Net) AddMember(bridge, member string) error {
-	if err := n.member(_BRDGADD, bridge, member); err != nil {
+	if err := n.member(abi.BRDGADD, bridge, member); err != nil {
 		return fmt.Errorf("add %s to bridge %s: SIOCSDRVSPEC BRDGADD: %w", member, bridge, err)
 	}
 	return nil
@@ -114,7 +171,7 @@ func (n *Net) AddMember(bridge, member string) error {
 
 // DeleteMember removes an interface from a bridge (BRDGDEL).
 func (n *Net) DeleteMember(bridge, member string) error {
-	if err := n.member(_BRDGDEL, bridge, member); err != nil {
+	if err := n.member(abi.BRDGDEL, bridge, member); err != nil {
 		return fmt.Errorf("remove %s from bridge %s: SIOCSDRVSPEC BRDGDEL: %w", member, bridge, err)
 	}
 	return nil
@@ -122,22 +179,22 @@ func (n *Net) DeleteMember(bridge, member string) error {
 
 // member sends a set command about one member (BRDGADD, BRDGDEL).
 func (n *Net) member(cmd uint64, bridge, member string) error {
-	var req ifbreq
+	var req abi.Ifbreq
 	if err := setName(&req.IfsName, member); err != nil {
 		return err
 	}
-	return n.drvspec(_SIOCSDRVSPEC, bridge, cmd, unsafe.Pointer(&req), unsafe.Sizeof(req))
+	return n.drvspec(abi.SIOCSDRVSPEC, bridge, cmd, unsafe.Pointer(&req), unsafe.Sizeof(req))
 }
 
 // drvspec sends an if_bridge command. The kernel insists that ifd_len is
 // exactly the size of the command's structure, and that commands which
 // return data come with SIOCGDRVSPEC and the others with SIOCSDRVSPEC.
 func (n *Net) drvspec(req uint32, bridge string, cmd uint64, arg unsafe.Pointer, size uintptr) error {
-	d := ifdrv{Cmd: cmd, Len: uint64(size), Data: arg}
+	d := abi.Ifdrv{Cmd: cmd, Len: uint64(size), Data: arg}
 	if err := setName(&d.Name, bridge); err != nil {
 		return err
 	}
-	return n.k.ioctl(req, unsafe.Pointer(&d))
+	return n.ioctl(req, unsafe.Pointer(&d))
 }
 
 // Members lists a bridge's members with BRDGGIFS, span ports left out. A
@@ -145,16 +202,16 @@ func (n *Net) drvspec(req uint32, bridge string, cmd uint64, arg unsafe.Pointer,
 // spare entry, so a full buffer means the membership grew in between and
 // the call is repeated with a larger one.
 func (n *Net) Members(bridge string) ([]string, error) {
-	entry := uint32(unsafe.Sizeof(ifbreq{}))
-	var conf ifbifconf
-	if err := n.drvspec(_SIOCGDRVSPEC, bridge, _BRDGGIFS, unsafe.Pointer(&conf), unsafe.Sizeof(conf)); err != nil {
+	entry := uint32(unsafe.Sizeof(abi.Ifbreq{}))
+	var conf abi.Ifbifconf
+	if err := n.drvspec(abi.SIOCGDRVSPEC, bridge, abi.BRDGGIFS, unsafe.Pointer(&conf), unsafe.Sizeof(conf)); err != nil {
 		return nil, fmt.Errorf("list members of bridge %s: SIOCGDRVSPEC BRDGGIFS: %w", bridge, err)
 	}
 	for conf.Len != 0 {
-		buf := make([]ifbreq, conf.Len/entry+1)
+		buf := make([]abi.Ifbreq, conf.Len/entry+1)
 		size := uint32(len(buf)) * entry
-		conf = ifbifconf{Len: size, Buf: unsafe.Pointer(&buf[0])}
-		if err := n.drvspec(_SIOCGDRVSPEC, bridge, _BRDGGIFS, unsafe.Pointer(&conf), unsafe.Sizeof(conf)); err != nil {
+		conf = abi.Ifbifconf{Len: size, Buf: unsafe.Pointer(&buf[0])}
+		if err := n.drvspec(abi.SIOCGDRVSPEC, bridge, abi.BRDGGIFS, unsafe.Pointer(&conf), unsafe.Sizeof(conf)); err != nil {
 			return nil, fmt.Errorf("list members of bridge %s: SIOCGDRVSPEC BRDGGIFS: %w", bridge, err)
 		}
 		if conf.Len < size {
@@ -166,10 +223,10 @@ func (n *Net) Members(bridge string) ([]string, error) {
 
 // memberNames gives the names of the entries that are members, not span
 // ports.
-func memberNames(entries []ifbreq) []string {
+func memberNames(entries []abi.Ifbreq) []string {
 	var names []string
 	for _, e := range entries {
-		if e.IfsFlags&_IFBIF_SPAN == 0 {
+		if e.IfsFlags&abi.IFBIF_SPAN == 0 {
 			names = append(names, unix.ByteSliceToString(e.IfsName[:]))
 		}
 	}
@@ -192,13 +249,22 @@ func (n *Net) Interface(name string) (host.Interface, error) {
 
 // errNoInterface is the error for an interface that does not exist.
 func errNoInterface(name string) error {
-	return fmt.Errorf("interface %s: %w", name, unix.ENXIO)
+	return fmt.Errorf("interface %s: %w", name, abi.ENXIO)
 }
 
 // Interfaces lists every interface from the NET_RT_IFLISTL sysctl: its
-// name, its kind and whether IFF_UP is set.
+// name, index, kind and whether IFF_UP is set. ENOMEM means an interface
+// appeared between the call that sized the buffer and the one that filled
+// it (sysctl_iflist in sys/net/rtsock.c): the call is repeated.
 func (n *Net) Interfaces() ([]host.Interface, error) {
-	b, err := n.k.interfaceList()
+	var b []byte
+	var err error
+	for {
+		b, err = n.s.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL, 0)
+		if !errors.Is(err, abi.ENOMEM) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list interfaces: sysctl net.routetable NET_RT_IFLISTL: %w", err)
 	}
@@ -223,7 +289,7 @@ func parseInterfaceList(b []byte) ([]host.Interface, error) {
 		}
 		msg := b[:size]
 		b = b[size:]
-		if msg[3] != _RTM_IFINFO {
+		if msg[3] != abi.RTM_IFINFO {
 			continue
 		}
 		i, err := parseIfinfo(msg)
@@ -238,30 +304,31 @@ func parseInterfaceList(b []byte) ([]host.Interface, error) {
 // parseIfinfo reads one RTM_IFINFO message: an if_msghdrl whose sockaddr_dl
 // follows at ifm_len. A layout other than the one pinned fails loudly.
 func parseIfinfo(msg []byte) (host.Interface, error) {
-	var hdr ifMsghdrl
+	var hdr abi.IfMsghdrl
 	if _, err := binary.Decode(msg, binary.NativeEndian, &hdr); err != nil {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message of %d bytes: %w", len(msg), err)
 	}
 	if hdr.DataOff != uint16(unsafe.Offsetof(hdr.Data)) || int(hdr.Len) < int(unsafe.Sizeof(hdr)) || int(hdr.Len) > len(msg) {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: unexpected layout (ifm_len %d, ifm_data_off %d, %d bytes)", hdr.Len, hdr.DataOff, len(msg))
 	}
-	if hdr.Addrs&(_RTA_IFP<<1-1) != _RTA_IFP {
+	if hdr.Addrs&(abi.RTA_IFP<<1-1) != abi.RTA_IFP {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: addresses %#x, want the interface's alone first", hdr.Addrs)
 	}
-	var sdl sockaddrDl
+	var sdl abi.SockaddrDl
 	addr := msg[hdr.Len:]
 	if _, err := binary.Decode(addr, binary.NativeEndian, &sdl); err != nil {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl: %w", err)
 	}
 	end := int(unsafe.Sizeof(sdl)) + int(sdl.NLen)
-	if sdl.Family != _AF_LINK || end > int(sdl.Len) || end > len(addr) {
+	if sdl.Family != abi.AF_LINK || end > int(sdl.Len) || end > len(addr) {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl of family %d, length %d with a name of %d bytes", sdl.Family, sdl.Len, sdl.NLen)
 	}
 	name := string(addr[unsafe.Sizeof(sdl):end])
 	return host.Interface{
-		Name: name,
-		Kind: kind(hdr.Data.Type, name),
-		Up:   hdr.Flags&_IFF_UP != 0,
+		Name:  name,
+		Index: int(hdr.Index),
+		Kind:  kind(hdr.Data.Type, name),
+		Up:    hdr.Flags&abi.IFF_UP != 0,
 	}, nil
 }
 
@@ -270,13 +337,13 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 // name, which must start with "tap" anyway for bhyve to use it.
 func kind(ifType uint8, name string) string {
 	switch {
-	case ifType == _IFT_BRIDGE:
+	case ifType == abi.IFT_BRIDGE:
 		return KindBridge
-	case ifType == _IFT_ETHER && strings.HasPrefix(name, KindTap):
+	case ifType == abi.IFT_ETHER && strings.HasPrefix(name, KindTap):
 		return KindTap
-	case ifType == _IFT_ETHER:
+	case ifType == abi.IFT_ETHER:
 		return "ether"
-	case ifType == _IFT_LOOP:
+	case ifType == abi.IFT_LOOP:
 		return "loopback"
 	}
 	return fmt.Sprintf("type %d", ifType)

@@ -1,252 +1,318 @@
-package ifnet
+package ifnet_test
 
 import (
 	"errors"
-	"strconv"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
-	"golang.org/x/sys/unix"
+	"github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sys"
 )
 
-func newTestNet() (*Net, *fakeKernel) {
-	k := newFakeKernel()
-	return &Net{k: k}, k
+// faulty passes calls to the kernel model, counting them; fail, when set,
+// makes the numbered call fail instead.
+type faulty struct {
+	sys.Sys
+	calls int
+	fail  func(call int, req uint32) error
 }
 
-func mustCreate(t *testing.T, n *Net, kind string) string {
+func (f *faulty) fault(req uint32) error {
+	f.calls++
+	if f.fail != nil {
+		return f.fail(f.calls, req)
+	}
+	return nil
+}
+
+func (f *faulty) Ioctl(fd int, req uint32, arg unsafe.Pointer) error {
+	if err := f.fault(req); err != nil {
+		return err
+	}
+	return f.Sys.Ioctl(fd, req, arg)
+}
+
+func (f *faulty) Sysctl(name string, args ...int) ([]byte, error) {
+	if err := f.fault(0); err != nil {
+		return nil, err
+	}
+	return f.Sys.Sysctl(name, args...)
+}
+
+// testHost is a simulated host (lo0, em0; if_bridge loaded) and ifnet's
+// host.Net over its kernel model.
+type testHost struct {
+	dir string
+	sys *faulty
+	net *ifnet.Net
+}
+
+func newTestHost(t *testing.T, faults ...string) *testHost {
 	t.Helper()
-	name, err := n.CreateInterface(kind)
+	dir := t.TempDir()
+	if err := sim.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range faults {
+		key, value, _ := strings.Cut(f, "=")
+		if err := sim.SetFault(dir, key, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := sim.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Kernel.Load(filepath.Join(dir, "boot/kernel/if_bridge.ko")); err != nil {
+		t.Fatal(err)
+	}
+	k, err := sim.NewKernel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &faulty{Sys: k}
+	n, err := ifnet.New(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testHost{dir: dir, sys: f, net: n}
+}
+
+// trace gives the trace lines from the n-th on.
+func (h *testHost) trace(t *testing.T, from int) []string {
+	t.Helper()
+	lines, err := sim.ReadTrace(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) == from {
+		return nil
+	}
+	return lines[from:]
+}
+
+// names lists the interfaces, sorted.
+func (h *testHost) names(t *testing.T) []string {
+	t.Helper()
+	list, err := h.net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, i := range list {
+		names = append(names, i.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (h *testHost) create(t *testing.T, kind string) string {
+	t.Helper()
+	name, err := h.net.CreateInterface(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return name
 }
 
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCreateRenameDestroy(t *testing.T) {
-	n, k := newTestNet()
-	if got := []string{mustCreate(t, n, "bridge"), mustCreate(t, n, "bridge"), mustCreate(t, n, "tap")}; !cmp.Equal(got, []string{"bridge0", "bridge1", "tap0"}) {
+	h := newTestHost(t)
+	if got := []string{h.create(t, "bridge"), h.create(t, "bridge"), h.create(t, "tap")}; !cmp.Equal(got, []string{"bridge0", "bridge1", "tap0"}) {
 		t.Errorf("created %v, want bridge0 bridge1 tap0", got)
 	}
-	if err := n.RenameInterface("bridge0", "wifibox0"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, h.net.RenameInterface("bridge0", "wifibox0"))
 	// The renamed interface keeps its unit: the next bridge is bridge2.
-	if got := mustCreate(t, n, "bridge"); got != "bridge2" {
+	if got := h.create(t, "bridge"); got != "bridge2" {
 		t.Errorf("created %s after renaming bridge0, want bridge2", got)
 	}
-	if err := n.DestroyInterface("wifibox0"); err != nil {
-		t.Fatal(err)
-	}
-	if got := mustCreate(t, n, "bridge"); got != "bridge0" {
+	must(t, h.net.DestroyInterface("wifibox0"))
+	if got := h.create(t, "bridge"); got != "bridge0" {
 		t.Errorf("created %s after destroying the renamed bridge0, want bridge0", got)
 	}
 	want := []string{"bridge0", "bridge1", "bridge2", "em0", "lo0", "tap0"}
-	if diff := cmp.Diff(want, k.names()); diff != "" {
+	if diff := cmp.Diff(want, h.names(t)); diff != "" {
 		t.Errorf("interfaces (-want +got):\n%s", diff)
 	}
 }
 
 func TestErrors(t *testing.T) {
-	n, _ := newTestNet()
-	mustCreate(t, n, "bridge")
+	h := newTestHost(t)
+	n := h.net
+	h.create(t, "bridge")
 	for _, c := range []struct {
 		what string
 		err  error
 		want error
 		text string
 	}{
-		{"create with no cloner", func() error { _, err := n.CreateInterface("wlan"); return err }(), unix.EINVAL, "create interface wlan: SIOCIFCREATE2"},
-		{"create a taken unit", func() error { _, err := n.CreateInterface("bridge0"); return err }(), unix.EEXIST, "SIOCIFCREATE2"},
-		{"rename onto a name in use", n.RenameInterface("bridge0", "em0"), unix.EEXIST, "rename interface bridge0 to em0: SIOCSIFNAME"},
-		{"rename a missing interface", n.RenameInterface("tap9", "x0"), unix.ENXIO, "SIOCSIFNAME"},
-		{"rename to a name too long", n.RenameInterface("bridge0", "abcdefghijklmnop"), unix.EINVAL, "bridge0"},
-		{"destroy a missing interface", n.DestroyInterface("tap9"), unix.ENXIO, "destroy interface tap9: SIOCIFDESTROY"},
-		{"destroy a card", n.DestroyInterface("em0"), unix.EINVAL, "SIOCIFDESTROY"},
-		{"bring up a missing interface", n.SetUp("tap9"), unix.ENXIO, "bring up interface tap9: SIOCGIFFLAGS"},
-		{"describe a missing interface", func() error { _, err := n.Interface("tap9"); return err }(), unix.ENXIO, "tap9"},
+		{"create with no cloner", func() error { _, err := n.CreateInterface("wlan"); return err }(), abi.EINVAL, "create interface wlan: SIOCIFCREATE2"},
+		{"create a taken unit", func() error { _, err := n.CreateInterface("bridge0"); return err }(), abi.EEXIST, "SIOCIFCREATE2"},
+		{"rename onto a name in use", n.RenameInterface("bridge0", "em0"), abi.EEXIST, "rename interface bridge0 to em0: SIOCSIFNAME"},
+		{"rename a missing interface", n.RenameInterface("tap9", "x0"), abi.ENXIO, "SIOCSIFNAME"},
+		{"rename to a name too long", n.RenameInterface("bridge0", "abcdefghijklmnop"), abi.EINVAL, "bridge0"},
+		{"destroy a missing interface", n.DestroyInterface("tap9"), abi.ENXIO, "destroy interface tap9: SIOCIFDESTROY"},
+		{"destroy a card", n.DestroyInterface("em0"), abi.EINVAL, "SIOCIFDESTROY"},
+		{"bring up a missing interface", n.SetUp("tap9"), abi.ENXIO, "bring up interface tap9: SIOCGIFFLAGS"},
+		{"describe a missing interface", func() error { _, err := n.Interface("tap9"); return err }(), abi.ENXIO, "tap9"},
+		{"mark a missing interface", n.SetDescription("tap9", "x"), abi.ENXIO, "describe interface tap9 as \"x\": SIOCSIFDESCR"},
+		{"a description too long", n.SetDescription("bridge0", strings.Repeat("x", abi.IFDESCRSIZE)), abi.ENAMETOOLONG, "SIOCSIFDESCR"},
+		{"read a missing description", func() error { _, err := n.Description("tap9"); return err }(), abi.ENXIO, "SIOCGIFDESCR"},
 	} {
-		if !errors.Is(c.err, c.want) || !strings.Contains(fmtErr(c.err), c.text) {
+		if !errors.Is(c.err, c.want) || c.err == nil || !strings.Contains(c.err.Error(), c.text) {
 			t.Errorf("%s: error %v, want %v mentioning %q", c.what, c.err, c.want, c.text)
 		}
 	}
 }
 
-func fmtErr(err error) string {
-	if err == nil {
-		return ""
+func TestDescription(t *testing.T) {
+	h := newTestHost(t)
+	tap := h.create(t, "tap")
+	if text, err := h.net.Description(tap); text != "" || err != nil {
+		t.Errorf("Description of a new tap = %q, %v; want none", text, err)
 	}
-	return err.Error()
+	long := strings.Repeat("d", abi.IFDESCRSIZE-1)
+	for _, text := range []string{ifnet.Mark, long} {
+		must(t, h.net.SetDescription(tap, text))
+		if got, err := h.net.Description(tap); got != text || err != nil {
+			t.Errorf("Description = %.20q, %v; want %.20q", got, err, text)
+		}
+	}
+	must(t, h.net.SetDescription(tap, ""))
+	if text, err := h.net.Description(tap); text != "" || err != nil {
+		t.Errorf("Description after removing it = %q, %v", text, err)
+	}
 }
 
 func TestInterfaces(t *testing.T) {
-	n, k := newTestNet()
-	mustCreate(t, n, "bridge")
-	mustCreate(t, n, "tap")
-	if err := n.RenameInterface("bridge0", "wifibox0"); err != nil {
-		t.Fatal(err)
-	}
-	k.lookup("tap0").flags |= fakeHighFlag
-	if err := n.SetUp("tap0"); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := k.lookup("tap0").flags, uint32(fakeEtherFlags|fakeHighFlag|_IFF_UP); got != want {
-		t.Errorf("tap0 flags after SetUp %#x, want %#x (IFF_UP added, the rest kept)", got, want)
-	}
-	got, err := n.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := newTestHost(t)
+	h.create(t, "bridge")
+	h.create(t, "tap")
+	must(t, h.net.RenameInterface("bridge0", "wifibox0"))
+	must(t, h.net.SetUp("tap0"))
+	got, err := h.net.Interfaces()
+	must(t, err)
 	want := []host.Interface{
-		{Name: "lo0", Kind: "loopback", Up: true},
-		{Name: "em0", Kind: "ether"},
-		{Name: "wifibox0", Kind: "bridge"},
-		{Name: "tap0", Kind: "tap", Up: true},
+		{Name: "lo0", Index: 1, Kind: "loopback", Up: true},
+		{Name: "em0", Index: 2, Kind: "ether", Up: true},
+		{Name: "wifibox0", Index: 3, Kind: "bridge"},
+		{Name: "tap0", Index: 4, Kind: "tap", Up: true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Interfaces (-want +got):\n%s", diff)
 	}
-	one, err := n.Interface("wifibox0")
+	one, err := h.net.Interface("wifibox0")
 	if err != nil || one != want[2] {
 		t.Errorf("Interface(wifibox0) = %+v, %v; want %+v", one, err, want[2])
 	}
 }
 
-func TestParseInterfaceListRejects(t *testing.T) {
-	_, k := newTestNet()
-	good, err := k.interfaceList()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parseInterfaceList(good); err != nil {
-		t.Fatalf("the model's list: %v", err)
-	}
-	offData := unsafe.Offsetof(ifMsghdrl{}.DataOff)
-	for name, corrupt := range map[string]func(b []byte) []byte{
-		"truncated":       func(b []byte) []byte { return b[:len(b)-3] },
-		"length past end": func(b []byte) []byte { b[0], b[1] = 0xff, 0xff; return b },
-		"other data_off":  func(b []byte) []byte { b[offData] += 8; return b },
-		"no sockaddr_dl":  func(b []byte) []byte { b[4] = 0; return b },
-	} {
-		if _, err := parseInterfaceList(corrupt(append([]byte(nil), good...))); err == nil {
-			t.Errorf("%s: no error", name)
+// TestInterfacesRetries: ENOMEM (the list grew between sizing and filling
+// it) makes Interfaces ask again.
+func TestInterfacesRetries(t *testing.T) {
+	h := newTestHost(t)
+	h.sys.fail = func(call int, req uint32) error {
+		if call <= 2 {
+			return abi.ENOMEM
 		}
+		return nil
+	}
+	if got := h.names(t); !cmp.Equal(got, []string{"em0", "lo0"}) {
+		t.Errorf("Interfaces after ENOMEM = %v", got)
+	}
+	h.sys.fail = func(int, uint32) error { return abi.EPERM }
+	if _, err := h.net.Interfaces(); !errors.Is(err, abi.EPERM) || !strings.Contains(err.Error(), "NET_RT_IFLISTL") {
+		t.Errorf("Interfaces = %v, want EPERM from NET_RT_IFLISTL", err)
 	}
 }
 
 func TestMembers(t *testing.T) {
-	n, k := newTestNet()
-	mustCreate(t, n, "bridge")
-	mustCreate(t, n, "bridge")
+	h := newTestHost(t)
+	n := h.net
+	h.create(t, "bridge")
+	h.create(t, "bridge")
 	for range 3 {
-		mustCreate(t, n, "tap")
+		h.create(t, "tap")
 	}
 	if got, err := n.Members("bridge0"); err != nil || len(got) != 0 {
 		t.Errorf("Members of an empty bridge = %v, %v", got, err)
 	}
 	for _, m := range []string{"tap0", "tap1"} {
-		if err := n.AddMember("bridge0", m); err != nil {
-			t.Fatal(err)
-		}
+		must(t, n.AddMember("bridge0", m))
 	}
-	// A span port is listed by the kernel but is no member.
-	em0 := k.lookup("em0")
-	b := k.lookup("bridge0")
-	b.spans, em0.bridge = append(b.spans, em0), b
-	got, err := n.Members("bridge0")
-	if err != nil {
-		t.Fatal(err)
+	if got, err := n.Members("bridge0"); err != nil || !cmp.Equal(got, []string{"tap0", "tap1"}) {
+		t.Errorf("Members = %v, %v; want tap0 tap1", got, err)
 	}
-	if diff := cmp.Diff([]string{"tap0", "tap1"}, got); diff != "" {
-		t.Errorf("Members (-want +got):\n%s", diff)
-	}
-
 	for _, c := range []struct {
 		what string
 		err  error
 		want error
 		text string
 	}{
-		{"add a missing interface", n.AddMember("bridge0", "tap9"), unix.ENOENT, "add tap9 to bridge bridge0: SIOCSDRVSPEC BRDGADD"},
-		{"add a member again", n.AddMember("bridge0", "tap0"), unix.EEXIST, "BRDGADD"},
-		{"add another bridge's member", n.AddMember("bridge1", "tap1"), unix.EBUSY, "BRDGADD"},
-		{"add to a missing bridge", n.AddMember("bridge7", "tap2"), unix.ENXIO, "BRDGADD"},
-		{"add to a tap", n.AddMember("tap2", "tap0"), unix.EINVAL, "BRDGADD"},
-		{"delete a non-member", n.DeleteMember("bridge0", "tap2"), unix.ENOENT, "remove tap2 from bridge bridge0: SIOCSDRVSPEC BRDGDEL"},
-		{"list a tap's members", func() error { _, err := n.Members("tap2"); return err }(), unix.EINVAL, "list members of bridge tap2: SIOCGDRVSPEC BRDGGIFS"},
-		{"list a missing bridge", func() error { _, err := n.Members("bridge7"); return err }(), unix.ENXIO, "BRDGGIFS"},
+		{"add a missing interface", n.AddMember("bridge0", "tap9"), abi.ENOENT, "add tap9 to bridge bridge0: SIOCSDRVSPEC BRDGADD"},
+		{"add a member again", n.AddMember("bridge0", "tap0"), abi.EEXIST, "BRDGADD"},
+		{"add another bridge's member", n.AddMember("bridge1", "tap1"), abi.EBUSY, "BRDGADD"},
+		{"add a bridge", n.AddMember("bridge0", "bridge1"), abi.EINVAL, "BRDGADD"},
+		{"add the loopback", n.AddMember("bridge0", "lo0"), abi.EINVAL, "BRDGADD"},
+		{"add to a missing bridge", n.AddMember("bridge7", "tap2"), abi.ENXIO, "BRDGADD"},
+		{"add to a tap", n.AddMember("tap2", "tap0"), abi.EINVAL, "BRDGADD"},
+		{"delete a non-member", n.DeleteMember("bridge0", "tap2"), abi.ENOENT, "remove tap2 from bridge bridge0: SIOCSDRVSPEC BRDGDEL"},
+		{"list a tap's members", func() error { _, err := n.Members("tap2"); return err }(), abi.EINVAL, "list members of bridge tap2: SIOCGDRVSPEC BRDGGIFS"},
+		{"list a missing bridge", func() error { _, err := n.Members("bridge7"); return err }(), abi.ENXIO, "BRDGGIFS"},
 	} {
-		if !errors.Is(c.err, c.want) || !strings.Contains(fmtErr(c.err), c.text) {
+		if !errors.Is(c.err, c.want) || c.err == nil || !strings.Contains(c.err.Error(), c.text) {
 			t.Errorf("%s: error %v, want %v mentioning %q", c.what, c.err, c.want, c.text)
 		}
 	}
-
-	if err := n.DeleteMember("bridge0", "tap0"); err != nil {
-		t.Fatal(err)
-	}
-	if got := k.portNames("bridge0"); !cmp.Equal(got, []string{"tap1"}) {
-		t.Errorf("members after deleting tap0: %v", got)
+	must(t, n.DeleteMember("bridge0", "tap0"))
+	if got, err := n.Members("bridge0"); err != nil || !cmp.Equal(got, []string{"tap1"}) {
+		t.Errorf("members after deleting tap0: %v, %v", got, err)
 	}
 }
 
-// TestMembersGrowing adds members while Members negotiates the buffer size:
-// it asks again until the whole list fits.
-func TestMembersGrowing(t *testing.T) {
-	n, k := newTestNet()
-	mustCreate(t, n, "bridge")
-	for range 4 {
-		mustCreate(t, n, "tap")
-	}
-	if err := n.AddMember("bridge0", "tap0"); err != nil {
-		t.Fatal(err)
-	}
-	b := k.lookup("bridge0")
-	next := 1
-	k.afterGIFS = func() {
-		if next < 4 {
-			if err := k.addPort(b, "tap"+strconv.Itoa(next)); err != nil {
-				t.Fatal(err)
-			}
-			next++
-		}
-	}
-	got, err := n.Members("bridge0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.afterGIFS = nil
-	if diff := cmp.Diff(k.portNames("bridge0"), got); diff != "" {
-		t.Errorf("Members while the bridge grew (-kernel +got):\n%s", diff)
-	}
-}
-
-// TestModelInsists checks that the model refuses what the kernel refuses,
-// so the tests above would catch a wrong request.
+// TestModelInsists checks that the model refuses what the kernel refuses
+// (bridge_ioctl: direction, ifd_len), so the tests above would catch a
+// wrong request.
 func TestModelInsists(t *testing.T) {
-	n, k := newTestNet()
-	mustCreate(t, n, "bridge")
-	mustCreate(t, n, "tap")
-	var req ifbreq
+	h := newTestHost(t)
+	h.create(t, "bridge")
+	h.create(t, "tap")
+	k := h.sys.Sys
+	fd, err := k.Socket(abi.AF_LOCAL, abi.SOCK_DGRAM, 0)
+	must(t, err)
+	var req abi.Ifbreq
 	copy(req.IfsName[:], "tap0")
-	var conf ifbifconf
+	var conf abi.Ifbifconf
 	for _, c := range []struct {
 		what string
 		req  uint32
-		d    ifdrv
+		d    abi.Ifdrv
 	}{
-		{"a set command with SIOCGDRVSPEC", _SIOCGDRVSPEC, ifdrv{Cmd: _BRDGADD, Len: uint64(unsafe.Sizeof(req)), Data: unsafe.Pointer(&req)}},
-		{"a get command with SIOCSDRVSPEC", _SIOCSDRVSPEC, ifdrv{Cmd: _BRDGGIFS, Len: uint64(unsafe.Sizeof(conf)), Data: unsafe.Pointer(&conf)}},
-		{"ifd_len too short", _SIOCSDRVSPEC, ifdrv{Cmd: _BRDGADD, Len: 40, Data: unsafe.Pointer(&req)}},
+		{"a set command with SIOCGDRVSPEC", abi.SIOCGDRVSPEC, abi.Ifdrv{Cmd: abi.BRDGADD, Len: uint64(unsafe.Sizeof(req)), Data: unsafe.Pointer(&req)}},
+		{"a get command with SIOCSDRVSPEC", abi.SIOCSDRVSPEC, abi.Ifdrv{Cmd: abi.BRDGGIFS, Len: uint64(unsafe.Sizeof(conf)), Data: unsafe.Pointer(&conf)}},
+		{"ifd_len too short", abi.SIOCSDRVSPEC, abi.Ifdrv{Cmd: abi.BRDGADD, Len: 40, Data: unsafe.Pointer(&req)}},
+		{"a command past the table", abi.SIOCSDRVSPEC, abi.Ifdrv{Cmd: 200, Len: uint64(unsafe.Sizeof(req)), Data: unsafe.Pointer(&req)}},
 	} {
 		copy(c.d.Name[:], "bridge0")
-		if err := k.ioctl(c.req, unsafe.Pointer(&c.d)); !errors.Is(err, unix.EINVAL) {
+		if err := k.Ioctl(fd, c.req, unsafe.Pointer(&c.d)); !errors.Is(err, abi.EINVAL) {
 			t.Errorf("%s: %v, want EINVAL", c.what, err)
 		}
 	}
-	if got := k.portNames("bridge0"); len(got) != 0 {
-		t.Errorf("members after refused requests: %v", got)
+	if got, err := h.net.Members("bridge0"); err != nil || len(got) != 0 {
+		t.Errorf("members after refused requests: %v, %v", got, err)
 	}
 }

@@ -545,6 +545,15 @@ func (r *Runner) repair() error {
 			return failure.New(failure.Environment, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err))
 		}
 	}
+	// Interfaces a killed `start netif` created and marked, outside the
+	// bridge: no guest runs to use them.
+	reclaimed, err := ifnet.Reclaim(h.Net, manager.Bridge)
+	for _, name := range reclaimed {
+		warn("Repair: destroyed %s, an interface a stopped wifibox left behind", name)
+	}
+	if err != nil {
+		return failure.New(failure.Environment, err)
+	}
 	devices, err := h.PCI.Devices()
 	if err != nil {
 		return failure.New(failure.Environment, err)

@@ -70,8 +70,8 @@ func initState() *state {
 			newDevice(wifiCard, 0x8086, 0x2723, 0x02, 0x80, "iwlwifi"),
 		},
 		Interfaces: []*ifnet{
-			{Name: "lo0", Kind: "loopback", Up: true},
-			{Name: "em0", Kind: "ether", Up: true},
+			{Name: "lo0", Kind: "loopback", Index: 1, Up: true},
+			{Name: "em0", Kind: "ether", Index: 2, Up: true},
 		},
 	}
 }

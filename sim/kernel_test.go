@@ -290,7 +290,7 @@ func TestNet(t *testing.T) {
 	check(t, "destroy em0", n.DestroyInterface("em0"), unix.EINVAL)
 	check(t, "up missing", n.SetUp("tap9"), unix.ENXIO)
 	check(t, "up", n.SetUp("wifibox0"), 0)
-	if i, err := n.Interface("wifibox0"); err != nil || i != (host.Interface{Name: "wifibox0", Kind: "bridge", Up: true}) {
+	if i, err := n.Interface("wifibox0"); err != nil || i != (host.Interface{Name: "wifibox0", Index: 5, Kind: "bridge", Up: true}) {
 		t.Errorf("Interface(wifibox0) = %+v, %v", i, err)
 	}
 	_, err = n.Interface("tap9")

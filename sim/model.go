@@ -39,15 +39,21 @@ type file struct {
 	sock  *socket
 }
 
-// socket is an open socket's kind.
+// socket is an open socket's kind, and for a routing socket what it
+// reads.
 type socket struct {
 	domain, typ, proto int
+	route              *routeSocket
 }
 
 // cdev is a character device the model serves at a path under /dev.
 type cdev struct {
 	// open reproduces the driver's d_open; nil accepts any flags.
 	open func(t *txn, flags int) error
+	// openMode is what open does to the state: query unless it changes
+	// it; close reproduces d_close, nil for none.
+	openMode mode
+	close    func(t *txn) error
 	// ioctls are the requests its d_ioctl knows.
 	ioctls map[uint32]ioctl
 }
@@ -126,24 +132,41 @@ func (k *Kernel) unmodelled(call string) error {
 func (k *Kernel) Open(path string, flags int) (int, error) {
 	d, ok := cdevs[path]
 	if !ok {
+		d, ok = dynamicCdev(path)
+	}
+	if !ok {
 		return -1, abi.ENOENT
 	}
 	if d.open != nil {
-		if err := k.s.syscall("open "+path, query, func(t *txn) error { return d.open(t, flags) }); err != nil {
+		if err := k.s.syscall("open "+path, d.openMode, func(t *txn) error { return d.open(t, flags) }); err != nil {
 			return -1, err
 		}
 	}
 	return k.install(&file{path: path, flags: flags}), nil
 }
 
-// Close closes a descriptor; EBADF if it is not open.
+// Close closes a descriptor; EBADF if it is not open. Closing a routing
+// socket wakes a read pending on it; closing a device runs its d_close.
 func (k *Kernel) Close(fd int) error {
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	if _, ok := k.files[fd]; !ok {
+	f, ok := k.files[fd]
+	delete(k.files, fd)
+	k.mu.Unlock()
+	if !ok {
 		return abi.EBADF
 	}
-	delete(k.files, fd)
+	if f.sock != nil && f.sock.route != nil {
+		f.sock.route.close()
+	}
+	if f.sock == nil {
+		d, ok := cdevs[f.path]
+		if !ok {
+			d, ok = dynamicCdev(f.path)
+		}
+		if ok && d.close != nil {
+			return k.s.syscall("close "+f.path, d.openMode, d.close)
+		}
+	}
 	return nil
 }
 
@@ -189,16 +212,44 @@ func (k *Kernel) Sysctl(name string, args ...int) ([]byte, error) {
 	return b, err
 }
 
+// Socket opens the two sockets the model knows (socreate in
+// sys/kern/uipc_socket.c): a datagram socket of the local domain, which
+// the interface ioctls go through, and a routing socket (rtsock.c). A
+// domain the kernel lacks is EAFNOSUPPORT; another type or protocol in
+// these domains EPROTONOSUPPORT.
+func (k *Kernel) Socket(domain, typ, proto int) (int, error) {
+	sock := &socket{domain: domain, typ: typ, proto: proto}
+	switch {
+	case domain == abi.AF_LOCAL && typ == abi.SOCK_DGRAM && proto == 0:
+	case domain == abi.PF_ROUTE && typ == abi.SOCK_RAW && proto == 0:
+		r, err := k.s.openRouteSocket()
+		if err != nil {
+			return -1, fmt.Errorf("socket(PF_ROUTE, SOCK_RAW, 0): %w", err)
+		}
+		sock.route = r
+	case domain != abi.AF_LOCAL && domain != abi.PF_ROUTE:
+		return -1, abi.EAFNOSUPPORT
+	default:
+		return -1, abi.EPROTONOSUPPORT
+	}
+	return k.install(&file{sock: sock}), nil
+}
+
+// Read reads the next message of a routing socket, blocking until one
+// comes; reads of other descriptors are unmodelled.
+func (k *Kernel) Read(fd int, p []byte) (int, error) {
+	f, err := k.lookup(fd)
+	if err != nil {
+		return 0, err
+	}
+	if f.sock == nil || f.sock.route == nil {
+		return 0, k.unmodelled(fmt.Sprintf("read %s", f.name()))
+	}
+	return f.sock.route.read(p)
+}
+
 // The calls below are the subsystems' to model; until then each is
 // unmodelled.
-
-func (k *Kernel) Socket(domain, typ, proto int) (int, error) {
-	return -1, k.unmodelled(fmt.Sprintf("socket(%d, %d, %d)", domain, typ, proto))
-}
-
-func (k *Kernel) Read(fd int, p []byte) (int, error) {
-	return 0, k.unmodelled(fmt.Sprintf("read %d", fd))
-}
 
 func (k *Kernel) Kldload(file string) (int, error) { return 0, k.unmodelled("kldload " + file) }
 

@@ -67,6 +67,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/host"
+	netif "github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/ppt"
 )
 
@@ -85,11 +86,16 @@ func Open(dir string) (*host.Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	k := newKernel(s)
+	net, err := netif.New(k)
+	if err != nil {
+		return nil, err
+	}
 	return &host.Host{
 		Kernel:   s,
 		VMs:      s,
-		PCI:      ppt.New(newKernel(s)),
-		Net:      s,
+		PCI:      ppt.New(k),
+		Net:      net,
 		Launcher: s,
 		Procs:    s,
 		Paths:    host.DefaultPaths(s.dir),
@@ -147,6 +153,9 @@ type txn struct {
 	st     *state
 	faults faults
 	line   string // the trace line; an operation may complete it
+	// routes are the routing messages the operation broadcasts, sent
+	// when it succeeds.
+	routes [][]byte
 }
 
 // mode says what an operation does besides reading the state.
@@ -213,6 +222,11 @@ func (s *system) do(line string, m mode, fn func(*txn) error) (*txn, error) {
 	if (ferr == nil || m.always) && m.write {
 		if err := s.save(t.st); err != nil {
 			return t, err
+		}
+		if len(t.routes) > 0 {
+			if err := s.appendRoutes(t.routes); err != nil {
+				return t, err
+			}
 		}
 	}
 	if m.trace {

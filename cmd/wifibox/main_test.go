@@ -180,8 +180,8 @@ func alive(pid int) bool {
 var (
 	startNetif = []string{
 		"kldload /boot/kernel/if_bridge.ko",
-		"if_create bridge bridge0", "if_rename bridge0 wifibox0", "if_up wifibox0",
-		"if_create tap tap0", "if_up tap0", "bridge_add wifibox0 tap0",
+		"if_create bridge bridge0", "if_descr bridge0 wifibox", "if_rename bridge0 wifibox0", "if_up wifibox0",
+		"if_create tap tap0", "if_descr tap0 wifibox", "bridge_add wifibox0 tap0", "if_up tap0",
 	}
 	loadVMM    = []string{"kldload /boot/kernel/vmm.ko"}
 	startGuest = []string{

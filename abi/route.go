@@ -1,0 +1,90 @@
+package abi
+
+// The routing socket and the routing sysctl (sys/net/route.h, sys/net/if.h,
+// sys/sys/socket.h, sys/net/if_dl.h): the messages rt_ifmsg and
+// rt_ifannouncemsg broadcast (sys/net/rtsock.c) and the RTM_IFINFO
+// messages sysctl_iflist returns. The same on amd64 and arm64;
+// testdata/freebsd-abi.json pins each one.
+const (
+	PF_ROUTE = 17 // AF_ROUTE
+	SOCK_RAW = 3
+	AF_LINK  = 18
+
+	NET_RT_IFLISTL = 5 // sysctl net.routetable.0.0.NET_RT_IFLISTL.0
+
+	RTM_VERSION    = 5
+	RTM_IFINFO     = 0xe  // an interface changed: struct if_msghdr
+	RTM_IFANNOUNCE = 0x11 // an interface arrived or left: if_announcemsghdr
+
+	RTA_IFP = 0x10 // the message carries the interface's sockaddr_dl
+
+	IFAN_ARRIVAL   = 0
+	IFAN_DEPARTURE = 1
+)
+
+// IfData is struct if_data (152 bytes).
+type IfData struct {
+	Type      uint8 // ifi_type: IFT_*
+	Physical  uint8
+	AddrLen   uint8
+	HdrLen    uint8
+	LinkState uint8 // ifi_link_state: LINK_STATE_*
+	Vhid      uint8
+	DataLen   uint16     // ifi_datalen: sizeof(struct if_data)
+	Mtu       uint32     // ifi_mtu
+	Metric    uint32     // ifi_metric
+	_         [17]uint64 // ifi_baudrate to ifi_lastchange
+}
+
+// IfMsghdr is struct if_msghdr, what rt_ifmsg sends on the routing sockets
+// when an interface's flags or link state change.
+type IfMsghdr struct {
+	MsgLen  uint16 // ifm_msglen: the whole message
+	Version uint8  // ifm_version: RTM_VERSION
+	Type    uint8  // ifm_type: RTM_IFINFO
+	Addrs   int32  // ifm_addrs: RTA_* bits of the addresses that follow
+	Flags   int32  // ifm_flags: if_flags | if_drv_flags
+	Index   uint16 // ifm_index
+	_       uint16
+	Data    IfData
+}
+
+// IfMsghdrl is struct if_msghdrl, the header of each RTM_IFINFO message
+// the NET_RT_IFLISTL sysctl returns; the interface's sockaddr_dl follows
+// at Len (ifm_len).
+type IfMsghdrl struct {
+	MsgLen  uint16
+	Version uint8
+	Type    uint8
+	Addrs   int32
+	Flags   int32
+	Index   uint16
+	_       uint16
+	Len     uint16 // ifm_len: this header's size, if_data included
+	DataOff uint16 // ifm_data_off: where ifm_data starts
+	_       int32
+	Data    IfData
+}
+
+// IfAnnouncemsghdr is struct if_announcemsghdr (24 bytes), what
+// rt_ifannouncemsg sends when an interface arrives or leaves.
+type IfAnnouncemsghdr struct {
+	MsgLen  uint16 // ifan_msglen
+	Version uint8  // ifan_version
+	Type    uint8  // ifan_type: RTM_IFANNOUNCE
+	Index   uint16 // ifan_index
+	Name    [IFNAMSIZ]byte
+	What    uint16 // ifan_what: IFAN_ARRIVAL or IFAN_DEPARTURE
+}
+
+// SockaddrDl is the fixed part of struct sockaddr_dl; sdl_data follows it,
+// the interface's name in its first NLen bytes.
+type SockaddrDl struct {
+	Len    uint8 // sdl_len: the whole sockaddr
+	Family uint8 // AF_LINK
+	Index  uint16
+	Type   uint8
+	NLen   uint8
+	ALen   uint8
+	SLen   uint8
+}
