@@ -19,12 +19,12 @@ const (
 	SIOCGDRVSPEC  = 0xc028697b // _IOWR('i', 123, struct ifdrv)
 	SIOCIFCREATE2 = 0xc020697c // _IOWR('i', 124, struct ifreq)
 
-	IFF_UP        = 0x1
-	IFF_BROADCAST = 0x2
-	IFF_LOOPBACK  = 0x8
-	IFF_RUNNING   = 0x40 // IFF_DRV_RUNNING, in if_drv_flags
-	IFF_SIMPLEX   = 0x800
-	IFF_MULTICAST = 0x8000
+	IFF_UP          = 0x1
+	IFF_BROADCAST   = 0x2
+	IFF_LOOPBACK    = 0x8
+	IFF_DRV_RUNNING = 0x40 // in if_drv_flags
+	IFF_SIMPLEX     = 0x800
+	IFF_MULTICAST   = 0x8000
 
 	// if_bridge commands, in ifdrv.ifd_cmd.
 	BRDGADD  = 0 // add a member (ifbreq), with SIOCSDRVSPEC

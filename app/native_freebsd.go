@@ -17,7 +17,7 @@ import (
 // and libvmmapi.
 func nativeHost() (*host.Host, error) {
 	paths := host.DefaultPaths("/")
-	net, err := ifnet.New()
+	net, err := ifnet.New(sys.Native())
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func (i *ifnet) flags() uint32 {
 		f = abi.IFF_LOOPBACK | abi.IFF_MULTICAST
 	}
 	if i.Up {
-		f |= abi.IFF_UP | abi.IFF_RUNNING
+		f |= abi.IFF_UP | abi.IFF_DRV_RUNNING
 	}
 	return f
 }
