@@ -17,7 +17,8 @@ import (
 // and libvmmapi.
 func nativeHost() (*host.Host, error) {
 	paths := host.DefaultPaths("/")
-	net, err := ifnet.New(sys.Native())
+	kernel := sys.Native()
+	net, err := ifnet.New(kernel)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +27,7 @@ func nativeHost() (*host.Host, error) {
 		VMs:      vmmapi.New(vmmapi.Config{Paths: paths}),
 		PCI:      ppt.New(sys.Native()),
 		Net:      net,
-		Launcher: launch.New(),
+		Launcher: &launch.Launcher{Sys: kernel},
 		Procs:    procs.New(),
 		Paths:    paths,
 	}, nil

@@ -314,6 +314,9 @@ func (d *dry) Description(name string) (string, error) {
 	return d.real.Net.Description(name)
 }
 
+// WaitLinkDown has nothing to wait for: the dry run launches no bhyve.
+func (d *dry) WaitLinkDown(string, time.Duration) error { return nil }
+
 // Launcher.
 
 // guest is a bhyve the dry run did not start: it is ready at once and

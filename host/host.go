@@ -163,6 +163,9 @@ type Net interface {
 	// Description gives an interface's description, "" when it has
 	// none (SIOCGIFDESCR).
 	Description(name string) (string, error)
+	// WaitLinkDown waits at most timeout until the interface's link is
+	// not up: a tap's is up while a process (a bhyve) has it open.
+	WaitLinkDown(name string, timeout time.Duration) error
 }
 
 // Interface describes a network interface.
@@ -171,6 +174,8 @@ type Interface struct {
 	Index int    // the kernel's if_index
 	Kind  string // "bridge", "tap" or another type name
 	Up    bool
+	// LinkUp: the link state is up (a tap's while its device is open).
+	LinkUp bool
 }
 
 // Launcher runs bhyve and signals processes.

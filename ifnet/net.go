@@ -12,12 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/rtsock"
 	"github.com/wifibox/wifibox/sys"
 )
 
@@ -221,6 +223,46 @@ func (n *Net) Members(bridge string) ([]string, error) {
 	return nil, nil
 }
 
+// WaitLinkDown waits at most timeout until the interface's link is not
+// up. It watches the routing socket for RTM_IFINFO (a tap's link goes
+// down when the process that had /dev/tapN open closes it or exits); the
+// socket is opened before the link state is first read, so the change
+// cannot be missed. A link still up then is EBUSY, with what to do.
+func (n *Net) WaitLinkDown(name string, timeout time.Duration) error {
+	sock, err := rtsock.Open(n.s)
+	if err != nil {
+		return fmt.Errorf("wait for the link of %s to go down: %w", name, err)
+	}
+	defer sock.Close()
+	i, err := n.Interface(name)
+	if err != nil || !i.LinkUp {
+		return err
+	}
+	timer := time.AfterFunc(timeout, func() { sock.Close() })
+	defer timer.Stop()
+	for {
+		ev, err := sock.Next()
+		if errors.Is(err, rtsock.ErrClosed) {
+			// A process that died may leave no message behind (the
+			// simulated host's): the state decides.
+			if i, err := n.Interface(name); err != nil || !i.LinkUp {
+				return err
+			}
+			return fmt.Errorf("the link of %s is still up after %v: another process has it open, a bhyve still running? %w", name, timeout, abi.EBUSY)
+		}
+		if err != nil {
+			return fmt.Errorf("wait for the link of %s to go down: %w", name, err)
+		}
+		switch {
+		case ev.Index != i.Index:
+		case ev.Kind == rtsock.Departure:
+			return errNoInterface(name)
+		case ev.Kind == rtsock.Info && !ev.LinkUp:
+			return nil
+		}
+	}
+}
+
 // memberNames gives the names of the entries that are members, not span
 // ports.
 func memberNames(entries []abi.Ifbreq) []string {
@@ -256,11 +298,15 @@ func errNoInterface(name string) error {
 // name, index, kind and whether IFF_UP is set. ENOMEM means an interface
 // appeared between the call that sized the buffer and the one that filled
 // it (sysctl_iflist in sys/net/rtsock.c): the call is repeated.
-func (n *Net) Interfaces() ([]host.Interface, error) {
+func (n *Net) Interfaces() ([]host.Interface, error) { return Interfaces(n.s) }
+
+// Interfaces lists every interface as Net.Interfaces does, with the
+// sysctl alone: no socket is needed.
+func Interfaces(s sys.Sys) ([]host.Interface, error) {
 	var b []byte
 	var err error
 	for {
-		b, err = n.s.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL, 0)
+		b, err = s.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL, 0)
 		if !errors.Is(err, abi.ENOMEM) {
 			break
 		}
@@ -325,10 +371,11 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 	}
 	name := string(addr[unsafe.Sizeof(sdl):end])
 	return host.Interface{
-		Name:  name,
-		Index: int(hdr.Index),
-		Kind:  kind(hdr.Data.Type, name),
-		Up:    hdr.Flags&abi.IFF_UP != 0,
+		Name:   name,
+		Index:  int(hdr.Index),
+		Kind:   kind(hdr.Data.Type, name),
+		Up:     hdr.Flags&abi.IFF_UP != 0,
+		LinkUp: hdr.Data.LinkState == abi.LINK_STATE_UP,
 	}, nil
 }
 

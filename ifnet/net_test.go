@@ -208,7 +208,7 @@ func TestInterfaces(t *testing.T) {
 	must(t, err)
 	want := []host.Interface{
 		{Name: "lo0", Index: 1, Kind: "loopback", Up: true},
-		{Name: "em0", Index: 2, Kind: "ether", Up: true},
+		{Name: "em0", Index: 2, Kind: "ether", Up: true, LinkUp: true},
 		{Name: "wifibox0", Index: 3, Kind: "bridge"},
 		{Name: "tap0", Index: 4, Kind: "tap", Up: true},
 	}

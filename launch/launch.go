@@ -3,10 +3,10 @@
 // at the configured nice value, tells when the guest is ready by watching
 // the routing socket for the link of bhyve's tap coming up (bhyve itself
 // gives no sign), reports how the process ended, signals processes, and
-// lists the device emulations the bhyve program offers. The encoding and
-// parsing (routing messages, bhyve's command line and `-s help` output)
-// is plain Go tested everywhere; the routing socket sits behind a small
-// seam whose FreeBSD side is launch_freebsd.go.
+// lists the device emulations the bhyve program offers. The routing
+// socket and the interface list are read through the system-call seam
+// (sys.Sys, with rtsock and ifnet), so the same code runs on FreeBSD and
+// over the kernel model of the simulated host.
 package launch
 
 import (
@@ -20,16 +20,17 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/sys"
 )
 
-// Launcher is the FreeBSD implementation of host.Launcher. New (FreeBSD
-// only) gives one wired to the kernel's routing socket.
+// Launcher is the FreeBSD implementation of host.Launcher.
 type Launcher struct {
-	// openRoutes opens a routing socket that receives every routing
-	// message the kernel broadcasts from then on.
-	openRoutes func() (routeSocket, error)
-	// ifIndex gives the index of a network interface.
-	ifIndex func(name string) (int, error)
+	// Sys is the kernel: its routing socket and interface list.
+	Sys sys.Sys
+	// Command makes the command that runs bhyve's argv; nil runs
+	// argv[0] with the rest as its arguments. The simulated host runs
+	// its simulated bhyve so.
+	Command func(argv []string) *exec.Cmd
 }
 
 var _ host.Launcher = (*Launcher)(nil)
@@ -73,6 +74,9 @@ func (l *Launcher) Launch(spec host.LaunchSpec) (host.Guest, error) {
 		note(out, reason)
 	}
 	cmd := exec.Command(program, spec.Argv[1:]...)
+	if l.Command != nil {
+		cmd = l.Command(spec.Argv)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -1,4 +1,4 @@
-package launch
+package launch_test
 
 import (
 	"bytes"
@@ -14,22 +14,69 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
+	. "github.com/wifibox/wifibox/launch"
+	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sys"
 )
 
-// testLauncher gives a Launcher whose routing socket is sock (or fails
-// to open with openErr) and whose only interface is tap0, index 7.
-func testLauncher(sock routeSocket, openErr error) *Launcher {
-	return &Launcher{
-		openRoutes: func() (routeSocket, error) { return sock, openErr },
-		ifIndex: func(name string) (int, error) {
-			if name != "tap0" {
-				return 0, errors.New("no such network interface")
-			}
-			return 7, nil
-		},
+// testHost is a simulated host with tap0 and tap1, as the kernel model
+// sees them.
+type testHost struct {
+	dir string
+	k   *sim.Kernel
+}
+
+func newTestHost(t *testing.T) *testHost {
+	t.Helper()
+	dir := t.TempDir()
+	if err := sim.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	k, err := sim.NewKernel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := ifnet.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := n.CreateInterface("tap"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &testHost{dir: dir, k: k}
+}
+
+// openTap opens /dev/TAP as bhyve does, from another process's view of
+// the kernel: its link comes up. The returned func closes it.
+func (h *testHost) openTap(t *testing.T, tap string) func() {
+	t.Helper()
+	k, err := sim.NewKernel(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := k.Open("/dev/"+tap, unix.O_RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := k.Close(fd); err != nil {
+			t.Error(err)
+		}
 	}
 }
+
+// noRoutes is a kernel whose routing socket cannot be opened.
+type noRoutes struct{ sys.Sys }
+
+func (noRoutes) Socket(int, int, int) (int, error) { return -1, abi.ENOMEM }
+
+// testLauncher gives a Launcher over the host's kernel.
+func testLauncher(h *testHost) *Launcher { return &Launcher{Sys: h.k} }
 
 // shell gives the argv of a fake bhyve running script. sh takes the
 // script as the argument of -c, as bhyve takes -c's CPU count, so the
@@ -58,7 +105,7 @@ func wait(t *testing.T, g host.Guest) host.ExitStatus {
 
 func TestExitCodeAndOutput(t *testing.T) {
 	var out bytes.Buffer
-	g := launch(t, testLauncher(nil, nil), host.LaunchSpec{
+	g := launch(t, testLauncher(newTestHost(t)), host.LaunchSpec{
 		Argv:   shell("echo out; echo err >&2; exit 3"),
 		Output: &out,
 	})
@@ -75,27 +122,25 @@ func TestExitCodeAndOutput(t *testing.T) {
 }
 
 // running launches a fake bhyve that waits to be signalled, with tap0 in
-// its command line, and the watch of tap0 on a fake routing socket.
-func running(t *testing.T, nice int) (host.Guest, *fakeRoutes, *Launcher) {
-	sock := newFakeRoutes()
-	l := testLauncher(sock, nil)
+// its command line, and the watch of tap0 on the model's routing socket.
+func running(t *testing.T, nice int) (host.Guest, *testHost, *Launcher) {
+	h := newTestHost(t)
+	l := testLauncher(h)
 	g := launch(t, l, host.LaunchSpec{
 		Argv: shell("exec sleep 600", "-s", "5:0,e1000,tap0", "wifibox"),
 		Nice: nice,
 	})
 	t.Cleanup(func() { l.Signal(g.Pid(), syscall.SIGKILL); g.Wait() })
-	return g, sock, l
+	return g, h, l
 }
 
 func TestReadyAndSignal(t *testing.T) {
-	g, sock, l := running(t, 0)
-	sock.msgs <- ifinfo(8, 2)
-	sock.msgs <- ifinfo(7, 1)
-	sock.msgs <- otherMessage(100)
+	g, h, l := running(t, 0)
+	h.openTap(t, "tap1") // another tap's link comes up
 	if isClosed(g.Ready()) {
 		t.Fatal("Ready closed before tap0's link came up")
 	}
-	sock.msgs <- ifinfo(7, 2)
+	defer h.openTap(t, "tap0")()
 	<-g.Ready()
 	if err := l.Signal(g.Pid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -106,8 +151,7 @@ func TestReadyAndSignal(t *testing.T) {
 }
 
 func TestExitBeforeReady(t *testing.T) {
-	sock := newFakeRoutes()
-	g := launch(t, testLauncher(sock, nil), host.LaunchSpec{
+	g := launch(t, testLauncher(newTestHost(t)), host.LaunchSpec{
 		Argv: shell("exit 4", "-s", "5:0,e1000,tap0", "wifibox"),
 	})
 	if st := wait(t, g); st != (host.ExitStatus{Code: 4}) {
@@ -115,9 +159,6 @@ func TestExitBeforeReady(t *testing.T) {
 	}
 	if isClosed(g.Ready()) {
 		t.Error("Ready closed though bhyve exited before its tap came up")
-	}
-	if !isClosed(sock.closed) {
-		t.Error("the routing socket is left open after bhyve exited")
 	}
 }
 
@@ -152,10 +193,10 @@ func TestFallbacks(t *testing.T) {
 		argv []string
 		want string
 	}{
-		{"unknown tap", testLauncher(newFakeRoutes(), nil), shell("exit 0", "-s", "5:0,e1000,tap9", "vm"),
-			"wifibox: find interface tap9 to watch for bhyve's readiness: no such network interface; bhyve counts as ready once started\n"},
-		{"no routing socket", testLauncher(nil, unix.EMFILE), shell("exit 0", "-s", "5:0,e1000,tap0", "vm"),
-			"wifibox: open a routing socket to watch tap0 for bhyve's readiness: too many open files; bhyve counts as ready once started\n"},
+		{"unknown tap", testLauncher(newTestHost(t)), shell("exit 0", "-s", "5:0,e1000,tap9", "vm"),
+			"wifibox: find interface tap9 to watch for bhyve's readiness: no such interface; bhyve counts as ready once started\n"},
+		{"no routing socket", &Launcher{Sys: noRoutes{newTestHost(t).k}}, shell("exit 0", "-s", "5:0,e1000,tap0", "vm"),
+			"wifibox: open a routing socket to watch tap0 for bhyve's readiness: socket(PF_ROUTE, SOCK_RAW): Cannot allocate memory; bhyve counts as ready once started\n"},
 	} {
 		var out bytes.Buffer
 		g := launch(t, tc.l, host.LaunchSpec{Argv: tc.argv, Output: &out})
@@ -170,7 +211,7 @@ func TestFallbacks(t *testing.T) {
 }
 
 func TestNoOutput(t *testing.T) {
-	g := launch(t, testLauncher(nil, nil), host.LaunchSpec{Argv: shell("echo lost; exit 2")})
+	g := launch(t, testLauncher(newTestHost(t)), host.LaunchSpec{Argv: shell("echo lost; exit 2")})
 	<-g.Ready()
 	if st := wait(t, g); st != (host.ExitStatus{Code: 2}) {
 		t.Errorf("Wait = %v, want exit status 2", st)
@@ -178,15 +219,11 @@ func TestNoOutput(t *testing.T) {
 }
 
 func TestLaunchFails(t *testing.T) {
-	sock := newFakeRoutes()
-	_, err := testLauncher(sock, nil).Launch(host.LaunchSpec{Argv: []string{"/nonexistent/bhyve", "-s", "5:0,e1000,tap0", "vm"}})
+	_, err := testLauncher(newTestHost(t)).Launch(host.LaunchSpec{Argv: []string{"/nonexistent/bhyve", "-s", "5:0,e1000,tap0", "vm"}})
 	if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "launch bhyve: start /nonexistent/bhyve: ") {
 		t.Errorf("Launch = %v, want an error naming the program, wrapping ENOENT", err)
 	}
-	if !isClosed(sock.closed) {
-		t.Error("the routing socket is left open after the launch failed")
-	}
-	if _, err := testLauncher(nil, nil).Launch(host.LaunchSpec{}); !errors.Is(err, unix.EINVAL) {
+	if _, err := testLauncher(newTestHost(t)).Launch(host.LaunchSpec{}); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("Launch without a command line = %v, want EINVAL", err)
 	}
 }
@@ -245,5 +282,14 @@ func TestEmulationsFail(t *testing.T) {
 	_, err := (&Launcher{}).Emulations("/nonexistent/bhyve")
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Emulations of a missing program = %v, want ENOENT", err)
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }

@@ -2,25 +2,18 @@ package launch
 
 import (
 	"fmt"
-	"github.com/wifibox/wifibox/internal/syncio"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/internal/syncio"
+	"github.com/wifibox/wifibox/rtsock"
 )
-
-// routeSocket is the seam to a routing socket (route(4)): each Read
-// returns one whole message, and Close makes a pending Read return. The
-// FreeBSD build opens a real one; tests feed crafted messages.
-type routeSocket interface {
-	Read(b []byte) (int, error)
-	Close() error
-}
-
-// routeBufSize holds any routing message: an RTM_IFINFO message is 168
-// bytes; the largest, RTM_GET with every address, stays under 1 KiB.
-const routeBufSize = 2048
 
 // bhyveArgOptions are the letters of bhyve's options that take an
 // argument (the getopt strings of usr.sbin/bhyve/*/bhyverun_machdep.c).
@@ -88,15 +81,19 @@ func (l *Launcher) watchTaps(argv []string) (*linkWatch, string) {
 	if len(taps) == 0 {
 		return nil, "bhyve's command line names no tap, so its readiness cannot be seen"
 	}
-	pending := make(map[uint16]string, len(taps))
-	for _, tap := range taps {
-		index, err := l.ifIndex(tap)
-		if err != nil {
-			return nil, fmt.Sprintf("find interface %s to watch for bhyve's readiness: %v", tap, err)
-		}
-		pending[uint16(index)] = tap
+	all, err := ifnet.Interfaces(l.Sys)
+	if err != nil {
+		return nil, fmt.Sprintf("find %s to watch for bhyve's readiness: %v", strings.Join(taps, ", "), err)
 	}
-	sock, err := l.openRoutes()
+	pending := make(map[int]string, len(taps))
+	for _, tap := range taps {
+		i := slices.IndexFunc(all, func(i host.Interface) bool { return i.Name == tap })
+		if i < 0 {
+			return nil, fmt.Sprintf("find interface %s to watch for bhyve's readiness: no such interface", tap)
+		}
+		pending[all[i].Index] = tap
+	}
+	sock, err := rtsock.Open(l.Sys)
 	if err != nil {
 		return nil, fmt.Sprintf("open a routing socket to watch %s for bhyve's readiness: %v", strings.Join(taps, ", "), err)
 	}
@@ -105,8 +102,8 @@ func (l *Launcher) watchTaps(argv []string) (*linkWatch, string) {
 
 // linkWatch waits for the links of bhyve's taps to come up.
 type linkWatch struct {
-	sock    routeSocket
-	pending map[uint16]string // the taps whose link has not come up, by index
+	sock    *rtsock.Socket
+	pending map[int]string // the taps whose link has not come up, by index
 	stopped atomic.Bool
 	once    sync.Once
 	done    chan struct{} // closed when run has returned
@@ -119,23 +116,17 @@ type linkWatch struct {
 func (w *linkWatch) run(ready chan<- struct{}, out io.Writer) {
 	defer close(w.done)
 	defer w.stop()
-	buf := make([]byte, routeBufSize)
 	for len(w.pending) > 0 {
-		n, err := w.sock.Read(buf)
+		ev, err := w.sock.Next()
 		if w.stopped.Load() {
 			return
 		}
-		if err == nil {
-			var index uint16
-			var up bool
-			index, up, err = linkUp(buf[:n])
-			if up {
-				delete(w.pending, index)
-			}
-		}
 		if err != nil {
-			note(out, fmt.Sprintf("watching %s for bhyve's readiness: read the routing socket: %v", w.names(), err))
+			note(out, fmt.Sprintf("watching %s for bhyve's readiness: %v", w.names(), err))
 			break
+		}
+		if ev.Kind == rtsock.Info && ev.LinkUp {
+			delete(w.pending, ev.Index)
 		}
 	}
 	close(ready)

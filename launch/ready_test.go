@@ -1,10 +1,6 @@
 package launch
 
 import (
-	"bytes"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -46,102 +42,5 @@ func TestTapNames(t *testing.T) {
 		if diff := cmp.Diff(tc.want, tapNames(tc.argv)); diff != "" {
 			t.Errorf("%s: tapNames(%q) (-want +got):\n%s", tc.name, tc.argv, diff)
 		}
-	}
-}
-
-// fakeRoutes is a routing socket fed by the test. Each message is handed
-// over unbuffered: once the next one is taken, the watch is done with the
-// one before.
-type fakeRoutes struct {
-	msgs   chan []byte
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newFakeRoutes() *fakeRoutes {
-	return &fakeRoutes{msgs: make(chan []byte), closed: make(chan struct{})}
-}
-
-func (f *fakeRoutes) Read(b []byte) (int, error) {
-	select {
-	case msg := <-f.msgs:
-		return copy(b, msg), nil
-	case <-f.closed:
-		return 0, os.ErrClosed
-	}
-}
-
-func (f *fakeRoutes) Close() error {
-	f.once.Do(func() { close(f.closed) })
-	return nil
-}
-
-// isClosed tells, without waiting, whether ch is closed.
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-// startWatch runs a watch of the given taps (index to name) on a fake
-// routing socket.
-func startWatch(pending map[uint16]string) (*linkWatch, *fakeRoutes, chan struct{}, *bytes.Buffer) {
-	sock := newFakeRoutes()
-	w := &linkWatch{sock: sock, pending: pending, done: make(chan struct{})}
-	ready := make(chan struct{})
-	var out bytes.Buffer
-	go w.run(ready, &out)
-	return w, sock, ready, &out
-}
-
-func TestWatchReady(t *testing.T) {
-	w, sock, ready, out := startWatch(map[uint16]string{7: "tap0", 9: "tap1"})
-	sock.msgs <- ifinfo(8, 2)      // another interface's link
-	sock.msgs <- ifinfo(7, 1)      // the tap's link down
-	sock.msgs <- otherMessage(100) // another message about it
-	sock.msgs <- ifinfo(7, 2)      // tap0 up, tap1 not yet
-	sock.msgs <- ifinfo(9, 0)      // unknown state
-	sock.msgs <- otherMessage(100) // taken once the one before is done
-	if isClosed(ready) {
-		t.Fatal("Ready closed before tap1's link came up")
-	}
-	sock.msgs <- ifinfo(9, 2)
-	<-ready
-	<-w.done
-	if !isClosed(sock.closed) {
-		t.Error("the routing socket is left open after the taps came up")
-	}
-	if out.Len() != 0 {
-		t.Errorf("output %q, want none", out)
-	}
-}
-
-func TestWatchStopped(t *testing.T) {
-	w, sock, ready, out := startWatch(map[uint16]string{7: "tap0"})
-	sock.msgs <- ifinfo(7, 1)
-	w.stop()
-	<-w.done
-	if isClosed(ready) {
-		t.Error("Ready closed after the watch was stopped with the link down")
-	}
-	if out.Len() != 0 {
-		t.Errorf("output %q, want none", out)
-	}
-}
-
-func TestWatchFallsBack(t *testing.T) {
-	w, sock, ready, out := startWatch(map[uint16]string{7: "tap0"})
-	sock.msgs <- ifinfo(7, 2)[:40]
-	<-ready
-	<-w.done
-	want := "wifibox: watching tap0 for bhyve's readiness: read the routing socket: RTM_IFINFO message of 40 bytes"
-	if !strings.HasPrefix(out.String(), want) || !strings.HasSuffix(out.String(), "; bhyve counts as ready once started\n") {
-		t.Errorf("output %q, want it to start with %q", out, want)
-	}
-	if !isClosed(sock.closed) {
-		t.Error("the routing socket is left open")
 	}
 }

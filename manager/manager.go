@@ -61,6 +61,9 @@ const (
 	// link came up, and then after its vCPUs started, to count as running
 	// (see StageRunning).
 	runningGrace = 25 * time.Millisecond
+	// tapReleaseWait bounds the wait for a bhyve on its way out to close
+	// the tap.
+	tapReleaseWait = 10 * time.Second
 )
 
 // Status is what the manager tells `wifibox status`.
@@ -342,6 +345,12 @@ func (m *manager) launch() (Plan, *guest, error) {
 	if err := m.h.Net.SetUp(plan.Tap); err != nil {
 		undo()
 		return plan, nil, fmt.Errorf("bring up %s: %w", plan.Tap, err)
+	}
+	// A bhyve on its way out (its VM destroyed by a repair) still has
+	// the tap open; a new one could not open it (EBUSY).
+	if err := m.h.Net.WaitLinkDown(plan.Tap, tapReleaseWait); err != nil {
+		undo()
+		return plan, nil, err
 	}
 	m.log.Info("VM manager: launching the guest")
 	m.log.Debugf("VM manager: configuration as read: %s", plan.Settings)

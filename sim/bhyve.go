@@ -94,19 +94,18 @@ func (a *bhyveArgs) set(opt byte, value string) error {
 
 // bhyve is a running simulated bhyve.
 type bhyve struct {
-	s     *system
-	args  bhyveArgs
-	pid   int
-	ready *os.File // the Launcher's pipe; nil once written to
+	s    *system
+	args bhyveArgs
+	pid  int
 }
 
 // BhyveMain runs the simulated bhyve: args are the host's directory and
 // bhyve's argv. Like bhyve(8) it exits 0 when the guest rebooted, 1 when it
-// powered off, 2 when it halted and 4 on errors, printing them on stderr. It
-// reports on descriptor 3 when it opens its tap, the moment the FreeBSD
-// Launcher sees as the tap's link coming up (see signalReady).
+// powered off, 2 when it halted and 4 on errors, printing them on stderr.
+// While it sets up its devices it opens the tap of its network device
+// through the kernel model, whose link comes up: what tells launch's
+// Launcher that it is ready.
 func BhyveMain(args []string) int {
-	ready := readyPipe()
 	if len(args) < 2 {
 		fmt.Fprintln(os.Stderr, "bhyve: usage: "+BhyveCommand+" DIR bhyve-argv...")
 		return host.ExitError
@@ -121,32 +120,10 @@ func BhyveMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
 		return host.ExitError
 	}
-	b := &bhyve{s: &system{dir: dir}, args: a, pid: os.Getpid(), ready: ready}
+	b := &bhyve{s: &system{dir: dir}, args: a, pid: os.Getpid()}
 	code := b.run()
 	b.finish(code)
 	return code
-}
-
-// readyPipe gives the pipe on which the Launcher waits for the guest to
-// run, or nil when descriptor 3 is none (bhyve run by hand). It is taken
-// before anything else can open a file as descriptor 3.
-func readyPipe() *os.File {
-	var st unix.Stat_t
-	if unix.Fstat(readyFD, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		return nil
-	}
-	return os.NewFile(readyFD, "ready")
-}
-
-// signalReady tells the Launcher that bhyve has opened its tap: if_tuntap
-// raises the tap's link then, which the FreeBSD Launcher watches for. The
-// devices of later slots are set up after it.
-func (b *bhyve) signalReady() {
-	if b.ready != nil {
-		b.ready.Write([]byte("ready\n"))
-		b.ready.Close()
-		b.ready = nil
-	}
 }
 
 // run boots the guest and runs it until bhyve exits, giving the exit
@@ -158,11 +135,21 @@ func (b *bhyve) run() int {
 	signal.Notify(events, unix.SIGTERM, vmChanged)
 	var f faults
 	err := b.s.run("bhyve", internal, b.open)
+	// The devices up to the tap's are set up, and the tap opened, before
+	// the later ones (the passthru device): a failure there comes after
+	// the tap's link came up, as on FreeBSD.
+	early, late := b.args.slots, []string(nil)
+	if i := slices.IndexFunc(b.args.slots, func(spec string) bool { return tapOf(spec) != "" }); i >= 0 {
+		early, late = b.args.slots[:i+1], b.args.slots[i+1:]
+	}
 	if err == nil {
 		err = b.s.run("bhyve", internal, func(t *txn) error {
 			f = t.faults
-			return b.boot(t)
+			return b.boot(t, early, false)
 		})
+	}
+	if err == nil {
+		err = b.s.run("bhyve", internal, func(t *txn) error { return b.boot(t, late, true) })
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -176,7 +163,6 @@ func (b *bhyve) run() int {
 		}
 		defer c.close()
 	}
-	b.signalReady() // a command line without a tap: ready once set up
 	fmt.Printf("bhyve: guest %s booting\n", b.args.name)
 	fmt.Println("guest: Linux version 6.6.21-wifibox (simulated) #1 SMP")
 	g := &simGuest{b: b}
@@ -256,31 +242,48 @@ func (b *bhyve) open(t *txn) error {
 }
 
 // boot checks the configuration against the host the way bhyve's device
-// initialisation does and, when it fits, marks the VM as run by this bhyve.
-func (b *bhyve) boot(t *txn) error {
+// initialisation does: first (last false) the VM, its firmware and vCPUs
+// and the devices of the slots given, then (last true) the devices of the
+// others and the console; when all fit, it marks the VM as run by this
+// bhyve.
+func (b *bhyve) boot(t *txn, slots []string, last bool) error {
 	v := t.st.VMs[b.args.name]
 	if v == nil {
 		return fmt.Errorf("vm_open: %w", unix.ENOENT)
 	}
-	if b.args.bootrom == "" {
-		return errors.New("no bootrom was configured")
+	if !last {
+		if b.args.bootrom == "" {
+			return errors.New("no bootrom was configured")
+		}
+		if _, err := os.Stat(b.args.bootrom); err != nil {
+			return fmt.Errorf("bootrom %s: %w", b.s.strip(b.args.bootrom), unix.ENOENT)
+		}
+		if n, err := strconv.Atoi(b.args.cpus); b.args.cpus != "" && (err != nil || n < 1 || n > maxCPU) {
+			return fmt.Errorf("invalid vCPU count '%s'", b.args.cpus)
+		}
 	}
-	if _, err := os.Stat(b.args.bootrom); err != nil {
-		return fmt.Errorf("bootrom %s: %w", b.s.strip(b.args.bootrom), unix.ENOENT)
-	}
-	if n, err := strconv.Atoi(b.args.cpus); b.args.cpus != "" && (err != nil || n < 1 || n > maxCPU) {
-		return fmt.Errorf("invalid vCPU count '%s'", b.args.cpus)
-	}
-	for _, spec := range b.args.slots {
+	for _, spec := range slots {
 		if err := b.device(t, spec); err != nil {
 			return err
 		}
+	}
+	if !last {
+		return nil
 	}
 	if b.args.com1 != "" && !t.present("nmdm") {
 		return fmt.Errorf("Unable to initialize backend '%s' for LPC device com1", b.s.strip(b.args.com1))
 	}
 	v.Pid = b.pid
 	return nil
+}
+
+// tapOf gives the tap of a network device's -s specification, or "".
+func tapOf(spec string) string {
+	parts := strings.Split(spec, ",")
+	if len(parts) > 2 && (parts[1] == "virtio-net" || parts[1] == "e1000") {
+		return parts[2]
+	}
+	return ""
 }
 
 // device checks one -s slot[:func],emulation[,config] specification.
@@ -309,10 +312,11 @@ func (b *bhyve) device(t *txn, spec string) error {
 		_, path, _ := strings.Cut(conf, "=")
 		return stat("virtio-9p: cannot open shared directory", path)
 	case "virtio-net", "e1000":
-		if i := t.iface(conf); i == nil || i.Kind != "tap" {
-			return fmt.Errorf("%s: Could not open backend device %s: %w", emul, conf, unix.ENOENT)
+		// tap_init (usr.sbin/bhyve/net_backends.c) opens /dev/NAME
+		// O_RDWR: tunopen, whose link-up message makes it ready.
+		if err := tapOpen(t, conf); err != nil {
+			return fmt.Errorf("%s: Could not open backend device %s: %w", emul, conf, err)
 		}
-		b.signalReady()
 	case "passthru":
 		return b.passthru(t, conf)
 	}
@@ -395,6 +399,17 @@ func (b *bhyve) finish(code int) {
 		}
 		return nil
 	})
+	if err == nil {
+		// Its exit closes the taps it has open (tundtor).
+		err = b.s.run("bhyve", internal, func(t *txn) error {
+			for _, i := range t.st.Interfaces {
+				if i.Opener == b.pid {
+					tapClose(t, i.Name)
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}

@@ -80,7 +80,7 @@ func (i *ifnet) flags() uint32 {
 func (t *txn) linkState(i *ifnet) uint8 {
 	switch i.Kind {
 	case "tap":
-		if i.Opener != 0 {
+		if i.Opener != 0 && processAlive(i.Opener) {
 			return abi.LINK_STATE_UP
 		}
 		return abi.LINK_STATE_DOWN

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/wifibox/wifibox/abi"
 )
 
@@ -19,7 +17,10 @@ import (
 // every routing socket when interfaces arrive, leave, come up or go down
 // and when a link changes state, kept as an append-only log in
 // DIR/sim/routes (each message starts with its length, as on the wire),
-// so every process of the simulated host reads them. A routing socket
+// so every process of the simulated host reads them. A process that exits
+// holding a tap open closes it, as exit(2) closes descriptors: a blocked
+// read also waits for the exit of each tap's opener (a pidfd on Linux) and
+// then sends the link-down message the kernel sends. A routing socket
 // reads the messages appended after it was opened, one message a read,
 // and blocks until the next one comes; closing it from another goroutine
 // makes a pending read return EBADF. Left out: the address and route
@@ -69,6 +70,7 @@ func (s *system) appendRoutes(msgs [][]byte) error {
 // routeSocket is an open routing socket: where in the log it reads, and
 // the wait for the log to grow.
 type routeSocket struct {
+	s    *system
 	path string
 	mu   sync.Mutex
 	off  int64
@@ -100,7 +102,7 @@ func (s *system) openRouteSocket() (*routeSocket, error) {
 		w.close()
 		return nil, err
 	}
-	return &routeSocket{path: path, off: st.Size(), w: w}, nil
+	return &routeSocket{s: s, path: path, off: st.Size(), w: w}, nil
 }
 
 // read gives the next message, truncated to p as a datagram is; it
@@ -126,7 +128,14 @@ func (r *routeSocket) read(p []byte) (int, error) {
 		if err != nil || msg != nil {
 			return copy(p, msg), err
 		}
-		if err := r.w.wait(); err != nil {
+		pids, err := r.s.tapOpeners()
+		if err != nil {
+			return 0, err
+		}
+		if err := r.w.wait(pids); err != nil {
+			return 0, err
+		}
+		if err := r.s.reapTaps(); err != nil {
 			return 0, err
 		}
 		r.mu.Lock()
@@ -176,8 +185,31 @@ func (r *routeSocket) close() {
 	r.w.wake()
 }
 
-// processAlive tells whether a process exists (kill(pid, 0)).
-func processAlive(pid int) bool {
-	err := unix.Kill(pid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
+// tapOpeners gives the processes that hold a tap open.
+func (s *system) tapOpeners() ([]int, error) {
+	var pids []int
+	err := s.syscall("tap openers", query, func(t *txn) error {
+		for _, i := range t.st.Interfaces {
+			if i.Opener != 0 {
+				pids = append(pids, i.Opener)
+			}
+		}
+		return nil
+	})
+	return pids, err
+}
+
+// reapTaps closes the taps of processes that exited, as the kernel does
+// when a process exits (its descriptors are closed: tunclose), with the
+// link-down message.
+func (s *system) reapTaps() error {
+	return s.syscall("exit", internal, func(t *txn) error {
+		for _, i := range t.st.Interfaces {
+			if i.Opener != 0 && !processAlive(i.Opener) {
+				i.Opener = 0
+				t.ifinfo(i)
+			}
+		}
+		return nil
+	})
 }

@@ -2,6 +2,9 @@ package sim
 
 import (
 	"errors"
+	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,10 +33,18 @@ func newLogWaiter(path string) (*logWaiter, error) {
 	return w, nil
 }
 
-// wait returns once the log was written to since the last wait, or a
-// wake-up came.
-func (w *logWaiter) wait() error {
+// wait returns once the log was written to since the last wait, a
+// wake-up came, or one of the processes exited.
+func (w *logWaiter) wait(pids []int) error {
 	fds := []unix.PollFd{{Fd: int32(w.ino), Events: unix.POLLIN}, {Fd: int32(w.wake2[0]), Events: unix.POLLIN}}
+	for _, pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			return nil // gone already: the caller reaps it
+		}
+		defer unix.Close(fd)
+		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+	}
 	for {
 		_, err := unix.Poll(fds, -1)
 		if errors.Is(err, unix.EINTR) {
@@ -59,4 +70,15 @@ func (w *logWaiter) close() {
 	unix.Close(w.ino)
 	unix.Close(w.wake2[0])
 	unix.Close(w.wake2[1])
+}
+
+// processAlive tells whether a process runs: it exists and is no zombie,
+// whose descriptors exit(2) has closed already.
+func processAlive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	return !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z")
 }

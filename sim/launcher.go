@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/host"
+	run "github.com/wifibox/wifibox/launch"
 )
 
 // emulations are the device emulations of the simulated bhyve (`bhyve -s
@@ -47,13 +47,11 @@ func (s *system) Signal(pid int, sig syscall.Signal) error {
 	})
 }
 
-// readyFD is the descriptor on which the simulated bhyve reports that its
-// guest runs: the first of exec.Cmd.ExtraFiles.
-const readyFD = 3
-
-// Launch starts the simulated bhyve with the given command line, in its own
-// process group so a terminal's signals to the launching process's group
-// do not reach it.
+// Launch starts the simulated bhyve with the given command line through
+// launch's Launcher over the kernel model, so its readiness is what it is
+// on FreeBSD: the link of its tap coming up when the simulated bhyve opens
+// /dev/tapN. A nice value below 0 needs root; a simulated host run by
+// another user runs bhyve at 0 then.
 func (s *system) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	argv := make([]string, len(spec.Argv))
 	for i, a := range spec.Argv {
@@ -66,56 +64,11 @@ func (s *system) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch simulated bhyve: %w", err)
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("launch simulated bhyve: %w", err)
+	if os.Geteuid() != 0 {
+		spec.Nice = max(spec.Nice, 0)
 	}
-	cmd := exec.Command(exe, append([]string{BhyveCommand, s.dir}, spec.Argv...)...)
-	cmd.Stdout, cmd.Stderr = spec.Output, spec.Output
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("launch simulated bhyve %s: %w", exe, err)
-	}
-	err = unix.Setpriority(unix.PRIO_PROCESS, cmd.Process.Pid, spec.Nice)
-	if err != nil && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
-		cmd.Process.Kill()
-		cmd.Wait()
-		r.Close()
-		return nil, fmt.Errorf("launch simulated bhyve: setpriority %d: %w", spec.Nice, err)
-	}
-	g := &guest{cmd: cmd, ready: make(chan struct{})}
-	go func() {
-		defer r.Close()
-		if n, _ := r.Read(make([]byte, 1)); n > 0 {
-			close(g.ready)
-		}
-	}()
-	return g, nil
-}
-
-// guest is a launched simulated bhyve.
-type guest struct {
-	cmd   *exec.Cmd
-	ready chan struct{}
-}
-
-func (g *guest) Pid() int               { return g.cmd.Process.Pid }
-func (g *guest) Ready() <-chan struct{} { return g.ready }
-
-// Wait waits for the simulated bhyve to exit and tells how it did.
-func (g *guest) Wait() (host.ExitStatus, error) {
-	err := g.cmd.Wait()
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		return host.ExitStatus{}, fmt.Errorf("wait for simulated bhyve %d: %w", g.Pid(), err)
-	}
-	ws, ok := g.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() {
-		return host.ExitStatus{Signal: ws.Signal()}, nil
-	}
-	return host.ExitStatus{Code: g.cmd.ProcessState.ExitCode()}, nil
+	l := &run.Launcher{Sys: newKernel(s), Command: func(argv []string) *exec.Cmd {
+		return exec.Command(exe, append([]string{BhyveCommand, s.dir}, argv...)...)
+	}}
+	return l.Launch(spec)
 }

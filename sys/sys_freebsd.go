@@ -53,7 +53,17 @@ func (native) Open(path string, flags int) (int, error) {
 	return fd, errno(err)
 }
 
-func (native) Close(fd int) error { return errno(unix.Close(fd)) }
+// Close closes a descriptor. A read(2) another thread has under way on a
+// socket is not ended by close(2) on FreeBSD, so a socket is shut down for
+// reading first: soshutdown (sys/kern/uipc_socket.c) flushes its receive
+// buffer and marks it unable to receive more (socantrcvmore), which wakes
+// the reader with a read of 0. A routing socket is connected from its
+// creation (rts_attach), so shutdown(2) applies to it. On a descriptor
+// that is no socket, shutdown fails with ENOTSOCK and is ignored.
+func (native) Close(fd int) error {
+	unix.Shutdown(fd, unix.SHUT_RD)
+	return errno(unix.Close(fd))
+}
 
 func (native) Ioctl(fd int, req uint32, arg unsafe.Pointer) error {
 	// The request is passed zero-extended: the kernel truncates it to 32

@@ -49,13 +49,21 @@ func (h *simHost) managerPID() int {
 	return pid
 }
 
-// killAndWait kills a process with SIGKILL and waits until it is gone.
+// killAndWait kills a process with SIGKILL and waits until it is gone
+// and reaped: a killed process whose leader thread is a zombie already may
+// still hold its locks while its other threads exit.
 func killAndWait(t *testing.T, pid int) {
 	t.Helper()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, pid)
+	deadline := time.Now().Add(20 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("PID %d was not reaped", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitGone waits until a process no longer exists.
