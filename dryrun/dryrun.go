@@ -204,18 +204,23 @@ func (d *dry) Interface(name string) (host.Interface, error) {
 	return d.real.Net.Interface(name)
 }
 
-// CreateInterface gives the name the kernel would: the type and its lowest
-// free unit.
+// CreateInterface gives the name the kernel would: the one asked for
+// (tap5), or the type and its lowest free unit.
 func (d *dry) CreateInterface(kind string) (string, error) {
-	all, err := d.Interfaces()
-	if err != nil {
-		return "", err
+	name := kind
+	if i := strings.IndexAny(kind, "0123456789"); i > 0 {
+		kind = kind[:i]
+	} else {
+		all, err := d.Interfaces()
+		if err != nil {
+			return "", err
+		}
+		unit := 0
+		for slices.ContainsFunc(all, func(i host.Interface) bool { return i.Name == kind+strconv.Itoa(unit) }) {
+			unit++
+		}
+		name = kind + strconv.Itoa(unit)
 	}
-	unit := 0
-	for slices.ContainsFunc(all, func(i host.Interface) bool { return i.Name == kind+strconv.Itoa(unit) }) {
-		unit++
-	}
-	name := kind + strconv.Itoa(unit)
 	d.op("if_create %s %s", kind, name)
 	d.ifaces[name] = &host.Interface{Name: name, Kind: kind}
 	delete(d.gone, name)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -42,15 +43,17 @@ const Mark = "wifibox"
 // are destroyed before it returns; the error names the interface, the
 // ioctl and the errno. That if_bridge is loaded is the caller's business;
 // a missing bridge cloner shows as EINVAL from SIOCIFCREATE2 with a hint.
-func Setup(n host.Net, bridge string) (tap string, warnings []string, err error) {
+func Setup(n host.Net, bridge, journal string) (tap string, warnings []string, err error) {
 	var created []string // what to destroy on failure, newest last
 	defer func() {
 		if err != nil {
 			err = undo(n, created, err)
+		} else {
+			err = forget(journal)
 		}
 	}()
 
-	reclaimed, err := Reclaim(n, bridge)
+	reclaimed, err := Reclaim(n, bridge, journal)
 	warnings = leftBehind(reclaimed)
 	if err != nil {
 		return "", warnings, err
@@ -58,7 +61,7 @@ func Setup(n host.Net, bridge string) (tap string, warnings []string, err error)
 	info, members, err := bridgeMembers(n, bridge)
 	switch {
 	case errors.Is(err, unix.ENXIO):
-		if err := createBridge(n, bridge, &created); err != nil {
+		if err := createBridge(n, bridge, journal, &created); err != nil {
 			return "", nil, err
 		}
 	case err != nil:
@@ -93,7 +96,7 @@ func Setup(n host.Net, bridge string) (tap string, warnings []string, err error)
 		return taps[0].Name, warnings, nil
 	}
 
-	tap, err = create(n, KindTap, &created)
+	tap, err = create(n, KindTap, journal, &created)
 	if err != nil {
 		return "", nil, hint(err, "if_tuntap is not loaded")
 	}
@@ -117,8 +120,8 @@ func names(list []host.Interface) string {
 
 // createBridge clones a bridge, renames it and brings it up, recording in
 // created the name under which it can be destroyed.
-func createBridge(n host.Net, bridge string, created *[]string) error {
-	name, err := create(n, KindBridge, created)
+func createBridge(n host.Net, bridge, journal string, created *[]string) error {
+	name, err := create(n, KindBridge, journal, created)
 	if err != nil {
 		return hint(err, "if_bridge is not loaded")
 	}
@@ -132,23 +135,50 @@ func createBridge(n host.Net, bridge string, created *[]string) error {
 	return nil
 }
 
-// create clones an interface and marks it, recording it in created.
-func create(n host.Net, kind string, created *[]string) (string, error) {
-	name, err := n.CreateInterface(kind)
+// create clones an interface and marks it, recording it in created. It
+// names the unit itself, the lowest whose name is free, and notes the
+// name in the journal before the clone: a wifibox killed between the
+// clone and the mark leaves an interface Reclaim knows from the journal.
+// A unit that a renamed interface still holds is EEXIST: the next is
+// tried.
+func create(n host.Net, kind, journal string, created *[]string) (string, error) {
+	all, err := n.Interfaces()
 	if err != nil {
 		return "", err
 	}
-	*created = append(*created, name)
-	return name, n.SetDescription(name, Mark)
+	for unit, tries := 0, 0; ; unit++ {
+		name := kind + strconv.Itoa(unit)
+		if slices.ContainsFunc(all, func(i host.Interface) bool { return i.Name == name }) {
+			continue
+		}
+		if err := note(journal, name); err != nil {
+			return "", err
+		}
+		name, err = n.CreateInterface(name)
+		if errors.Is(err, unix.EEXIST) && tries < len(all) {
+			tries++
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		*created = append(*created, name)
+		return name, n.SetDescription(name, Mark)
+	}
 }
 
-// Reclaim destroys the interfaces wifibox marked (Mark) that nothing uses:
-// a marked bridge other than the named one (a bridge not renamed yet), and
-// a marked tap that is a member of no bridge and not in inUse (a tap not
-// added yet, or released). The bridge and its members are left to Setup
-// and Teardown. It gives the names destroyed; it goes on after a failure
-// and returns every one.
-func Reclaim(n host.Net, bridge string, inUse ...string) (destroyed []string, err error) {
+// Reclaim destroys the interfaces wifibox created that nothing uses: those
+// it marked (Mark) or noted in the journal, if a bridge other than the
+// named one (one not renamed yet), or a tap that is a member of no bridge
+// and not in inUse (a tap not added yet, or released). The bridge and its
+// members are left to Setup and Teardown. It gives the names destroyed;
+// it goes on after a failure and returns every one. The journal is
+// emptied once all is done.
+func Reclaim(n host.Net, bridge, journal string, inUse ...string) (destroyed []string, err error) {
+	noted, err := journaled(journal)
+	if err != nil {
+		return nil, err
+	}
 	all, err := n.Interfaces()
 	if err != nil {
 		return nil, err
@@ -177,19 +207,24 @@ func Reclaim(n host.Net, bridge string, inUse ...string) (destroyed []string, er
 		if members[i.Name] {
 			continue
 		}
-		text, err := n.Description(i.Name)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if text != Mark {
-			continue
+		if !slices.Contains(noted, i.Name) {
+			text, err := n.Description(i.Name)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if text != Mark {
+				continue
+			}
 		}
 		if err := n.DestroyInterface(i.Name); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		destroyed = append(destroyed, i.Name)
+	}
+	if len(errs) == 0 {
+		errs = append(errs, forget(journal))
 	}
 	return destroyed, errors.Join(errs...)
 }
@@ -236,9 +271,9 @@ func Tap(n host.Net, bridge string) (string, error) {
 //
 // Marked interfaces that a killed wifibox left are reclaimed afterwards
 // (Reclaim), and named in the warnings.
-func Teardown(n host.Net, bridge string) (warnings []string, err error) {
+func Teardown(n host.Net, bridge, journal string) (warnings []string, err error) {
 	warnings, err = teardownBridge(n, bridge)
-	reclaimed, rerr := Reclaim(n, bridge)
+	reclaimed, rerr := Reclaim(n, bridge, journal)
 	return append(warnings, leftBehind(reclaimed)...), errors.Join(err, rerr)
 }
 

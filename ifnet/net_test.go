@@ -86,6 +86,9 @@ func newTestHost(t *testing.T, faults ...string) *testHost {
 	return &testHost{dir: dir, sys: f, net: n}
 }
 
+// journal is where Setup notes what it is about to create.
+func (h *testHost) journal() string { return filepath.Join(h.dir, "netif.journal") }
+
 // trace gives the trace lines from the n-th on.
 func (h *testHost) trace(t *testing.T, from int) []string {
 	t.Helper()

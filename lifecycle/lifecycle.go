@@ -289,11 +289,20 @@ func (r *Runner) unloadVMM() error {
 	return failure.New(failure.Environment, err)
 }
 
+// netifJournal is where `netif` notes the interfaces it is about to
+// create (ifnet.Setup); the dry run keeps none.
+func (r *Runner) netifJournal() string {
+	if r.DryRun {
+		return ""
+	}
+	return filepath.Join(r.Host.Paths.RunDir, "netif.journal")
+}
+
 func (r *Runner) startNetif() error {
 	if err := r.ensureModule("if_bridge"); err != nil {
 		return err
 	}
-	tap, warnings, err := ifnet.Setup(r.Host.Net, manager.Bridge)
+	tap, warnings, err := ifnet.Setup(r.Host.Net, manager.Bridge, r.netifJournal())
 	for _, w := range warnings {
 		r.Log.Warn(w)
 	}
@@ -305,7 +314,7 @@ func (r *Runner) startNetif() error {
 }
 
 func (r *Runner) stopNetif() error {
-	warnings, err := ifnet.Teardown(r.Host.Net, manager.Bridge)
+	warnings, err := ifnet.Teardown(r.Host.Net, manager.Bridge, r.netifJournal())
 	for _, w := range warnings {
 		r.Log.Warn(w)
 	}
@@ -547,7 +556,7 @@ func (r *Runner) repair() error {
 	}
 	// Interfaces a killed `start netif` created and marked, outside the
 	// bridge: no guest runs to use them.
-	reclaimed, err := ifnet.Reclaim(h.Net, manager.Bridge)
+	reclaimed, err := ifnet.Reclaim(h.Net, manager.Bridge, r.netifJournal())
 	for _, name := range reclaimed {
 		warn("Repair: destroyed %s, an interface a stopped wifibox left behind", name)
 	}
