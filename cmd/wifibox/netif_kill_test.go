@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wifibox/wifibox/sim"
+)
+
+// TestKillsDuringStartNetif: 100 `start netif` killed with SIGKILL at
+// moments spread over how long one takes, then `stop`, leave no interface
+// on the simulated host but its own (issue 18: what wifibox creates, it
+// marks, and repair reclaims).
+func TestKillsDuringStartNetif(t *testing.T) {
+	h := newHost(t)
+	begin := time.Now()
+	h.must("start", "netif")
+	took := time.Since(begin)
+	h.must("stop", "netif")
+	const kills = 100
+	for i := range kills {
+		cmd := exec.Command(binary, "-S", h.dir, "start", "netif")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(took * time.Duration(i) / kills)
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	h.must("stop")
+	sh, err := sim.Open(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := sh.Net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, i := range list {
+		names = append(names, i.Name)
+	}
+	slices.Sort(names)
+	if diff := cmp.Diff([]string{"em0", "lo0"}, names); diff != "" {
+		t.Errorf("interfaces after %d killed starts and a stop (-want +got):\n%s", kills, diff)
+	}
+}
