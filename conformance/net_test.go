@@ -1,0 +1,333 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/rtsock"
+	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sys"
+)
+
+// The interface ioctls, the interface list and the routing socket. On a
+// real kernel the tests create interfaces of their own (destroyed at the
+// end) and touch no other.
+
+// ifnetOf gives ifnet's host.Net over the kernel.
+func ifnetOf(t *testing.T, k sys.Sys) *ifnet.Net {
+	t.Helper()
+	n, err := ifnet.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// loadBridge makes sure if_bridge is there: on the model by loading it, on
+// a real kernel by skipping when it is not.
+func loadBridge(t *testing.T, k sys.Sys) {
+	t.Helper()
+	if m := modelOf(t); m != nil {
+		h, err := sim.Open(m.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Kernel.Load(filepath.Join(m.dir, "boot/kernel/if_bridge.ko")); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if _, err := k.Modfind("if_bridge"); err != nil {
+		t.Skipf("if_bridge is not loaded (modfind: %v)", err)
+	}
+}
+
+// clone creates an interface, destroyed at the end of the test.
+func clone(t *testing.T, n *ifnet.Net, kind string) string {
+	t.Helper()
+	name, err := n.CreateInterface(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.DestroyInterface(name) })
+	return name
+}
+
+// unique is a name no interface has: the test's process id in it.
+func unique(prefix string) string { return fmt.Sprintf("%s%d", prefix, os.Getpid()%100000) }
+
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: %v, want %v", what, err, want)
+	}
+}
+
+func TestCloneRenameDestroy(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		n := ifnetOf(t, k)
+		tap := clone(t, n, "tap")
+		if !strings.HasPrefix(tap, "tap") {
+			t.Errorf("SIOCIFCREATE2 tap gave %q", tap)
+		}
+		_, err := n.CreateInterface(tap)
+		wantErr(t, "clone a unit in use", err, abi.EEXIST)
+		_, err = n.CreateInterface("nosuchcloner")
+		wantErr(t, "clone without a cloner", err, abi.EINVAL)
+		renamed := unique("wbt")
+		if err := n.RenameInterface(tap, renamed); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.DestroyInterface(renamed) })
+		wantErr(t, "rename a missing interface", n.RenameInterface(tap, "wbx0"), abi.ENXIO)
+		other := clone(t, n, "tap")
+		wantErr(t, "rename onto a name in use", n.RenameInterface(other, renamed), abi.EEXIST)
+		if err := n.RenameInterface(renamed, renamed); err != nil {
+			t.Errorf("rename to its own name: %v", err)
+		}
+		if i, err := n.Interface(renamed); err != nil || i.Kind != "ether" || i.Index == 0 {
+			t.Errorf("NET_RT_IFLISTL: %+v, %v; want an Ethernet interface with an index", i, err)
+		}
+		if err := n.DestroyInterface(renamed); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, "destroy a missing interface", n.DestroyInterface(renamed), abi.ENXIO)
+		wantErr(t, "bring up a missing interface", n.SetUp(renamed), abi.ENXIO)
+	})
+}
+
+func TestFlagsAndDescription(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		n := ifnetOf(t, k)
+		tap := clone(t, n, "tap")
+		if i, err := n.Interface(tap); err != nil || i.Up || i.LinkUp {
+			t.Errorf("a new tap: %+v, %v; want it down", i, err)
+		}
+		if err := n.SetUp(tap); err != nil {
+			t.Fatal(err)
+		}
+		if i, err := n.Interface(tap); err != nil || !i.Up || i.LinkUp {
+			t.Errorf("a tap brought up, not open: %+v, %v; want IFF_UP, the link down", i, err)
+		}
+		if text, err := n.Description(tap); text != "" || err != nil {
+			t.Errorf("SIOCGIFDESCR of a new tap = %q, %v; want ENOMSG, none", text, err)
+		}
+		if err := n.SetDescription(tap, ifnet.Mark); err != nil {
+			t.Fatal(err)
+		}
+		if text, err := n.Description(tap); text != ifnet.Mark || err != nil {
+			t.Errorf("SIOCGIFDESCR = %q, %v; want %q", text, err, ifnet.Mark)
+		}
+		wantErr(t, "a description past net.ifdescr_maxlen", n.SetDescription(tap, strings.Repeat("x", abi.IFDESCRSIZE)), abi.ENAMETOOLONG)
+		// A buffer too short: NULL back, and the length needed.
+		fd, err := k.Socket(abi.AF_LOCAL, abi.SOCK_DGRAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer k.Close(fd)
+		buf := make([]byte, 2)
+		req := abi.IfreqBuffer{Length: uint64(len(buf)), Buffer: unsafe.Pointer(&buf[0])}
+		copy(req.Name[:], tap)
+		if err := k.Ioctl(fd, abi.SIOCGIFDESCR, unsafe.Pointer(&req)); err != nil || req.Buffer != nil || req.Length != uint64(len(ifnet.Mark)+1) {
+			t.Errorf("SIOCGIFDESCR with 2 bytes: buffer %v, length %d, %v; want NULL, %d", req.Buffer, req.Length, err, len(ifnet.Mark)+1)
+		}
+	})
+}
+
+func TestBridgeMembers(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		loadBridge(t, k)
+		n := ifnetOf(t, k)
+		b1, b2 := clone(t, n, "bridge"), clone(t, n, "bridge")
+		tap1, tap2 := clone(t, n, "tap"), clone(t, n, "tap")
+		if got, err := n.Members(b1); err != nil || len(got) != 0 {
+			t.Errorf("BRDGGIFS of a new bridge = %v, %v", got, err)
+		}
+		// The order Setup uses: join, then up (15.0 refuses a member
+		// that has an address).
+		if err := n.AddMember(b1, tap1); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.SetUp(tap1); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, "BRDGADD a member again", n.AddMember(b1, tap1), abi.EEXIST)
+		wantErr(t, "BRDGADD another bridge's member", n.AddMember(b2, tap1), abi.EBUSY)
+		wantErr(t, "BRDGADD a missing interface", n.AddMember(b1, "wbnone0"), abi.ENOENT)
+		wantErr(t, "BRDGADD a bridge", n.AddMember(b1, b2), abi.EINVAL)
+		wantErr(t, "BRDGADD to a tap", n.AddMember(tap2, tap1), abi.EINVAL)
+		wantErr(t, "BRDGDEL a non-member", n.DeleteMember(b1, tap2), abi.ENOENT)
+		_, err := n.Members(tap2)
+		wantErr(t, "BRDGGIFS of a tap", err, abi.EINVAL)
+		if err := n.AddMember(b1, tap2); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := n.Members(b1); err != nil || len(got) != 2 || got[0] != tap1 || got[1] != tap2 {
+			t.Errorf("BRDGGIFS = %v, %v; want %s %s", got, err, tap1, tap2)
+		}
+		// bridge_ioctl's checks: the direction and ifd_len of a command.
+		fd, err := k.Socket(abi.AF_LOCAL, abi.SOCK_DGRAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer k.Close(fd)
+		var breq abi.Ifbreq
+		copy(breq.IfsName[:], tap2)
+		var conf abi.Ifbifconf
+		for _, c := range []struct {
+			what string
+			req  uint32
+			d    abi.Ifdrv
+		}{
+			{"BRDGDEL with SIOCGDRVSPEC", abi.SIOCGDRVSPEC, abi.Ifdrv{Cmd: abi.BRDGDEL, Len: uint64(unsafe.Sizeof(breq)), Data: unsafe.Pointer(&breq)}},
+			{"BRDGGIFS with SIOCSDRVSPEC", abi.SIOCSDRVSPEC, abi.Ifdrv{Cmd: abi.BRDGGIFS, Len: uint64(unsafe.Sizeof(conf)), Data: unsafe.Pointer(&conf)}},
+			{"BRDGDEL with a short ifd_len", abi.SIOCSDRVSPEC, abi.Ifdrv{Cmd: abi.BRDGDEL, Len: 40, Data: unsafe.Pointer(&breq)}},
+			{"a command past the table", abi.SIOCSDRVSPEC, abi.Ifdrv{Cmd: 1000, Len: uint64(unsafe.Sizeof(breq)), Data: unsafe.Pointer(&breq)}},
+		} {
+			copy(c.d.Name[:], b1)
+			wantErr(t, c.what, k.Ioctl(fd, c.req, unsafe.Pointer(&c.d)), abi.EINVAL)
+		}
+		// Destroying the bridge releases its members (tap2 was never
+		// up: it has no address).
+		if err := n.DestroyInterface(b1); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.AddMember(b2, tap2); err != nil {
+			t.Errorf("BRDGADD of a member of a destroyed bridge: %v", err)
+		}
+		// Destroying a member takes it out of its bridge.
+		if err := n.DestroyInterface(tap2); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := n.Members(b2); err != nil || len(got) != 0 {
+			t.Errorf("BRDGGIFS after destroying the member = %v, %v", got, err)
+		}
+	})
+}
+
+// TestMemberWithAddress: 15.0 refuses a member that has an address, and a
+// tap that comes up has its IPv6 link-local one (on the model; a real
+// kernel's depends on its IPv6 settings).
+func TestMemberWithAddress(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		modelOnly(t)
+		loadBridge(t, k)
+		n := ifnetOf(t, k)
+		b, tap := clone(t, n, "bridge"), clone(t, n, "tap")
+		if err := n.SetUp(tap); err != nil {
+			t.Fatal(err)
+		}
+		err := n.AddMember(b, tap)
+		if osreldate(t, k) >= 1500000 {
+			wantErr(t, "BRDGADD of a tap up on 15.0", err, abi.EINVAL)
+		} else if err != nil {
+			t.Errorf("BRDGADD of a tap up before 15.0: %v", err)
+		}
+	})
+}
+
+// next reads the next event about the interface, within a generous bound.
+func next(t *testing.T, s *rtsock.Socket, index int) rtsock.Event {
+	t.Helper()
+	c := make(chan rtsock.Event, 1)
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			ev, err := s.Next()
+			if err != nil {
+				errc <- err
+				return
+			}
+			if ev.Index == index {
+				c <- ev
+				return
+			}
+		}
+	}()
+	select {
+	case ev := <-c:
+		return ev
+	case err := <-errc:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no routing message about interface %d within 30 s", index)
+	}
+	panic("unreachable")
+}
+
+// TestRoutingSocket: a tap's arrival, its link coming up when it is opened
+// as bhyve opens it (/dev/tapN, O_RDWR) and going down when it is closed,
+// and its departure, as the routing socket tells them.
+func TestRoutingSocket(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		n := ifnetOf(t, k)
+		s, err := rtsock.Open(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		tap := clone(t, n, "tap")
+		i, err := n.Interface(tap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev := next(t, s, i.Index); ev.Kind != rtsock.Arrival || ev.Name != tap {
+			t.Errorf("after SIOCIFCREATE2: %+v, want the arrival of %s", ev, tap)
+		}
+		fd, err := k.Open("/dev/"+tap, unix.O_RDWR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = k.Open("/dev/"+tap, unix.O_RDWR)
+		wantErr(t, "open a tap open already", err, abi.EBUSY)
+		if ev := next(t, s, i.Index); ev.Kind != rtsock.Info || !ev.LinkUp {
+			t.Errorf("after the open: %+v, want the link up", ev)
+		}
+		if err := k.Close(fd); err != nil {
+			t.Fatal(err)
+		}
+		if ev := next(t, s, i.Index); ev.Kind != rtsock.Info || ev.LinkUp {
+			t.Errorf("after the close: %+v, want the link down", ev)
+		}
+		if err := n.DestroyInterface(tap); err != nil {
+			t.Fatal(err)
+		}
+		if ev := next(t, s, i.Index); ev.Kind != rtsock.Departure || ev.Name != tap {
+			t.Errorf("after SIOCIFDESTROY: %+v, want the departure of %s", ev, tap)
+		}
+	})
+}
+
+// TestRoutingSocketClose: closing the socket ends a read under way.
+func TestRoutingSocketClose(t *testing.T) {
+	k := kernel(t)
+	s, err := rtsock.Open(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Next()
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		wantErr(t, "Next after Close", err, rtsock.ErrClosed)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Next still blocked 30 s after Close")
+	}
+}
