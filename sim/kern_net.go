@@ -61,15 +61,18 @@ func (i *ifnet) ifType() uint8 {
 }
 
 // flags gives if_flags | if_drv_flags: what the driver sets at attach,
-// IFF_UP, and IFF_DRV_RUNNING, which each of these drivers sets when it is
-// brought up (its if_init).
+// IFF_UP, and IFF_DRV_RUNNING: a tap's while its device is open (tunopen,
+// tundtor in if_tuntap.c), the others' while up (their if_init).
 func (i *ifnet) flags() uint32 {
 	f := uint32(abi.IFF_BROADCAST | abi.IFF_SIMPLEX | abi.IFF_MULTICAST)
 	if i.Kind == "loopback" {
 		f = abi.IFF_LOOPBACK | abi.IFF_MULTICAST
 	}
 	if i.Up {
-		f |= abi.IFF_UP | abi.IFF_DRV_RUNNING
+		f |= abi.IFF_UP
+	}
+	if (i.Kind == "tap" && i.Opener != 0) || (i.Kind != "tap" && i.Up) {
+		f |= abi.IFF_DRV_RUNNING
 	}
 	return f
 }
@@ -552,33 +555,48 @@ func dynamicCdev(path string) (*cdev, bool) {
 	}, true
 }
 
-// tapOpen is tunopen (if_tuntap.c): ENOENT without the interface (devfs
-// has no such node; the node keeps the name the tap was created with,
-// which the model takes as its current one), EBUSY while another process
-// holds it open (TUN_OPEN); a process that died has closed it. The link
-// comes up (if_link_state_change(LINK_STATE_UP)), which rt_ifmsg
-// announces; IFF_UP is left as it is (net.link.tap.up_on_open is 0 by
-// default).
+// tapOpen is tunopen (if_tuntap.c, freebsd-src 002829ea): ENOENT without
+// the interface (devfs has no such node; the model serves the tap's
+// current name, which tunrename makes an alias of), EBUSY while it is
+// open (TUN_OPEN; a process that died has closed it); then
+// IFF_DRV_RUNNING and the link up (if_link_state_change, which rt_ifmsg
+// announces). IFF_UP is left as it is: net.link.tap.up_on_open is 0 by
+// default.
 func tapOpen(t *txn, name string) error {
 	i := t.iface(name)
 	if i == nil || i.Kind != "tap" {
 		return abi.ENOENT
 	}
-	if i.Opener != 0 && processAlive(i.Opener) {
-		return abi.EBUSY
+	if i.Opener != 0 {
+		if processAlive(i.Opener) {
+			return abi.EBUSY
+		}
+		t.closeTap(i)
 	}
 	i.Opener = os.Getpid()
 	t.ifinfo(i)
 	return nil
 }
 
-// tapClose is tunclose: the link goes down, announced by rt_ifmsg.
+// tapClose is tundtor, the last close: a tap that is up goes down
+// (if_down, announced), its addresses are purged (if_purgeaddrs), and its
+// link goes down (announced).
 func tapClose(t *txn, name string) error {
 	i := t.iface(name)
 	if i == nil || i.Opener == 0 {
 		return nil
 	}
+	t.closeTap(i)
+	return nil
+}
+
+// closeTap closes a tap's device, by its close or its opener's exit.
+func (t *txn) closeTap(i *ifnet) {
+	if i.Up {
+		i.Up = false
+		t.ifinfo(i)
+	}
+	i.Inet6 = false
 	i.Opener = 0
 	t.ifinfo(i)
-	return nil
 }

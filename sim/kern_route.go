@@ -206,8 +206,7 @@ func (s *system) reapTaps() error {
 	return s.syscall("exit", internal, func(t *txn) error {
 		for _, i := range t.st.Interfaces {
 			if i.Opener != 0 && !processAlive(i.Opener) {
-				i.Opener = 0
-				t.ifinfo(i)
+				t.closeTap(i)
 			}
 		}
 		return nil
