@@ -1,10 +1,12 @@
 // Package sim owns the simulated FreeBSD host that wifibox's tests, demo and
 // benchmarks run the real wifibox binary against on Linux. Kernel models
 // FreeBSD's kernel at the system-call boundary (sys.Sys), and the host's
-// PCI part is the FreeBSD backend itself, ppt, running over it; the other
-// parts of the host seam (Kernel, VMs, Net, Launcher) are still implemented
-// here above the encoding, with FreeBSD's errno semantics. And a simulated
-// bhyve process with a guest behind it (BhyveMain). A simulated host lives in
+// PCI and Net parts are the FreeBSD backends themselves, ppt and ifnet,
+// running over it, as is launch's Launcher, which starts the simulated
+// bhyve; the other parts of the host seam (Kernel, VMs) are still
+// implemented here above the encoding, with FreeBSD's errno semantics. And
+// a simulated bhyve process with a guest behind it (BhyveMain). A simulated
+// host lives in
 // a directory: the usual FreeBSD tree re-rooted there (configuration, guest
 // images, firmware, /dev, /var/run, /boot/kernel), the kernel's state in
 // DIR/sim/state.json, fault knobs in DIR/sim/faults and a trace of every
