@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
@@ -317,5 +319,35 @@ func TestModelInsists(t *testing.T) {
 	}
 	if got, err := h.net.Members("bridge0"); err != nil || len(got) != 0 {
 		t.Errorf("members after refused requests: %v, %v", got, err)
+	}
+}
+
+// TestWaitLinkDown: a tap nobody has open returns at once; one a process
+// has open returns when it is closed; one that stays open is EBUSY after
+// the bound.
+func TestWaitLinkDown(t *testing.T) {
+	h := newTestHost(t)
+	tap := h.create(t, "tap")
+	must(t, h.net.WaitLinkDown(tap, time.Hour))
+	bhyve, err := sim.NewKernel(h.dir)
+	must(t, err)
+	fd, err := bhyve.Open("/dev/"+tap, unix.O_RDWR)
+	must(t, err)
+	err = h.net.WaitLinkDown(tap, 10*time.Millisecond)
+	if !errors.Is(err, abi.EBUSY) || !strings.Contains(err.Error(), "another process has it open") {
+		t.Errorf("WaitLinkDown of a tap held open = %v, want EBUSY saying why", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.net.WaitLinkDown(tap, time.Hour) }()
+	time.Sleep(10 * time.Millisecond)
+	must(t, bhyve.Close(fd))
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("WaitLinkDown still waiting 30 s after the tap was closed")
+	}
+	if err := h.net.WaitLinkDown("tap9", time.Hour); !errors.Is(err, abi.ENXIO) {
+		t.Errorf("WaitLinkDown of a missing tap = %v, want ENXIO", err)
 	}
 }
