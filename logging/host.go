@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
 )
 
@@ -33,9 +34,12 @@ type logged struct {
 // error.
 func answer(err error) string {
 	var errno syscall.Errno
+	var freebsd abi.Errno
 	switch {
 	case err == nil:
 		return "ok"
+	case errors.As(err, &freebsd):
+		return fmt.Sprintf("%s (%v)", freebsd.Name(), err)
 	case errors.As(err, &errno):
 		return fmt.Sprintf("%s (%v)", unix.ErrnoName(errno), err)
 	}
@@ -223,6 +227,24 @@ func (l *logged) Members(bridge string) ([]string, error) {
 	members, err := l.h.Net.Members(bridge)
 	l.query("bridge_members "+bridge, func() string { return strings.Join(members, " ") }, err)
 	return members, err
+}
+
+func (l *logged) SetDescription(name, text string) error {
+	err := l.h.Net.SetDescription(name, text)
+	l.query("if_descr "+name+" "+text, ok, err)
+	return err
+}
+
+func (l *logged) Description(name string) (string, error) {
+	text, err := l.h.Net.Description(name)
+	l.query("if_descr "+name, func() string { return text }, err)
+	return text, err
+}
+
+func (l *logged) WaitLinkDown(name string, timeout time.Duration) error {
+	err := l.h.Net.WaitLinkDown(name, timeout)
+	l.query(fmt.Sprintf("wait for the link of %s to go down, at most %v", name, timeout), ok, err)
+	return err
 }
 
 // Launcher.
