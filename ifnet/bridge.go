@@ -27,16 +27,17 @@ const Mark = "wifibox"
 // Setup does what `start netif` does: it makes sure the bridge (wifibox0)
 // exists, is up and has a tap member that is up, and returns the tap's
 // name. An existing bridge is reused, a missing one cloned, renamed and
-// brought up; a tap member is reused, or one is cloned, brought up and
-// added. Interfaces found down are brought up. Members that are not taps
+// brought up; a tap member is reused, or one is cloned, added and brought
+// up. Interfaces found down are brought up. Members that are not taps
 // are kept and reported in the warnings, as is a second tap member (the
 // first is used).
 //
-// Each interface Setup creates is marked with Mark right after it is
-// created, and the tap joins the bridge before it is brought up: FreeBSD
-// 15.0 refuses a bridge member that has an address (if_bridge.c,
-// member_ifaddrs), and a tap that comes up gets an IPv6 link-local one.
-// Marked interfaces a killed Setup left are reclaimed first (Reclaim).
+// Each interface Setup creates is noted in the journal (a file; "" for
+// none) before it is cloned and marked with Mark right after, and the tap
+// joins the bridge before it is brought up: FreeBSD 15.0 refuses a bridge
+// member that has an address (if_bridge.c, member_ifaddrs), and a tap
+// that comes up gets an IPv6 link-local one. What a killed Setup left is
+// reclaimed first (Reclaim); a Setup that succeeds empties the journal.
 //
 // Setup refuses an interface of that name that is not a bridge, and
 // touches nothing then. When a step fails, the interfaces this call created
