@@ -6,11 +6,10 @@
 // bhyve; the other parts of the host seam (Kernel, VMs) are still
 // implemented here above the encoding, with FreeBSD's errno semantics. And
 // a simulated bhyve process with a guest behind it (BhyveMain). A simulated
-// host lives in
-// a directory: the usual FreeBSD tree re-rooted there (configuration, guest
-// images, firmware, /dev, /var/run, /boot/kernel), the kernel's state in
-// DIR/sim/state.json, fault knobs in DIR/sim/faults and a trace of every
-// privileged operation in DIR/trace.log. Every operation takes an exclusive
+// host lives in a directory: the usual FreeBSD tree re-rooted there
+// (configuration, guest images, firmware, /dev, /var/run, /boot/kernel), the
+// kernel's state in DIR/sim/state.json, fault knobs in DIR/sim/faults and a
+// trace of every privileged operation in DIR/trace.log. Every operation takes an exclusive
 // flock on DIR/sim/lock, reads the state, changes it, writes it back
 // atomically and appends to the trace, so several processes (wifibox
 // commands, the VM manager, the simulated bhyve) act on one host
