@@ -54,15 +54,24 @@ func Setup(n host.Net, bridge, journal string) (tap string, warnings []string, e
 		}
 	}()
 
-	reclaimed, err := Reclaim(n, bridge, journal)
+	// One listing serves the reclaim, the bridge and the names of the
+	// new interfaces; it is taken again only if the reclaim changed it.
+	all, err := n.Interfaces()
+	if err != nil {
+		return "", nil, err
+	}
+	reclaimed, err := reclaim(n, bridge, journal, all, nil)
 	warnings = leftBehind(reclaimed)
+	if err == nil && len(reclaimed) > 0 {
+		all, err = n.Interfaces()
+	}
 	if err != nil {
 		return "", warnings, err
 	}
-	info, members, err := bridgeMembers(n, bridge)
+	info, members, err := membersIn(n, bridge, all)
 	switch {
 	case errors.Is(err, unix.ENXIO):
-		if err := createBridge(n, bridge, journal, &created); err != nil {
+		if err := createBridge(n, bridge, journal, all, &created); err != nil {
 			return "", nil, err
 		}
 	case err != nil:
@@ -97,7 +106,7 @@ func Setup(n host.Net, bridge, journal string) (tap string, warnings []string, e
 		return taps[0].Name, warnings, nil
 	}
 
-	tap, err = create(n, KindTap, journal, &created)
+	tap, err = create(n, KindTap, journal, all, &created)
 	if err != nil {
 		return "", nil, hint(err, "if_tuntap is not loaded")
 	}
@@ -121,8 +130,8 @@ func names(list []host.Interface) string {
 
 // createBridge clones a bridge, renames it and brings it up, recording in
 // created the name under which it can be destroyed.
-func createBridge(n host.Net, bridge, journal string, created *[]string) error {
-	name, err := create(n, KindBridge, journal, created)
+func createBridge(n host.Net, bridge, journal string, all []host.Interface, created *[]string) error {
+	name, err := create(n, KindBridge, journal, all, created)
 	if err != nil {
 		return hint(err, "if_bridge is not loaded")
 	}
@@ -141,12 +150,9 @@ func createBridge(n host.Net, bridge, journal string, created *[]string) error {
 // name in the journal before the clone: a wifibox killed between the
 // clone and the mark leaves an interface Reclaim knows from the journal.
 // A unit that a renamed interface still holds is EEXIST: the next is
-// tried.
-func create(n host.Net, kind, journal string, created *[]string) (string, error) {
-	all, err := n.Interfaces()
-	if err != nil {
-		return "", err
-	}
+// tried. all is a listing of the interfaces to take the names in use
+// from.
+func create(n host.Net, kind, journal string, all []host.Interface, created *[]string) (string, error) {
 	for unit, tries := 0, 0; ; unit++ {
 		name := kind + strconv.Itoa(unit)
 		if slices.ContainsFunc(all, func(i host.Interface) bool { return i.Name == name }) {
@@ -155,7 +161,7 @@ func create(n host.Net, kind, journal string, created *[]string) (string, error)
 		if err := note(journal, name); err != nil {
 			return "", err
 		}
-		name, err = n.CreateInterface(name)
+		name, err := n.CreateInterface(name)
 		if errors.Is(err, unix.EEXIST) && tries < len(all) {
 			tries++
 			continue
@@ -176,11 +182,16 @@ func create(n host.Net, kind, journal string, created *[]string) (string, error)
 // it goes on after a failure and returns every one. The journal is
 // emptied once all is done.
 func Reclaim(n host.Net, bridge, journal string, inUse ...string) (destroyed []string, err error) {
-	noted, err := journaled(journal)
+	all, err := n.Interfaces()
 	if err != nil {
 		return nil, err
 	}
-	all, err := n.Interfaces()
+	return reclaim(n, bridge, journal, all, inUse)
+}
+
+// reclaim is Reclaim with a listing of the interfaces.
+func reclaim(n host.Net, bridge, journal string, all []host.Interface, inUse []string) (destroyed []string, err error) {
+	noted, err := journaled(journal)
 	if err != nil {
 		return nil, err
 	}
@@ -321,6 +332,11 @@ func bridgeMembers(n host.Net, bridge string) (host.Interface, []host.Interface,
 	if err != nil {
 		return host.Interface{}, nil, err
 	}
+	return membersIn(n, bridge, all)
+}
+
+// membersIn is bridgeMembers with a listing of the interfaces.
+func membersIn(n host.Net, bridge string, all []host.Interface) (host.Interface, []host.Interface, error) {
 	byName := make(map[string]host.Interface, len(all))
 	for _, i := range all {
 		byName[i.Name] = i

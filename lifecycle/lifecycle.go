@@ -81,6 +81,9 @@ type Runner struct {
 	// legacyStopped: the shell implementation's guest has been stopped,
 	// and repair's work is the rest of its stop, not a repair.
 	legacyStopped bool
+	// reclaimed: the command has reclaimed left-behind interfaces
+	// already (ifnet.Setup and Teardown do), so repair need not.
+	reclaimed bool
 }
 
 // running tells whether a VM manager runs (manager.Running), as far as the
@@ -303,6 +306,7 @@ func (r *Runner) startNetif() error {
 		return err
 	}
 	tap, warnings, err := ifnet.Setup(r.Host.Net, manager.Bridge, r.netifJournal())
+	r.reclaimed = err == nil
 	for _, w := range warnings {
 		r.Log.Warn(w)
 	}
@@ -315,6 +319,7 @@ func (r *Runner) startNetif() error {
 
 func (r *Runner) stopNetif() error {
 	warnings, err := ifnet.Teardown(r.Host.Net, manager.Bridge, r.netifJournal())
+	r.reclaimed = err == nil
 	for _, w := range warnings {
 		r.Log.Warn(w)
 	}
@@ -556,12 +561,15 @@ func (r *Runner) repair() error {
 	}
 	// Interfaces a killed `start netif` created and marked, outside the
 	// bridge: no guest runs to use them.
-	reclaimed, err := ifnet.Reclaim(h.Net, manager.Bridge, r.netifJournal())
-	for _, name := range reclaimed {
-		warn("Repair: destroyed %s, an interface a stopped wifibox left behind", name)
-	}
-	if err != nil {
-		return failure.New(failure.Environment, err)
+	if !r.reclaimed {
+		reclaimed, err := ifnet.Reclaim(h.Net, manager.Bridge, r.netifJournal())
+		for _, name := range reclaimed {
+			warn("Repair: destroyed %s, an interface a stopped wifibox left behind", name)
+		}
+		if err != nil {
+			return failure.New(failure.Environment, err)
+		}
+		r.reclaimed = true
 	}
 	devices, err := h.PCI.Devices()
 	if err != nil {
