@@ -225,17 +225,21 @@ func (n *Net) Members(bridge string) ([]string, error) {
 
 // WaitLinkDown waits at most timeout until the interface's link is not
 // up. It watches the routing socket for RTM_IFINFO (a tap's link goes
-// down when the process that had /dev/tapN open closes it or exits); the
-// socket is opened before the link state is first read, so the change
-// cannot be missed. A link still up then is EBUSY, with what to do.
+// down when the process that had /dev/tapN open closes it or exits). A
+// link that is down needs no socket; for one that is up, the state is read
+// again once the socket is open, so the change cannot be missed. A link
+// still up after timeout is EBUSY, with what to do.
 func (n *Net) WaitLinkDown(name string, timeout time.Duration) error {
+	i, err := n.Interface(name)
+	if err != nil || !i.LinkUp {
+		return err
+	}
 	sock, err := rtsock.Open(n.s)
 	if err != nil {
 		return fmt.Errorf("wait for the link of %s to go down: %w", name, err)
 	}
 	defer sock.Close()
-	i, err := n.Interface(name)
-	if err != nil || !i.LinkUp {
+	if i, err = n.Interface(name); err != nil || !i.LinkUp {
 		return err
 	}
 	timer := time.AfterFunc(timeout, func() { sock.Close() })
