@@ -404,7 +404,7 @@ func (b *bhyve) finish(code int) {
 		err = b.s.run("bhyve", internal, func(t *txn) error {
 			for _, i := range t.st.Interfaces {
 				if i.Opener == b.pid {
-					tapClose(t, i.Name)
+					t.closeTap(i)
 				}
 			}
 			return nil
