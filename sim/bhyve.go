@@ -97,6 +97,10 @@ type bhyve struct {
 	s    *system
 	args bhyveArgs
 	pid  int
+	// tapOpened, when set, is called once bhyve has opened its tap (or
+	// set up its devices, without one): the shell implementation's
+	// simulation reports readiness to its script with it.
+	tapOpened func()
 }
 
 // BhyveMain runs the simulated bhyve: args are the host's directory and
@@ -147,6 +151,9 @@ func (b *bhyve) run() int {
 			f = t.faults
 			return b.boot(t, early, false)
 		})
+	}
+	if err == nil && b.tapOpened != nil {
+		b.tapOpened()
 	}
 	if err == nil {
 		err = b.s.run("bhyve", internal, func(t *txn) error { return b.boot(t, late, true) })

@@ -18,6 +18,7 @@ import (
 	bhyvecmd "github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
+	netif "github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/ppt"
 )
 
@@ -88,22 +89,27 @@ func (s *system) legacy() error {
 			return err
 		}
 	}
-	br, err := s.CreateInterface("bridge")
+	// ifconfig(8) makes the interface ioctls ifnet makes.
+	n, err := netif.New(newKernel(s))
+	if err != nil {
+		return err
+	}
+	br, err := n.CreateInterface("bridge")
 	if err == nil {
-		err = s.RenameInterface(br, "wifibox0")
+		err = n.RenameInterface(br, "wifibox0")
 	}
 	if err == nil {
-		err = s.SetUp("wifibox0")
+		err = n.SetUp("wifibox0")
 	}
 	var tap string
 	if err == nil {
-		tap, err = s.CreateInterface("tap")
+		tap, err = n.CreateInterface("tap")
 	}
 	if err == nil {
-		err = s.SetUp(tap)
+		err = n.SetUp(tap)
 	}
 	if err == nil {
-		err = s.AddMember("wifibox0", tap)
+		err = n.AddMember("wifibox0", tap)
 	}
 	if err == nil {
 		err = os.MkdirAll(filepath.Join(p.RunAppliance(), "log"), 0o755)
@@ -178,6 +184,20 @@ func environWithout(name string) []string {
 		}
 	}
 	return env
+}
+
+// readyFD is the descriptor on which a simulated process of the shell
+// implementation reports that it runs: the first of exec.Cmd.ExtraFiles.
+const readyFD = 3
+
+// readyPipe gives the pipe to report on, or nil when descriptor 3 is none.
+// It is taken before anything else can open a file as descriptor 3.
+func readyPipe() *os.File {
+	var st unix.Stat_t
+	if unix.Fstat(readyFD, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	return os.NewFile(readyFD, "ready")
 }
 
 // LegacyMain runs a simulated process of the shell implementation in the
@@ -278,7 +298,11 @@ func (s *system) legacyScript(ready *os.File) int {
 			fmt.Fprintln(os.Stderr, "devctl:", err)
 		}
 	}
-	members, err := s.Members("wifibox0")
+	var members []string
+	n, err := netif.New(newKernel(s))
+	if err == nil {
+		members, err = n.Members("wifibox0")
+	}
 	if err != nil || len(members) == 0 {
 		fmt.Fprintln(os.Stderr, "wifibox: No tap interface is available, cannot proceed")
 		unix.Kill(os.Getppid(), unix.SIGTERM)
@@ -326,7 +350,13 @@ func (s *system) legacyBhyve(argv []string, ready *os.File) int {
 		return host.ExitError
 	}
 	setTitle("bhyve: " + a.name)
-	b := &bhyve{s: s, args: a, pid: os.Getpid(), ready: ready}
+	b := &bhyve{s: s, args: a, pid: os.Getpid(), tapOpened: func() {
+		if ready != nil {
+			ready.Write([]byte("ready\n"))
+			ready.Close()
+			ready = nil
+		}
+	}}
 	code := b.run()
 	b.finish(code)
 	return code
