@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/rtsock"
 )
 
 // guestHost gives a simulated host ready to run the wifibox guest: modules
@@ -242,13 +243,37 @@ func TestBhyveErrors(t *testing.T) {
 }
 
 // TestBhyvePassthruRejected: a passthru device bhyve cannot assign makes it
-// exit 4 after it opened its tap (ready), before it starts the vCPUs.
+// exit 4 after it opened its tap (its link came up, what makes a Launcher
+// ready), before it starts the vCPUs. The routing socket tells the link
+// came up: Ready may stay open, the watch ending with bhyve.
 func TestBhyvePassthruRejected(t *testing.T) {
 	dir, h, argv := guestHost(t)
 	fault(t, dir, "passthru_rejected", "yes")
+	k, err := NewKernel(dir)
+	must(t, err)
+	routes, err := rtsock.Open(k)
+	must(t, err)
+	defer routes.Close()
 	b := launch(t, h, argv)
-	<-b.Ready()
 	b.exit(t, host.ExitStatus{Code: host.ExitError})
+	linkUp := make(chan bool, 1)
+	go func() {
+		for {
+			ev, err := routes.Next()
+			if err != nil || ev.Kind == rtsock.Info {
+				linkUp <- err == nil && ev.LinkUp
+				return
+			}
+		}
+	}()
+	select {
+	case up := <-linkUp:
+		if !up {
+			t.Error("bhyve's first link message is not its tap's link coming up")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no link message within 30 s")
+	}
 	if !strings.Contains(b.out.String(), "Device emulation initialization error: Device busy") {
 		t.Errorf("output lacks bhyve's message:\n%s", b.out)
 	}
