@@ -323,9 +323,12 @@ func (c *command) sim(args []string) error {
 	}{
 		"init":   {sim.Init, "Simulated FreeBSD host created in %s"},
 		"legacy": {sim.Legacy, "The shell implementation's guest runs on the simulated host in %s"},
+		// What `service netif stop` and `start` do, done to the host.
+		"netif-stop":  {sim.NetifStop, "service netif stop done on the simulated host in %s"},
+		"netif-start": {sim.NetifStart, "service netif start done on the simulated host in %s"},
 	}
 	if len(args) != 2 || setups[args[0]].f == nil {
-		return failure.New(failure.Usage, &usageError{msg: "sim needs init or legacy, and a directory", usage: "usage: " + simHelp.usage()})
+		return failure.New(failure.Usage, &usageError{msg: "sim needs init, legacy, netif-stop or netif-start, and a directory", usage: "usage: " + simHelp.usage()})
 	}
 	setup := setups[args[0]]
 	if err := setup.f(args[1]); err != nil {

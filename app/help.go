@@ -61,10 +61,11 @@ var commands = []commandHelp{
 
 // simHelp is the command of the simulated host, which the usage shows
 // apart from the others.
-var simHelp = commandHelp{"sim", "init|legacy DIR", nil, 2,
+var simHelp = commandHelp{"sim", "init|legacy|netif-stop|netif-start DIR", nil, 2,
 	"init: create a simulated FreeBSD host in DIR, for trying wifibox out and\n" +
 		"testing it without bhyve or a Wi-Fi card; -S DIR acts on it. legacy: run\n" +
-		"a guest there the way the shell implementation does, to try an upgrade."}
+		"a guest there the way the shell implementation does, to try an upgrade.\n" +
+		"netif-stop, netif-start: do there what `service netif stop` and `start` do."}
 
 // globalOptions are the options before the command.
 var globalOptions = []string{"-n", "-S", "-h", "--help", "--version"}

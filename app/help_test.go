@@ -61,7 +61,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"help", "log"}, 0, "usage: wifibox log [-f] [-n N] [host|guest|guest dmesg]\n\nShow wifibox's log", ""},
 		{[]string{"status", "--help"}, 0, "usage: wifibox status [-v|--json]\n", ""},
 		{[]string{"--version"}, 0, "wifibox version ", ""},
-		{[]string{"help", "sim"}, 0, "usage: wifibox sim init|legacy DIR\n", ""},
+		{[]string{"help", "sim"}, 0, "usage: wifibox sim init|legacy|netif-stop|netif-start DIR\n", ""},
 		{[]string{"simm"}, 1, "", "ERROR: unknown command simm; did you mean sim?\n"},
 		{nil, 1, "", "USAGE: wifibox"},
 		{[]string{"statsu"}, 1, "", "ERROR: unknown command statsu; did you mean status?\nusage: wifibox [-n] [-S DIR] COMMAND [ARGS]; wifibox help lists the commands\n"},
@@ -71,7 +71,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"--verison"}, 1, "", "ERROR: unknown option --verison; did you mean --version?\n"},
 		{[]string{"-S", "/x", "-q", "status"}, 1, "", "ERROR: unknown option -q\n"},
 		{[]string{"-S"}, 1, "", "ERROR: flag needs an argument: -S\n"},
-		{[]string{"sim"}, 1, "", "ERROR: sim needs init or legacy, and a directory\nusage: wifibox sim init|legacy DIR\n"},
+		{[]string{"sim"}, 1, "", "ERROR: sim needs init, legacy, netif-stop or netif-start, and a directory\nusage: wifibox sim init|legacy|netif-stop|netif-start DIR\n"},
 		// Each command's arguments are checked before anything else.
 		{[]string{"start", "-x"}, 1, "", "ERROR: unknown option -x\nusage: wifibox start [guest|netif|vmm]\n"},
 		{[]string{"doctor", "--jsno"}, 1, "", "ERROR: unknown option --jsno; did you mean --json?\n"},

@@ -218,6 +218,9 @@ func (c *command) report(st manager.Status, old legacy.Guest) statusReport {
 	if r.Relays == nil {
 		r.Relays = []relay.SocketStats{}
 	}
+	if r.Repairs == nil {
+		r.Repairs = []manager.Repair{}
+	}
 	if r.Stage == "" {
 		r.Stage = manager.StageStopped
 	}
@@ -277,6 +280,9 @@ func (c *command) details(r statusReport) {
 		}
 		for _, r := range st.Relays {
 			fmt.Fprintf(w, "Relay:       %s -> guest port %d, %d attached clients\n", r.Path, r.Port, r.Attached)
+		}
+		for _, r := range st.Repairs {
+			fmt.Fprintf(w, "Repaired:    %s ago: %s\n", since(r.Time), r.What)
 		}
 	}
 	if g := r.Legacy; g != nil {

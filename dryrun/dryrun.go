@@ -322,6 +322,9 @@ func (d *dry) Description(name string) (string, error) {
 // WaitLinkDown has nothing to wait for: the dry run launches no bhyve.
 func (d *dry) WaitLinkDown(string, time.Duration) error { return nil }
 
+// Watch is the real host's: watching changes nothing.
+func (d *dry) Watch() (host.Watch, error) { return d.real.Net.Watch() }
+
 // Launcher.
 
 // guest is a bhyve the dry run did not start: it is ready at once and

@@ -166,6 +166,18 @@ type Net interface {
 	// WaitLinkDown waits at most timeout until the interface's link is
 	// not up: a tap's is up while a process (a bhyve) has it open.
 	WaitLinkDown(name string, timeout time.Duration) error
+	// Watch follows what the kernel reports of the interfaces (the
+	// routing socket) from now on.
+	Watch() (Watch, error)
+}
+
+// Watch gives the changes of the interfaces as the kernel reports them.
+type Watch interface {
+	// Next blocks until an interface changes and tells which, by its
+	// index (a rename comes as a departure and an arrival). After Close
+	// it returns an error.
+	Next() (int, error)
+	Close() error
 }
 
 // Interface describes a network interface.

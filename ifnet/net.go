@@ -105,18 +105,33 @@ func (n *Net) DestroyInterface(name string) error {
 
 // SetUp reads the interface's flags (SIOCGIFFLAGS) and writes them back
 // with IFF_UP set (SIOCSIFFLAGS).
-func (n *Net) SetUp(name string) error {
+func (n *Net) SetUp(name string) error { return n.setUp(name, true) }
+
+// SetDown clears IFF_UP on the interface, as `ifconfig IF down` does.
+func (n *Net) SetDown(name string) error { return n.setUp(name, false) }
+
+// setUp sets or clears IFF_UP with SIOCGIFFLAGS and SIOCSIFFLAGS.
+func (n *Net) setUp(name string, up bool) error {
+	what := "bring up"
+	if !up {
+		what = "bring down"
+	}
 	var req abi.IfreqFlags
 	if err := setName(&req.Name, name); err != nil {
-		return fmt.Errorf("bring up interface %q: %w", name, err)
+		return fmt.Errorf("%s interface %q: %w", what, name, err)
 	}
 	if err := n.ioctl(abi.SIOCGIFFLAGS, unsafe.Pointer(&req)); err != nil {
-		return fmt.Errorf("bring up interface %s: SIOCGIFFLAGS: %w", name, err)
+		return fmt.Errorf("%s interface %s: SIOCGIFFLAGS: %w", what, name, err)
 	}
-	flags := uint32(req.Flags) | uint32(req.FlagsHigh)<<16 | abi.IFF_UP
+	flags := uint32(req.Flags) | uint32(req.FlagsHigh)<<16
+	if up {
+		flags |= abi.IFF_UP
+	} else {
+		flags &^= abi.IFF_UP
+	}
 	req.Flags, req.FlagsHigh = uint16(flags), uint16(flags>>16)
 	if err := n.ioctl(abi.SIOCSIFFLAGS, unsafe.Pointer(&req)); err != nil {
-		return fmt.Errorf("bring up interface %s: SIOCSIFFLAGS: %w", name, err)
+		return fmt.Errorf("%s interface %s: SIOCSIFFLAGS: %w", what, name, err)
 	}
 	return nil
 }
@@ -265,6 +280,24 @@ func (n *Net) WaitLinkDown(name string, timeout time.Duration) error {
 			return nil
 		}
 	}
+}
+
+// Watch opens a routing socket that reports every interface's changes
+// from now on: RTM_IFINFO when its flags or link state change,
+// RTM_IFANNOUNCE when it arrives or leaves.
+func (n *Net) Watch() (host.Watch, error) {
+	sock, err := rtsock.Open(n.s)
+	if err != nil {
+		return nil, fmt.Errorf("watch the interfaces: %w", err)
+	}
+	return watch{sock}, nil
+}
+
+type watch struct{ *rtsock.Socket }
+
+func (w watch) Next() (int, error) {
+	ev, err := w.Socket.Next()
+	return ev.Index, err
 }
 
 // memberNames gives the names of the entries that are members, not span

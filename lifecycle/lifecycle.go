@@ -298,7 +298,7 @@ func (r *Runner) netifJournal() string {
 	if r.DryRun {
 		return ""
 	}
-	return filepath.Join(r.Host.Paths.RunDir, "netif.journal")
+	return manager.NetifJournal(r.Host.Paths.RunDir)
 }
 
 func (r *Runner) startNetif() error {

@@ -247,6 +247,8 @@ func (l *logged) WaitLinkDown(name string, timeout time.Duration) error {
 	return err
 }
 
+func (l *logged) Watch() (host.Watch, error) { return l.h.Net.Watch() }
+
 // Launcher.
 
 func (l *logged) Launch(spec host.LaunchSpec) (host.Guest, error) {

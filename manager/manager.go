@@ -94,6 +94,8 @@ type Status struct {
 	StopWait int `json:"stop_wait_seconds"`
 	// Relays are the control sockets passed through to the guest.
 	Relays []relay.SocketStats `json:"relays"`
+	// Repairs are the latest repairs of the guest's network (watchNet).
+	Repairs []Repair `json:"repairs"`
 }
 
 // manager is the running VM manager.
@@ -395,6 +397,7 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 	var deadline, settle <-chan time.Time
 	readyDeadline := time.After(readyTimeout)
 	forced := false
+	stopWatch := func() {}  // ends watchNet, once the guest runs
 	var grace time.Duration // the stop request's grace period
 	// follow runs while the guest does.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -427,6 +430,7 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 			// Only a bhyve that got its guest running is reported.
 			m.update(func(s *Status) { s.GuestPID, s.State, s.GuestSince = g.Pid(), "running", time.Now() })
 			m.setStage(StageRunning, "", time.Time{})
+			stopWatch = m.watchNet(plan.Tap)
 			if first {
 				m.startRelays()
 				fmt.Fprintf(report, "ready %d\n", g.Pid())
@@ -434,6 +438,7 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 			}
 			following.Go(func() { m.follow(ctx, g.started) })
 		case st := <-exited:
+			stopWatch()
 			m.update(func(s *Status) { s.GuestPID, s.State = 0, "cleaning up" })
 			m.log.Infof("VM manager: bhyve exited: %s", st)
 			return st, gotReady, waiting
@@ -443,6 +448,8 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 				continue
 			}
 			m.update(func(s *Status) { s.State = "stopping" })
+			stopWatch()
+			stopWatch = func() {}
 			m.stopRelays()
 			m.log.Infof("VM manager: stopping guest %s run as PID %d", bhyve.VMName, g.Pid())
 			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGTERM); err != nil {

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/manager"
+	"github.com/wifibox/wifibox/sim"
+)
+
+// netOf gives the simulated host's interfaces, as the kernel model has
+// them.
+func netOf(t *testing.T, h *simHost) host.Net {
+	t.Helper()
+	hh, err := sim.Open(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hh.Net
+}
+
+// guestNet gives the simulated host's interfaces and the tap of the
+// guest that runs there.
+func guestNet(t *testing.T, h *simHost) (host.Net, string) {
+	t.Helper()
+	n := netOf(t, h)
+	tap, err := ifnet.Tap(n, manager.Bridge)
+	if err != nil || tap == "" {
+		t.Fatalf("no tap in %s: %v", manager.Bridge, err)
+	}
+	return n, tap
+}
+
+// netState tells whether wifibox0 is up, whether tap is up, and whether
+// tap is its member.
+func netState(t *testing.T, n host.Net, tap string) (bridgeUp, tapUp, member bool) {
+	t.Helper()
+	all, err := n.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range all {
+		switch i.Name {
+		case manager.Bridge:
+			bridgeUp = i.Up
+			members, err := n.Members(manager.Bridge)
+			if err != nil {
+				t.Fatal(err)
+			}
+			member = slices.Contains(members, tap)
+		case tap:
+			tapUp = i.Up
+		}
+	}
+	return bridgeUp, tapUp, member
+}
+
+// eventually waits, at most 10 s, for cond to hold, and tells how long it
+// took.
+func eventually(t *testing.T, what string, cond func() bool) time.Duration {
+	t.Helper()
+	began := time.Now()
+	for !cond() {
+		if time.Since(began) > 10*time.Second {
+			t.Fatalf("after 10s: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(began)
+}
+
+// TestNetifStopStart: `service netif stop` downs every interface, the
+// guest's tap among them, and `service netif start` brings up wifibox0
+// only, as rc.conf configures it; the VM manager brings the tap up again,
+// so the guest's frames flow without a restart, and says so.
+func TestNetifStopStart(t *testing.T) {
+	h := newHost(t)
+	rc := filepath.Join(h.dir, "etc", "rc.conf")
+	if err := os.MkdirAll(filepath.Dir(rc), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rc, []byte("ifconfig_wifibox0=\"SYNCDHCP\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.must("start")
+	guest := h.guestPID()
+	n, tap := guestNet(t, h)
+	h.must("sim", "netif-stop", h.dir)
+	h.must("sim", "netif-start", h.dir)
+	took := eventually(t, "wifibox0 and its tap up, the tap a member", func() bool {
+		bridgeUp, tapUp, member := netState(t, n, tap)
+		return bridgeUp && tapUp && member
+	})
+	t.Logf("the network worked again %s after netif start", took)
+	if pid := h.guestPID(); pid != guest {
+		t.Errorf("the guest was restarted: PID %d, then %d", guest, pid)
+	}
+	if want := tap + " was down, so the guest's frames were dropped: brought it up again"; !strings.Contains(h.log(), want) {
+		t.Errorf("the log does not say %q", want)
+	}
+	if out := h.must("status", "-v"); !strings.Contains(out, "Repaired:") {
+		t.Errorf("status -v shows no repair:\n%s", out)
+	}
+}
+
+// TestBridgeDestroyed: wifibox0 destroyed under a running guest is back,
+// up, with the guest's tap as its member.
+func TestBridgeDestroyed(t *testing.T) {
+	h := newHost(t)
+	h.must("start")
+	n, tap := guestNet(t, h)
+	if err := n.DestroyInterface(manager.Bridge); err != nil {
+		t.Fatal(err)
+	}
+	took := eventually(t, "wifibox0 back, up, with the tap", func() bool {
+		bridgeUp, tapUp, member := netState(t, n, tap)
+		return bridgeUp && tapUp && member
+	})
+	t.Logf("wifibox0 was back %s after it was destroyed", took)
+	if want := "wifibox0 was gone: created it again with " + tap; !strings.Contains(h.log(), want) {
+		t.Errorf("the log does not say %q", want)
+	}
+	h.must("stop")
+	if all, err := n.Interfaces(); err != nil || slices.ContainsFunc(all, func(i host.Interface) bool {
+		return i.Kind == ifnet.KindBridge || i.Kind == ifnet.KindTap
+	}) {
+		t.Errorf("after stop: %v, %v", all, err)
+	}
+}
+
+// TestTapDestroyed: a tap destroyed under the guest cannot be given back
+// to its bhyve: the guest is started again on a new one.
+func TestTapDestroyed(t *testing.T) {
+	h := newHost(t)
+	h.must("start")
+	guest := h.guestPID()
+	n, tap := guestNet(t, h)
+	if err := n.DestroyInterface(tap); err != nil {
+		t.Fatal(err)
+	}
+	var newTap string
+	eventually(t, "the guest running again on a new tap", func() bool {
+		newTap, _ = ifnet.Tap(n, manager.Bridge)
+		pid := h.guestPID()
+		return newTap != "" && pid != 0 && pid != guest
+	})
+	if _, tapUp, member := netState(t, n, newTap); !tapUp || !member {
+		t.Errorf("the new tap %s: up %v, member %v", newTap, tapUp, member)
+	}
+	if !strings.Contains(h.log(), tap+" was gone: the guest is reset and started again on "+newTap) {
+		t.Errorf("the log does not say that %s was replaced by %s", tap, newTap)
+	}
+}

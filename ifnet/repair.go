@@ -1,0 +1,67 @@
+package ifnet
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/host"
+)
+
+// ErrTapGone is Repair's answer when the guest's tap no longer exists: the
+// guest has to be started again on a new one.
+var ErrTapGone = errors.New("the guest's tap is gone")
+
+// Repair puts back what the system took from a running guest's network,
+// and says what it did, a line each; a network in order needs nothing.
+// `service netif stop` downs every interface, the tap included, and
+// `service netif start` brings up only those rc.conf configures (wifibox0),
+// never the tap, whose frames tunwrite (sys/net/if_tuntap.c) drops while it
+// is not up; an interface destroyed takes its bridge membership with it.
+// So Repair recreates a missing bridge (cloned, renamed, marked, up) with
+// the tap as its member, puts the tap back into a bridge that lost it, and
+// brings a tap that is down up again, the tap joining before it comes up as
+// Setup does. A bridge that is there but down is left down: that is what
+// the administrator asked of netif. A missing tap is ErrTapGone.
+func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) {
+	all, err := n.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(all, func(i host.Interface) bool { return i.Name == tap })
+	if i < 0 {
+		return nil, fmt.Errorf("%s: %w", tap, ErrTapGone)
+	}
+	tapUp := all[i].Up
+	_, members, err := membersIn(n, bridge, all)
+	switch {
+	case errors.Is(err, unix.ENXIO):
+		var created []string
+		if err := createBridge(n, bridge, journal, all, &created); err != nil {
+			return nil, undo(n, created, err)
+		}
+		if err := n.AddMember(bridge, tap); err != nil {
+			return nil, undo(n, created, err)
+		}
+		if err := forget(journal); err != nil {
+			return nil, err
+		}
+		done = append(done, fmt.Sprintf("%s was gone: created it again with %s as its member", bridge, tap))
+	case err != nil:
+		return nil, err
+	case !slices.ContainsFunc(members, func(m host.Interface) bool { return m.Name == tap }):
+		if err := n.AddMember(bridge, tap); err != nil {
+			return nil, err
+		}
+		done = append(done, fmt.Sprintf("%s was no member of %s: added it again", tap, bridge))
+	}
+	if !tapUp {
+		if err := n.SetUp(tap); err != nil {
+			return done, err
+		}
+		done = append(done, fmt.Sprintf("%s was down, so the guest's frames were dropped: brought it up again", tap))
+	}
+	return done, nil
+}

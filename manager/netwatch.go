@@ -1,0 +1,89 @@
+package manager
+
+import (
+	"errors"
+	"path/filepath"
+	"time"
+
+	"github.com/wifibox/wifibox/bhyve"
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
+)
+
+// NetifJournal is where `netif` notes the interfaces it is about to
+// create (ifnet.Setup), and the manager those its repairs create.
+func NetifJournal(runDir string) string { return filepath.Join(runDir, "netif.journal") }
+
+// Repair is one repair of the guest's network, as status shows it.
+type Repair struct {
+	Time time.Time `json:"time"`
+	What string    `json:"what"`
+}
+
+// maxRepairs bounds the repairs status keeps, the latest.
+const maxRepairs = 10
+
+// watchNet keeps the network of a running guest working whatever the
+// system does to its interfaces, `service netif stop/start/restart` among
+// them: it follows the kernel's interface messages (the routing socket)
+// and, at each, puts back what was taken (ifnet.Repair), so wifibox0
+// survives netif without a restart of wifibox. A tap that is gone cannot
+// be given back to the running bhyve: the guest is reset, and started
+// again on a new tap. The check is level-triggered: each message, the
+// manager's own changes included, leads to a look at the whole network,
+// and a network in order needs nothing, so its own changes end there.
+// It returns the function that ends the watch.
+func (m *manager) watchNet(tap string) (stop func()) {
+	w, err := m.h.Net.Watch()
+	if err != nil {
+		m.log.Warnf("VM manager: %v; %s is not repaired if the system takes it down", err, Bridge)
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if m.repairNet(tap) {
+				return
+			}
+			if _, err := w.Next(); err != nil {
+				return
+			}
+		}
+	}()
+	return func() {
+		w.Close()
+		<-done
+	}
+}
+
+// repairNet puts the guest's network back in order, logs what it did and
+// keeps it for status. It tells whether the guest is being reset for a new
+// tap, which ends the watch.
+func (m *manager) repairNet(tap string) (reset bool) {
+	journal := NetifJournal(m.h.Paths.RunDir)
+	done, err := ifnet.Repair(m.h.Net, Bridge, tap, journal)
+	if errors.Is(err, ifnet.ErrTapGone) {
+		newTap, _, serr := ifnet.Setup(m.h.Net, Bridge, journal)
+		if serr != nil {
+			m.log.Errorf("VM manager: %s is gone, and a new tap could not be made: %v", tap, serr)
+			return false
+		}
+		done = append(done, tap+" was gone: the guest is reset and started again on "+newTap)
+		err = m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendReset)
+		reset = err == nil
+	}
+	for _, what := range done {
+		m.log.Warnf("VM manager: network repair: %s", what)
+		m.update(func(s *Status) {
+			s.Repairs = append(s.Repairs, Repair{Time: time.Now(), What: what})
+			if len(s.Repairs) > maxRepairs {
+				s.Repairs = s.Repairs[len(s.Repairs)-maxRepairs:]
+			}
+		})
+	}
+	if err != nil {
+		m.log.Errorf("VM manager: repair the network of the guest: %v", err)
+	}
+	return reset
+}
