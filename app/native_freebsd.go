@@ -23,7 +23,7 @@ func nativeHost() (*host.Host, error) {
 		return nil, err
 	}
 	return &host.Host{
-		Kernel:   kmod.New(),
+		Kernel:   kmod.New(kernel),
 		VMs:      vmmapi.New(vmmapi.Config{Paths: paths}),
 		PCI:      ppt.New(sys.Native()),
 		Net:      net,

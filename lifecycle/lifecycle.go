@@ -267,13 +267,33 @@ func (r *Runner) lock(name string) (func(), error) {
 }
 
 // ensureModule loads a kernel module from kern.module_path unless it is
-// present from there already.
+// present. Only vmm is replaced when it is present from another file, and
+// only while wifibox's VM does not exist: unloading vmm under a VM fails,
+// and if_bridge and nmdm are never unloaded, as that would destroy every
+// bridge, wifibox0 with the tap a running guest uses among them.
 func (r *Runner) ensureModule(name string) error {
 	file, err := kmod.ModuleFile(r.Host.Kernel, name)
-	if err == nil { // the host logs the loading
-		_, err = kmod.Ensure(r.Host.Kernel, name, file)
+	if err != nil {
+		return failure.New(failure.Environment, err)
 	}
-	return failure.New(failure.Environment, err)
+	replace := false
+	if name == "vmm" {
+		running, err := r.Host.VMs.VMExists(bhyve.VMName)
+		if err != nil {
+			return failure.New(failure.Environment, err)
+		}
+		replace = !running
+	}
+	before, loaded, err := kmod.Ensure(r.Host.Kernel, name, file, replace)
+	switch {
+	case err != nil:
+		return failure.New(failure.Environment, err)
+	case loaded:
+		r.Log.Infof("Kernel module %s was loaded from %s", name, file)
+	case name == "vmm" && !replace && before.File != "" && filepath.Clean(before.File) != filepath.Clean(file):
+		r.Log.Warnf("vmm.ko is loaded from %s, not %s; it is kept while the VM %s exists", before.File, file, bhyve.VMName)
+	}
+	return nil
 }
 
 func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }

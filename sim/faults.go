@@ -25,7 +25,8 @@ type faults struct {
 	// the kernel, as devmatch_blocklist does: only ppt attaches to it.
 	nativeDriverMissing bool
 	// securelevel is kern.securelevel: above 0, /dev/pci cannot be
-	// opened for writing.
+	// opened for writing, and kldload and kldunload answer EPERM
+	// (kern_linker.c, securelevel_gt).
 	securelevel        int
 	moduleFilesMissing bool
 	noVirtio9p         bool

@@ -75,7 +75,7 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func kmod(dir, name string) string { return filepath.Join(dir, "boot/kernel", name+".ko") }
+func koFile(dir, name string) string { return filepath.Join(dir, "boot/kernel", name+".ko") }
 
 func fault(t *testing.T, dir, key, value string) {
 	t.Helper()
@@ -86,7 +86,7 @@ func TestInit(t *testing.T) {
 	dir, h := newHost(t)
 	p := h.Paths
 	for _, f := range []string{p.CoreConf(), p.BhyveConf(), p.ESPImage(), p.RootImage(), p.Firmware,
-		filepath.Join(p.AppConfig(), "wpa_supplicant.conf"), kmod(dir, "vmm"), kmod(dir, "nmdm"), kmod(dir, "if_bridge")} {
+		filepath.Join(p.AppConfig(), "wpa_supplicant.conf"), koFile(dir, "vmm"), koFile(dir, "nmdm"), koFile(dir, "if_bridge")} {
 		fi, err := os.Stat(f)
 		if err != nil {
 			t.Errorf("%v", err)
@@ -138,11 +138,11 @@ func TestModules(t *testing.T) {
 
 	check(t, "load missing file", k.Load(filepath.Join(dir, "boot/kernel/nosuch.ko")), unix.ENOENT)
 	check(t, "unload absent", k.Unload("vmm"), unix.ENOENT)
-	check(t, "unload built in", k.Unload("if_tuntap"), unix.ENOENT)
-	check(t, "load vmm", k.Load(kmod(dir, "vmm")), 0)
-	check(t, "load vmm again", k.Load(kmod(dir, "vmm")), unix.EEXIST)
-	if m, err := k.Module("vmm"); err != nil || !m.Present || m.File != kmod(dir, "vmm") {
-		t.Errorf("Module(vmm) = %+v, %v; want loaded from %s", m, err, kmod(dir, "vmm"))
+	check(t, "unload built in", k.Unload("if_tuntap"), unix.EBUSY)
+	check(t, "load vmm", k.Load(koFile(dir, "vmm")), 0)
+	check(t, "load vmm again", k.Load(koFile(dir, "vmm")), unix.EEXIST)
+	if m, err := k.Module("vmm"); err != nil || !m.Present || m.File != koFile(dir, "vmm") {
+		t.Errorf("Module(vmm) = %+v, %v; want loaded from %s", m, err, koFile(dir, "vmm"))
 	}
 	for name, want := range map[string]int64{"hw.vmm.maxcpu": 16, "hw.vmm.iommu.enable": 1} {
 		if v, err := k.SysctlInt(name); v != want || err != nil {
@@ -163,7 +163,7 @@ func TestModules(t *testing.T) {
 	}
 	check(t, "load nmdm, files missing", k.Load(filepath.Join(dir, "boot/missing/nmdm.ko")), unix.ENOENT)
 	fault(t, dir, "module_files_missing", "")
-	check(t, "load nmdm", k.Load(kmod(dir, "nmdm")), 0)
+	check(t, "load nmdm", k.Load(koFile(dir, "nmdm")), 0)
 
 	must(t, h.VMs.CreateVM("busy"))
 	check(t, "unload vmm with a VM", k.Unload("vmm"), unix.EBUSY)
@@ -186,7 +186,7 @@ func TestVMs(t *testing.T) {
 	dir, h := newHost(t)
 	v := h.VMs
 	check(t, "create without vmm", v.CreateVM("wifibox"), unix.ENXIO)
-	must(t, h.Kernel.Load(kmod(dir, "vmm")))
+	must(t, h.Kernel.Load(koFile(dir, "vmm")))
 	check(t, "create bad name", v.CreateVM("a/b"), unix.EINVAL)
 	check(t, "create empty name", v.CreateVM(""), unix.EINVAL)
 	check(t, "create", v.CreateVM("wifibox"), 0)
@@ -227,7 +227,7 @@ func TestPCI(t *testing.T) {
 	check(t, "ppt without vmm", p.SetDriver(wifiCard, "ppt"), unix.ENOENT)
 	check(t, "unknown driver", p.SetDriver(wifiCard, "nosuch"), unix.ENOENT)
 	check(t, "missing device", p.SetDriver(host.Selector{Bus: 9}, "iwlwifi"), unix.ENOENT)
-	must(t, h.Kernel.Load(kmod(dir, "vmm")))
+	must(t, h.Kernel.Load(koFile(dir, "vmm")))
 	check(t, "ppt", p.SetDriver(wifiCard, "ppt"), 0)
 	check(t, "ppt again", p.SetDriver(wifiCard, "ppt"), 0)
 	check(t, "ppt on xhci", p.SetDriver(host.Selector{Slot: 20}, "ppt"), 0)
@@ -276,7 +276,7 @@ func TestNet(t *testing.T) {
 	check(t, "bridge without if_bridge", err, unix.EINVAL)
 	_, err = n.CreateInterface("vlan")
 	check(t, "vlan", err, unix.EINVAL)
-	must(t, h.Kernel.Load(kmod(dir, "if_bridge")))
+	must(t, h.Kernel.Load(koFile(dir, "if_bridge")))
 	create("bridge", "bridge0")
 	check(t, "rename", n.RenameInterface("bridge0", "wifibox0"), 0)
 	create("bridge", "bridge1") // bridge0's unit stays with wifibox0
@@ -339,7 +339,7 @@ func TestNet(t *testing.T) {
 
 func TestStateSurvivesOpen(t *testing.T) {
 	dir, h := newHost(t)
-	must(t, h.Kernel.Load(kmod(dir, "if_bridge")))
+	must(t, h.Kernel.Load(koFile(dir, "if_bridge")))
 	_, err := h.Net.CreateInterface("bridge")
 	must(t, err)
 	again, err := Open(dir)
@@ -370,9 +370,9 @@ func TestSetFault(t *testing.T) {
 
 func TestTrace(t *testing.T) {
 	dir, h := newHost(t)
-	must(t, h.Kernel.Load(kmod(dir, "vmm")))
-	must(t, h.Kernel.Load(kmod(dir, "if_bridge")))
-	check(t, "load vmm again", h.Kernel.Load(kmod(dir, "vmm")), unix.EEXIST)
+	must(t, h.Kernel.Load(koFile(dir, "vmm")))
+	must(t, h.Kernel.Load(koFile(dir, "if_bridge")))
+	check(t, "load vmm again", h.Kernel.Load(koFile(dir, "vmm")), unix.EEXIST)
 	_, err := h.Kernel.Module("vmm") // queries are not traced
 	must(t, err)
 	b, err := h.Net.CreateInterface("bridge")
@@ -498,7 +498,7 @@ func TestConcurrency(t *testing.T) {
 // the assignment.
 func TestPPTAssignedToVM(t *testing.T) {
 	dir, h := newHost(t)
-	must(t, h.Kernel.Load(kmod(dir, "vmm")))
+	must(t, h.Kernel.Load(koFile(dir, "vmm")))
 	must(t, h.PCI.SetDriver(wifiCard, "ppt"))
 	must(t, h.VMs.CreateVM("wifibox"))
 	s, err := openSystem(dir)

@@ -85,7 +85,7 @@ func (s *system) legacy() error {
 	// wifibox_start: load_vmm (kldload), create_bridge (if_bridge,
 	// ifconfig bridge create name wifibox0 up, tap create up, addm).
 	for _, m := range []string{"vmm", "if_bridge"} {
-		if err := s.Load(filepath.Join(s.dir, "boot/kernel", m+".ko")); err != nil && !errors.Is(err, unix.EEXIST) {
+		if _, err := newKernel(s).Kldload(filepath.Join(s.dir, "boot/kernel", m+".ko")); err != nil && !errors.Is(err, unix.EEXIST) {
 			return err
 		}
 	}

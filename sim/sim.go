@@ -29,7 +29,8 @@
 //	native_driver_missing=yes the Wi-Fi card's native driver is not in the
 //	                         kernel (devmatch_blocklist): only ppt takes it
 //	securelevel=N            kern.securelevel (default -1): above 0,
-//	                         /dev/pci cannot be opened for writing
+//	                         /dev/pci cannot be opened for writing, and
+//	                         kldload and kldunload answer EPERM
 //	module_files_missing=yes kern.module_path names DIR/boot/missing, where
 //	                         no module file is, instead of DIR/boot/kernel
 //	no_virtio_9p=yes         bhyve lacks the virtio-9p emulation
@@ -69,6 +70,7 @@ import (
 
 	"github.com/wifibox/wifibox/host"
 	netif "github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/ppt"
 )
 
@@ -93,7 +95,7 @@ func Open(dir string) (*host.Host, error) {
 		return nil, err
 	}
 	return &host.Host{
-		Kernel:   s,
+		Kernel:   kmod.New(k),
 		VMs:      s,
 		PCI:      ppt.New(k),
 		Net:      net,
@@ -132,11 +134,11 @@ func (s *system) strip(arg string) string {
 
 // state is the simulated kernel's state, kept in DIR/sim/state.json.
 type state struct {
-	// Modules maps each module loaded from a file to that file's path.
-	Modules    map[string]string `json:"modules"`
-	VMs        map[string]*vm    `json:"vms"`
-	Devices    []*device         `json:"devices"`
-	Interfaces []*ifnet          `json:"interfaces"`
+	// Linker is the kernel linker's files and their modules.
+	Linker     linker         `json:"linker"`
+	VMs        map[string]*vm `json:"vms"`
+	Devices    []*device      `json:"devices"`
+	Interfaces []*ifnet       `json:"interfaces"`
 }
 
 // vm is a virtual machine: its suspend state and the simulated bhyve
@@ -151,6 +153,7 @@ type vm struct {
 
 // txn is one operation on the state, holding the host's lock.
 type txn struct {
+	dir    string // the simulated host's directory
 	st     *state
 	faults faults
 	line   string // the trace line; an operation may complete it
@@ -207,7 +210,7 @@ func (s *system) syscall(line string, m mode, fn func(*txn) error) error {
 // the state, writes the state back when fn succeeds and m says so, and
 // appends the trace line (which fn may complete) when m says so.
 func (s *system) do(line string, m mode, fn func(*txn) error) (*txn, error) {
-	t := &txn{line: line}
+	t := &txn{dir: s.dir, line: line}
 	unlock, err := s.lock()
 	if err != nil {
 		return t, err
@@ -266,8 +269,8 @@ func (s *system) load() (*state, error) {
 	if err := json.Unmarshal(data, st); err != nil {
 		return nil, fmt.Errorf("read simulated host state %s: %w", s.statePath(), err)
 	}
-	if st.Modules == nil {
-		st.Modules = map[string]string{}
+	if len(st.Linker.Files) == 0 {
+		st.Linker = newLinker()
 	}
 	if st.VMs == nil {
 		st.VMs = map[string]*vm{}

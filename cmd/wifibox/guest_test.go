@@ -409,3 +409,18 @@ func TestSuspendWithinKernelWait(t *testing.T) {
 		}
 	}
 }
+
+func TestModulesKeptUnderGuest(t *testing.T) {
+	h := newHost(t)
+	h.must("start")
+	from := len(h.trace())
+	h.fault("module_files_missing", "yes")
+	h.run("start")
+	h.fault("module_files_missing", "")
+	h.must("start")
+	for _, op := range h.trace()[from:] {
+		if strings.HasPrefix(op, "kldunload") || strings.HasPrefix(op, "if_create") {
+			t.Errorf("a start under a running guest did %q", op)
+		}
+	}
+}
