@@ -232,14 +232,14 @@ func (b *bhyve) run() int {
 // open creates the VM, or reuses an existing one the way vm_reinit does
 // (EBUSY while another bhyve runs it).
 func (b *bhyve) open(t *txn) error {
-	err := b.s.createVM(t, b.args.name)
+	err := t.createVM(b.args.name)
 	if !errors.Is(err, unix.EEXIST) {
 		if err != nil {
 			return fmt.Errorf("vm_create: %w", err)
 		}
 		return nil
 	}
-	v := t.st.VMs[b.args.name]
+	v := t.vm(b.args.name)
 	if bhyveAlive(v.Pid) {
 		return fmt.Errorf("vm_reinit: %w", unix.EBUSY)
 	}
@@ -254,7 +254,7 @@ func (b *bhyve) open(t *txn) error {
 // others and the console; when all fit, it marks the VM as run by this
 // bhyve.
 func (b *bhyve) boot(t *txn, slots []string, last bool) error {
-	v := t.st.VMs[b.args.name]
+	v := t.vm(b.args.name)
 	if v == nil {
 		return fmt.Errorf("vm_open: %w", unix.ENOENT)
 	}
@@ -355,7 +355,7 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 		return fmt.Errorf("PCI device at %s is not using the ppt(4) driver\n"+
 			"Device emulation initialization error: Device busy", bsf)
 	}
-	if v := t.st.VMs[b.args.name]; !slices.Contains(v.PPT, d.Selector) {
+	if v := t.vm(b.args.name); !slices.Contains(v.PPT, d.Selector) {
 		v.PPT = append(v.PPT, d.Selector)
 	}
 	return nil
@@ -372,7 +372,7 @@ var suspendExit = map[host.SuspendHow]int{
 // tells whether bhyve exits, with which status.
 func (b *bhyve) vmChanged() (code int, done bool) {
 	err := b.s.run("bhyve", query, func(t *txn) error {
-		v := t.st.VMs[b.args.name]
+		v := t.vm(b.args.name)
 		switch {
 		case v == nil:
 			fmt.Fprintf(os.Stderr, "bhyve: vm_run: VM %s was destroyed\n", b.args.name)
@@ -394,7 +394,7 @@ func (b *bhyve) vmChanged() (code int, done bool) {
 // state a guest that rebooted, powered off or halted left it in.
 func (b *bhyve) finish(code int) {
 	err := b.s.run("bhyve", internal, func(t *txn) error {
-		v := t.st.VMs[b.args.name]
+		v := t.vm(b.args.name)
 		if v == nil || v.Pid != b.pid {
 			return nil
 		}

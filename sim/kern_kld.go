@@ -212,12 +212,13 @@ func (t *txn) kldunload(id int) error {
 
 // unloadVeto is a module's answer to MOD_UNLOAD. vmm (sys/amd64/vmm/vmm.c
 // vmm_handler, sys/dev/vmm/vmm_dev.c vmmdev_cleanup) refuses with EBUSY
-// while a VM exists; the ppt driver in the same file refuses to detach a
-// device assigned to a VM (sys/amd64/vmm/io/ppt.c ppt_detach), which the
-// model, not tracking assignment, takes as any device attached to ppt; the
-// vmm_busy knob stands for a VM of another program.
+// while a VM exists. The ppt driver in the same file refuses to detach a
+// device assigned to a VM (sys/amd64/vmm/io/ppt.c ppt_detach), which only
+// a VM that exists has; the others FreeBSD detaches, leaving them without
+// a driver, which the model leaves out: it refuses while any device is
+// attached to ppt. The vmm_busy knob stands for a VM of another program.
 func (t *txn) unloadVeto(module string) error {
-	if module == "vmm" && (len(t.st.VMs) > 0 || t.pptDevices() > 0 || t.faults.vmmBusy) {
+	if module == "vmm" && (t.anyVM() || t.pptDevices() > 0 || t.faults.vmmBusy) {
 		return abi.EBUSY
 	}
 	return nil

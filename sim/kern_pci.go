@@ -475,8 +475,8 @@ func devDetach(t *txn, d *device, req *abi.Devreq) error {
 
 // assigned tells whether a VM has the device (ppt->vm is set).
 func (t *txn) assigned(sel host.Selector) bool {
-	for _, v := range t.st.VMs {
-		if slices.Contains(v.PPT, sel) {
+	for name := range t.st.VMs {
+		if v := t.vm(name); v != nil && slices.Contains(v.PPT, sel) {
 			return true
 		}
 	}

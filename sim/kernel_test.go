@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
 )
 
@@ -182,28 +183,74 @@ func TestModules(t *testing.T) {
 	}
 }
 
+// TestVMs runs vmmapi over the model of each release's libvmmapi.
 func TestVMs(t *testing.T) {
-	dir, h := newHost(t)
-	v := h.VMs
-	check(t, "create without vmm", v.CreateVM("wifibox"), unix.ENXIO)
-	must(t, h.Kernel.Load(koFile(dir, "vmm")))
-	check(t, "create bad name", v.CreateVM("a/b"), unix.EINVAL)
-	check(t, "create empty name", v.CreateVM(""), unix.EINVAL)
-	check(t, "create", v.CreateVM("wifibox"), 0)
-	if ok, err := v.VMExists("wifibox"); !ok || err != nil {
-		t.Errorf("VMExists = %v, %v; want true", ok, err)
+	for _, tc := range []struct {
+		release string
+		noVMM   syscall.Errno // vm_create's errno without vmm; 0: it loads vmm
+	}{
+		{"1305000", unix.ENOENT}, // hw.vmm.create does not exist
+		{"1403000", 0},
+		{"1500068", 0},
+	} {
+		t.Run(tc.release, func(t *testing.T) {
+			dir := t.TempDir()
+			must(t, Init(dir))
+			fault(t, dir, "osreldate", tc.release)
+			h, err := Open(dir)
+			must(t, err)
+			v := h.VMs
+			check(t, "create without vmm", v.CreateVM("wifibox"), tc.noVMM)
+			if tc.noVMM == 0 {
+				if m, err := h.Kernel.Module("vmm"); err != nil || m.File != koFile(dir, "vmm") {
+					t.Errorf("vm_create loaded no vmm: %+v, %v", m, err)
+				}
+				must(t, v.DestroyVM("wifibox"))
+			} else {
+				must(t, h.Kernel.Load(koFile(dir, "vmm")))
+			}
+			check(t, "create bad name", v.CreateVM("a/b"), unix.EINVAL)
+			check(t, "create empty name", v.CreateVM(""), unix.EINVAL)
+			check(t, "create", v.CreateVM("wifibox"), 0)
+			if ok, err := v.VMExists("wifibox"); !ok || err != nil {
+				t.Errorf("VMExists = %v, %v; want true", ok, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "dev/vmm/wifibox")); err != nil {
+				t.Error(err)
+			}
+			check(t, "create again", v.CreateVM("wifibox"), unix.EEXIST)
+			check(t, "suspend missing", v.SuspendVM("other", host.SuspendPowerOff), unix.ENOENT)
+			check(t, "suspend", v.SuspendVM("wifibox", host.SuspendPowerOff), 0)
+			check(t, "suspend again", v.SuspendVM("wifibox", host.SuspendHalt), unix.EALREADY)
+			check(t, "destroy", v.DestroyVM("wifibox"), 0)
+			check(t, "destroy again", v.DestroyVM("wifibox"), unix.EINVAL)
+			if ok, err := v.VMExists("wifibox"); ok || err != nil {
+				t.Errorf("VMExists after destroy = %v, %v; want false", ok, err)
+			}
+		})
 	}
-	if _, err := os.Stat(filepath.Join(dir, "dev/vmm/wifibox")); err != nil {
-		t.Error(err)
-	}
-	check(t, "create again", v.CreateVM("wifibox"), unix.EEXIST)
-	check(t, "suspend missing", v.SuspendVM("other", host.SuspendPowerOff), unix.ENOENT)
-	check(t, "suspend", v.SuspendVM("wifibox", host.SuspendPowerOff), 0)
-	check(t, "suspend again", v.SuspendVM("wifibox", host.SuspendHalt), unix.EALREADY)
-	check(t, "destroy", v.DestroyVM("wifibox"), 0)
-	check(t, "destroy again", v.DestroyVM("wifibox"), unix.EINVAL)
-	if ok, err := v.VMExists("wifibox"); ok || err != nil {
-		t.Errorf("VMExists after destroy = %v, %v; want false", ok, err)
+}
+
+// TestOldVMOpen: 13.x's vm_open destroys what it fails to open, and its
+// errno is then hw.vmm.destroy's (issue 13, defect 5): the model does so.
+func TestOldVMOpen(t *testing.T) {
+	for release, want := range map[string]abi.Errno{"1305000": abi.EINVAL, "1403000": abi.ENOENT, "1500068": abi.ENOENT} {
+		dir := t.TempDir()
+		must(t, Init(dir))
+		fault(t, dir, "osreldate", release)
+		k, err := NewKernel(dir)
+		must(t, err)
+		lib, err := k.Libvmmapi()
+		must(t, err)
+		if _, err := k.Kldload(koFile(dir, "vmm")); err != nil {
+			t.Fatal(err)
+		}
+		if ctx := lib.VMOpen("nosuch"); ctx != 0 || lib.Errno() != want {
+			t.Errorf("%s: vm_open of no VM = %#x, errno %v; want 0, %v", release, ctx, lib.Errno(), want)
+		}
+		if (lib.VMClose == nil) != (release == "1305000") {
+			t.Errorf("%s: vm_close is there: %v", release, lib.VMClose != nil)
+		}
 	}
 }
 

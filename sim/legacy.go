@@ -326,7 +326,7 @@ func (s *system) legacyScript(ready *os.File) int {
 	if ws, ok := b.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		code = 128 + int(ws.Signal()) // as sh reports it
 	}
-	s.DestroyVM(bhyvecmd.VMName)
+	s.destroyVMByName(bhyvecmd.VMName) // bhyvectl --destroy
 	for _, sel := range cfg.Passthru {
 		devctl.ClearDriver(sel)
 	}

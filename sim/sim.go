@@ -72,6 +72,7 @@ import (
 	netif "github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/vmmapi"
 )
 
 // BhyveCommand is the hidden wifibox command that runs the simulated bhyve:
@@ -94,9 +95,13 @@ func Open(dir string) (*host.Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	lib, err := k.Libvmmapi()
+	if err != nil {
+		return nil, err
+	}
 	return &host.Host{
 		Kernel:   kmod.New(k),
-		VMs:      s,
+		VMs:      vmmapi.NewWithLibrary(s.paths(), lib),
 		PCI:      ppt.New(k),
 		Net:      net,
 		Launcher: s,
