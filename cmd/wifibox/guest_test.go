@@ -424,3 +424,35 @@ func TestModulesKeptUnderGuest(t *testing.T) {
 		}
 	}
 }
+
+// TestRebootKeepsVM: a guest reboot and a crash restart keep the VM and
+// the card on ppt, so the native driver never gets the card in between;
+// stop releases both (issue 13, defect 7).
+func TestRebootKeepsVM(t *testing.T) {
+	h := newHost(t)
+	h.fault("guest_exit_after_ms", "50")
+	h.fault("guest_exit_status", "0")
+	h.must("start")
+	from := len(h.trace())
+	h.waitLog(`guest was rebooted`, 2)
+	h.fault("guest_exit_status", "3")
+	h.waitLog(`guest crashed`, 1)
+	h.fault("guest_exit_after_ms", "")
+	h.waitLog(`guest wifibox runs as PID`, 4)
+	for _, op := range h.trace()[from:] {
+		if strings.HasPrefix(op, "vm_destroy") || strings.HasPrefix(op, "devctl_clear_driver") {
+			t.Errorf("a reboot or crash restart did %q", op)
+		}
+	}
+	from = len(h.trace())
+	h.must("stop")
+	released := 0
+	for _, op := range h.trace()[from:] {
+		if op == "vm_destroy wifibox" || op == "devctl_clear_driver pci0:3:0:0" {
+			released++
+		}
+	}
+	if released != 2 {
+		t.Errorf("stop did not destroy the VM and release the card: %q", h.trace()[from:])
+	}
+}
