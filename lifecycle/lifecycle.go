@@ -362,6 +362,9 @@ func (r *Runner) startGuest() error {
 	if err := r.repair(); err != nil {
 		return err
 	}
+	if err := r.checkArch(); err != nil {
+		return err
+	}
 	if err := r.loadVMM(); err != nil {
 		return err
 	}
@@ -418,6 +421,29 @@ func (r *Runner) alreadyManaged(pid int) error {
 	}
 	r.Log.Warnf("Guest is already run by the VM manager PID %d, left intact", pid)
 	return nil
+}
+
+// checkArch refuses a guest on a machine other than amd64, as the kernel
+// names it (hw.machine_arch).
+func (r *Runner) checkArch() error {
+	arch, err := r.Host.Kernel.SysctlString("hw.machine_arch")
+	if err == nil {
+		err = ArchSupported(arch)
+	}
+	return failure.New(failure.Environment, err)
+}
+
+// ArchSupported tells whether wifibox can run its guest on a machine of
+// the given architecture (MACHINE_ARCH: amd64, aarch64). Only amd64 can:
+// arm64's bhyve takes another command line (its getopt string is
+// "hCDSWk:f:o:p:c:s:m:U:", usr.sbin/bhyve/bhyverun.c: no -A, -H, -P or
+// -l, no lpc device) and arm64's vmm has no ppt driver, so no PCI
+// pass-through.
+func ArchSupported(arch string) error {
+	if arch == "amd64" {
+		return nil
+	}
+	return fmt.Errorf("wifibox cannot run its guest on %s: it needs bhyve's PCI pass-through, which FreeBSD offers on amd64 only", arch)
 }
 
 func (r *Runner) checkIOMMU() error {

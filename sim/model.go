@@ -92,6 +92,12 @@ func init() {
 	sysctls["hw.model"] = func(t *txn, args []int) ([]byte, error) {
 		return append([]byte(cpuModels[t.faults.cpuVendor]), 0), nil
 	}
+	// hw.machine_arch (sys/kern/kern_mib.c, SYSCTL_PROC(_hw,
+	// HW_MACHINE_ARCH, machine_arch, CTLTYPE_STRING, ...): MACHINE_ARCH,
+	// a string; the simulated host is amd64.
+	sysctls["hw.machine_arch"] = func(t *txn, args []int) ([]byte, error) {
+		return []byte("amd64\x00"), nil
+	}
 }
 
 // NewKernel gives the model of the kernel of the simulated host under dir.
