@@ -145,7 +145,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if showUsageError(err, stderr) {
 		return failure.Status(err)
 	}
-	if err != nil && !errors.Is(err, failure.Shown) {
+	if err != nil && !errors.Is(err, failure.ErrShown) {
 		c.log.Error(err)
 	}
 	return failure.Status(err)
@@ -263,7 +263,7 @@ func (c *command) doctor(args []string) error {
 		format = doctor.JSON
 	}
 	if !doctor.Run(c.host, c.stdout, format) {
-		return failure.New(failure.Environment, failure.Shown)
+		return failure.New(failure.Environment, failure.ErrShown)
 	}
 	return nil
 }
@@ -285,7 +285,7 @@ func (c *command) manager(args []string) error {
 		return failure.TooMany
 	}
 	if code := manager.Main(c.host, c.log, manager.ReportFile(), c.core.Watchdog); code != 0 {
-		return failure.New(code, failure.Shown)
+		return failure.New(code, failure.ErrShown)
 	}
 	return nil
 }
@@ -333,7 +333,7 @@ func (c *command) sim(args []string) error {
 	setup := setups[args[0]]
 	if err := setup.f(args[1]); err != nil {
 		fmt.Fprintf(c.stderr, "ERROR: %v\n", err)
-		return failure.New(failure.Environment, failure.Shown)
+		return failure.New(failure.Environment, failure.ErrShown)
 	}
 	fmt.Fprintf(c.stdout, setup.done+"\n", args[1])
 	return nil

@@ -180,7 +180,7 @@ func showUsageError(err error, stderr io.Writer) bool {
 	switch {
 	case errors.As(err, &u):
 		fmt.Fprintf(stderr, "ERROR: %s\n%s\n", u.msg, u.usage)
-	case failure.Status(err) == failure.Usage && !errors.Is(err, failure.Shown):
+	case failure.Status(err) == failure.Usage && !errors.Is(err, failure.ErrShown):
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 	default:
 		return false

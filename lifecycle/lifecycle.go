@@ -136,7 +136,7 @@ func (r *Runner) Restart(target string) error {
 		if err := r.repair(); err != nil {
 			return err
 		}
-		return failure.New(failure.NotRunning, failure.Shown)
+		return failure.New(failure.NotRunning, failure.ErrShown)
 	}
 	return r.run("restart", "Restarting", func(step func(func() error) error) error {
 		if err := r.stopParts(p, step); err != nil {
