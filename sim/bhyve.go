@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	bhyvecmd "github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/relay/relaytest"
@@ -28,13 +29,8 @@ type bhyveArgs struct {
 	name    string   // the VM's name
 }
 
-// The options of bhyve on amd64 (optstring aehuwxACDHIPSWYk:f:o:p:G:c:s:m:l:K:U:).
-const (
-	bhyveFlags      = "aehuwxACDHIPSWY"
-	bhyveArgOptions = "kfopGcsmlKU"
-)
-
-// parseBhyveArgs parses bhyve's options and operand the way getopt(3) does.
+// parseBhyveArgs parses bhyve's options and operand the way getopt(3) does
+// with bhyve's option string.
 func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 	var a bhyveArgs
 	i := 0
@@ -45,12 +41,13 @@ func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 		}
 		for j := 1; j < len(argv[i]); j++ {
 			opt := argv[i][j]
-			if strings.IndexByte(bhyveFlags, opt) >= 0 {
+			at := strings.IndexByte(bhyvecmd.Getopt, opt)
+			if opt == ':' || at < 0 {
+				return a, fmt.Errorf("illegal option -- %c", opt)
+			}
+			if at+1 == len(bhyvecmd.Getopt) || bhyvecmd.Getopt[at+1] != ':' {
 				a.flags += string(opt)
 				continue
-			}
-			if strings.IndexByte(bhyveArgOptions, opt) < 0 {
-				return a, fmt.Errorf("illegal option -- %c", opt)
 			}
 			value := argv[i][j+1:]
 			if value == "" {
@@ -66,7 +63,7 @@ func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 		}
 	}
 	if len(argv)-i != 1 {
-		return a, errors.New("usage: bhyve [-AHPSuw] [-c vcpus] [-l lpc] [-m mem] [-s pci] vmname")
+		return a, errors.New("usage: bhyve [-" + bhyvecmd.Flags + "] [-c vcpus] [-l lpc] [-m mem] [-s pci] vmname")
 	}
 	a.name = argv[i]
 	return a, nil
@@ -74,11 +71,11 @@ func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 
 func (a *bhyveArgs) set(opt byte, value string) error {
 	switch opt {
-	case 'c':
+	case bhyvecmd.OptCPUs:
 		a.cpus = value
-	case 's':
+	case bhyvecmd.OptSlot:
 		a.slots = append(a.slots, value)
-	case 'l':
+	case bhyvecmd.OptLPC:
 		device, path, _ := strings.Cut(value, ",")
 		switch device {
 		case "com1":
@@ -229,8 +226,12 @@ func (b *bhyve) run() int {
 	}
 }
 
-// open creates the VM, or reuses an existing one the way vm_reinit does
-// (EBUSY while another bhyve runs it).
+// open creates the VM, or re-initialises an existing one, as bhyve does
+// (usr.sbin/bhyve/bhyverun.c, do_open: 13.x and 14.x take vm_create's
+// EEXIST and call vm_reinit when booting from a ROM; 15.0 opens with
+// vm_openf(VMMAPI_OPEN_REINIT) and creates only on ENOENT); VM_REINIT
+// answers EBUSY while another bhyve runs the VM (vm_reinit in vmm.c: its
+// vCPUs are active).
 func (b *bhyve) open(t *txn) error {
 	err := t.createVM(b.args.name)
 	if !errors.Is(err, unix.EEXIST) {
@@ -340,7 +341,7 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	if d == nil || d.Driver != "ppt" || !d.Attached {
 		return fmt.Errorf("passthru: PCI device at %s is not using the ppt(4) driver", bsf)
 	}
-	if !strings.Contains(b.args.flags, "S") {
+	if strings.IndexByte(b.args.flags, bhyvecmd.OptWired) < 0 {
 		return errors.New("passthru: the guest memory must be wired (-S) for PCI passthrough")
 	}
 	if t.faults.iommuDisabled {
