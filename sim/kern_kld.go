@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/internal/trace"
 )
 
 // The kernel linker and the module list: kldload(2), kldunload(2),
@@ -228,7 +229,7 @@ func (t *txn) unloadVeto(module string) error {
 // "kldload /boot/kernel/vmm.ko".
 func (k *Kernel) Kldload(file string) (int, error) {
 	var id int
-	err := k.s.syscall("kldload "+k.s.strip(file), privileged, func(t *txn) error {
+	err := k.s.syscall(trace.Kldload(k.s.strip(file)), privileged, func(t *txn) error {
 		var err error
 		id, err = t.kldload(file)
 		return err
@@ -241,7 +242,7 @@ func (k *Kernel) Kldload(file string) (int, error) {
 func (k *Kernel) Kldunload(fileid int) error {
 	return k.s.syscall(fmt.Sprintf("kldunload %d", fileid), privileged, func(t *txn) error {
 		if f := t.st.Linker.file(fileid); f != nil {
-			t.line = "kldunload " + strings.TrimSuffix(filepath.Base(f.Path), ".ko")
+			t.line = trace.Kldunload(strings.TrimSuffix(filepath.Base(f.Path), ".ko"))
 		}
 		return t.kldunload(fileid)
 	})

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/internal/trace"
 	"github.com/wifibox/wifibox/vmmapi"
 )
 
@@ -84,7 +85,7 @@ func (m *libvmmapi) create(name string) int32 {
 		m.fail(abi.ENAMETOOLONG)
 		return -1
 	}
-	err := m.k.s.syscall("vm_create "+name, privileged, func(t *txn) error {
+	err := m.k.s.syscall(trace.VMCreate(name), privileged, func(t *txn) error {
 		// Without vmm there is neither hw.vmm.create nor /dev/vmmctl.
 		if !t.present("vmm") {
 			return abi.ENOENT
@@ -139,7 +140,7 @@ func (m *libvmmapi) name(ctx uintptr) string {
 
 func (m *libvmmapi) suspend(ctx uintptr, how int32) int32 {
 	name := m.name(ctx)
-	line := fmt.Sprintf("vm_suspend %s %s", name, suspendHows[how])
+	line := trace.VMSuspend(name, suspendHows[how])
 	err := m.k.s.syscall(line, privileged, func(t *txn) error { return t.suspendVM(name, how) })
 	if m.fail(err) {
 		return -1

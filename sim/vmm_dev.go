@@ -11,6 +11,7 @@ import (
 
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/internal/trace"
 )
 
 // The VMs of vmm(4) and their device nodes /dev/vmm/NAME: creation
@@ -109,7 +110,7 @@ func (t *txn) destroyVM(name string) error {
 // --destroy do: ENOENT without vmm (no such sysctl), EINVAL for no such
 // VM.
 func (s *system) destroyVMByName(name string) error {
-	return s.syscall("vm_destroy "+name, privileged, func(t *txn) error {
+	return s.syscall(trace.VMDestroy(name), privileged, func(t *txn) error {
 		if !t.present("vmm") {
 			return abi.ENOENT
 		}
