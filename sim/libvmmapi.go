@@ -81,7 +81,7 @@ func (m *libvmmapi) create(name string) int32 {
 			m.k.Kldload("vmm")
 		}
 	}
-	if m.release >= 1500000 && len(name) > vmMaxNameLen {
+	if m.release >= 1500000 && len(name) > abi.VM_MAX_NAMELEN {
 		m.fail(abi.ENAMETOOLONG)
 		return -1
 	}

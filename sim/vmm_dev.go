@@ -24,15 +24,11 @@ import (
 // VM's existence, as devfs's is on FreeBSD: a VM exists while
 // DIR/dev/vmm/NAME does, and the state holds what the kernel knows of it.
 
-// vmMaxNameLen is VM_MAX_NAMELEN (machine/vmm.h; sys/dev/vmm/vmm_param.h
-// on 15.0).
-const vmMaxNameLen = 229
-
 // validVMName tells whether vm_create takes the name: EINVAL for an empty
 // one or one longer than VM_MAX_NAMELEN (vm_create in vmm.c); the model
 // also refuses characters a devfs path would not keep.
 func validVMName(name string) bool {
-	if name == "" || len(name) > vmMaxNameLen {
+	if name == "" || len(name) > abi.VM_MAX_NAMELEN {
 		return false
 	}
 	for _, c := range name {
@@ -121,7 +117,12 @@ func (s *system) destroyVMByName(name string) error {
 // suspendHows are enum vm_suspend_how's values on amd64 (machine/vmm.h),
 // as the trace names them. VM_SUSPEND_LAST is 5 on 13.x and 14.x; 15.0
 // adds VM_SUSPEND_DESTROY (5), which vm_suspend refuses from user space.
-var suspendHows = map[int32]host.SuspendHow{1: host.SuspendReset, 2: host.SuspendPowerOff, 3: host.SuspendHalt, 4: "triplefault"}
+var suspendHows = map[int32]host.SuspendHow{
+	abi.VM_SUSPEND_RESET:       host.SuspendReset,
+	abi.VM_SUSPEND_POWEROFF:    host.SuspendPowerOff,
+	abi.VM_SUSPEND_HALT:        host.SuspendHalt,
+	abi.VM_SUSPEND_TRIPLEFAULT: "triplefault",
+}
 
 // suspendVM reproduces VM_SUSPEND (vm_suspend in vmm.c): EINVAL for a
 // value out of range, EALREADY once the VM is suspended; ENXIO once the VM

@@ -217,8 +217,8 @@ func suspendValue(arch string, how host.SuspendHow) (int32, error) {
 }
 
 var suspendHows = map[string]map[host.SuspendHow]int32{
-	"amd64": {host.SuspendReset: 1, host.SuspendPowerOff: 2, host.SuspendHalt: 3},
-	"arm64": {host.SuspendReset: 1, host.SuspendPowerOff: 2, host.SuspendHalt: 3},
+	"amd64": {host.SuspendReset: abi.VM_SUSPEND_RESET, host.SuspendPowerOff: abi.VM_SUSPEND_POWEROFF, host.SuspendHalt: abi.VM_SUSPEND_HALT},
+	"arm64": {host.SuspendReset: abi.VM_SUSPEND_RESET, host.SuspendPowerOff: abi.VM_SUSPEND_POWEROFF, host.SuspendHalt: abi.VM_SUSPEND_HALT},
 }
 
 // callError describes a failed libvmmapi call on a VM: what was done, the
