@@ -1,15 +1,15 @@
 // Package sim owns the simulated FreeBSD host that wifibox's tests, demo and
-// benchmarks run the real wifibox binary against on Linux. Kernel models
-// FreeBSD's kernel at the system-call boundary (sys.Sys), and the host's
-// PCI and Net parts are the FreeBSD backends themselves, ppt and ifnet,
-// running over it, as is launch's Launcher, which starts the simulated
-// bhyve; the other parts of the host seam (Kernel, VMs) are still
-// implemented here above the encoding, with FreeBSD's errno semantics. And
-// a simulated bhyve process with a guest behind it (BhyveMain). A simulated
-// host lives in a directory: the usual FreeBSD tree re-rooted there
-// (configuration, guest images, firmware, /dev, /var/run, /boot/kernel), the
-// kernel's state in DIR/sim/state.json, fault knobs in DIR/sim/faults and a
-// trace of every privileged operation in DIR/trace.log. Every operation takes an exclusive
+// benchmarks run the real wifibox binary against on Linux. Its Kernel is a
+// model of FreeBSD's kernel at the system-call boundary (sys.Sys) and of
+// libvmmapi at its function table (Libvmmapi), over which Open runs the
+// FreeBSD backends themselves: kmod for host.Kernel, vmmapi for host.VMs,
+// ppt for host.PCI, ifnet for host.Net, and launch's Launcher, which
+// starts the simulated bhyve; and it runs a simulated bhyve process with a
+// guest behind it (BhyveMain). A simulated host lives in
+// a directory: the usual FreeBSD tree re-rooted there (configuration, guest
+// images, firmware, /dev, /var/run, /boot/kernel), the kernel's state in
+// DIR/sim/state.json, fault knobs in DIR/sim/faults and a trace of every
+// privileged operation in DIR/trace.log. Every operation takes an exclusive
 // flock on DIR/sim/lock, reads the state, changes it, writes it back
 // atomically and appends to the trace, so several processes (wifibox
 // commands, the VM manager, the simulated bhyve) act on one host
@@ -79,7 +79,7 @@ import (
 // `wifibox __sim-bhyve DIR ARGV...` calls BhyveMain with DIR and ARGV.
 const BhyveCommand = "__sim-bhyve"
 
-// system is one simulated host; it implements every part of the host seam.
+// system is one simulated host: its state, faults and trace.
 type system struct {
 	dir string // absolute directory of the simulated host
 }
