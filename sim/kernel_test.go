@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -563,6 +564,25 @@ func TestPPTAssignedToVM(t *testing.T) {
 	for _, d := range devs {
 		if d.Selector == wifiCard && d.DriverUnit() != "iwlwifi0" {
 			t.Errorf("card after clear: %q", d.DriverUnit())
+		}
+	}
+}
+
+// A name longer than VM_MAX_NAMELEN: 15.0's vm_create refuses it itself
+// (ENAMETOOLONG, its VMMCTL_VM_CREATE buffer), older ones pass it to
+// hw.vmm.create, which answers EINVAL.
+func TestVMCreateLongName(t *testing.T) {
+	long := strings.Repeat("v", abi.VM_MAX_NAMELEN+1)
+	for release, want := range map[string]abi.Errno{"1403000": abi.EINVAL, "1500068": abi.ENAMETOOLONG} {
+		dir := t.TempDir()
+		must(t, Init(dir))
+		fault(t, dir, "osreldate", release)
+		k, err := NewKernel(dir)
+		must(t, err)
+		lib, err := k.Libvmmapi()
+		must(t, err)
+		if r := lib.VMCreate(long); r != -1 || lib.Errno() != want {
+			t.Errorf("%s: vm_create of %d characters = %d, errno %v; want -1, %v", release, len(long), r, lib.Errno(), want)
 		}
 	}
 }
