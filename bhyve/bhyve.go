@@ -33,6 +33,19 @@ type Spec struct {
 	Passthru     []host.Selector
 }
 
+// ArchSupported tells whether wifibox can run its guest on a machine of
+// the given architecture (MACHINE_ARCH, hw.machine_arch: amd64, aarch64).
+// Only amd64 can: arm64's bhyve takes another command line (its option
+// string is "hCDSWk:f:o:p:c:s:m:U:", usr.sbin/bhyve/bhyverun.c: no -A,
+// -H, -P or -l, no lpc device) and arm64's vmm has no ppt driver, so no
+// PCI pass-through.
+func ArchSupported(arch string) error {
+	if arch == "amd64" {
+		return nil
+	}
+	return fmt.Errorf("wifibox cannot run its guest on %s: it needs bhyve's PCI pass-through, which FreeBSD offers on amd64 only", arch)
+}
+
 // Getopt is bhyve's option string on amd64 (usr.sbin/bhyve/bhyverun.c,
 // main): the letters it takes, a colon after those with an argument. The
 // simulated bhyve parses its command line with it.

@@ -428,22 +428,9 @@ func (r *Runner) alreadyManaged(pid int) error {
 func (r *Runner) checkArch() error {
 	arch, err := r.Host.Kernel.SysctlString("hw.machine_arch")
 	if err == nil {
-		err = ArchSupported(arch)
+		err = bhyve.ArchSupported(arch)
 	}
 	return failure.New(failure.Environment, err)
-}
-
-// ArchSupported tells whether wifibox can run its guest on a machine of
-// the given architecture (MACHINE_ARCH: amd64, aarch64). Only amd64 can:
-// arm64's bhyve takes another command line (its getopt string is
-// "hCDSWk:f:o:p:c:s:m:U:", usr.sbin/bhyve/bhyverun.c: no -A, -H, -P or
-// -l, no lpc device) and arm64's vmm has no ppt driver, so no PCI
-// pass-through.
-func ArchSupported(arch string) error {
-	if arch == "amd64" {
-		return nil
-	}
-	return fmt.Errorf("wifibox cannot run its guest on %s: it needs bhyve's PCI pass-through, which FreeBSD offers on amd64 only", arch)
 }
 
 func (r *Runner) checkIOMMU() error {
