@@ -115,7 +115,7 @@ func (d *doctor) vmm() {
 	}
 	d.maxCPU = int(maxCPU)
 	if ferr == nil && m.File != "" && filepath.Clean(m.File) != filepath.Clean(file) {
-		d.add(Warn, whatVMM, fmt.Sprintf("vmm is loaded from %s, not %s; wifibox start replaces it, which fails while other VMs run", m.File, file),
+		d.add(Warn, whatVMM, fmt.Sprintf("vmm is loaded from %s, not %s; wifibox start replaces it while its VM does not exist, which fails while other VMs run", m.File, file),
 			"kldunload vmm while no VM runs")
 		return
 	}
