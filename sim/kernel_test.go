@@ -18,6 +18,7 @@ import (
 
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/vmmapi"
 )
 
 // TestMain lets the test binary be the simulated bhyve the Launcher starts,
@@ -232,17 +233,25 @@ func TestVMs(t *testing.T) {
 	}
 }
 
+// libvmmapiOf gives a fresh simulated host answering as release, its
+// kernel and its libvmmapi.
+func libvmmapiOf(t *testing.T, release string) (string, *Kernel, *vmmapi.Library) {
+	t.Helper()
+	dir := t.TempDir()
+	must(t, Init(dir))
+	fault(t, dir, "osreldate", release)
+	k, err := NewKernel(dir)
+	must(t, err)
+	lib, err := k.Libvmmapi()
+	must(t, err)
+	return dir, k, lib
+}
+
 // TestOldVMOpen: 13.x's vm_open destroys what it fails to open, and its
 // errno is then hw.vmm.destroy's (issue 13, defect 5): the model does so.
 func TestOldVMOpen(t *testing.T) {
 	for release, want := range map[string]abi.Errno{"1305000": abi.EINVAL, "1403000": abi.ENOENT, "1500068": abi.ENOENT} {
-		dir := t.TempDir()
-		must(t, Init(dir))
-		fault(t, dir, "osreldate", release)
-		k, err := NewKernel(dir)
-		must(t, err)
-		lib, err := k.Libvmmapi()
-		must(t, err)
+		dir, k, lib := libvmmapiOf(t, release)
 		if _, err := k.Kldload(koFile(dir, "vmm")); err != nil {
 			t.Fatal(err)
 		}
@@ -574,13 +583,7 @@ func TestPPTAssignedToVM(t *testing.T) {
 func TestVMCreateLongName(t *testing.T) {
 	long := strings.Repeat("v", abi.VM_MAX_NAMELEN+1)
 	for release, want := range map[string]abi.Errno{"1403000": abi.EINVAL, "1500068": abi.ENAMETOOLONG} {
-		dir := t.TempDir()
-		must(t, Init(dir))
-		fault(t, dir, "osreldate", release)
-		k, err := NewKernel(dir)
-		must(t, err)
-		lib, err := k.Libvmmapi()
-		must(t, err)
+		_, _, lib := libvmmapiOf(t, release)
 		if r := lib.VMCreate(long); r != -1 || lib.Errno() != want {
 			t.Errorf("%s: vm_create of %d characters = %d, errno %v; want -1, %v", release, len(long), r, lib.Errno(), want)
 		}
