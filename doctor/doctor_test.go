@@ -201,7 +201,7 @@ var findings = []struct {
 		loadVMM(t, h)
 		setFault(t, dir, "iommu_disabled")
 	},
-	want: `FAIL IOMMU: not enabled (hw.vmm.iommu.enable=0), PCI pass-through cannot work
+	want: `FAIL IOMMU: not enabled (hw.vmm.iommu.enable=0, hw.vmm.amdvi.enable=0), PCI pass-through cannot work
      fix: enable VT-d in the firmware settings and reboot`,
 }, {
 	name:  "pci_device_missing",

@@ -377,8 +377,12 @@ func init() {
 	// hw.vmm.ppt.devices: sys/amd64/vmm/io/ppt.c, SYSCTL_INT(_hw_vmm_ppt,
 	// OID_AUTO, devices, CTLFLAG_RD, &num_pptdevs, ...).
 	sysctls["hw.vmm.ppt.devices"] = vmmSysctl(func(t *txn) uint32 { return uint32(t.pptDevices()) })
-	// hw.vmm.amdvi.enable (sys/amd64/vmm/amd/amdvi_hw.c) is left out: the
-	// simulated host has an Intel CPU, whose vmm has no AMD-Vi node.
+	// hw.vmm.amdvi.enable: sys/amd64/vmm/amd/amdvi_hw.c, SYSCTL_INT(
+	// _hw_vmm_amdvi, OID_AUTO, enable, CTLFLAG_RDTUN, &amdvi_enable_user,
+	// ...), 0 unless the loader tunable says 1. vmm.ko holds amdvi_hw.c
+	// on every CPU (sys/modules/vmm/Makefile), so the node is there on an
+	// Intel machine too. The model leaves the tunable out: 0.
+	sysctls["hw.vmm.amdvi.enable"] = vmmSysctl(func(t *txn) uint32 { return 0 })
 }
 
 // maxCPU is hw.vmm.maxcpu of the simulated host.
