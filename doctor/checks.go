@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/kmod"
@@ -87,6 +88,12 @@ const whatVMM = "CPU virtualization"
 // wifibox expects it in.
 func (d *doctor) vmm() {
 	k := d.h.Kernel
+	if arch, err := k.SysctlString("hw.machine_arch"); err == nil {
+		if err := bhyve.ArchSupported(arch); err != nil {
+			d.add(Fail, whatVMM, err.Error(), "run wifibox on an amd64 machine")
+			return
+		}
+	}
 	m, err := k.Module("vmm")
 	if err != nil {
 		d.add(Fail, whatVMM, err.Error(), d.readFix(err, "check that the kernel is FreeBSD's, 13.5 or later"))

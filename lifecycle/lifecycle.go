@@ -147,6 +147,11 @@ func (r *Runner) Restart(target string) error {
 }
 
 func (r *Runner) startParts(p parts, step func(func() error) error) error {
+	if p.guest { // before anything changes
+		if err := step(r.checkArch); err != nil {
+			return err
+		}
+	}
 	if p.vmm {
 		if err := step(r.loadVMM); err != nil {
 			return err
@@ -360,9 +365,6 @@ func (r *Runner) startGuest() error {
 		return r.alreadyManaged(pid)
 	}
 	if err := r.repair(); err != nil {
-		return err
-	}
-	if err := r.checkArch(); err != nil {
 		return err
 	}
 	if err := r.loadVMM(); err != nil {

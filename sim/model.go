@@ -94,9 +94,9 @@ func init() {
 	}
 	// hw.machine_arch (sys/kern/kern_mib.c, SYSCTL_PROC(_hw,
 	// HW_MACHINE_ARCH, machine_arch, CTLTYPE_STRING, ...): MACHINE_ARCH,
-	// a string; the simulated host is amd64.
+	// a string; the machine_arch knob's, amd64 unless it says aarch64.
 	sysctls["hw.machine_arch"] = func(t *txn, args []int) ([]byte, error) {
-		return []byte("amd64\x00"), nil
+		return append([]byte(t.faults.machineArch), 0), nil
 	}
 }
 

@@ -37,6 +37,7 @@
 //	osreldate=N              kern.osreldate, the release the kernel model and
 //	                         libvmmapi answer as (default 1403000, 14.3)
 //	cpu=amd                  hw.model names an AMD CPU, not an Intel one
+//	machine_arch=aarch64     hw.machine_arch names arm64's, not amd64
 //	passthru_rejected=yes    bhyve cannot assign the passthru device: it
 //	                         exits 4 during its device setup, after it
 //	                         opened its tap (the Launcher's ready)

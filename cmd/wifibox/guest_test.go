@@ -341,7 +341,7 @@ func TestBhyveFailsAtOnce(t *testing.T) {
 	h.must("stop", "guest")
 	os.RemoveAll(filepath.Join(h.dir, "usr/local/etc/wifibox/appliance"))
 	from := len(h.trace())
-	out, errOut, code := h.run("start", "guest")
+	out, errOut, code := h.run("start")
 	if code == 0 || !strings.Contains(out, "FAILED") {
 		t.Fatalf("start succeeded: %q %q", out, errOut)
 	}
@@ -454,5 +454,20 @@ func TestRebootKeepsVM(t *testing.T) {
 	}
 	if released != 2 {
 		t.Errorf("stop did not destroy the VM and release the card: %q", h.trace()[from:])
+	}
+}
+
+// TestStartRefusedOnARM64: start refuses on arm64, whose bhyve has no PCI
+// pass-through, before it loads or creates anything (issue 13, defect 8).
+func TestStartRefusedOnARM64(t *testing.T) {
+	h := newHost(t)
+	h.fault("machine_arch", "aarch64")
+	from := len(h.trace())
+	out, errOut, code := h.run("start")
+	if code != 127 || !strings.Contains(errOut, "cannot run its guest on aarch64") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if ops := h.trace()[from:]; len(ops) != 0 {
+		t.Errorf("the refused start did %q", ops)
 	}
 }
