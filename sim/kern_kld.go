@@ -2,10 +2,10 @@ package sim
 
 import (
 	"encoding/binary"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -240,7 +240,7 @@ func (k *Kernel) Kldload(file string) (int, error) {
 // Kldunload unloads a file (kern_kldunload), traced with the file's
 // name as "kldunload vmm".
 func (k *Kernel) Kldunload(fileid int) error {
-	return k.s.syscall(fmt.Sprintf("kldunload %d", fileid), privileged, func(t *txn) error {
+	return k.s.syscall(trace.Kldunload(strconv.Itoa(fileid)), privileged, func(t *txn) error {
 		if f := t.st.Linker.file(fileid); f != nil {
 			t.line = trace.Kldunload(strings.TrimSuffix(filepath.Base(f.Path), ".ko"))
 		}
