@@ -25,10 +25,11 @@ all: build/wifibox
 build/wifibox: .PHONY
 	${GO} build -ldflags "${LDFLAGS}" -o build/wifibox ./cmd/wifibox
 
-# Cross-builds for FreeBSD, the targets wifibox runs on.
+# Cross-builds for FreeBSD, the targets wifibox runs on, as released:
+# without the simulated host (the nosim tag).
 freebsd: .PHONY
-	GOOS=freebsd GOARCH=amd64 CGO_ENABLED=0 ${GO} build ${PUREGO} -ldflags "${LDFLAGS}" -o build/freebsd-amd64/wifibox ./cmd/wifibox
-	GOOS=freebsd GOARCH=arm64 CGO_ENABLED=0 ${GO} build ${PUREGO} -ldflags "${LDFLAGS}" -o build/freebsd-arm64/wifibox ./cmd/wifibox
+	GOOS=freebsd GOARCH=amd64 CGO_ENABLED=0 ${GO} build -tags nosim ${PUREGO} -ldflags "${LDFLAGS}" -o build/freebsd-amd64/wifibox ./cmd/wifibox
+	GOOS=freebsd GOARCH=arm64 CGO_ENABLED=0 ${GO} build -tags nosim ${PUREGO} -ldflags "${LDFLAGS}" -o build/freebsd-arm64/wifibox ./cmd/wifibox
 
 # Every check: formatting, vet for Linux and FreeBSD, the tests, the
 # cross-builds and what is checked on them.

@@ -39,6 +39,7 @@ const (
 	EINVAL          Errno = 22
 	ENOTTY          Errno = 25
 	ENOSPC          Errno = 28
+	ERANGE          Errno = 34
 	EAGAIN          Errno = 35
 	EALREADY        Errno = 37
 	EPROTONOSUPPORT Errno = 43
@@ -73,6 +74,7 @@ var errnos = map[Errno]struct {
 	EINVAL:          {"EINVAL", "Invalid argument", unix.EINVAL},
 	ENOTTY:          {"ENOTTY", "Inappropriate ioctl for device", unix.ENOTTY},
 	ENOSPC:          {"ENOSPC", "No space left on device", unix.ENOSPC},
+	ERANGE:          {"ERANGE", "Result too large", unix.ERANGE},
 	EAGAIN:          {"EAGAIN", "Resource temporarily unavailable", unix.EAGAIN},
 	EALREADY:        {"EALREADY", "Operation already in progress", unix.EALREADY},
 	EPROTONOSUPPORT: {"EPROTONOSUPPORT", "Protocol not supported", unix.EPROTONOSUPPORT},

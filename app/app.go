@@ -3,7 +3,10 @@
 // the nearest valid word for a mistyped one), the logger each command gets,
 // the host it acts on (FreeBSD's kernel, or a simulated host with -S;
 // logged through logging.Host), whether it must run as root, and the
-// mapping of every error to its documented exit status.
+// mapping of every error to its documented exit status. The simulated host
+// is built in (sim.go) unless the nosim build tag leaves it out, as the
+// FreeBSD release build does: no -S, no WIFIBOX_SIMULATE, no sim and
+// __sim-bhyve commands then.
 package app
 
 import (
@@ -31,7 +34,6 @@ import (
 	"github.com/wifibox/wifibox/logging"
 	"github.com/wifibox/wifibox/logview"
 	"github.com/wifibox/wifibox/manager"
-	"github.com/wifibox/wifibox/sim"
 )
 
 // version is set at build time: -ldflags "-X github.com/wifibox/wifibox/app.version=...";
@@ -39,13 +41,36 @@ import (
 // implementation's releases (0.x), which this one replaces.
 var version = "1.0.0"
 
-// Hidden commands: the VM manager process, the simulated bhyve, and the
-// shell implementation's VM manager, which its daemon(8) runs.
+// Hidden commands: the VM manager process and the shell implementation's
+// VM manager, which its daemon(8) runs.
 const (
-	managerCommand  = "__manager"
-	simBhyveCommand = "__sim-bhyve"
-	legacyManager   = "_manage_vm"
+	managerCommand = "__manager"
+	legacyManager  = "_manage_vm"
 )
+
+// simulator is the simulated host's entry points, set by sim.go; nil in a
+// nosim build, which holds none of its names.
+var simulator *simHooks
+
+type simHooks struct {
+	help         commandHelp // its command, sim
+	env          string      // the variable that names a simulated host
+	bhyveCommand string      // the hidden command that runs the simulated bhyve
+	// legacyEnv, when set, makes this process one of the simulated shell
+	// implementation's, which legacyMain runs.
+	legacyEnv  string
+	legacyMain func() int
+	open       func(dir string) (*host.Host, error)
+	bhyve      func(args []string) int
+	// setups are sim's subcommands: what each does to a directory and
+	// what it says when done.
+	setups map[string]simSetup
+}
+
+type simSetup struct {
+	f    func(dir string) error
+	done string
+}
 
 // dryRunnable are the commands -n shows instead of running.
 var dryRunnable = map[string]bool{"start": true, "stop": true, "restart": true, "suspend": true, "resume": true}
@@ -64,12 +89,15 @@ type command struct {
 // Main runs wifibox with the arguments after the program name and gives the
 // exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if os.Getenv(sim.LegacyEnv) != "" { // a simulated process of the shell implementation
-		return sim.LegacyMain()
+	if simulator != nil && os.Getenv(simulator.legacyEnv) != "" { // a simulated process of the shell implementation
+		return simulator.legacyMain()
 	}
 	fs := flag.NewFlagSet("wifibox", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	simDir := fs.String("S", os.Getenv("WIFIBOX_SIMULATE"), "")
+	simDir := new(string)
+	if simulator != nil {
+		simDir = fs.String("S", os.Getenv(simulator.env), "")
+	}
 	dry := fs.Bool("n", false, "")
 	helpShort := fs.Bool("h", false, "")
 	helpLong := fs.Bool("help", false, "")
@@ -98,10 +126,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		c.simDir = dir
 	}
 	name, rest := fs.Arg(0), fs.Args()[1:]
-	switch name {
-	case simBhyveCommand:
-		return sim.BhyveMain(rest)
-	case "sim":
+	switch {
+	case simulator != nil && name == simulator.bhyveCommand:
+		return simulator.bhyve(rest)
+	case simulator != nil && name == "sim":
 		return usageFailure(c.sim(rest), stderr)
 	}
 	run, ok := map[string]func([]string) error{
@@ -145,7 +173,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if showUsageError(err, stderr) {
 		return failure.Status(err)
 	}
-	if err != nil && !errors.Is(err, failure.Shown) {
+	if err != nil && !errors.Is(err, failure.ErrShown) {
 		c.log.Error(err)
 	}
 	return failure.Status(err)
@@ -160,7 +188,7 @@ var readOnly = map[string]bool{"doctor": true, "log": true}
 func (c *command) open(name string) error {
 	var err error
 	if c.simDir != "" {
-		c.host, err = sim.Open(c.simDir)
+		c.host, err = simulator.open(c.simDir)
 	} else if !readOnly[name] && name != "status" && name != "version" && os.Geteuid() != 0 {
 		// A simulated host belongs to its user; FreeBSD's kernel does
 		// what wifibox asks of root only.
@@ -263,7 +291,7 @@ func (c *command) doctor(args []string) error {
 		format = doctor.JSON
 	}
 	if !doctor.Run(c.host, c.stdout, format) {
-		return failure.New(failure.Environment, failure.Shown)
+		return failure.New(failure.Environment, failure.ErrShown)
 	}
 	return nil
 }
@@ -285,7 +313,7 @@ func (c *command) manager(args []string) error {
 		return failure.TooMany
 	}
 	if code := manager.Main(c.host, c.log, manager.ReportFile(), c.core.Watchdog); code != 0 {
-		return failure.New(code, failure.Shown)
+		return failure.New(code, failure.ErrShown)
 	}
 	return nil
 }
@@ -317,23 +345,13 @@ func (c *command) manageVM(args []string) error {
 }
 
 func (c *command) sim(args []string) error {
-	setups := map[string]struct {
-		f    func(string) error
-		done string
-	}{
-		"init":   {sim.Init, "Simulated FreeBSD host created in %s"},
-		"legacy": {sim.Legacy, "The shell implementation's guest runs on the simulated host in %s"},
-		// What `service netif stop` and `start` do, done to the host.
-		"netif-stop":  {sim.NetifStop, "service netif stop done on the simulated host in %s"},
-		"netif-start": {sim.NetifStart, "service netif start done on the simulated host in %s"},
+	if len(args) != 2 || simulator.setups[args[0]].f == nil {
+		return failure.New(failure.Usage, &usageError{msg: "sim needs init, legacy, netif-stop or netif-start, and a directory", usage: "usage: " + simulator.help.usage()})
 	}
-	if len(args) != 2 || setups[args[0]].f == nil {
-		return failure.New(failure.Usage, &usageError{msg: "sim needs init, legacy, netif-stop or netif-start, and a directory", usage: "usage: " + simHelp.usage()})
-	}
-	setup := setups[args[0]]
+	setup := simulator.setups[args[0]]
 	if err := setup.f(args[1]); err != nil {
 		fmt.Fprintf(c.stderr, "ERROR: %v\n", err)
-		return failure.New(failure.Environment, failure.Shown)
+		return failure.New(failure.Environment, failure.ErrShown)
 	}
 	fmt.Fprintf(c.stdout, setup.done+"\n", args[1])
 	return nil

@@ -59,36 +59,38 @@ var commands = []commandHelp{
 		"Show this help, or the help of one command."},
 }
 
-// simHelp is the command of the simulated host, which the usage shows
-// apart from the others.
-var simHelp = commandHelp{"sim", "init|legacy|netif-stop|netif-start DIR", nil, 2,
-	"init: create a simulated FreeBSD host in DIR, for trying wifibox out and\n" +
-		"testing it without bhyve or a Wi-Fi card; -S DIR acts on it. legacy: run\n" +
-		"a guest there the way the shell implementation does, to try an upgrade.\n" +
-		"netif-stop, netif-start: do there what `service netif stop` and `start` do."}
+// globalOptions are the options before the command; the simulated host
+// adds -S (sim.go).
+var globalOptions = []string{"-n", "-h", "--help", "--version"}
 
-// globalOptions are the options before the command.
-var globalOptions = []string{"-n", "-S", "-h", "--help", "--version"}
+// globalSynopsis are the global options as the usage shows them.
+var globalSynopsis = "[-n]"
 
 // synopsis is the one-line usage of wifibox, for usage errors.
-const synopsis = "usage: wifibox [-n] [-S DIR] COMMAND [ARGS]; wifibox help lists the commands"
+func synopsis() string {
+	return "usage: wifibox " + globalSynopsis + " COMMAND [ARGS]; wifibox help lists the commands"
+}
 
-// writeUsage writes the usage: every command, then the options.
+// writeUsage writes the usage: every command, then the options, then the
+// simulated host's, when the build has it.
 func writeUsage(w io.Writer) {
-	fmt.Fprintln(w, "USAGE: wifibox [-n] [-S DIR] COMMAND [ARGS]")
+	fmt.Fprintf(w, "USAGE: wifibox %s COMMAND [ARGS]\n", globalSynopsis)
 	for _, c := range commands {
 		fmt.Fprintf(w, "    %s\n", strings.TrimSpace(c.name+" "+c.args))
 	}
-	fmt.Fprintf(w, `
+	fmt.Fprint(w, `
   -n         show the privileged operations start, stop, restart, suspend
              or resume would make, in order, and change nothing
   -h, --help show this help; wifibox help COMMAND tells about one command
   --version  show the version of wifibox
-
+`)
+	if simulator != nil {
+		fmt.Fprintf(w, `
 Simulated host (for trying wifibox out and testing it):
     %s
-  -S DIR     act on the simulated host in DIR (also WIFIBOX_SIMULATE=DIR)
-`, simHelp.name+" "+simHelp.args)
+  -S DIR     act on the simulated host in DIR (also %s=DIR)
+`, simulator.help.name+" "+simulator.help.args, simulator.env)
+	}
 }
 
 // help is `wifibox help [COMMAND]`: the usage, or one command's usage
@@ -121,14 +123,17 @@ func (c commandHelp) usage() string {
 
 // lookup finds a command, or gives the usage error for an unknown one.
 func lookup(name string) (commandHelp, error) {
-	all := append(slices.Clone(commands), simHelp)
+	all := slices.Clone(commands)
+	if simulator != nil {
+		all = append(all, simulator.help)
+	}
 	i := slices.IndexFunc(all, func(c commandHelp) bool { return c.name == name })
 	if i < 0 {
 		names := make([]string, len(all))
 		for i, c := range all {
 			names[i] = c.name
 		}
-		return commandHelp{}, unknown("command", name, names, synopsis)
+		return commandHelp{}, unknown("command", name, names, synopsis())
 	}
 	return all[i], nil
 }
@@ -180,7 +185,7 @@ func showUsageError(err error, stderr io.Writer) bool {
 	switch {
 	case errors.As(err, &u):
 		fmt.Fprintf(stderr, "ERROR: %s\n%s\n", u.msg, u.usage)
-	case failure.Status(err) == failure.Usage && !errors.Is(err, failure.Shown):
+	case failure.Status(err) == failure.Usage && !errors.Is(err, failure.ErrShown):
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 	default:
 		return false
@@ -257,11 +262,11 @@ func globalOptionError(fs *flag.FlagSet, args []string, err error) error {
 		}
 		name, _, value := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if fs.Lookup(name) == nil {
-			return unknown("option", a, globalOptions, synopsis)
+			return unknown("option", a, globalOptions, synopsis())
 		}
 		if name == "S" && !value {
 			i++ // its directory
 		}
 	}
-	return failure.New(failure.Usage, &usageError{msg: err.Error(), usage: synopsis})
+	return failure.New(failure.Usage, &usageError{msg: err.Error(), usage: synopsis()})
 }

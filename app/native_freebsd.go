@@ -17,17 +17,17 @@ import (
 // and libvmmapi.
 func nativeHost() (*host.Host, error) {
 	paths := host.DefaultPaths("/")
-	kernel := sys.Native()
-	net, err := ifnet.New(kernel)
+	native := sys.Native()
+	net, err := ifnet.New(native)
 	if err != nil {
 		return nil, err
 	}
 	return &host.Host{
-		Kernel:   kmod.New(),
+		Kernel:   kmod.New(native),
 		VMs:      vmmapi.New(vmmapi.Config{Paths: paths}),
 		PCI:      ppt.New(sys.Native()),
 		Net:      net,
-		Launcher: &launch.Launcher{Sys: kernel},
+		Launcher: &launch.Launcher{Sys: native},
 		Procs:    procs.New(),
 		Paths:    paths,
 	}, nil

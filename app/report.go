@@ -61,7 +61,7 @@ func (c *command) status(args []string) error {
 	}
 	c.log.Info("End: wifibox status")
 	if pid == 0 {
-		return failure.New(failure.NotRunning, failure.Shown)
+		return failure.New(failure.NotRunning, failure.ErrShown)
 	}
 	return nil
 }

@@ -138,11 +138,7 @@ func osreldate(t *testing.T, k sys.Sys) int {
 func loadVMM(t *testing.T, k sys.Sys) {
 	t.Helper()
 	if m := modelOf(t); m != nil {
-		h, err := sim.Open(m.dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.Kernel.Load(filepath.Join(m.dir, "boot/kernel/vmm.ko")); err != nil {
+		if _, err := k.Kldload(filepath.Join(m.dir, "boot/kernel/vmm.ko")); err != nil {
 			t.Fatal(err)
 		}
 		return

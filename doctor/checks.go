@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/kmod"
@@ -87,6 +88,12 @@ const whatVMM = "CPU virtualization"
 // wifibox expects it in.
 func (d *doctor) vmm() {
 	k := d.h.Kernel
+	if arch, err := k.SysctlString("hw.machine_arch"); err == nil {
+		if err := bhyve.ArchSupported(arch); err != nil {
+			d.add(Fail, whatVMM, err.Error(), "run wifibox on an amd64 machine")
+			return
+		}
+	}
 	m, err := k.Module("vmm")
 	if err != nil {
 		d.add(Fail, whatVMM, err.Error(), d.readFix(err, "check that the kernel is FreeBSD's, 13.5 or later"))
@@ -115,7 +122,7 @@ func (d *doctor) vmm() {
 	}
 	d.maxCPU = int(maxCPU)
 	if ferr == nil && m.File != "" && filepath.Clean(m.File) != filepath.Clean(file) {
-		d.add(Warn, whatVMM, fmt.Sprintf("vmm is loaded from %s, not %s; wifibox start replaces it, which fails while other VMs run", m.File, file),
+		d.add(Warn, whatVMM, fmt.Sprintf("vmm is loaded from %s, not %s; wifibox start replaces it while its VM does not exist, which fails while other VMs run", m.File, file),
 			"kldunload vmm while no VM runs")
 		return
 	}

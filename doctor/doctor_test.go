@@ -201,8 +201,18 @@ var findings = []struct {
 		loadVMM(t, h)
 		setFault(t, dir, "iommu_disabled")
 	},
-	want: `FAIL IOMMU: not enabled (hw.vmm.iommu.enable=0), PCI pass-through cannot work
+	want: `FAIL IOMMU: not enabled (hw.vmm.iommu.enable=0, hw.vmm.amdvi.enable=0), PCI pass-through cannot work
      fix: enable VT-d in the firmware settings and reboot`,
+}, {
+	// arm64's bhyve has no PCI pass-through (issue 13, defect 8).
+	name: "arm64",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		if err := sim.SetFault(dir, "machine_arch", "aarch64"); err != nil {
+			t.Fatal(err)
+		}
+	},
+	want: `FAIL CPU virtualization: wifibox cannot run its guest on aarch64: it needs bhyve's PCI pass-through, which FreeBSD offers on amd64 only
+     fix: run wifibox on an amd64 machine`,
 }, {
 	name:  "pci_device_missing",
 	setup: func(t *testing.T, dir string, h *host.Host) { setFault(t, dir, "pci_device_missing") },

@@ -18,10 +18,9 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/internal/trace"
 )
 
 // assumed are the values of the vmm sysctls while vmm is loaded only in the
@@ -65,8 +64,9 @@ func New(real *host.Host, out io.Writer) *host.Host {
 	return &host.Host{Kernel: d, VMs: d, PCI: d, Net: d, Launcher: d, Procs: d, Paths: real.Paths}
 }
 
-func (d *dry) op(format string, args ...any) {
-	fmt.Fprintln(d.out, d.strip(fmt.Sprintf(format, args...)))
+// op writes the line of an operation (package trace).
+func (d *dry) op(line string) {
+	fmt.Fprintln(d.out, d.strip(line))
 }
 
 func (d *dry) note(format string, args ...any) {
@@ -87,14 +87,14 @@ func (d *dry) Module(name string) (host.Module, error) {
 }
 
 func (d *dry) Load(file string) error {
-	d.op("kldload %s", file)
+	d.op(trace.Kldload(file))
 	name := strings.TrimSuffix(file[strings.LastIndex(file, "/")+1:], ".ko")
 	d.modules[name] = host.Module{Name: name, Present: true, File: file}
 	return nil
 }
 
 func (d *dry) Unload(module string) error {
-	d.op("kldunload %s", module)
+	d.op(trace.Kldunload(module))
 	d.modules[module] = host.Module{Name: module}
 	return nil
 }
@@ -123,7 +123,7 @@ func (d *dry) SysctlString(name string) (string, error) { return d.real.Kernel.S
 // VMs.
 
 func (d *dry) CreateVM(name string) error {
-	d.op("vm_create %s", name)
+	d.op(trace.VMCreate(name))
 	d.vms[name] = true
 	return nil
 }
@@ -140,12 +140,12 @@ func (d *dry) BootCPUActive(name string) (bool, error) {
 }
 
 func (d *dry) SuspendVM(name string, how host.SuspendHow) error {
-	d.op("vm_suspend %s %s", name, how)
+	d.op(trace.VMSuspend(name, how))
 	return nil
 }
 
 func (d *dry) DestroyVM(name string) error {
-	d.op("vm_destroy %s", name)
+	d.op(trace.VMDestroy(name))
 	d.vms[name] = false
 	return nil
 }
@@ -163,13 +163,13 @@ func (d *dry) Devices() ([]host.PCIDevice, error) {
 }
 
 func (d *dry) SetDriver(sel host.Selector, driver string) error {
-	d.op("devctl_set_driver %s %s", sel, driver)
+	d.op(trace.SetDriver(sel.String(), driver))
 	d.drivers[sel] = driver
 	return nil
 }
 
 func (d *dry) ClearDriver(sel host.Selector) error {
-	d.op("devctl_clear_driver %s", sel)
+	d.op(trace.ClearDriver(sel.String()))
 	d.drivers[sel] = ""
 	return nil
 }
@@ -221,14 +221,14 @@ func (d *dry) CreateInterface(kind string) (string, error) {
 		}
 		name = kind + strconv.Itoa(unit)
 	}
-	d.op("if_create %s %s", kind, name)
+	d.op(trace.IfCreate(kind, name))
 	d.ifaces[name] = &host.Interface{Name: name, Kind: kind}
 	delete(d.gone, name)
 	return name, nil
 }
 
 func (d *dry) RenameInterface(old, new string) error {
-	d.op("if_rename %s %s", old, new)
+	d.op(trace.IfRename(old, new))
 	i, err := d.Interface(old)
 	if err != nil {
 		return err
@@ -245,7 +245,7 @@ func (d *dry) RenameInterface(old, new string) error {
 }
 
 func (d *dry) DestroyInterface(name string) error {
-	d.op("if_destroy %s", name)
+	d.op(trace.IfDestroy(name))
 	d.forget(name)
 	for bridge, members := range d.members {
 		d.members[bridge] = slices.DeleteFunc(members, func(m string) bool { return m == name })
@@ -261,7 +261,7 @@ func (d *dry) forget(name string) {
 }
 
 func (d *dry) SetUp(name string) error {
-	d.op("if_up %s", name)
+	d.op(trace.IfUp(name))
 	i, err := d.Interface(name)
 	if err != nil {
 		return err
@@ -290,21 +290,21 @@ func (d *dry) realExists(name string) bool {
 }
 
 func (d *dry) AddMember(bridge, member string) error {
-	d.op("bridge_add %s %s", bridge, member)
+	d.op(trace.BridgeAdd(bridge, member))
 	members, err := d.Members(bridge)
 	d.members[bridge] = append(members, member)
 	return err
 }
 
 func (d *dry) DeleteMember(bridge, member string) error {
-	d.op("bridge_del %s %s", bridge, member)
+	d.op(trace.BridgeDel(bridge, member))
 	members, err := d.Members(bridge)
 	d.members[bridge] = slices.DeleteFunc(members, func(m string) bool { return m == member })
 	return err
 }
 
 func (d *dry) SetDescription(name, text string) error {
-	d.op("if_descr %s %s", name, text)
+	d.op(trace.IfDescr(name, text))
 	d.descr[name] = text
 	return nil
 }
@@ -342,12 +342,12 @@ func (guest) Ready() <-chan struct{}         { return readyNow }
 func (guest) Wait() (host.ExitStatus, error) { select {} }
 
 func (d *dry) Launch(spec host.LaunchSpec) (host.Guest, error) {
-	d.op("exec %s", strings.Join(spec.Argv, " "))
+	d.op(trace.Exec(spec.Argv))
 	return guest{}, nil
 }
 
 func (d *dry) Signal(pid int, sig syscall.Signal) error {
-	d.op("signal %d %s", pid, unix.SignalName(sig))
+	d.op(trace.Signal(pid, sig))
 	return nil
 }
 

@@ -19,9 +19,9 @@ const (
 	Environment = 127 // modules, IOMMU, virtio-9p, console, bhyve failing
 )
 
-// Shown is the cause of a failure the command has already told the user
+// ErrShown is the cause of a failure the command has already told the user
 // about (a warning, a usage text): it is not shown again.
-var Shown = errors.New("shown already")
+var ErrShown = errors.New("shown already")
 
 // TooMany is the shell implementation's error for extra arguments.
 var TooMany = &Error{Status: Usage, Err: errors.New("Too many parameters")}

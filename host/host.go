@@ -3,8 +3,10 @@
 // happens (kernel modules and sysctls, virtual machines, PCI devices and their
 // drivers, network interfaces, launching bhyve, and the process table), the value types they
 // exchange, and the Host bundle that carries one implementation of each. The
-// FreeBSD implementations live in vmmapi/, kmod/, ppt/, ifnet/, launch/ and procs/; the
-// simulated one in sim/. Errors returned through these interfaces wrap a
+// FreeBSD implementations live in vmmapi/, kmod/, ppt/, ifnet/, launch/ and
+// procs/; the simulated host (sim/) runs them over its model of the kernel
+// where they take one, and implements the rest itself. Errors returned
+// through these interfaces wrap a
 // syscall.Errno carrying FreeBSD's semantics, so callers decide with
 // errors.Is(err, unix.EEXIST) and friends.
 package host

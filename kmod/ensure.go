@@ -8,36 +8,38 @@ import (
 	"github.com/wifibox/wifibox/host"
 )
 
-// Ensure makes sure the module is present, loaded from expectedFile unless
-// it is built into the kernel: a module that is absent is loaded from
-// expectedFile, one loaded from another file is unloaded and loaded from
-// expectedFile. changed tells whether anything was loaded. It works with any
-// host.Kernel.
-func Ensure(k host.Kernel, module, expectedFile string) (changed bool, err error) {
+// Ensure makes sure the module is present: a module that is absent is
+// loaded from file. A module present from another file is replaced (unloaded
+// and loaded from file) only when replace is set, and kept otherwise:
+// wifibox replaces vmm, and only while no VM runs; it never unloads if_bridge
+// or nmdm, whose unloading would destroy every bridge or console of the host.
+// It gives the module as it was before, and whether file was loaded. It works
+// with any host.Kernel.
+func Ensure(k host.Kernel, module, file string, replace bool) (before host.Module, loaded bool, err error) {
 	m, err := k.Module(module)
 	if err != nil {
-		return false, err
+		return m, false, err
 	}
 	if m.Present {
-		if m.File == "" || filepath.Clean(m.File) == filepath.Clean(expectedFile) {
-			return false, nil
+		if !replace || m.File == "" || filepath.Clean(m.File) == filepath.Clean(file) {
+			return m, false, nil
 		}
 		if err := k.Unload(module); err != nil {
-			return false, fmt.Errorf("%s.ko is loaded from a different location (%s, expected %s), but cannot be replaced: %w",
-				module, m.File, expectedFile, err)
+			return m, false, fmt.Errorf("%s.ko is loaded from a different location (%s, expected %s), but cannot be replaced: %w",
+				module, m.File, file, err)
 		}
 	}
-	if err := k.Load(expectedFile); err != nil {
+	if err := k.Load(file); err != nil {
 		if !m.Present {
-			return false, err
+			return m, false, err
 		}
 		// Put back what was replaced.
 		if restoreErr := k.Load(m.File); restoreErr != nil {
-			return true, fmt.Errorf("%w; %s.ko from %s was unloaded and could not be loaded again: %w", err, module, m.File, restoreErr)
+			return m, false, fmt.Errorf("%w; %s.ko from %s was unloaded and could not be loaded again: %w", err, module, m.File, restoreErr)
 		}
-		return false, fmt.Errorf("%w; %s.ko from %s is loaded again", err, module, m.File)
+		return m, false, fmt.Errorf("%w; %s.ko from %s is loaded again", err, module, m.File)
 	}
-	return true, nil
+	return m, true, nil
 }
 
 // ModuleFile gives the file a module is expected in: the first directory of

@@ -1,45 +1,35 @@
 // Package kmod is the FreeBSD implementation of host.Kernel: it loads and
 // unloads kernel modules and reads sysctls with the system calls themselves
 // (kldload(2), kldunload(2), kldnext(2), kldstat(2), kldfirstmod(2),
-// modfnext(2), modfind(2), sysctl(3)), and explains their failures. It also
-// owns wifibox's rule for a module that must be loaded from an expected file
-// (Ensure, ModuleFile), which works with any host.Kernel. The encoding of the
-// system calls' arguments is plain Go; the calls sit behind a small seam that
-// the tests replace with a model of FreeBSD's kernel linker.
+// modfnext(2), modfind(2), sysctl(3)), made through sys.Sys, and explains
+// their failures. It also owns wifibox's rule for a module that must be
+// present (Ensure, ModuleFile), which works with any host.Kernel. On FreeBSD
+// it runs over sys.Native(); in the simulated host and the tests over the
+// kernel model, sim.Kernel.
 package kmod
 
 import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/sys"
 )
 
-// syscalls is the seam: FreeBSD's system calls with their raw arguments and
-// results. Errors are the unix.Errno the kernel answers.
-type syscalls interface {
-	kldload(file string) (fileid int, err error)
-	kldunload(fileid int) error
-	// kldnext gives the file after fileid, the first for 0; 0 at the end.
-	kldnext(fileid int) (int, error)
-	kldstat(fileid int, stat *kldFileStat) error
-	// kldfirstmod gives the first module of the file; 0 if it has none.
-	kldfirstmod(fileid int) (int, error)
-	// modfnext gives the next module of the same file; 0 at the end.
-	modfnext(modid int) (int, error)
-	modfind(name string) (modid int, err error)
-	sysctl(name string) ([]byte, error)
-}
-
-// Kernel implements host.Kernel.
+// Kernel implements host.Kernel over the system calls of s.
 type Kernel struct {
-	sys syscalls
+	sys sys.Sys
 }
 
 var _ host.Kernel = (*Kernel)(nil)
+
+// New gives the Kernel that makes its calls through s.
+func New(s sys.Sys) *Kernel { return &Kernel{sys: s} }
 
 // Module tells whether the module is present and which file it came from.
 func (k *Kernel) Module(name string) (host.Module, error) {
@@ -58,7 +48,7 @@ func (k *Kernel) Module(name string) (host.Module, error) {
 
 // Load loads a kernel module file (kldload).
 func (k *Kernel) Load(file string) error {
-	if _, err := k.sys.kldload(file); err != nil {
+	if _, err := k.sys.Kldload(file); err != nil {
 		return fmt.Errorf("load kernel module %s: kldload: %w%s", file, err, loadHint(file, err))
 	}
 	return nil
@@ -72,15 +62,15 @@ func (k *Kernel) Unload(module string) error {
 	case err != nil:
 		return fmt.Errorf("unload kernel module %s: %w", module, err)
 	case fileid == 0:
-		return fmt.Errorf("unload kernel module %s: %w (the module is not loaded)", module, unix.ENOENT)
+		return fmt.Errorf("unload kernel module %s: %w (the module is not loaded)", module, abi.ENOENT)
 	case fileid == kernelFileID:
-		return fmt.Errorf("unload kernel module %s: %w (it is built into the kernel)", module, unix.EBUSY)
+		return fmt.Errorf("unload kernel module %s: %w (it is built into the kernel)", module, abi.EBUSY)
 	}
 	file, err := k.path(fileid)
 	if err != nil {
 		return fmt.Errorf("unload kernel module %s: %w", module, err)
 	}
-	if err := k.sys.kldunload(fileid); err != nil {
+	if err := k.sys.Kldunload(fileid); err != nil {
 		return fmt.Errorf("unload kernel module %s: kldunload %s: %w%s", module, file, err, unloadHint(module, err))
 	}
 	// The kernel only drops a reference to a file that another loaded
@@ -90,14 +80,14 @@ func (k *Kernel) Unload(module string) error {
 		return fmt.Errorf("unload kernel module %s: after kldunload %s: %w", module, file, err)
 	}
 	if after != 0 {
-		return fmt.Errorf("unload kernel module %s: kldunload %s: the module is still loaded, another loaded file depends on it: %w", module, file, unix.EBUSY)
+		return fmt.Errorf("unload kernel module %s: kldunload %s: the module is still loaded, another loaded file depends on it: %w", module, file, abi.EBUSY)
 	}
 	return nil
 }
 
 // SysctlInt reads an integer sysctl (int, u_int, long or u_long).
 func (k *Kernel) SysctlInt(name string) (int64, error) {
-	b, err := k.sys.sysctl(name)
+	b, err := k.sys.Sysctl(name)
 	if err != nil {
 		return 0, fmt.Errorf("read sysctl %s: %w", name, err)
 	}
@@ -110,7 +100,7 @@ func (k *Kernel) SysctlInt(name string) (int64, error) {
 
 // SysctlString reads a string sysctl.
 func (k *Kernel) SysctlString(name string) (string, error) {
-	b, err := k.sys.sysctl(name)
+	b, err := k.sys.Sysctl(name)
 	if err != nil {
 		return "", fmt.Errorf("read sysctl %s: %w", name, err)
 	}
@@ -122,8 +112,8 @@ func (k *Kernel) SysctlString(name string) (string, error) {
 // a walk through the loaded files (kldnext) and the modules of each
 // (kldfirstmod, modfnext).
 func (k *Kernel) provider(name string) (int, error) {
-	modid, err := k.sys.modfind(name)
-	if errors.Is(err, unix.ENOENT) {
+	modid, err := k.sys.Modfind(name)
+	if errors.Is(err, abi.ENOENT) {
 		return 0, nil
 	}
 	if err != nil {
@@ -131,14 +121,14 @@ func (k *Kernel) provider(name string) (int, error) {
 	}
 	fileid := 0
 	for {
-		if fileid, err = k.sys.kldnext(fileid); err != nil {
+		if fileid, err = k.sys.Kldnext(fileid); err != nil {
 			return 0, fmt.Errorf("kldnext: %w", err)
 		}
 		if fileid == 0 {
-			return 0, fmt.Errorf("no loaded file holds module %d: %w", modid, unix.ENOENT)
+			return 0, fmt.Errorf("no loaded file holds module %d: %w", modid, abi.ENOENT)
 		}
-		m, err := k.sys.kldfirstmod(fileid)
-		for ; err == nil && m != 0; m, err = k.sys.modfnext(m) {
+		m, err := k.sys.Kldfirstmod(fileid)
+		for ; err == nil && m != 0; m, err = k.sys.Modfnext(m) {
 			if m == modid {
 				return fileid, nil
 			}
@@ -151,11 +141,11 @@ func (k *Kernel) provider(name string) (int, error) {
 
 // path gives the full path of a loaded file (kldstat).
 func (k *Kernel) path(fileid int) (string, error) {
-	stat := newKldFileStat()
-	if err := k.sys.kldstat(fileid, stat); err != nil {
+	stat := abi.Kld_file_stat{Version: int32(abi.SizeofKldFileStat)}
+	if err := k.sys.Kldstat(fileid, unsafe.Pointer(&stat)); err != nil {
 		return "", fmt.Errorf("kldstat %d: %w", fileid, err)
 	}
-	return stat.path(), nil
+	return unix.ByteSliceToString(stat.Pathname[:]), nil
 }
 
 const rootHint = " (wifibox must run as root, and kern.securelevel must be 0 or less)"
@@ -163,15 +153,15 @@ const rootHint = " (wifibox must run as root, and kern.securelevel must be 0 or 
 // loadHint tells what a kldload failure likely means for the file.
 func loadHint(file string, err error) string {
 	switch {
-	case errors.Is(err, unix.EPERM):
+	case errors.Is(err, abi.EPERM):
 		return rootHint
-	case errors.Is(err, unix.ENOENT):
+	case errors.Is(err, abi.ENOENT):
 		return " (no such file: check kern.module_path)"
-	case errors.Is(err, unix.EEXIST):
+	case errors.Is(err, abi.EEXIST):
 		return " (it, or a module in it, is loaded already)"
-	case filepath.Base(file) == "vmm.ko" && (errors.Is(err, unix.ENXIO) || errors.Is(err, unix.ENOEXEC)):
+	case filepath.Base(file) == "vmm.ko" && (errors.Is(err, abi.ENXIO) || errors.Is(err, abi.ENOEXEC)):
 		return " (vmm cannot start: enable the CPU's virtualisation, VT-x or AMD-V, in the firmware settings; inside a virtual machine, nested virtualisation must be on)"
-	case errors.Is(err, unix.ENOEXEC):
+	case errors.Is(err, abi.ENOEXEC):
 		return " (not a module for this kernel, or it failed to start: see dmesg)"
 	}
 	return ""
@@ -180,9 +170,9 @@ func loadHint(file string, err error) string {
 // unloadHint tells what a kldunload failure likely means for the module.
 func unloadHint(module string, err error) string {
 	switch {
-	case errors.Is(err, unix.EPERM):
+	case errors.Is(err, abi.EPERM):
 		return rootHint
-	case errors.Is(err, unix.EBUSY):
+	case errors.Is(err, abi.EBUSY):
 		return " (the module is in use)"
 	}
 	return ""

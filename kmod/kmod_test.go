@@ -1,36 +1,80 @@
-package kmod
+package kmod_test
 
 import (
-	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
-	"github.com/wifibox/wifibox/internal/abitest"
+	"github.com/wifibox/wifibox/kmod"
+	"github.com/wifibox/wifibox/sim"
 )
 
-// testModel is a GENERIC-like kernel: if_bridge built in; vmm on disk in
-// two places, nmdm, and a file with two modules.
-func testModel() *model {
-	return newModel([]string{"kernel", "if_bridge"}, map[string][]string{
-		"/boot/kernel/vmm.ko":       {"vmm"},
-		"/boot/modules/vmm.ko":      {"vmm"},
-		"/boot/kernel/nmdm.ko":      {"nmdm"},
-		"/boot/kernel/if_tuntap.ko": {"if_tuntap", "if_tap"},
-	})
+// simHost is a simulated host whose kernel model kmod runs over.
+type simHost struct {
+	t   *testing.T
+	dir string
+	h   *host.Host
+	k   *kmod.Kernel
 }
 
-func kernelOf(m *model) *Kernel {
-	return &Kernel{sys: m}
+func newHost(t *testing.T) *simHost {
+	t.Helper()
+	dir := t.TempDir()
+	if err := sim.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	k, err := sim.NewKernel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := sim.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &simHost{t: t, dir: dir, h: h, k: kmod.New(k)}
+}
+
+// file gives the path of a module file of the host: "kernel/vmm.ko" is
+// DIR/boot/kernel/vmm.ko. A file under boot/modules is made first.
+func (s *simHost) file(rel string) string {
+	s.t.Helper()
+	p := filepath.Join(s.dir, "boot", rel)
+	if _, err := os.Stat(p); err != nil {
+		if err := os.WriteFile(p, []byte("simulated "+filepath.Base(p)+"\n"), 0o644); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return p
+}
+
+func (s *simHost) must(err error) {
+	s.t.Helper()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *simHost) fault(key, value string) {
+	s.t.Helper()
+	s.must(sim.SetFault(s.dir, key, value))
+}
+
+// trace gives the traced calls since the host was made.
+func (s *simHost) trace() []string {
+	s.t.Helper()
+	lines, err := sim.ReadTrace(s.dir)
+	s.must(err)
+	return lines
 }
 
 // checkError checks that err wraps errno and says each of want.
-func checkError(t *testing.T, err error, errno unix.Errno, want ...string) {
+func checkError(t *testing.T, err error, errno abi.Errno, want ...string) {
 	t.Helper()
 	if !errors.Is(err, errno) {
 		t.Fatalf("error %v does not wrap %v", err, errno)
@@ -42,62 +86,18 @@ func checkError(t *testing.T, err error, errno unix.Errno, want ...string) {
 	}
 }
 
-func TestABI(t *testing.T) {
-	var s kldFileStat
-	abitest.Check(t, map[string]int64{
-		"sys.kldload":                     sysKldload,
-		"sys.kldunload":                   sysKldunload,
-		"sys.kldnext":                     sysKldnext,
-		"sys.kldstat":                     sysKldstat,
-		"sys.kldfirstmod":                 sysKldfirstmod,
-		"sys.modfnext":                    sysModfnext,
-		"sys.modfind":                     sysModfind,
-		"MAXPATHLEN":                      maxPathLen,
-		"sizeof.kld_file_stat":            int64(unsafe.Sizeof(s)),
-		"offsetof.kld_file_stat.version":  int64(unsafe.Offsetof(s.version)),
-		"offsetof.kld_file_stat.name":     int64(unsafe.Offsetof(s.name)),
-		"offsetof.kld_file_stat.refs":     int64(unsafe.Offsetof(s.refs)),
-		"offsetof.kld_file_stat.id":       int64(unsafe.Offsetof(s.id)),
-		"offsetof.kld_file_stat.address":  int64(unsafe.Offsetof(s.address)),
-		"offsetof.kld_file_stat.size":     int64(unsafe.Offsetof(s.size)),
-		"offsetof.kld_file_stat.pathname": int64(unsafe.Offsetof(s.pathname)),
-	})
-}
-
-// TestKldFileStatBytes fills a kld_file_stat the way the kernel does, by
-// offset in the C struct, and reads it back through the Go struct.
-func TestKldFileStatBytes(t *testing.T) {
-	stat := newKldFileStat()
-	raw := unsafe.Slice((*byte)(unsafe.Pointer(stat)), unsafe.Sizeof(*stat))
-	if got := binary.NativeEndian.Uint32(raw[0:]); got != 2080 {
-		t.Errorf("version = %d, want 2080", got)
-	}
-	const path = "/boot/kernel/vmm.ko"
-	copy(raw[1056:], path+"\x00garbage after the NUL")
-	if got := stat.path(); got != path {
-		t.Errorf("path() = %q, want %q", got, path)
-	}
-	// A path that fills the whole field has no NUL.
-	full := strings.Repeat("x", maxPathLen)
-	copy(raw[1056:], full)
-	if got := stat.path(); got != full {
-		t.Errorf("path() of a full field has %d bytes, want %d", len(got), maxPathLen)
-	}
-}
-
 func TestModule(t *testing.T) {
-	m := testModel()
-	m.add("/boot/modules/vmm.ko", []string{"vmm"})
-	m.add("/boot/kernel/if_tuntap.ko", []string{"if_tuntap", "if_tap"})
-	k := kernelOf(m)
+	s := newHost(t)
+	vmm := s.file("modules/vmm.ko")
+	s.must(s.k.Load(vmm))
 	tests := []host.Module{
-		{Name: "vmm", Present: true, File: "/boot/modules/vmm.ko"},
-		{Name: "if_bridge", Present: true},                                 // built in
-		{Name: "if_tap", Present: true, File: "/boot/kernel/if_tuntap.ko"}, // second in its file
-		{Name: "nmdm"}, // absent
+		{Name: "vmm", Present: true, File: vmm},
+		{Name: "pci/ppt", Present: true, File: vmm}, // second in its file
+		{Name: "if_tuntap", Present: true},          // built in
+		{Name: "nmdm"},                              // absent
 	}
 	for _, want := range tests {
-		got, err := k.Module(want.Name)
+		got, err := s.k.Module(want.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,66 +107,48 @@ func TestModule(t *testing.T) {
 	}
 }
 
-func TestLoad(t *testing.T) {
-	m := testModel()
-	k := kernelOf(m)
-	if err := k.Load("/boot/kernel/vmm.ko"); err != nil {
-		t.Fatal(err)
-	}
-	got, err := k.Module("vmm")
-	if err != nil || got.File != "/boot/kernel/vmm.ko" {
-		t.Errorf("after Load: Module = %+v, %v", got, err)
-	}
-}
-
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		file  string
-		setup func(m *model)
-		errno unix.Errno
+		setup func(s *simHost)
+		errno abi.Errno
 		want  string
 	}{
-		{"loaded", "/boot/kernel/vmm.ko", func(m *model) { m.add("/boot/kernel/vmm.ko", []string{"vmm"}) },
-			unix.EEXIST, "loaded already"},
-		{"same module elsewhere", "/boot/modules/vmm.ko", func(m *model) { m.add("/boot/kernel/vmm.ko", []string{"vmm"}) },
-			unix.EEXIST, "loaded already"},
-		{"no file", "/boot/kernel/nope.ko", func(*model) {},
-			unix.ENOENT, "check kern.module_path"},
-		{"vmm without VT-x", "/boot/kernel/vmm.ko", func(m *model) { m.loadErr["/boot/kernel/vmm.ko"] = unix.ENXIO },
-			unix.ENXIO, "VT-x or AMD-V"},
-		{"vmm fails", "/boot/kernel/vmm.ko", func(m *model) { m.loadErr["/boot/kernel/vmm.ko"] = unix.ENOEXEC },
-			unix.ENOEXEC, "nested virtualisation"},
-		{"other fails", "/boot/kernel/nmdm.ko", func(m *model) { m.loadErr["/boot/kernel/nmdm.ko"] = unix.ENOEXEC },
-			unix.ENOEXEC, "see dmesg"},
-		{"not root", "/boot/kernel/nmdm.ko", func(m *model) { m.loadErr["/boot/kernel/nmdm.ko"] = unix.EPERM },
-			unix.EPERM, "securelevel"},
+		{"loaded", "kernel/vmm.ko", func(s *simHost) { s.must(s.k.Load(s.file("kernel/vmm.ko"))) },
+			abi.EEXIST, "loaded already"},
+		{"same file name elsewhere", "modules/vmm.ko", func(s *simHost) { s.file("modules/vmm.ko"); s.must(s.k.Load(s.file("kernel/vmm.ko"))) },
+			abi.EEXIST, "loaded already"},
+		{"no file", "kernel/nope.ko", func(*simHost) {},
+			abi.ENOENT, "check kern.module_path"},
+		{"not a module", "kernel/nope.ko", func(s *simHost) { s.file("kernel/nope.ko") },
+			abi.ENOEXEC, "see dmesg"},
+		{"securelevel", "kernel/nmdm.ko", func(s *simHost) { s.fault("securelevel", "1") },
+			abi.EPERM, "securelevel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := testModel()
-			tt.setup(m)
-			err := kernelOf(m).Load(tt.file)
-			checkError(t, err, tt.errno, "load kernel module "+tt.file+": kldload: ", tt.want)
+			s := newHost(t)
+			tt.setup(s)
+			file := filepath.Join(s.dir, "boot", tt.file)
+			err := s.k.Load(file)
+			checkError(t, err, tt.errno, "load kernel module "+file+": kldload: ", tt.want)
 		})
 	}
 }
 
 func TestUnload(t *testing.T) {
-	m := testModel()
-	m.add("/boot/kernel/if_tuntap.ko", []string{"if_tuntap", "if_tap"})
-	k := kernelOf(m)
+	s := newHost(t)
+	s.must(s.k.Load(s.file("kernel/vmm.ko")))
 	// Unloading one module of a file unloads the file, with the other.
-	if err := k.Unload("if_tap"); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"if_tap", "if_tuntap"} {
-		if got, err := k.Module(name); err != nil || got.Present {
+	s.must(s.k.Unload("pci/ppt"))
+	for _, name := range []string{"vmm", "pci/ppt"} {
+		if got, err := s.k.Module(name); err != nil || got.Present {
 			t.Errorf("after Unload: Module(%q) = %+v, %v", name, got, err)
 		}
 	}
-	if diff := cmp.Diff([]string{"kldunload /boot/kernel/if_tuntap.ko"}, m.calls); diff != "" {
-		t.Errorf("calls (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"kldload /boot/kernel/vmm.ko", "kldunload vmm"}, s.trace()); diff != "" {
+		t.Errorf("trace (-want +got):\n%s", diff)
 	}
 }
 
@@ -174,80 +156,166 @@ func TestUnloadErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		module string
-		setup  func(m *model)
-		errno  unix.Errno
+		setup  func(s *simHost)
+		errno  abi.Errno
 		want   []string
-		calls  []string
 	}{
-		{name: "absent", module: "vmm", setup: func(*model) {},
-			errno: unix.ENOENT, want: []string{"unload kernel module vmm: ", "not loaded"}},
-		{name: "built in", module: "if_bridge", setup: func(*model) {},
-			errno: unix.EBUSY, want: []string{"unload kernel module if_bridge: ", "built into the kernel"}},
-		{name: "vmm with VMs", module: "vmm",
-			setup: func(m *model) {
-				m.add("/boot/kernel/vmm.ko", []string{"vmm"})
-				m.veto["vmm"] = unix.EBUSY
+		{name: "absent", module: "vmm", setup: func(*simHost) {},
+			errno: abi.ENOENT, want: []string{"unload kernel module vmm: ", "not loaded"}},
+		{name: "built in", module: "if_tuntap", setup: func(*simHost) {},
+			errno: abi.EBUSY, want: []string{"unload kernel module if_tuntap: ", "built into the kernel"}},
+		{name: "vmm with a VM", module: "vmm",
+			setup: func(s *simHost) {
+				s.must(s.k.Load(s.file("kernel/vmm.ko")))
+				s.must(s.h.VMs.CreateVM("other"))
 			},
-			errno: unix.EBUSY,
-			want:  []string{"unload kernel module vmm: kldunload /boot/kernel/vmm.ko: ", "the module is in use"},
-			calls: []string{"kldunload /boot/kernel/vmm.ko"}},
-		{name: "depended on", module: "nmdm",
-			setup: func(m *model) {
-				m.add("/boot/kernel/nmdm.ko", []string{"nmdm"})
-				m.held["/boot/kernel/nmdm.ko"] = true
+			errno: abi.EBUSY,
+			want:  []string{"unload kernel module vmm: kldunload " + "/", "vmm.ko: ", "the module is in use"}},
+		{name: "vmm busy", module: "vmm",
+			setup: func(s *simHost) {
+				s.must(s.k.Load(s.file("kernel/vmm.ko")))
+				s.fault("vmm_busy", "yes")
 			},
-			errno: unix.EBUSY, want: []string{"kldunload /boot/kernel/nmdm.ko: ", "another loaded file depends on it"},
-			calls: []string{"kldunload /boot/kernel/nmdm.ko"}},
-		{name: "other in use", module: "nmdm",
-			setup: func(m *model) {
-				m.add("/boot/kernel/nmdm.ko", []string{"nmdm"})
-				m.veto["nmdm"] = unix.EBUSY
+			errno: abi.EBUSY, want: []string{"the module is in use"}},
+		{name: "securelevel", module: "nmdm",
+			setup: func(s *simHost) {
+				s.must(s.k.Load(s.file("kernel/nmdm.ko")))
+				s.fault("securelevel", "2")
 			},
-			errno: unix.EBUSY, want: []string{"kldunload /boot/kernel/nmdm.ko: ", "in use"},
-			calls: []string{"kldunload /boot/kernel/nmdm.ko"}},
+			errno: abi.EPERM, want: []string{"kldunload ", "nmdm.ko: ", "securelevel"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := testModel()
-			tt.setup(m)
-			err := kernelOf(m).Unload(tt.module)
-			checkError(t, err, tt.errno, tt.want...)
-			if diff := cmp.Diff(tt.calls, m.calls); diff != "" {
-				t.Errorf("calls (-want +got):\n%s", diff)
-			}
+			s := newHost(t)
+			tt.setup(s)
+			checkError(t, s.k.Unload(tt.module), tt.errno, tt.want...)
 		})
 	}
 }
 
 func TestSysctl(t *testing.T) {
-	m := testModel()
-	le := binary.NativeEndian
-	m.sysctls["hw.vmm.maxcpu"] = le.AppendUint32(nil, 16)
-	m.sysctls["hw.vmm.iommu.enable"] = le.AppendUint32(nil, 0)
-	m.sysctls["kern.minus"] = le.AppendUint32(nil, uint32(0xffffffff))
-	m.sysctls["hw.physmem"] = le.AppendUint64(nil, 1<<34)
-	m.sysctls["kern.odd"] = []byte{1, 2}
-	m.sysctls["kern.module_path"] = []byte("/boot/kernel;/boot/modules\x00")
-	k := kernelOf(m)
-
-	for name, want := range map[string]int64{
-		"hw.vmm.maxcpu": 16, "hw.vmm.iommu.enable": 0, "kern.minus": -1, "hw.physmem": 1 << 34,
-	} {
-		if got, err := k.SysctlInt(name); err != nil || got != want {
+	s := newHost(t)
+	path, err := s.k.SysctlString("kern.module_path")
+	if want := s.dir + "/boot/kernel;" + s.dir + "/boot/modules"; err != nil || path != want {
+		t.Errorf("SysctlString(kern.module_path) = %q, %v; want %q", path, err, want)
+	}
+	if v, err := s.k.SysctlInt("kern.osreldate"); err != nil || v != 1403000 {
+		t.Errorf("SysctlInt(kern.osreldate) = %d, %v", v, err)
+	}
+	// A sysctl of a module not loaded is missing, told apart from a zero.
+	_, err = s.k.SysctlInt("hw.vmm.maxcpu")
+	checkError(t, err, abi.ENOENT, "read sysctl hw.vmm.maxcpu")
+	s.must(s.k.Load(s.file("kernel/vmm.ko")))
+	for name, want := range map[string]int64{"hw.vmm.maxcpu": 16, "hw.vmm.iommu.enable": 1, "hw.vmm.amdvi.enable": 0, "hw.vmm.ppt.devices": 0} {
+		if got, err := s.k.SysctlInt(name); err != nil || got != want {
 			t.Errorf("SysctlInt(%s) = %d, %v; want %d", name, got, err, want)
 		}
 	}
-	if got, err := k.SysctlString("kern.module_path"); err != nil || got != "/boot/kernel;/boot/modules" {
-		t.Errorf("SysctlString(kern.module_path) = %q, %v", got, err)
+	_, err = s.k.SysctlString("kern.nope")
+	checkError(t, err, abi.ENOENT)
+	if _, err := s.k.SysctlInt("kern.module_path"); err == nil || !strings.Contains(err.Error(), "is no integer") {
+		t.Errorf("SysctlInt of a string: %v", err)
 	}
-	// A missing sysctl is told apart from a zero.
-	if _, err := k.SysctlInt("hw.vmm.amdvi.enable"); !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "read sysctl hw.vmm.amdvi.enable") {
-		t.Errorf("SysctlInt of a missing sysctl: %v", err)
+}
+
+func TestEnsure(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(s *simHost)
+		replace bool
+		loaded  bool
+		file    string // where vmm comes from afterwards, under DIR/boot
+		trace   []string
+	}{
+		{name: "absent", setup: func(*simHost) {}, loaded: true, file: "kernel/vmm.ko",
+			trace: []string{"kldload /boot/kernel/vmm.ko"}},
+		{name: "from the expected file", setup: func(s *simHost) { s.must(s.k.Load(s.file("kernel/vmm.ko"))) },
+			file: "kernel/vmm.ko", trace: []string{"kldload /boot/kernel/vmm.ko"}},
+		{name: "from another file, replaced",
+			setup:   func(s *simHost) { s.must(s.k.Load(s.file("modules/vmm.ko"))) },
+			replace: true, loaded: true, file: "kernel/vmm.ko",
+			trace: []string{"kldload /boot/modules/vmm.ko", "kldunload vmm", "kldload /boot/kernel/vmm.ko"}},
+		{name: "from another file, kept",
+			setup: func(s *simHost) { s.must(s.k.Load(s.file("modules/vmm.ko"))) },
+			file:  "modules/vmm.ko", trace: []string{"kldload /boot/modules/vmm.ko"}},
 	}
-	if _, err := k.SysctlString("kern.nope"); !errors.Is(err, unix.ENOENT) {
-		t.Errorf("SysctlString of a missing sysctl: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newHost(t)
+			tt.setup(s)
+			_, loaded, err := kmod.Ensure(s.k, "vmm", s.file("kernel/vmm.ko"), tt.replace)
+			s.must(err)
+			if loaded != tt.loaded {
+				t.Errorf("loaded = %v, want %v", loaded, tt.loaded)
+			}
+			got, err := s.k.Module("vmm")
+			if want := filepath.Join(s.dir, "boot", tt.file); err != nil || !got.Present || got.File != want {
+				t.Errorf("afterwards: Module = %+v, %v; want present from %q", got, err, want)
+			}
+			if diff := cmp.Diff(tt.trace, s.trace()); diff != "" {
+				t.Errorf("trace (-want +got):\n%s", diff)
+			}
+		})
 	}
-	if _, err := k.SysctlInt("kern.odd"); err == nil || !strings.Contains(err.Error(), "read sysctl kern.odd: 2 bytes is no integer") {
-		t.Errorf("SysctlInt of 2 bytes: %v", err)
+}
+
+// A module built into the kernel is present; Ensure loads nothing.
+func TestEnsureBuiltIn(t *testing.T) {
+	s := newHost(t)
+	before, loaded, err := kmod.Ensure(s.k, "if_tuntap", s.file("kernel/if_tuntap.ko"), true)
+	if err != nil || loaded || !before.Present || before.File != "" || len(s.trace()) != 0 {
+		t.Errorf("Ensure(if_tuntap) = %+v, %v, %v; trace %q", before, loaded, err, s.trace())
+	}
+}
+
+// if_bridge loaded from another file is kept, and the bridges with it
+// (issue 13, defect 6).
+func TestEnsureKeepsBridge(t *testing.T) {
+	s := newHost(t)
+	s.must(s.k.Load(s.file("kernel/if_bridge.ko")))
+	s.fault("module_files_missing", "yes")
+	file, err := kmod.ModuleFile(s.k, "if_bridge")
+	s.must(err)
+	if _, loaded, err := kmod.Ensure(s.k, "if_bridge", file, false); err != nil || loaded {
+		t.Errorf("Ensure(if_bridge) = %v, %v", loaded, err)
+	}
+	if diff := cmp.Diff([]string{"kldload /boot/kernel/if_bridge.ko"}, s.trace()); diff != "" {
+		t.Errorf("trace (-want +got):\n%s", diff)
+	}
+}
+
+func TestEnsureCannotReplace(t *testing.T) {
+	s := newHost(t)
+	s.must(s.k.Load(s.file("modules/vmm.ko")))
+	s.fault("vmm_busy", "yes")
+	_, loaded, err := kmod.Ensure(s.k, "vmm", s.file("kernel/vmm.ko"), true)
+	if loaded || !errors.Is(err, abi.EBUSY) {
+		t.Fatalf("Ensure = %v, %v; want an error wrapping EBUSY", loaded, err)
+	}
+	want := "vmm.ko is loaded from a different location (" + s.file("modules/vmm.ko") + ", expected " + s.file("kernel/vmm.ko") + "), but cannot be replaced: "
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error: %v", err)
+	}
+}
+
+// A replacement that cannot be loaded puts back the module it replaced.
+func TestEnsureReplacementFails(t *testing.T) {
+	s := newHost(t)
+	other := s.file("modules/vmm.ko")
+	s.must(s.k.Load(other))
+	_, loaded, err := kmod.Ensure(s.k, "vmm", filepath.Join(s.dir, "boot/missing/vmm.ko"), true)
+	if loaded || !errors.Is(err, abi.ENOENT) || !strings.Contains(err.Error(), "vmm.ko from "+other+" is loaded again") {
+		t.Errorf("Ensure = %v, %v; want an error wrapping ENOENT that says vmm is back", loaded, err)
+	}
+	if got, _ := s.k.Module("vmm"); got.File != other {
+		t.Errorf("afterwards: Module = %+v; want it from %s", got, other)
+	}
+}
+
+func TestModuleFile(t *testing.T) {
+	s := newHost(t)
+	got, err := kmod.ModuleFile(s.k, "vmm")
+	if want := s.dir + "/boot/kernel/vmm.ko"; err != nil || got != want {
+		t.Errorf("ModuleFile = %q, %v; want %q", got, err, want)
 	}
 }

@@ -136,7 +136,7 @@ func (r *Runner) Restart(target string) error {
 		if err := r.repair(); err != nil {
 			return err
 		}
-		return failure.New(failure.NotRunning, failure.Shown)
+		return failure.New(failure.NotRunning, failure.ErrShown)
 	}
 	return r.run("restart", "Restarting", func(step func(func() error) error) error {
 		if err := r.stopParts(p, step); err != nil {
@@ -147,6 +147,11 @@ func (r *Runner) Restart(target string) error {
 }
 
 func (r *Runner) startParts(p parts, step func(func() error) error) error {
+	if p.guest { // before anything changes
+		if err := step(r.checkArch); err != nil {
+			return err
+		}
+	}
 	if p.vmm {
 		if err := step(r.loadVMM); err != nil {
 			return err
@@ -267,13 +272,33 @@ func (r *Runner) lock(name string) (func(), error) {
 }
 
 // ensureModule loads a kernel module from kern.module_path unless it is
-// present from there already.
+// present. Only vmm is replaced when it is present from another file, and
+// only while wifibox's VM does not exist: unloading vmm under a VM fails,
+// and if_bridge and nmdm are never unloaded, as that would destroy every
+// bridge, wifibox0 with the tap a running guest uses among them.
 func (r *Runner) ensureModule(name string) error {
 	file, err := kmod.ModuleFile(r.Host.Kernel, name)
-	if err == nil { // the host logs the loading
-		_, err = kmod.Ensure(r.Host.Kernel, name, file)
+	if err != nil {
+		return failure.New(failure.Environment, err)
 	}
-	return failure.New(failure.Environment, err)
+	replace := false
+	if name == "vmm" {
+		running, err := r.Host.VMs.VMExists(bhyve.VMName)
+		if err != nil {
+			return failure.New(failure.Environment, err)
+		}
+		replace = !running
+	}
+	before, loaded, err := kmod.Ensure(r.Host.Kernel, name, file, replace)
+	switch {
+	case err != nil:
+		return failure.New(failure.Environment, err)
+	case loaded:
+		r.Log.Infof("Kernel module %s was loaded from %s", name, file)
+	case name == "vmm" && !replace && before.File != "" && filepath.Clean(before.File) != filepath.Clean(file):
+		r.Log.Warnf("vmm.ko is loaded from %s, not %s; it is kept while the VM %s exists", before.File, file, bhyve.VMName)
+	}
+	return nil
 }
 
 func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }
@@ -398,6 +423,16 @@ func (r *Runner) alreadyManaged(pid int) error {
 	}
 	r.Log.Warnf("Guest is already run by the VM manager PID %d, left intact", pid)
 	return nil
+}
+
+// checkArch refuses a guest on a machine other than amd64, as the kernel
+// names it (hw.machine_arch).
+func (r *Runner) checkArch() error {
+	arch, err := r.Host.Kernel.SysctlString("hw.machine_arch")
+	if err == nil {
+		err = bhyve.ArchSupported(arch)
+	}
+	return failure.New(failure.Environment, err)
 }
 
 func (r *Runner) checkIOMMU() error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/internal/trace"
 )
 
 // Host gives a host that logs what is done through h: at info each change
@@ -19,7 +20,7 @@ import (
 // to a driver or released, an interface created, renamed or destroyed),
 // at debug every operation, queries too, with the kernel's answer. The
 // operations are named as the simulated host's trace and the dry run name
-// them (kldload FILE, devctl_set_driver DEVICE DRIVER, ...).
+// them (package trace: kldload FILE, devctl_set_driver DEVICE DRIVER, ...).
 func Host(h *host.Host, log *logrus.Logger) *host.Host {
 	l := &logged{h: h, log: log}
 	return &host.Host{Kernel: l, VMs: l, PCI: l, Net: l, Launcher: l, Procs: l, Paths: h.Paths}
@@ -31,7 +32,8 @@ type logged struct {
 }
 
 // answer tells what the kernel answered: ok, or the errno's name and the
-// error.
+// error. The backends over the kernel model or sys.Native answer with
+// FreeBSD's abi.Errno; the others with the system's syscall.Errno.
 func answer(err error) string {
 	var errno syscall.Errno
 	var freebsd abi.Errno
@@ -89,11 +91,11 @@ func (l *logged) Module(name string) (host.Module, error) {
 }
 
 func (l *logged) Load(file string) error {
-	return l.change("kldload "+file, l.h.Kernel.Load(file), "Kernel module "+file+" is loaded")
+	return l.change(trace.Kldload(file), l.h.Kernel.Load(file), "Kernel module "+file+" is loaded")
 }
 
 func (l *logged) Unload(module string) error {
-	return l.change("kldunload "+module, l.h.Kernel.Unload(module), "Kernel module "+module+" is unloaded")
+	return l.change(trace.Kldunload(module), l.h.Kernel.Unload(module), "Kernel module "+module+" is unloaded")
 }
 
 func (l *logged) SysctlInt(name string) (int64, error) {
@@ -111,7 +113,7 @@ func (l *logged) SysctlString(name string) (string, error) {
 // VMs.
 
 func (l *logged) CreateVM(name string) error {
-	return l.change("vm_create "+name, l.h.VMs.CreateVM(name), "VM "+name+" is created")
+	return l.change(trace.VMCreate(name), l.h.VMs.CreateVM(name), "VM "+name+" is created")
 }
 
 func (l *logged) VMExists(name string) (bool, error) {
@@ -127,12 +129,12 @@ func (l *logged) BootCPUActive(name string) (bool, error) {
 }
 
 func (l *logged) SuspendVM(name string, how host.SuspendHow) error {
-	return l.change(fmt.Sprintf("vm_suspend %s %s", name, how), l.h.VMs.SuspendVM(name, how),
+	return l.change(trace.VMSuspend(name, how), l.h.VMs.SuspendVM(name, how),
 		fmt.Sprintf("VM %s is forced to %s", name, how))
 }
 
 func (l *logged) DestroyVM(name string) error {
-	return l.change("vm_destroy "+name, l.h.VMs.DestroyVM(name), "VM "+name+" is destroyed")
+	return l.change(trace.VMDestroy(name), l.h.VMs.DestroyVM(name), "VM "+name+" is destroyed")
 }
 
 // PCI.
@@ -158,11 +160,11 @@ func (l *logged) SetDriver(sel host.Selector, driver string) error {
 	if driver == "ppt" { // the shell implementation's words
 		done = fmt.Sprintf("PPT driver is configured for %s", sel)
 	}
-	return l.change(fmt.Sprintf("devctl_set_driver %s %s", sel, driver), l.h.PCI.SetDriver(sel, driver), done)
+	return l.change(trace.SetDriver(sel.String(), driver), l.h.PCI.SetDriver(sel, driver), done)
 }
 
 func (l *logged) ClearDriver(sel host.Selector) error {
-	return l.change(fmt.Sprintf("devctl_clear_driver %s", sel), l.h.PCI.ClearDriver(sel),
+	return l.change(trace.ClearDriver(sel.String()), l.h.PCI.ClearDriver(sel),
 		fmt.Sprintf("%s is released from its driver", sel))
 }
 
@@ -170,20 +172,20 @@ func (l *logged) ClearDriver(sel host.Selector) error {
 
 func (l *logged) CreateInterface(kind string) (string, error) {
 	name, err := l.h.Net.CreateInterface(kind)
-	return name, l.change(strings.TrimSpace("if_create "+kind+" "+name), err, "Interface "+name+" is created")
+	return name, l.change(trace.IfCreate(kind, name), err, "Interface "+name+" is created")
 }
 
 func (l *logged) RenameInterface(old, new string) error {
-	return l.change("if_rename "+old+" "+new, l.h.Net.RenameInterface(old, new), "Interface "+old+" is renamed to "+new)
+	return l.change(trace.IfRename(old, new), l.h.Net.RenameInterface(old, new), "Interface "+old+" is renamed to "+new)
 }
 
 func (l *logged) DestroyInterface(name string) error {
-	return l.change("if_destroy "+name, l.h.Net.DestroyInterface(name), "Interface "+name+" is destroyed")
+	return l.change(trace.IfDestroy(name), l.h.Net.DestroyInterface(name), "Interface "+name+" is destroyed")
 }
 
 func (l *logged) SetUp(name string) error {
 	err := l.h.Net.SetUp(name)
-	l.query("if_up "+name, ok, err)
+	l.query(trace.IfUp(name), ok, err)
 	return err
 }
 
@@ -214,12 +216,12 @@ func describe(i host.Interface) string {
 }
 
 func (l *logged) AddMember(bridge, member string) error {
-	return l.change("bridge_add "+bridge+" "+member, l.h.Net.AddMember(bridge, member),
+	return l.change(trace.BridgeAdd(bridge, member), l.h.Net.AddMember(bridge, member),
 		"Interface "+member+" is a member of "+bridge)
 }
 
 func (l *logged) DeleteMember(bridge, member string) error {
-	return l.change("bridge_del "+bridge+" "+member, l.h.Net.DeleteMember(bridge, member),
+	return l.change(trace.BridgeDel(bridge, member), l.h.Net.DeleteMember(bridge, member),
 		"Interface "+member+" is no longer a member of "+bridge)
 }
 
@@ -261,7 +263,7 @@ func (l *logged) Launch(spec host.LaunchSpec) (host.Guest, error) {
 
 func (l *logged) Signal(pid int, sig syscall.Signal) error {
 	err := l.h.Launcher.Signal(pid, sig)
-	l.query(fmt.Sprintf("signal %d %s", pid, unix.SignalName(sig)), ok, err)
+	l.query(trace.Signal(pid, sig), ok, err)
 	return err
 }
 

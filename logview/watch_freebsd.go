@@ -45,7 +45,8 @@ func newWatcher(path string) (Watcher, error) {
 	}
 	var user unix.Kevent_t
 	unix.SetKevent(&user, closeID, unix.EVFILT_USER, unix.EV_ADD|unix.EV_CLEAR)
-	if err := w.register(w.dir, dirNotes); err == nil {
+	err = w.register(w.dir, dirNotes)
+	if err == nil {
 		_, err = unix.Kevent(kq, []unix.Kevent_t{user}, nil, nil)
 	}
 	if err == nil {

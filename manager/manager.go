@@ -1,9 +1,14 @@
 // Package manager owns the life of one guest: the VM manager, a wifibox
 // process of its own (detached in its own session) that creates the VM,
 // binds the pass-through devices to ppt, brings the tap up, runs bhyve and,
-// when bhyve exits, destroys the VM and releases the devices before it acts
-// on the exit status (restart on reboot, restart with a growing backoff on a
-// crash or a quick reboot, stop on power-off). It knows the guest's stage
+// when bhyve exits, acts on the exit status (restart on reboot, restart with
+// a growing backoff on a crash or a quick reboot, stop on power-off). The VM
+// and the devices' binding to ppt are kept across reboots and crash
+// restarts, as bhyve re-initialises an existing VM
+// (usr.sbin/bhyve/bhyverun.c: vm_create's EEXIST then vm_reinit; vm_openf
+// with VMMAPI_OPEN_REINIT on 15.0), so the native driver never gets the
+// card in between; they are released when the manager stops, which the
+// shell implementation did on every exit of bhyve. It knows the guest's stage
 // (stage.go: starting, running, up, wifi, restarting, failed), follows the
 // guest's log and asks its Wi-Fi daemon through the relay (monitor.go), and
 // runs the optional watchdog. It also owns the files through which other
@@ -230,9 +235,17 @@ func (m *manager) requestStop(grace time.Duration) {
 // reboots at once is throttled as a crashing one is.
 func (m *manager) run(report io.WriteCloser) []chan struct{} {
 	backoff := firstBackoff
+	// held is the plan whose VM and devices the guest keeps between runs.
+	var held *Plan
+	release := func() {
+		if held != nil {
+			m.cleanup(*held)
+			held = nil
+		}
+	}
 	for first := true; ; first = false {
 		m.setStage(StageStarting, "", time.Time{})
-		plan, g, err := m.launch()
+		plan, g, err := m.launch(first)
 		var reason string
 		if err != nil {
 			if first {
@@ -243,12 +256,14 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 			reason = "could not be started again: " + err.Error()
 			m.update(func(s *Status) { s.LastExit = reason })
 		} else {
+			held = &plan
 			exit, ready, waiting := m.supervise(plan, g, first, report)
-			m.cleanup(plan)
 			if waiting != nil {
+				release()
 				return waiting
 			}
 			if first && !ready {
+				release()
 				m.fail(report, failure.New(failure.GuestFailed,
 					fmt.Errorf("bhyve exited before the guest ran: %s%s", exit, g.tail())))
 				return nil
@@ -260,11 +275,12 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 			}
 			switch bhyve.Judge(exit) {
 			case bhyve.Stop:
+				release()
 				m.log.Infof("VM manager: guest stopped (%s), signaling exit", exit)
 				m.setStage(StageStopped, exit.String(), time.Time{})
 				return nil
 			case bhyve.Restart:
-				m.log.Infof("VM manager: guest was rebooted (%s) after %s, starting it again", exit, ran.Round(time.Millisecond))
+				m.log.Infof("VM manager: guest was rebooted (%s) after %s, starting it again in VM %s", exit, ran.Round(time.Millisecond), bhyve.VMName)
 				reason = "rebooted (" + exit.String() + ")"
 				if ran >= stableRun {
 					m.update(func(s *Status) { s.Restarts++ })
@@ -284,6 +300,7 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 		case req := <-m.stop:
 			timer.Stop()
 			m.log.Info("VM manager: stop requested while waiting to restart")
+			release()
 			return []chan struct{}{req.done}
 		}
 		backoff = min(2*backoff, maxBackoff)
@@ -314,8 +331,9 @@ func (g *guest) tail() string {
 }
 
 // launch prepares and starts one run of the guest. What it did is undone
-// when a later step fails.
-func (m *manager) launch() (Plan, *guest, error) {
+// when a later step fails. The first run destroys a VM left over from an
+// earlier manager; a later one runs the guest again in the VM it kept.
+func (m *manager) launch(first bool) (Plan, *guest, error) {
 	plan, err := Prepare(m.h)
 	if err != nil {
 		return plan, nil, err
@@ -324,7 +342,9 @@ func (m *manager) launch() (Plan, *guest, error) {
 		m.log.Warn(w)
 	}
 	vms := m.h.VMs
-	if err := vms.CreateVM(bhyve.VMName); errors.Is(err, syscall.EEXIST) {
+	if err := vms.CreateVM(bhyve.VMName); errors.Is(err, syscall.EEXIST) && !first {
+		m.log.Infof("VM manager: VM %s is kept", bhyve.VMName)
+	} else if errors.Is(err, syscall.EEXIST) {
 		m.log.Warnf("VM manager: destroying the leftover VM %s", bhyve.VMName)
 		if err := vms.DestroyVM(bhyve.VMName); err != nil {
 			return plan, nil, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err)
@@ -492,7 +512,7 @@ func (m *manager) vcpusStarted() bool {
 	return active
 }
 
-// cleanup destroys the VM and releases the devices after bhyve exited.
+// cleanup destroys the VM and releases the devices once the guest stops.
 func (m *manager) cleanup(plan Plan) {
 	m.destroyVM()
 	m.release(plan)
@@ -571,7 +591,7 @@ func reportError(report io.WriteCloser, err error) {
 // DryLaunch does on h what the VM manager does to start the guest, once:
 // for `wifibox -n`, on a host that only records.
 func DryLaunch(h *host.Host, log *logrus.Logger) error {
-	_, _, err := (&manager{h: h, log: log}).launch()
+	_, _, err := (&manager{h: h, log: log}).launch(true)
 	return err
 }
 

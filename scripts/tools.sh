@@ -4,9 +4,15 @@
 # bmake (the Makefile as FreeBSD's make reads it), mandoc, shellcheck, and
 # zsh and bash-completion (to check the shell completions); and, for the
 # relay's test on the real chain (relay/realchain_linux_test.go, which runs
-# as root only), wpasupplicant, hostapd, socat and iproute2.
+# as root only), wpasupplicant, hostapd, socat and iproute2; and
+# staticcheck, from the Go module proxy, into $(go env GOPATH)/bin.
 set -eu
 PATH=$PATH:/usr/sbin:/sbin
+STATICCHECK_VERSION=v0.8.2
+if ! "$(go env GOPATH)/bin/staticcheck" -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then
+	echo "Installing staticcheck $STATICCHECK_VERSION"
+	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
 missing=""
 for tool in gcc:gcc readelf:binutils bmake:bmake mandoc:mandoc shellcheck:shellcheck zsh:zsh; do
 	command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"

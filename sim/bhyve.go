@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	bhyvecmd "github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/relay/relaytest"
@@ -28,13 +29,8 @@ type bhyveArgs struct {
 	name    string   // the VM's name
 }
 
-// The options of bhyve on amd64 (optstring aehuwxACDHIPSWYk:f:o:p:G:c:s:m:l:K:U:).
-const (
-	bhyveFlags      = "aehuwxACDHIPSWY"
-	bhyveArgOptions = "kfopGcsmlKU"
-)
-
-// parseBhyveArgs parses bhyve's options and operand the way getopt(3) does.
+// parseBhyveArgs parses bhyve's options and operand the way getopt(3) does
+// with bhyve's option string.
 func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 	var a bhyveArgs
 	i := 0
@@ -45,12 +41,13 @@ func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 		}
 		for j := 1; j < len(argv[i]); j++ {
 			opt := argv[i][j]
-			if strings.IndexByte(bhyveFlags, opt) >= 0 {
+			at := strings.IndexByte(bhyvecmd.Getopt, opt)
+			if opt == ':' || at < 0 {
+				return a, fmt.Errorf("illegal option -- %c", opt)
+			}
+			if at+1 == len(bhyvecmd.Getopt) || bhyvecmd.Getopt[at+1] != ':' {
 				a.flags += string(opt)
 				continue
-			}
-			if strings.IndexByte(bhyveArgOptions, opt) < 0 {
-				return a, fmt.Errorf("illegal option -- %c", opt)
 			}
 			value := argv[i][j+1:]
 			if value == "" {
@@ -66,7 +63,7 @@ func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 		}
 	}
 	if len(argv)-i != 1 {
-		return a, errors.New("usage: bhyve [-AHPSuw] [-c vcpus] [-l lpc] [-m mem] [-s pci] vmname")
+		return a, errors.New("usage: bhyve [-" + bhyvecmd.Flags + "] [-c vcpus] [-l lpc] [-m mem] [-s pci] vmname")
 	}
 	a.name = argv[i]
 	return a, nil
@@ -74,11 +71,11 @@ func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 
 func (a *bhyveArgs) set(opt byte, value string) error {
 	switch opt {
-	case 'c':
+	case bhyvecmd.OptCPUs:
 		a.cpus = value
-	case 's':
+	case bhyvecmd.OptSlot:
 		a.slots = append(a.slots, value)
-	case 'l':
+	case bhyvecmd.OptLPC:
 		device, path, _ := strings.Cut(value, ",")
 		switch device {
 		case "com1":
@@ -229,17 +226,21 @@ func (b *bhyve) run() int {
 	}
 }
 
-// open creates the VM, or reuses an existing one the way vm_reinit does
-// (EBUSY while another bhyve runs it).
+// open creates the VM, or re-initialises an existing one, as bhyve does
+// (usr.sbin/bhyve/bhyverun.c, do_open: 13.x and 14.x take vm_create's
+// EEXIST and call vm_reinit when booting from a ROM; 15.0 opens with
+// vm_openf(VMMAPI_OPEN_REINIT) and creates only on ENOENT); VM_REINIT
+// answers EBUSY while another bhyve runs the VM (vm_reinit in vmm.c: its
+// vCPUs are active).
 func (b *bhyve) open(t *txn) error {
-	err := b.s.createVM(t, b.args.name)
+	err := t.createVM(b.args.name)
 	if !errors.Is(err, unix.EEXIST) {
 		if err != nil {
 			return fmt.Errorf("vm_create: %w", err)
 		}
 		return nil
 	}
-	v := t.st.VMs[b.args.name]
+	v := t.vm(b.args.name)
 	if bhyveAlive(v.Pid) {
 		return fmt.Errorf("vm_reinit: %w", unix.EBUSY)
 	}
@@ -254,7 +255,7 @@ func (b *bhyve) open(t *txn) error {
 // others and the console; when all fit, it marks the VM as run by this
 // bhyve.
 func (b *bhyve) boot(t *txn, slots []string, last bool) error {
-	v := t.st.VMs[b.args.name]
+	v := t.vm(b.args.name)
 	if v == nil {
 		return fmt.Errorf("vm_open: %w", unix.ENOENT)
 	}
@@ -340,7 +341,7 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	if d == nil || d.Driver != "ppt" || !d.Attached {
 		return fmt.Errorf("passthru: PCI device at %s is not using the ppt(4) driver", bsf)
 	}
-	if !strings.Contains(b.args.flags, "S") {
+	if strings.IndexByte(b.args.flags, bhyvecmd.OptWired) < 0 {
 		return errors.New("passthru: the guest memory must be wired (-S) for PCI passthrough")
 	}
 	if t.faults.iommuDisabled {
@@ -355,7 +356,7 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 		return fmt.Errorf("PCI device at %s is not using the ppt(4) driver\n"+
 			"Device emulation initialization error: Device busy", bsf)
 	}
-	if v := t.st.VMs[b.args.name]; !slices.Contains(v.PPT, d.Selector) {
+	if v := t.vm(b.args.name); !slices.Contains(v.PPT, d.Selector) {
 		v.PPT = append(v.PPT, d.Selector)
 	}
 	return nil
@@ -372,7 +373,7 @@ var suspendExit = map[host.SuspendHow]int{
 // tells whether bhyve exits, with which status.
 func (b *bhyve) vmChanged() (code int, done bool) {
 	err := b.s.run("bhyve", query, func(t *txn) error {
-		v := t.st.VMs[b.args.name]
+		v := t.vm(b.args.name)
 		switch {
 		case v == nil:
 			fmt.Fprintf(os.Stderr, "bhyve: vm_run: VM %s was destroyed\n", b.args.name)
@@ -394,7 +395,7 @@ func (b *bhyve) vmChanged() (code int, done bool) {
 // state a guest that rebooted, powered off or halted left it in.
 func (b *bhyve) finish(code int) {
 	err := b.s.run("bhyve", internal, func(t *txn) error {
-		v := t.st.VMs[b.args.name]
+		v := t.vm(b.args.name)
 		if v == nil || v.Pid != b.pid {
 			return nil
 		}

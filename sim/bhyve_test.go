@@ -26,7 +26,7 @@ func guestHost(t *testing.T) (string, *host.Host, []string) {
 	t.Helper()
 	dir, h := newHost(t)
 	for _, m := range []string{"vmm", "nmdm", "if_bridge"} {
-		must(t, h.Kernel.Load(kmod(dir, m)))
+		must(t, h.Kernel.Load(koFile(dir, m)))
 	}
 	_, err := h.Net.CreateInterface("tap")
 	must(t, err)

@@ -25,7 +25,8 @@ type faults struct {
 	// the kernel, as devmatch_blocklist does: only ppt attaches to it.
 	nativeDriverMissing bool
 	// securelevel is kern.securelevel: above 0, /dev/pci cannot be
-	// opened for writing.
+	// opened for writing, and kldload and kldunload answer EPERM
+	// (kern_linker.c, securelevel_gt).
 	securelevel        int
 	moduleFilesMissing bool
 	noVirtio9p         bool
@@ -39,6 +40,9 @@ type faults struct {
 	wifiAfter        time.Duration // from the guest up to wpa_supplicant's association
 	wifiNever        bool
 	wpaHangAfter     time.Duration // from the guest up to wpa_supplicant no longer answering; 0: never
+	// machineArch is hw.machine_arch: amd64, or aarch64 for a machine
+	// wifibox refuses to run its guest on.
+	machineArch string
 }
 
 // defaultOsreldate is the release a simulated host answers as unless
@@ -46,7 +50,7 @@ type faults struct {
 const defaultOsreldate = 1403000
 
 func defaultFaults() faults {
-	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4, osreldate: defaultOsreldate, cpuVendor: "intel", securelevel: -1}
+	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4, osreldate: defaultOsreldate, cpuVendor: "intel", securelevel: -1, machineArch: "amd64"}
 }
 
 // faultKeys sets each knob from its value in the faults file.
@@ -68,6 +72,13 @@ var faultKeys = map[string]func(f *faults, v string) error{
 	"guest_up_after_ms":     func(f *faults, v string) error { return parseMillis(v, &f.guestUpAfter) },
 	"wifi_after_ms":         func(f *faults, v string) error { return parseMillis(v, &f.wifiAfter) },
 	"wpa_hang_after_ms":     func(f *faults, v string) error { return parseMillis(v, &f.wpaHangAfter) },
+	"machine_arch": func(f *faults, v string) error {
+		if v != "amd64" && v != "aarch64" {
+			return fmt.Errorf("malformed value %q, expected: amd64 or aarch64", v)
+		}
+		f.machineArch = v
+		return nil
+	},
 	"wifi": func(f *faults, v string) error {
 		if v != "never" {
 			return fmt.Errorf("malformed value %q, expected: never", v)

@@ -61,8 +61,8 @@ var initDirs = []string{
 // a file, no VM, four PCI devices and two interfaces.
 func initState() *state {
 	return &state{
-		Modules: map[string]string{},
-		VMs:     map[string]*vm{},
+		Linker: newLinker(),
+		VMs:    map[string]*vm{},
 		Devices: []*device{
 			newDevice(host.Selector{}, 0x8086, 0x3e30, 0x06, 0x00, "hostb"),
 			newDevice(host.Selector{Slot: 20}, 0x8086, 0xa36d, 0x0c, 0x03, "xhci"),

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/internal/trace"
 )
 
 // The model of FreeBSD's network interfaces at the interface ioctls on a
@@ -167,7 +168,7 @@ func init() {
 func ifCreate(t *txn, f *file, arg unsafe.Pointer) error {
 	req := (*abi.Ifreq)(arg)
 	name := cstring(req.Name[:])
-	t.line = "if_create " + name
+	t.line = trace.IfCreate(name, "")
 	var kind string
 	for c := range cloners {
 		if strings.HasPrefix(name, c) {
@@ -177,7 +178,7 @@ func ifCreate(t *txn, f *file, arg unsafe.Pointer) error {
 	if kind == "" || !cloners[kind](t) {
 		return abi.EINVAL
 	}
-	t.line = "if_create " + kind
+	t.line = trace.IfCreate(kind, "")
 	unit, wildcard := -1, name == kind
 	if !wildcard {
 		n, err := strconv.Atoi(name[len(kind):])
@@ -201,7 +202,7 @@ func ifCreate(t *txn, f *file, arg unsafe.Pointer) error {
 	t.st.Interfaces = append(t.st.Interfaces, i)
 	req.Name = [abi.IFNAMSIZ]byte{}
 	copy(req.Name[:], name)
-	t.line += " " + name
+	t.line = trace.IfCreate(kind, name)
 	t.announce(i, abi.IFAN_ARRIVAL)
 	return nil
 }
@@ -223,7 +224,7 @@ func (t *txn) freeIndex() int {
 func ifDestroy(t *txn, f *file, arg unsafe.Pointer) error {
 	req := (*abi.Ifreq)(arg)
 	name := cstring(req.Name[:])
-	t.line = "if_destroy " + name
+	t.line = trace.IfDestroy(name)
 	i := t.iface(name)
 	if i == nil {
 		return abi.ENXIO
@@ -261,7 +262,7 @@ func ifRename(t *txn, f *file, arg unsafe.Pointer) error {
 		return abi.ENAMETOOLONG
 	}
 	newName := string(raw[:end])
-	t.line += " " + newName
+	t.line = trace.IfRename(cstring(req.Name[:]), newName)
 	switch {
 	case newName == "":
 		return abi.EINVAL
@@ -300,9 +301,9 @@ func ifSetFlags(t *txn, f *file, arg unsafe.Pointer) error {
 	req := (*abi.IfreqFlags)(arg)
 	flags := uint32(req.Flags) | uint32(req.FlagsHigh)<<16
 	up := flags&abi.IFF_UP != 0
-	t.line = "if_down " + cstring(req.Name[:])
+	t.line = trace.IfDown(cstring(req.Name[:]))
 	if up {
-		t.line = "if_up " + cstring(req.Name[:])
+		t.line = trace.IfUp(cstring(req.Name[:]))
 	}
 	if err != nil {
 		return err
@@ -336,7 +337,7 @@ func ifSetDescr(t *txn, f *file, arg unsafe.Pointer) error {
 	default:
 		i.Descr = cstring(unsafe.Slice((*byte)(req.Buffer), req.Length-1))
 	}
-	t.line += " " + i.Descr
+	t.line = trace.IfDescr(i.Name, i.Descr)
 	return nil
 }
 

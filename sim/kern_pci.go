@@ -41,6 +41,7 @@ import (
 
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/internal/trace"
 )
 
 // wifiCard is the Intel Wi-Fi card, the device pci_device_missing removes
@@ -122,8 +123,8 @@ func init() {
 	// devctl2 has no d_open: any open mode will do.
 	cdevs[devctlDevice] = &cdev{
 		ioctls: map[uint32]ioctl{
-			abi.DEV_SET_DRIVER:   {changing, devctl2("devctl_set_driver", devSetDriver)},
-			abi.DEV_CLEAR_DRIVER: {changing, devctl2("devctl_clear_driver", devClearDriver)},
+			abi.DEV_SET_DRIVER:   {changing, devctl2(trace.OpSetDriver, devSetDriver)},
+			abi.DEV_CLEAR_DRIVER: {changing, devctl2(trace.OpClearDriver, devClearDriver)},
 			abi.DEV_DETACH:       {changing, devctl2("devctl_detach", devDetach)},
 		},
 	}
@@ -475,8 +476,8 @@ func devDetach(t *txn, d *device, req *abi.Devreq) error {
 
 // assigned tells whether a VM has the device (ppt->vm is set).
 func (t *txn) assigned(sel host.Selector) bool {
-	for _, v := range t.st.VMs {
-		if slices.Contains(v.PPT, sel) {
+	for name := range t.st.VMs {
+		if v := t.vm(name); v != nil && slices.Contains(v.PPT, sel) {
 			return true
 		}
 	}

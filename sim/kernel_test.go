@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -15,7 +16,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/vmmapi"
 )
 
 // TestMain lets the test binary be the simulated bhyve the Launcher starts,
@@ -75,7 +78,7 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func kmod(dir, name string) string { return filepath.Join(dir, "boot/kernel", name+".ko") }
+func koFile(dir, name string) string { return filepath.Join(dir, "boot/kernel", name+".ko") }
 
 func fault(t *testing.T, dir, key, value string) {
 	t.Helper()
@@ -86,7 +89,7 @@ func TestInit(t *testing.T) {
 	dir, h := newHost(t)
 	p := h.Paths
 	for _, f := range []string{p.CoreConf(), p.BhyveConf(), p.ESPImage(), p.RootImage(), p.Firmware,
-		filepath.Join(p.AppConfig(), "wpa_supplicant.conf"), kmod(dir, "vmm"), kmod(dir, "nmdm"), kmod(dir, "if_bridge")} {
+		filepath.Join(p.AppConfig(), "wpa_supplicant.conf"), koFile(dir, "vmm"), koFile(dir, "nmdm"), koFile(dir, "if_bridge")} {
 		fi, err := os.Stat(f)
 		if err != nil {
 			t.Errorf("%v", err)
@@ -138,19 +141,17 @@ func TestModules(t *testing.T) {
 
 	check(t, "load missing file", k.Load(filepath.Join(dir, "boot/kernel/nosuch.ko")), unix.ENOENT)
 	check(t, "unload absent", k.Unload("vmm"), unix.ENOENT)
-	check(t, "unload built in", k.Unload("if_tuntap"), unix.ENOENT)
-	check(t, "load vmm", k.Load(kmod(dir, "vmm")), 0)
-	check(t, "load vmm again", k.Load(kmod(dir, "vmm")), unix.EEXIST)
-	if m, err := k.Module("vmm"); err != nil || !m.Present || m.File != kmod(dir, "vmm") {
-		t.Errorf("Module(vmm) = %+v, %v; want loaded from %s", m, err, kmod(dir, "vmm"))
+	check(t, "unload built in", k.Unload("if_tuntap"), unix.EBUSY)
+	check(t, "load vmm", k.Load(koFile(dir, "vmm")), 0)
+	check(t, "load vmm again", k.Load(koFile(dir, "vmm")), unix.EEXIST)
+	if m, err := k.Module("vmm"); err != nil || !m.Present || m.File != koFile(dir, "vmm") {
+		t.Errorf("Module(vmm) = %+v, %v; want loaded from %s", m, err, koFile(dir, "vmm"))
 	}
-	for name, want := range map[string]int64{"hw.vmm.maxcpu": 16, "hw.vmm.iommu.enable": 1} {
+	for name, want := range map[string]int64{"hw.vmm.maxcpu": 16, "hw.vmm.iommu.enable": 1, "hw.vmm.amdvi.enable": 0} {
 		if v, err := k.SysctlInt(name); v != want || err != nil {
 			t.Errorf("%s = %d, %v; want %d", name, v, err, want)
 		}
 	}
-	_, err = k.SysctlInt("hw.vmm.amdvi.enable")
-	check(t, "hw.vmm.amdvi.enable", err, unix.ENOENT)
 	fault(t, dir, "iommu_disabled", "yes")
 	if v, err := k.SysctlInt("hw.vmm.iommu.enable"); v != 0 || err != nil {
 		t.Errorf("hw.vmm.iommu.enable with iommu_disabled = %d, %v; want 0", v, err)
@@ -163,7 +164,7 @@ func TestModules(t *testing.T) {
 	}
 	check(t, "load nmdm, files missing", k.Load(filepath.Join(dir, "boot/missing/nmdm.ko")), unix.ENOENT)
 	fault(t, dir, "module_files_missing", "")
-	check(t, "load nmdm", k.Load(kmod(dir, "nmdm")), 0)
+	check(t, "load nmdm", k.Load(koFile(dir, "nmdm")), 0)
 
 	must(t, h.VMs.CreateVM("busy"))
 	check(t, "unload vmm with a VM", k.Unload("vmm"), unix.EBUSY)
@@ -182,28 +183,82 @@ func TestModules(t *testing.T) {
 	}
 }
 
+// TestVMs runs vmmapi over the model of each release's libvmmapi.
 func TestVMs(t *testing.T) {
-	dir, h := newHost(t)
-	v := h.VMs
-	check(t, "create without vmm", v.CreateVM("wifibox"), unix.ENXIO)
-	must(t, h.Kernel.Load(kmod(dir, "vmm")))
-	check(t, "create bad name", v.CreateVM("a/b"), unix.EINVAL)
-	check(t, "create empty name", v.CreateVM(""), unix.EINVAL)
-	check(t, "create", v.CreateVM("wifibox"), 0)
-	if ok, err := v.VMExists("wifibox"); !ok || err != nil {
-		t.Errorf("VMExists = %v, %v; want true", ok, err)
+	for _, tc := range []struct {
+		release string
+		noVMM   syscall.Errno // vm_create's errno without vmm; 0: it loads vmm
+	}{
+		{"1305000", unix.ENOENT}, // hw.vmm.create does not exist
+		{"1403000", 0},
+		{"1500068", 0},
+	} {
+		t.Run(tc.release, func(t *testing.T) {
+			dir := t.TempDir()
+			must(t, Init(dir))
+			fault(t, dir, "osreldate", tc.release)
+			h, err := Open(dir)
+			must(t, err)
+			v := h.VMs
+			check(t, "create without vmm", v.CreateVM("wifibox"), tc.noVMM)
+			if tc.noVMM == 0 {
+				if m, err := h.Kernel.Module("vmm"); err != nil || m.File != koFile(dir, "vmm") {
+					t.Errorf("vm_create loaded no vmm: %+v, %v", m, err)
+				}
+				must(t, v.DestroyVM("wifibox"))
+			} else {
+				must(t, h.Kernel.Load(koFile(dir, "vmm")))
+			}
+			check(t, "create bad name", v.CreateVM("a/b"), unix.EINVAL)
+			check(t, "create empty name", v.CreateVM(""), unix.EINVAL)
+			check(t, "create", v.CreateVM("wifibox"), 0)
+			if ok, err := v.VMExists("wifibox"); !ok || err != nil {
+				t.Errorf("VMExists = %v, %v; want true", ok, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "dev/vmm/wifibox")); err != nil {
+				t.Error(err)
+			}
+			check(t, "create again", v.CreateVM("wifibox"), unix.EEXIST)
+			check(t, "suspend missing", v.SuspendVM("other", host.SuspendPowerOff), unix.ENOENT)
+			check(t, "suspend", v.SuspendVM("wifibox", host.SuspendPowerOff), 0)
+			check(t, "suspend again", v.SuspendVM("wifibox", host.SuspendHalt), unix.EALREADY)
+			check(t, "destroy", v.DestroyVM("wifibox"), 0)
+			check(t, "destroy again", v.DestroyVM("wifibox"), unix.EINVAL)
+			if ok, err := v.VMExists("wifibox"); ok || err != nil {
+				t.Errorf("VMExists after destroy = %v, %v; want false", ok, err)
+			}
+		})
 	}
-	if _, err := os.Stat(filepath.Join(dir, "dev/vmm/wifibox")); err != nil {
-		t.Error(err)
-	}
-	check(t, "create again", v.CreateVM("wifibox"), unix.EEXIST)
-	check(t, "suspend missing", v.SuspendVM("other", host.SuspendPowerOff), unix.ENOENT)
-	check(t, "suspend", v.SuspendVM("wifibox", host.SuspendPowerOff), 0)
-	check(t, "suspend again", v.SuspendVM("wifibox", host.SuspendHalt), unix.EALREADY)
-	check(t, "destroy", v.DestroyVM("wifibox"), 0)
-	check(t, "destroy again", v.DestroyVM("wifibox"), unix.EINVAL)
-	if ok, err := v.VMExists("wifibox"); ok || err != nil {
-		t.Errorf("VMExists after destroy = %v, %v; want false", ok, err)
+}
+
+// libvmmapiOf gives a fresh simulated host answering as release, its
+// kernel and its libvmmapi.
+func libvmmapiOf(t *testing.T, release string) (string, *Kernel, *vmmapi.Library) {
+	t.Helper()
+	dir := t.TempDir()
+	must(t, Init(dir))
+	fault(t, dir, "osreldate", release)
+	k, err := NewKernel(dir)
+	must(t, err)
+	lib, err := k.Libvmmapi()
+	must(t, err)
+	return dir, k, lib
+}
+
+// TestOldVMOpen: 13.x's vm_open destroys what it fails to open, and its
+// errno is then hw.vmm.destroy's (issue 13, defect 5): the model does so.
+func TestOldVMOpen(t *testing.T) {
+	for release, want := range map[string]abi.Errno{"1305000": abi.EINVAL, "1403000": abi.ENOENT, "1500068": abi.ENOENT} {
+		dir, k, lib := libvmmapiOf(t, release)
+		if _, err := k.Kldload(koFile(dir, "vmm")); err != nil {
+			t.Fatal(err)
+		}
+		if ctx := lib.VMOpen("nosuch"); ctx != 0 || lib.Errno() != want {
+			t.Errorf("%s: vm_open of no VM = %#x, errno %v; want 0, %v", release, ctx, lib.Errno(), want)
+		}
+		if (lib.VMClose == nil) != (release == "1305000") {
+			t.Errorf("%s: vm_close is there: %v", release, lib.VMClose != nil)
+		}
 	}
 }
 
@@ -227,7 +282,7 @@ func TestPCI(t *testing.T) {
 	check(t, "ppt without vmm", p.SetDriver(wifiCard, "ppt"), unix.ENOENT)
 	check(t, "unknown driver", p.SetDriver(wifiCard, "nosuch"), unix.ENOENT)
 	check(t, "missing device", p.SetDriver(host.Selector{Bus: 9}, "iwlwifi"), unix.ENOENT)
-	must(t, h.Kernel.Load(kmod(dir, "vmm")))
+	must(t, h.Kernel.Load(koFile(dir, "vmm")))
 	check(t, "ppt", p.SetDriver(wifiCard, "ppt"), 0)
 	check(t, "ppt again", p.SetDriver(wifiCard, "ppt"), 0)
 	check(t, "ppt on xhci", p.SetDriver(host.Selector{Slot: 20}, "ppt"), 0)
@@ -276,7 +331,7 @@ func TestNet(t *testing.T) {
 	check(t, "bridge without if_bridge", err, unix.EINVAL)
 	_, err = n.CreateInterface("vlan")
 	check(t, "vlan", err, unix.EINVAL)
-	must(t, h.Kernel.Load(kmod(dir, "if_bridge")))
+	must(t, h.Kernel.Load(koFile(dir, "if_bridge")))
 	create("bridge", "bridge0")
 	check(t, "rename", n.RenameInterface("bridge0", "wifibox0"), 0)
 	create("bridge", "bridge1") // bridge0's unit stays with wifibox0
@@ -339,7 +394,7 @@ func TestNet(t *testing.T) {
 
 func TestStateSurvivesOpen(t *testing.T) {
 	dir, h := newHost(t)
-	must(t, h.Kernel.Load(kmod(dir, "if_bridge")))
+	must(t, h.Kernel.Load(koFile(dir, "if_bridge")))
 	_, err := h.Net.CreateInterface("bridge")
 	must(t, err)
 	again, err := Open(dir)
@@ -370,9 +425,9 @@ func TestSetFault(t *testing.T) {
 
 func TestTrace(t *testing.T) {
 	dir, h := newHost(t)
-	must(t, h.Kernel.Load(kmod(dir, "vmm")))
-	must(t, h.Kernel.Load(kmod(dir, "if_bridge")))
-	check(t, "load vmm again", h.Kernel.Load(kmod(dir, "vmm")), unix.EEXIST)
+	must(t, h.Kernel.Load(koFile(dir, "vmm")))
+	must(t, h.Kernel.Load(koFile(dir, "if_bridge")))
+	check(t, "load vmm again", h.Kernel.Load(koFile(dir, "vmm")), unix.EEXIST)
 	_, err := h.Kernel.Module("vmm") // queries are not traced
 	must(t, err)
 	b, err := h.Net.CreateInterface("bridge")
@@ -498,7 +553,7 @@ func TestConcurrency(t *testing.T) {
 // the assignment.
 func TestPPTAssignedToVM(t *testing.T) {
 	dir, h := newHost(t)
-	must(t, h.Kernel.Load(kmod(dir, "vmm")))
+	must(t, h.Kernel.Load(koFile(dir, "vmm")))
 	must(t, h.PCI.SetDriver(wifiCard, "ppt"))
 	must(t, h.VMs.CreateVM("wifibox"))
 	s, err := openSystem(dir)
@@ -516,6 +571,19 @@ func TestPPTAssignedToVM(t *testing.T) {
 	for _, d := range devs {
 		if d.Selector == wifiCard && d.DriverUnit() != "iwlwifi0" {
 			t.Errorf("card after clear: %q", d.DriverUnit())
+		}
+	}
+}
+
+// A name longer than VM_MAX_NAMELEN: 15.0's vm_create refuses it itself
+// (ENAMETOOLONG, its VMMCTL_VM_CREATE buffer), older ones pass it to
+// hw.vmm.create, which answers EINVAL.
+func TestVMCreateLongName(t *testing.T) {
+	long := strings.Repeat("v", abi.VM_MAX_NAMELEN+1)
+	for release, want := range map[string]abi.Errno{"1403000": abi.EINVAL, "1500068": abi.ENAMETOOLONG} {
+		_, _, lib := libvmmapiOf(t, release)
+		if r := lib.VMCreate(long); r != -1 || lib.Errno() != want {
+			t.Errorf("%s: vm_create of %d characters = %d, errno %v; want -1, %v", release, len(long), r, lib.Errno(), want)
 		}
 	}
 }

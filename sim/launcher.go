@@ -5,12 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/internal/trace"
 	run "github.com/wifibox/wifibox/launch"
 )
 
@@ -42,7 +42,7 @@ func (s *system) Emulations(program string) ([]string, error) {
 
 // Signal sends a signal to a process.
 func (s *system) Signal(pid int, sig syscall.Signal) error {
-	return s.run(fmt.Sprintf("signal %d %s", pid, unix.SignalName(sig)), traced, func(*txn) error {
+	return s.run(trace.Signal(pid, sig), traced, func(*txn) error {
 		return unix.Kill(pid, sig)
 	})
 }
@@ -57,7 +57,7 @@ func (s *system) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	for i, a := range spec.Argv {
 		argv[i] = s.strip(a)
 	}
-	if err := s.run("exec "+strings.Join(argv, " "), traced, func(*txn) error { return nil }); err != nil {
+	if err := s.run(trace.Exec(argv), traced, func(*txn) error { return nil }); err != nil {
 		return nil, err
 	}
 	exe, err := os.Executable()

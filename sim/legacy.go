@@ -85,7 +85,7 @@ func (s *system) legacy() error {
 	// wifibox_start: load_vmm (kldload), create_bridge (if_bridge,
 	// ifconfig bridge create name wifibox0 up, tap create up, addm).
 	for _, m := range []string{"vmm", "if_bridge"} {
-		if err := s.Load(filepath.Join(s.dir, "boot/kernel", m+".ko")); err != nil && !errors.Is(err, unix.EEXIST) {
+		if _, err := newKernel(s).Kldload(filepath.Join(s.dir, "boot/kernel", m+".ko")); err != nil && !errors.Is(err, unix.EEXIST) {
 			return err
 		}
 	}
@@ -326,7 +326,7 @@ func (s *system) legacyScript(ready *os.File) int {
 	if ws, ok := b.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		code = 128 + int(ws.Signal()) // as sh reports it
 	}
-	s.DestroyVM(bhyvecmd.VMName)
+	s.destroyVMByName(bhyvecmd.VMName) // bhyvectl --destroy
 	for _, sel := range cfg.Passthru {
 		devctl.ClearDriver(sel)
 	}

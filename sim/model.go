@@ -86,6 +86,18 @@ func init() {
 	sysctls["kern.osreldate"] = func(t *txn, args []int) ([]byte, error) {
 		return binary.LittleEndian.AppendUint32(nil, uint32(t.faults.osreldate)), nil
 	}
+	// hw.model (sys/x86/x86/identcpu.c, SYSCTL_STRING(_hw, HW_MODEL,
+	// model, ..., cpu_model, ...)): the CPU's name, of the cpu knob's
+	// vendor.
+	sysctls["hw.model"] = func(t *txn, args []int) ([]byte, error) {
+		return append([]byte(cpuModels[t.faults.cpuVendor]), 0), nil
+	}
+	// hw.machine_arch (sys/kern/kern_mib.c, SYSCTL_PROC(_hw,
+	// HW_MACHINE_ARCH, machine_arch, CTLTYPE_STRING, ...): MACHINE_ARCH,
+	// a string; the machine_arch knob's, amd64 unless it says aarch64.
+	sysctls["hw.machine_arch"] = func(t *txn, args []int) ([]byte, error) {
+		return append([]byte(t.faults.machineArch), 0), nil
+	}
 }
 
 // NewKernel gives the model of the kernel of the simulated host under dir.
@@ -247,30 +259,3 @@ func (k *Kernel) Read(fd int, p []byte) (int, error) {
 	}
 	return f.sock.route.read(p)
 }
-
-// The calls below are the subsystems' to model; until then each is
-// unmodelled.
-
-func (k *Kernel) Kldload(file string) (int, error) { return 0, k.unmodelled("kldload " + file) }
-
-func (k *Kernel) Kldunload(fileid int) error {
-	return k.unmodelled(fmt.Sprintf("kldunload %d", fileid))
-}
-
-func (k *Kernel) Kldnext(fileid int) (int, error) {
-	return 0, k.unmodelled(fmt.Sprintf("kldnext %d", fileid))
-}
-
-func (k *Kernel) Kldstat(fileid int, stat unsafe.Pointer) error {
-	return k.unmodelled(fmt.Sprintf("kldstat %d", fileid))
-}
-
-func (k *Kernel) Kldfirstmod(fileid int) (int, error) {
-	return 0, k.unmodelled(fmt.Sprintf("kldfirstmod %d", fileid))
-}
-
-func (k *Kernel) Modfnext(modid int) (int, error) {
-	return 0, k.unmodelled(fmt.Sprintf("modfnext %d", modid))
-}
-
-func (k *Kernel) Modfind(name string) (int, error) { return 0, k.unmodelled("modfind " + name) }

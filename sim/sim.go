@@ -1,15 +1,15 @@
 // Package sim owns the simulated FreeBSD host that wifibox's tests, demo and
-// benchmarks run the real wifibox binary against on Linux. Kernel models
-// FreeBSD's kernel at the system-call boundary (sys.Sys), and the host's
-// PCI and Net parts are the FreeBSD backends themselves, ppt and ifnet,
-// running over it, as is launch's Launcher, which starts the simulated
-// bhyve; the other parts of the host seam (Kernel, VMs) are still
-// implemented here above the encoding, with FreeBSD's errno semantics. And
-// a simulated bhyve process with a guest behind it (BhyveMain). A simulated
-// host lives in a directory: the usual FreeBSD tree re-rooted there
-// (configuration, guest images, firmware, /dev, /var/run, /boot/kernel), the
-// kernel's state in DIR/sim/state.json, fault knobs in DIR/sim/faults and a
-// trace of every privileged operation in DIR/trace.log. Every operation takes an exclusive
+// benchmarks run the real wifibox binary against on Linux. Its Kernel is a
+// model of FreeBSD's kernel at the system-call boundary (sys.Sys) and of
+// libvmmapi at its function table (Libvmmapi), over which Open runs the
+// FreeBSD backends themselves (kmod for host.Kernel, vmmapi for host.VMs,
+// ppt for host.PCI, ifnet for host.Net, launch's Launcher to start the
+// simulated bhyve); and it runs a simulated bhyve process with a guest
+// behind it (BhyveMain). A simulated host lives in a directory: the usual
+// FreeBSD tree re-rooted there (configuration, guest images, firmware,
+// /dev, /var/run, /boot/kernel), the kernel's state in DIR/sim/state.json,
+// fault knobs in DIR/sim/faults and a trace of every privileged operation
+// in DIR/trace.log. Every operation takes an exclusive
 // flock on DIR/sim/lock, reads the state, changes it, writes it back
 // atomically and appends to the trace, so several processes (wifibox
 // commands, the VM manager, the simulated bhyve) act on one host
@@ -29,13 +29,15 @@
 //	native_driver_missing=yes the Wi-Fi card's native driver is not in the
 //	                         kernel (devmatch_blocklist): only ppt takes it
 //	securelevel=N            kern.securelevel (default -1): above 0,
-//	                         /dev/pci cannot be opened for writing
+//	                         /dev/pci cannot be opened for writing, and
+//	                         kldload and kldunload answer EPERM
 //	module_files_missing=yes kern.module_path names DIR/boot/missing, where
 //	                         no module file is, instead of DIR/boot/kernel
 //	no_virtio_9p=yes         bhyve lacks the virtio-9p emulation
 //	osreldate=N              kern.osreldate, the release the kernel model and
 //	                         libvmmapi answer as (default 1403000, 14.3)
 //	cpu=amd                  hw.model names an AMD CPU, not an Intel one
+//	machine_arch=aarch64     hw.machine_arch names arm64's, not amd64
 //	passthru_rejected=yes    bhyve cannot assign the passthru device: it
 //	                         exits 4 during its device setup, after it
 //	                         opened its tap (the Launcher's ready)
@@ -69,32 +71,38 @@ import (
 
 	"github.com/wifibox/wifibox/host"
 	netif "github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/vmmapi"
 )
 
 // BhyveCommand is the hidden wifibox command that runs the simulated bhyve:
 // `wifibox __sim-bhyve DIR ARGV...` calls BhyveMain with DIR and ARGV.
 const BhyveCommand = "__sim-bhyve"
 
-// system is one simulated host; it implements every part of the host seam.
+// system is one simulated host: its state, faults and trace.
 type system struct {
 	dir string // absolute directory of the simulated host
 }
 
 // Open gives a host.Host whose parts act on the simulated host under dir.
 func Open(dir string) (*host.Host, error) {
-	s, err := openSystem(dir)
+	k, err := NewKernel(dir)
 	if err != nil {
 		return nil, err
 	}
-	k := newKernel(s)
+	lib, err := k.Libvmmapi()
+	if err != nil {
+		return nil, err
+	}
 	net, err := netif.New(k)
 	if err != nil {
 		return nil, err
 	}
+	s := k.s
 	return &host.Host{
-		Kernel:   s,
-		VMs:      s,
+		Kernel:   kmod.New(k),
+		VMs:      vmmapi.NewWithLibrary(s.paths(), lib),
 		PCI:      ppt.New(k),
 		Net:      net,
 		Launcher: s,
@@ -132,11 +140,11 @@ func (s *system) strip(arg string) string {
 
 // state is the simulated kernel's state, kept in DIR/sim/state.json.
 type state struct {
-	// Modules maps each module loaded from a file to that file's path.
-	Modules    map[string]string `json:"modules"`
-	VMs        map[string]*vm    `json:"vms"`
-	Devices    []*device         `json:"devices"`
-	Interfaces []*ifnet          `json:"interfaces"`
+	// Linker is the kernel linker's files and their modules.
+	Linker     linker         `json:"linker"`
+	VMs        map[string]*vm `json:"vms"`
+	Devices    []*device      `json:"devices"`
+	Interfaces []*ifnet       `json:"interfaces"`
 }
 
 // vm is a virtual machine: its suspend state and the simulated bhyve
@@ -151,6 +159,7 @@ type vm struct {
 
 // txn is one operation on the state, holding the host's lock.
 type txn struct {
+	dir    string // the simulated host's directory
 	st     *state
 	faults faults
 	line   string // the trace line; an operation may complete it
@@ -207,7 +216,7 @@ func (s *system) syscall(line string, m mode, fn func(*txn) error) error {
 // the state, writes the state back when fn succeeds and m says so, and
 // appends the trace line (which fn may complete) when m says so.
 func (s *system) do(line string, m mode, fn func(*txn) error) (*txn, error) {
-	t := &txn{line: line}
+	t := &txn{dir: s.dir, line: line}
 	unlock, err := s.lock()
 	if err != nil {
 		return t, err
@@ -266,8 +275,8 @@ func (s *system) load() (*state, error) {
 	if err := json.Unmarshal(data, st); err != nil {
 		return nil, fmt.Errorf("read simulated host state %s: %w", s.statePath(), err)
 	}
-	if st.Modules == nil {
-		st.Modules = map[string]string{}
+	if len(st.Linker.Files) == 0 {
+		st.Linker = newLinker()
 	}
 	if st.VMs == nil {
 		st.VMs = map[string]*vm{}

@@ -89,23 +89,23 @@ func (native) Sysctl(name string, args ...int) ([]byte, error) {
 	return b, errno(err)
 }
 
-func (native) Kldload(file string) (int, error) { return callString(unix.SYS_KLDLOAD, file) }
+func (native) Kldload(file string) (int, error) { return callString(abi.SYS_KLDLOAD, file) }
 
 func (native) Kldunload(fileid int) error {
-	_, err := callID(unix.SYS_KLDUNLOAD, fileid)
+	_, err := callID(abi.SYS_KLDUNLOAD, fileid)
 	return err
 }
 
-func (native) Kldnext(fileid int) (int, error) { return callID(unix.SYS_KLDNEXT, fileid) }
+func (native) Kldnext(fileid int) (int, error) { return callID(abi.SYS_KLDNEXT, fileid) }
 
 func (native) Kldstat(fileid int, stat unsafe.Pointer) error {
-	_, _, e := unix.Syscall(unix.SYS_KLDSTAT, uintptr(fileid), uintptr(stat), 0)
+	_, _, e := unix.Syscall(abi.SYS_KLDSTAT, uintptr(fileid), uintptr(stat), 0)
 	_, err := result(0, e)
 	return err
 }
 
-func (native) Kldfirstmod(fileid int) (int, error) { return callID(unix.SYS_KLDFIRSTMOD, fileid) }
+func (native) Kldfirstmod(fileid int) (int, error) { return callID(abi.SYS_KLDFIRSTMOD, fileid) }
 
-func (native) Modfnext(modid int) (int, error) { return callID(unix.SYS_MODFNEXT, modid) }
+func (native) Modfnext(modid int) (int, error) { return callID(abi.SYS_MODFNEXT, modid) }
 
-func (native) Modfind(name string) (int, error) { return callString(unix.SYS_MODFIND, name) }
+func (native) Modfind(name string) (int, error) { return callString(abi.SYS_MODFIND, name) }

@@ -3,42 +3,55 @@ package vmmapi
 import (
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/ebitengine/purego"
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/abi"
 )
 
-// library is an opened libvmmapi with the functions wifibox calls. Each
-// method makes the call and reads errno on the same OS thread right after
-// it; a zero Errno means success.
-type library struct {
-	vmCreate  func(name string) int32
-	vmOpen    func(name string) uintptr // struct vmctx *, NULL on failure
-	vmSuspend func(ctx uintptr, how int32) int32
-	// vmActiveCPUs fills a cpuset_t of libvmmapi's size.
-	vmActiveCPUs func(ctx uintptr, cpus *byte) int32
-	vmDestroy    func(ctx uintptr) // closes and frees the ctx itself
-	vmClose      func(ctx uintptr) // nil where libvmmapi lacks it (some 13.x)
-	errno        func() *int32
+// Library is libvmmapi's function table: the functions wifibox calls, with
+// their C signatures and return conventions (0, or -1 with errno; a struct
+// vmctx pointer, or NULL with errno). Open binds it to the C library with
+// purego; the simulated host supplies a Go model of each release's
+// libvmmapi (sim.Kernel.Libvmmapi).
+type Library struct {
+	VMCreate  func(name string) int32
+	VMOpen    func(name string) uintptr // struct vmctx *, 0 on failure
+	VMSuspend func(ctx uintptr, how int32) int32
+	// VMActiveCPUs fills a cpuset_t of libvmmapi's size (vm_active_cpus).
+	VMActiveCPUs func(ctx uintptr, cpus *byte) int32
+	VMDestroy    func(ctx uintptr) // destroys the VM, closes and frees the ctx
+	VMClose      func(ctx uintptr) // nil where libvmmapi lacks it (13.x)
+	// Errno gives the calling thread's errno as FreeBSD's value.
+	Errno func() abi.Errno
 }
 
-// open opens the first library of the list that dlopen finds and binds its
+// library is a Library in use: its calls are serialised, each reading
+// errno right after it on the same OS thread.
+type library struct {
+	mu sync.Mutex
+	*Library
+}
+
+// Open opens the first library of the list that dlopen finds and binds its
 // functions, and the errno function of the C library.
-func open(libraries []string, loc ErrnoLocation) (*library, error) {
+func Open(libraries []string, loc ErrnoLocation) (*Library, error) {
 	handle, err := dlopenFirst(libraries)
 	if err != nil {
 		return nil, err
 	}
-	lib := &library{}
+	lib := &Library{}
 	required := []struct {
 		fn   any
 		name string
 	}{
-		{&lib.vmCreate, "vm_create"},
-		{&lib.vmOpen, "vm_open"},
-		{&lib.vmSuspend, "vm_suspend"},
-		{&lib.vmActiveCPUs, "vm_active_cpus"},
-		{&lib.vmDestroy, "vm_destroy"},
+		{&lib.VMCreate, "vm_create"},
+		{&lib.VMOpen, "vm_open"},
+		{&lib.VMSuspend, "vm_suspend"},
+		{&lib.VMActiveCPUs, "vm_active_cpus"},
+		{&lib.VMDestroy, "vm_destroy"},
 	}
 	for _, r := range required {
 		if err := bind(r.fn, handle, r.name); err != nil {
@@ -46,15 +59,19 @@ func open(libraries []string, loc ErrnoLocation) (*library, error) {
 		}
 	}
 	if sym, err := purego.Dlsym(handle.h, "vm_close"); err == nil {
-		purego.RegisterFunc(&lib.vmClose, sym)
+		purego.RegisterFunc(&lib.VMClose, sym)
 	}
 	libc, err := purego.Dlopen(loc.Library, purego.RTLD_NOW|purego.RTLD_GLOBAL)
 	if err != nil {
 		return nil, fmt.Errorf("open %s to read errno: %w", loc.Library, err)
 	}
-	if err := bind(&lib.errno, dlHandle{h: libc, name: loc.Library}, loc.Symbol); err != nil {
+	var location func() *int32
+	if err := bind(&location, dlHandle{h: libc, name: loc.Library}, loc.Symbol); err != nil {
 		return nil, fmt.Errorf("%s: %w", loc.Library, err)
 	}
+	// The C library's errno is the running system's: FreeBSD's, or
+	// glibc's for the tests' stand-in on Linux.
+	lib.Errno = func() abi.Errno { return abi.FromUnix(unix.Errno(*location())) }
 	return lib, nil
 }
 
@@ -88,30 +105,32 @@ func bind(fn any, handle dlHandle, symbol string) error {
 
 // call runs failed, which makes one libvmmapi call and tells whether it
 // failed, and then reads errno on the same OS thread: nothing else runs on
-// that thread in between.
-func (l *library) call(failed func() bool) unix.Errno {
+// that thread in between, and no other call of the library runs meanwhile.
+func (l *library) call(failed func() bool) abi.Errno {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if failed() {
-		return unix.Errno(*l.errno())
+		return l.Errno()
 	}
 	return 0
 }
 
-func (l *library) create(name string) unix.Errno {
-	return l.call(func() bool { return l.vmCreate(name) != 0 })
+func (l *library) create(name string) abi.Errno {
+	return l.call(func() bool { return l.VMCreate(name) != 0 })
 }
 
-func (l *library) open(name string) (ctx uintptr, errno unix.Errno) {
+func (l *library) open(name string) (ctx uintptr, errno abi.Errno) {
 	errno = l.call(func() bool {
-		ctx = l.vmOpen(name)
+		ctx = l.VMOpen(name)
 		return ctx == 0
 	})
 	return ctx, errno
 }
 
-func (l *library) suspend(ctx uintptr, how int32) unix.Errno {
-	return l.call(func() bool { return l.vmSuspend(ctx, how) != 0 })
+func (l *library) suspend(ctx uintptr, how int32) abi.Errno {
+	return l.call(func() bool { return l.VMSuspend(ctx, how) != 0 })
 }
 
 // cpusetBytes bounds a userland cpuset_t: CPU_SETSIZE bits, CPU_MAXSIZE
@@ -124,21 +143,21 @@ const cpusetBytes = 1024
 // bootCPUActive tells whether vCPU 0 is in the VM's active set: bit 0 of
 // the cpuset's first word, its first byte on amd64 and arm64 (little
 // endian).
-func (l *library) bootCPUActive(ctx uintptr) (bool, unix.Errno) {
+func (l *library) bootCPUActive(ctx uintptr) (bool, abi.Errno) {
 	cpus := make([]byte, cpusetBytes)
-	errno := l.call(func() bool { return l.vmActiveCPUs(ctx, &cpus[0]) != 0 })
+	errno := l.call(func() bool { return l.VMActiveCPUs(ctx, &cpus[0]) != 0 })
 	return cpus[0]&1 != 0, errno
 }
 
 // destroy destroys the VM and frees the ctx; libvmmapi reports no failure.
 func (l *library) destroy(ctx uintptr) {
-	l.vmDestroy(ctx)
+	l.call(func() bool { l.VMDestroy(ctx); return false })
 }
 
-// close releases the ctx from vm_open. Without vm_close (some 13.x) the ctx
+// close releases the ctx from vm_open. Without vm_close (13.x) the ctx
 // and its descriptor of /dev/vmm/NAME stay open until the process exits.
 func (l *library) close(ctx uintptr) {
-	if l.vmClose != nil {
-		l.vmClose(ctx)
+	if l.VMClose != nil {
+		l.call(func() bool { l.VMClose(ctx); return false })
 	}
 }

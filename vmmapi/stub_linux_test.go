@@ -36,9 +36,9 @@ func buildStub(t *testing.T, defines ...string) stub {
 }
 
 // vms gives VMs that use the stub through the same code path as FreeBSD's
-// libvmmapi, with glibc's errno.
+// libvmmapi, with glibc's errno, on a host where the VM wifibox exists.
 func (s stub) vms(t *testing.T) *VMs {
-	return New(Config{Paths: host.DefaultPaths(t.TempDir()), Libraries: []string{s.path}})
+	return New(Config{Paths: pathsWithVM(t), Libraries: []string{s.path}})
 }
 
 // control opens the stub (the handle VMs uses, once VMs has loaded it).
@@ -51,6 +51,18 @@ func (s stub) control(t *testing.T) (fail func(call string, errno int32), calls 
 	purego.RegisterLibFunc(&fail, h, "stub_fail")
 	purego.RegisterLibFunc(&calls, h, "stub_calls")
 	return fail, calls
+}
+
+// vanish makes a failing vm_open of the stub remove the file at path.
+func (s stub) vanish(t *testing.T, path string) {
+	t.Helper()
+	h, err := purego.Dlopen(s.path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vanish func(string)
+	purego.RegisterLibFunc(&vanish, h, "stub_vanish")
+	vanish(path)
 }
 
 // loaded tells whether the process has loaded the library (glibc's
@@ -117,11 +129,7 @@ func TestErrno(t *testing.T) {
 			want: []string{"vm_create", "root", "allow.vmm"}, calls: "vm_create wifibox\n"},
 		{name: "create bad name", fail: "vm_create", errno: unix.EINVAL,
 			do:   func(v *VMs) error { return v.CreateVM("wifibox") },
-			want: []string{"create VM wifibox: vm_create: invalid argument"}, calls: "vm_create wifibox\n"},
-		{name: "suspend no VM", fail: "vm_open", errno: unix.ENOENT,
-			do:    func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
-			want:  []string{"suspend VM wifibox: vm_open: ", "no VM named wifibox"},
-			calls: "vm_open wifibox\n"},
+			want: []string{"create VM wifibox: vm_create: Invalid argument"}, calls: "vm_create wifibox\n"},
 		{name: "active bad size", fail: "vm_active_cpus", errno: unix.ERANGE,
 			do:    func(v *VMs) error { _, err := v.BootCPUActive("wifibox"); return err },
 			want:  []string{"query VM wifibox: vm_active_cpus: "},
@@ -138,10 +146,6 @@ func TestErrno(t *testing.T) {
 			do:    func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
 			want:  []string{"vm_suspend", "suspended already"},
 			calls: "vm_open wifibox\nvm_suspend wifibox 2\nvm_close wifibox\n"},
-		{name: "destroy no VM", fail: "vm_open", errno: unix.ENOENT,
-			do:    func(v *VMs) error { return v.DestroyVM("wifibox") },
-			want:  []string{"destroy VM wifibox: vm_open: ", "no VM named wifibox"},
-			calls: "vm_open wifibox\n", also: unix.EINVAL},
 		{name: "destroy not root", fail: "vm_open", errno: unix.EPERM,
 			do:    func(v *VMs) error { return v.DestroyVM("wifibox") },
 			want:  []string{"destroy VM wifibox: vm_open: ", "root"},
@@ -267,5 +271,44 @@ func TestBootCPUActive(t *testing.T) {
 	inactive()
 	if active, err := v.BootCPUActive("wifibox"); active || err != nil {
 		t.Errorf("BootCPUActive with no vCPU active = %v, %v; want false", active, err)
+	}
+}
+
+// A VM whose node is not there is not opened: 13.x's vm_open destroys what
+// it fails to open (issue 13, defect 5).
+func TestNoVMNoOpen(t *testing.T) {
+	for op, do := range map[string]func(v *VMs) error{
+		"suspend": func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
+		"destroy": func(v *VMs) error { return v.DestroyVM("wifibox") },
+	} {
+		t.Run(op, func(t *testing.T) {
+			s := buildStub(t, "-DOPEN_DESTROYS")
+			v := New(Config{Paths: host.DefaultPaths(t.TempDir()), Libraries: []string{s.path}})
+			err := do(v)
+			if !errors.Is(err, unix.ENOENT) || !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), op+" VM wifibox: ") || !strings.Contains(err.Error(), "there is no VM named wifibox") {
+				t.Errorf("error %v; want no such VM", err)
+			}
+			if _, calls := s.control(t); calls() != "" {
+				t.Errorf("calls:\n%s\nwant none", calls())
+			}
+		})
+	}
+}
+
+// A VM that goes as it is opened is no VM, although 13.x's vm_open
+// leaves errno EINVAL from its vm_destroy (issue 13, defect 5).
+func TestVMGoneAsOpened(t *testing.T) {
+	s := buildStub(t, "-DOPEN_DESTROYS")
+	paths := pathsWithVM(t)
+	v := New(Config{Paths: paths, Libraries: []string{s.path}})
+	fail, calls := s.control(t)
+	fail("vm_open", int32(unix.ENOENT))
+	s.vanish(t, paths.VMDevice("wifibox"))
+	err := v.DestroyVM("wifibox")
+	if !errors.Is(err, unix.ENOENT) || !errors.Is(err, unix.EINVAL) {
+		t.Errorf("error %v; want no such VM", err)
+	}
+	if got, want := calls(), "vm_open wifibox\nvm_destroy wifibox\n"; got != want {
+		t.Errorf("calls:\n%s\nwant:\n%s", got, want)
 	}
 }

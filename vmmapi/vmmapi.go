@@ -3,8 +3,10 @@
 // which it opens at run time with purego (no cgo), on the first call that
 // needs it, so that a system without libvmmapi still runs the commands that
 // need no VM. It owns the list of libvmmapi sonames, the binding of the few
-// functions wifibox calls, the reading of errno right after each call, and the
-// messages that explain a failure to the user.
+// functions wifibox calls (the function table, Library), the reading of errno
+// right after each call, and the messages that explain a failure to the user.
+// NewWithLibrary takes a function table instead: the simulated host's model
+// of libvmmapi.
 package vmmapi
 
 import (
@@ -16,8 +18,7 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
 )
 
@@ -58,6 +59,13 @@ type VMs struct {
 	load  func() (*library, error)
 }
 
+// NewWithLibrary returns VMs that call the given function table, on the
+// host whose paths are given.
+func NewWithLibrary(paths host.Paths, lib *Library) *VMs {
+	l := &library{Library: lib}
+	return &VMs{paths: paths, load: func() (*library, error) { return l, nil }}
+}
+
 var _ host.VMs = (*VMs)(nil)
 
 // New returns VMs that open libvmmapi on first use.
@@ -73,7 +81,13 @@ func New(c Config) *VMs {
 	}
 	return &VMs{
 		paths: c.Paths,
-		load:  sync.OnceValues(func() (*library, error) { return open(c.Libraries, c.Errno) }),
+		load: sync.OnceValues(func() (*library, error) {
+			lib, err := Open(c.Libraries, c.Errno)
+			if err != nil {
+				return nil, err
+			}
+			return &library{Library: lib}, nil
+		}),
 	}
 }
 
@@ -103,19 +117,16 @@ func (v *VMs) VMExists(name string) (bool, error) {
 }
 
 // SuspendVM forces the VM into the given suspend state (vm_open,
-// vm_suspend, vm_close).
+// vm_suspend, vm_close). A VM whose node /dev/vmm/NAME is not there is not
+// opened: 13.x's vm_open destroys what it fails to open.
 func (v *VMs) SuspendVM(name string, how host.SuspendHow) error {
 	value, err := suspendValue(runtime.GOARCH, how)
 	if err != nil {
 		return fmt.Errorf("suspend VM %s: %w", name, err)
 	}
-	lib, err := v.load()
+	lib, ctx, err := v.open("suspend", name)
 	if err != nil {
-		return fmt.Errorf("suspend VM %s: %w", name, err)
-	}
-	ctx, errno := lib.open(name)
-	if errno != 0 {
-		return callError("suspend", "vm_open", name, errno)
+		return err
 	}
 	defer lib.close(ctx)
 	if errno := lib.suspend(ctx, value); errno != 0 {
@@ -127,13 +138,9 @@ func (v *VMs) SuspendVM(name string, how host.SuspendHow) error {
 // BootCPUActive tells whether the VM's boot vCPU is active (vm_open,
 // vm_active_cpus, vm_close).
 func (v *VMs) BootCPUActive(name string) (bool, error) {
-	lib, err := v.load()
+	lib, ctx, err := v.open("query", name)
 	if err != nil {
-		return false, fmt.Errorf("query VM %s: %w", name, err)
-	}
-	ctx, errno := lib.open(name)
-	if errno != 0 {
-		return false, callError("query", "vm_open", name, errno)
+		return false, err
 	}
 	defer lib.close(ctx)
 	active, errno := lib.bootCPUActive(ctx)
@@ -144,31 +151,55 @@ func (v *VMs) BootCPUActive(name string) (bool, error) {
 }
 
 // DestroyVM destroys the VM (vm_open, vm_destroy). vm_destroy reports no
-// failure; a VM that does not exist is found by vm_open, which fails with
-// ENOENT where the kernel's destroy answers EINVAL: the error is both.
+// failure; a VM that does not exist is noSuchVM.
 func (v *VMs) DestroyVM(name string) error {
-	lib, err := v.load()
+	lib, ctx, err := v.open("destroy", name)
 	if err != nil {
-		return fmt.Errorf("destroy VM %s: %w", name, err)
-	}
-	ctx, errno := lib.open(name)
-	if errno == unix.ENOENT {
-		return noSuchVM{callError("destroy", "vm_open", name, errno)}
-	}
-	if errno != 0 {
-		return callError("destroy", "vm_open", name, errno)
+		return err
 	}
 	lib.destroy(ctx)
 	return nil
 }
 
-// noSuchVM is DestroyVM's error for a VM that does not exist: vm_open's
-// ENOENT, and the EINVAL host.VMs promises, as the kernel's destroy has it.
+// open opens the VM for op (vm_open) if its node /dev/vmm/NAME is there;
+// a VM that is not there is noSuchVM. Whether a failed vm_open found no VM
+// is told by the node, not by errno: 13.x's vm_open calls vm_destroy on
+// failure (lib/libvmmapi/vmmapi.c, freebsd-src 02a6052b), whose
+// hw.vmm.destroy leaves errno EINVAL, or ENOENT, whatever open(2) said;
+// 14.0 keeps open's errno and destroys nothing (e4656e10), as 15.0's
+// vm_openf does.
+func (v *VMs) open(op, name string) (*library, uintptr, error) {
+	exists, err := v.VMExists(name)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s VM %s: %w", op, name, err)
+	}
+	if !exists {
+		return nil, 0, noSuchVM{fmt.Errorf("%s VM %s: %w (there is no VM named %s: no %s)", op, name, abi.ENOENT, name, v.paths.VMDevice(name))}
+	}
+	lib, err := v.load()
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s VM %s: %w", op, name, err)
+	}
+	ctx, errno := lib.open(name)
+	if errno == 0 {
+		return lib, ctx, nil
+	}
+	err = callError(op, "vm_open", name, errno)
+	if exists, _ := v.VMExists(name); !exists {
+		return nil, 0, noSuchVM{err}
+	}
+	return nil, 0, err
+}
+
+// noSuchVM is the error for a VM that does not exist: ENOENT, and the
+// EINVAL host.VMs promises, as the kernel's destroy has it.
 type noSuchVM struct{ error }
 
 func (e noSuchVM) Unwrap() error { return e.error }
 
-func (e noSuchVM) Is(target error) bool { return target == unix.EINVAL }
+func (e noSuchVM) Is(target error) bool {
+	return errors.Is(abi.EINVAL, target) || errors.Is(abi.ENOENT, target)
+}
 
 // suspendValue gives enum vm_suspend_how's value for the architecture
 // (machine/vmm.h). The states wifibox uses have the same values on amd64 and
@@ -186,24 +217,24 @@ func suspendValue(arch string, how host.SuspendHow) (int32, error) {
 }
 
 var suspendHows = map[string]map[host.SuspendHow]int32{
-	"amd64": {host.SuspendReset: 1, host.SuspendPowerOff: 2, host.SuspendHalt: 3},
-	"arm64": {host.SuspendReset: 1, host.SuspendPowerOff: 2, host.SuspendHalt: 3},
+	"amd64": {host.SuspendReset: abi.VM_SUSPEND_RESET, host.SuspendPowerOff: abi.VM_SUSPEND_POWEROFF, host.SuspendHalt: abi.VM_SUSPEND_HALT},
+	"arm64": {host.SuspendReset: abi.VM_SUSPEND_RESET, host.SuspendPowerOff: abi.VM_SUSPEND_POWEROFF, host.SuspendHalt: abi.VM_SUSPEND_HALT},
 }
 
 // callError describes a failed libvmmapi call on a VM: what was done, the
 // call, the errno, and what the user can do where that is known.
-func callError(op, call, name string, errno unix.Errno) error {
+func callError(op, call, name string, errno abi.Errno) error {
 	var hint string
 	switch {
-	case errno == unix.EPERM || errno == unix.EACCES:
+	case errno == abi.EPERM || errno == abi.EACCES:
 		hint = "wifibox must run as root; in a jail, the jail needs allow.vmm"
-	case call == "vm_create" && (errno == unix.ENXIO || errno == unix.ENODEV):
+	case call == "vm_create" && (errno == abi.ENXIO || errno == abi.ENODEV):
 		hint = "vmm(4) is not initialised: enable the CPU's virtualisation (VT-x or AMD-V) in the firmware settings"
-	case call == "vm_create" && errno == unix.EEXIST:
+	case call == "vm_create" && errno == abi.EEXIST:
 		hint = fmt.Sprintf("a VM named %s exists already, probably left over from an earlier run: `wifibox stop` or `wifibox restart` removes it", name)
-	case call == "vm_open" && errno == unix.ENOENT:
+	case call == "vm_open" && errno == abi.ENOENT:
 		hint = fmt.Sprintf("there is no VM named %s", name)
-	case call == "vm_suspend" && errno == unix.EALREADY:
+	case call == "vm_suspend" && errno == abi.EALREADY:
 		hint = "the VM is being suspended already"
 	}
 	if hint == "" {

@@ -341,7 +341,7 @@ func TestBhyveFailsAtOnce(t *testing.T) {
 	h.must("stop", "guest")
 	os.RemoveAll(filepath.Join(h.dir, "usr/local/etc/wifibox/appliance"))
 	from := len(h.trace())
-	out, errOut, code := h.run("start", "guest")
+	out, errOut, code := h.run("start")
 	if code == 0 || !strings.Contains(out, "FAILED") {
 		t.Fatalf("start succeeded: %q %q", out, errOut)
 	}
@@ -407,5 +407,67 @@ func TestSuspendWithinKernelWait(t *testing.T) {
 		if !strings.Contains(h.log(), line) {
 			t.Errorf("the log does not say %q", line)
 		}
+	}
+}
+
+func TestModulesKeptUnderGuest(t *testing.T) {
+	h := newHost(t)
+	h.must("start")
+	from := len(h.trace())
+	h.fault("module_files_missing", "yes")
+	h.run("start")
+	h.fault("module_files_missing", "")
+	h.must("start")
+	for _, op := range h.trace()[from:] {
+		if strings.HasPrefix(op, "kldunload") || strings.HasPrefix(op, "if_create") {
+			t.Errorf("a start under a running guest did %q", op)
+		}
+	}
+}
+
+// TestRebootKeepsVM: a guest reboot and a crash restart keep the VM and
+// the card on ppt, so the native driver never gets the card in between;
+// stop releases both (issue 13, defect 7).
+func TestRebootKeepsVM(t *testing.T) {
+	h := newHost(t)
+	h.fault("guest_exit_after_ms", "50")
+	h.fault("guest_exit_status", "0")
+	h.must("start")
+	from := len(h.trace())
+	h.waitLog(`guest was rebooted`, 2)
+	h.fault("guest_exit_status", "3")
+	h.waitLog(`guest crashed`, 1)
+	h.fault("guest_exit_after_ms", "")
+	h.waitLog(`guest wifibox runs as PID`, 4)
+	for _, op := range h.trace()[from:] {
+		if strings.HasPrefix(op, "vm_destroy") || strings.HasPrefix(op, "devctl_clear_driver") {
+			t.Errorf("a reboot or crash restart did %q", op)
+		}
+	}
+	from = len(h.trace())
+	h.must("stop")
+	released := 0
+	for _, op := range h.trace()[from:] {
+		if op == "vm_destroy wifibox" || op == "devctl_clear_driver pci0:3:0:0" {
+			released++
+		}
+	}
+	if released != 2 {
+		t.Errorf("stop did not destroy the VM and release the card: %q", h.trace()[from:])
+	}
+}
+
+// TestStartRefusedOnARM64: start refuses on arm64, whose bhyve has no PCI
+// pass-through, before it loads or creates anything (issue 13, defect 8).
+func TestStartRefusedOnARM64(t *testing.T) {
+	h := newHost(t)
+	h.fault("machine_arch", "aarch64")
+	from := len(h.trace())
+	out, errOut, code := h.run("start")
+	if code != 127 || !strings.Contains(errOut, "cannot run its guest on aarch64") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if ops := h.trace()[from:]; len(ops) != 0 {
+		t.Errorf("the refused start did %q", ops)
 	}
 }

@@ -4,15 +4,21 @@
  * return conventions (0 or -1 with errno; NULL with errno), records each
  * call with its arguments, and fails a chosen call with a chosen errno.
  * Built with -DNO_VM_CLOSE it lacks vm_close, like some 13.x libraries.
+ * Built with -DOPEN_DESTROYS a failed vm_open calls vm_destroy, as 13.x's
+ * does (lib/libvmmapi/vmmapi.c, freebsd-src 02a6052b), whose
+ * hw.vmm.destroy of a VM that is not there leaves errno EINVAL.
  *
  *   stub_fail(call, errno)  the next calls of `call` fail with errno
  *   stub_calls()            the calls so far, one per line
+ *   stub_vanish(path)       a failing vm_open removes the file at path
+ *                           first: the VM's node goes as it is opened
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct vmctx {
 	char name[256];
@@ -21,6 +27,7 @@ struct vmctx {
 static char calls[16384];
 static char fail_call[64];
 static int fail_errno;
+static char vanish[4096];
 
 static void
 record(const char *fmt, ...)
@@ -54,6 +61,12 @@ stub_fail(const char *call, int err)
 	fail_errno = err;
 }
 
+void
+stub_vanish(const char *path)
+{
+	snprintf(vanish, sizeof(vanish), "%s", path);
+}
+
 const char *
 stub_calls(void)
 {
@@ -73,8 +86,15 @@ vm_open(const char *name)
 	struct vmctx *ctx;
 
 	record("vm_open %s", name);
-	if (failing("vm_open"))
+	if (failing("vm_open")) {
+		if (vanish[0] != '\0')
+			unlink(vanish);
+#ifdef OPEN_DESTROYS
+		record("vm_destroy %s", name);
+		errno = EINVAL;
+#endif
 		return NULL;
+	}
 	ctx = calloc(1, sizeof(*ctx));
 	snprintf(ctx->name, sizeof(ctx->name), "%s", name);
 	return ctx;
