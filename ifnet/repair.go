@@ -22,8 +22,8 @@ var ErrTapGone = errors.New("the guest's tap is gone")
 // is not up; an interface destroyed takes its bridge membership with it.
 // So Repair recreates a missing bridge (cloned, renamed, marked, up) with
 // the tap as its member, puts the tap back into a bridge that lost it, and
-// brings a tap that is down up again, the tap joining before it comes up as
-// Setup does. A bridge that is there but down is left down: that is what
+// brings a tap that is down while its bhyve holds it up again, the tap
+// joining before it comes up as Setup does. A bridge that is there but down is left down: that is what
 // the administrator asked of netif. A missing tap is ErrTapGone.
 func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) {
 	all, err := n.Interfaces()
@@ -34,7 +34,11 @@ func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) 
 	if i < 0 {
 		return nil, fmt.Errorf("%s: %w", tap, ErrTapGone)
 	}
-	tapUp := all[i].Up
+	// A tap that is down with its link down is one its bhyve has closed
+	// (tundtor in if_tuntap.c takes it down): the guest is exiting, and
+	// the next launch brings the tap up. Only one that bhyve still holds
+	// is brought up again here.
+	tapDown := !all[i].Up && all[i].LinkUp
 	_, members, err := membersIn(n, bridge, all)
 	switch {
 	case errors.Is(err, unix.ENXIO):
@@ -57,7 +61,7 @@ func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) 
 		}
 		done = append(done, fmt.Sprintf("%s was no member of %s: added it again", tap, bridge))
 	}
-	if !tapUp {
+	if tapDown {
 		if err := n.SetUp(tap); err != nil {
 			return done, err
 		}

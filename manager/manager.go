@@ -364,15 +364,17 @@ func (m *manager) launch(first bool) (Plan, *guest, error) {
 		m.release(plan)
 		m.destroyVM()
 	}
-	if err := m.h.Net.SetUp(plan.Tap); err != nil {
-		undo()
-		return plan, nil, fmt.Errorf("bring up %s: %w", plan.Tap, err)
-	}
 	// A bhyve on its way out (its VM destroyed by a repair) still has
-	// the tap open; a new one could not open it (EBUSY).
+	// the tap open; a new one could not open it (EBUSY). Its close takes
+	// the tap down (tundtor in if_tuntap.c), so the tap is brought up
+	// only after that.
 	if err := m.h.Net.WaitLinkDown(plan.Tap, tapReleaseWait); err != nil {
 		undo()
 		return plan, nil, err
+	}
+	if err := m.h.Net.SetUp(plan.Tap); err != nil {
+		undo()
+		return plan, nil, fmt.Errorf("bring up %s: %w", plan.Tap, err)
 	}
 	m.log.Info("VM manager: launching the guest")
 	m.log.Debugf("VM manager: configuration as read: %s", plan.Settings)
