@@ -308,6 +308,12 @@ func ifSetFlags(t *txn, f *file, arg unsafe.Pointer) error {
 	if err != nil {
 		return err
 	}
+	// A tap whose opener has exited was closed by that exit (tundtor),
+	// before this call: the model, which learns of exits late, closes
+	// it now, so the flags set here are not undone by the next open.
+	if i.Opener != 0 && !processAlive(i.Opener) {
+		t.closeTap(i)
+	}
 	if up == i.Up {
 		return nil
 	}
