@@ -365,9 +365,8 @@ func (m *manager) launch(first bool) (Plan, *guest, error) {
 		m.destroyVM()
 	}
 	// A bhyve on its way out (its VM destroyed by a repair) still has
-	// the tap open; a new one could not open it (EBUSY). Its close takes
-	// the tap down (tundtor in if_tuntap.c), so the tap is brought up
-	// only after that.
+	// the tap open: a new one could not open it (EBUSY), and its close
+	// brings the tap down (tundtor), so the tap is brought up after.
 	if err := m.h.Net.WaitLinkDown(plan.Tap, tapReleaseWait); err != nil {
 		undo()
 		return plan, nil, err

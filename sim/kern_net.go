@@ -308,12 +308,7 @@ func ifSetFlags(t *txn, f *file, arg unsafe.Pointer) error {
 	if err != nil {
 		return err
 	}
-	// A tap whose opener has exited was closed by that exit (tundtor),
-	// before this call: the model, which learns of exits late, closes
-	// it now, so the flags set here are not undone by the next open.
-	if i.Opener != 0 && !processAlive(i.Opener) {
-		t.closeTap(i)
-	}
+	t.reapTap(i)
 	if up == i.Up {
 		return nil
 	}
@@ -574,11 +569,9 @@ func tapOpen(t *txn, name string) error {
 	if i == nil || i.Kind != "tap" {
 		return abi.ENOENT
 	}
+	t.reapTap(i)
 	if i.Opener != 0 {
-		if processAlive(i.Opener) {
-			return abi.EBUSY
-		}
-		t.closeTap(i)
+		return abi.EBUSY
 	}
 	i.Opener = os.Getpid()
 	t.ifinfo(i)
@@ -595,6 +588,15 @@ func tapClose(t *txn, name string) error {
 	}
 	t.closeTap(i)
 	return nil
+}
+
+// reapTap closes the device of a tap whose opener has exited, as exit(2)
+// did: the model learns of the exit late (at the next call about the tap,
+// or in a read of the routing socket), and the close takes effect then.
+func (t *txn) reapTap(i *ifnet) {
+	if i.Kind == "tap" && i.Opener != 0 && !processAlive(i.Opener) {
+		t.closeTap(i)
+	}
 }
 
 // closeTap closes a tap's device, by its close or its opener's exit.

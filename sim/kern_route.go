@@ -205,9 +205,7 @@ func (s *system) tapOpeners() ([]int, error) {
 func (s *system) reapTaps() error {
 	return s.syscall("exit", internal, func(t *txn) error {
 		for _, i := range t.st.Interfaces {
-			if i.Opener != 0 && !processAlive(i.Opener) {
-				t.closeTap(i)
-			}
+			t.reapTap(i)
 		}
 		return nil
 	})

@@ -348,10 +348,9 @@ func TestBhyveFailsAtOnce(t *testing.T) {
 	if !strings.Contains(errOut, "bhyve exited before the guest ran") || !strings.Contains(errOut, "bhyve said: bhyve:") {
 		t.Errorf("the error does not show bhyve's message: %q", errOut)
 	}
-	// The stop's bhyve took the tap down as it closed it (tundtor), so
-	// start netif brings it up first.
-	want := append([]string{"if_up tap0"}, restartGuest...)
-	want = append(want, "vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0")
+	// The tap went down when the stopped guest's bhyve closed it
+	// (tundtor): the netif part of start brings it up again.
+	want := append(append([]string{"if_up tap0"}, restartGuest...), "vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0")
 	if diff := cmp.Diff(want, ops(h.trace(), from)); diff != "" {
 		t.Errorf("operations (-want +got):\n%s", diff)
 	}
