@@ -34,6 +34,7 @@ import (
 	"testing"
 
 	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sim/simtest"
 	"github.com/wifibox/wifibox/sys"
 )
 
@@ -75,17 +76,7 @@ func kernel(t *testing.T, faults ...string) sys.Sys {
 		}
 		return k
 	}
-	dir := t.TempDir()
-	if err := sim.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range faults {
-		setFault(t, dir, kv)
-	}
-	k, err := sim.NewKernel(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, k := simtest.New(t, faults...)
 	modelsMu.Lock()
 	models[t] = &model{dir: dir, k: k}
 	modelsMu.Unlock()
@@ -95,14 +86,6 @@ func kernel(t *testing.T, faults ...string) sys.Sys {
 		modelsMu.Unlock()
 	})
 	return k
-}
-
-func setFault(t *testing.T, dir, kv string) {
-	t.Helper()
-	key, value, _ := strings.Cut(kv, "=")
-	if err := sim.SetFault(dir, key, value); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // modelOnly skips a test, or the rest of one, on a real kernel: for states
@@ -120,7 +103,10 @@ func modelOnly(t *testing.T) string {
 // fault sets a fault knob of the simulated host: modelOnly.
 func fault(t *testing.T, kv string) {
 	t.Helper()
-	setFault(t, modelOnly(t), kv)
+	key, value, _ := strings.Cut(kv, "=")
+	if err := sim.SetFault(modelOnly(t), key, value); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // osreldate is kern.osreldate, the release the kernel answers as.

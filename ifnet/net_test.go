@@ -16,6 +16,7 @@ import (
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sim/simtest"
 	"github.com/wifibox/wifibox/sys"
 )
 
@@ -59,25 +60,12 @@ type testHost struct {
 
 func newTestHost(t *testing.T, faults ...string) *testHost {
 	t.Helper()
-	dir := t.TempDir()
-	if err := sim.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range faults {
-		key, value, _ := strings.Cut(f, "=")
-		if err := sim.SetFault(dir, key, value); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, k := simtest.New(t, faults...)
 	h, err := sim.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Kernel.Load(filepath.Join(dir, "boot/kernel/if_bridge.ko")); err != nil {
-		t.Fatal(err)
-	}
-	k, err := sim.NewKernel(dir)
-	if err != nil {
 		t.Fatal(err)
 	}
 	f := &faulty{Sys: k}

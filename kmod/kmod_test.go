@@ -13,6 +13,7 @@ import (
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sim/simtest"
 )
 
 // simHost is a simulated host whose kernel model kmod runs over.
@@ -25,14 +26,7 @@ type simHost struct {
 
 func newHost(t *testing.T) *simHost {
 	t.Helper()
-	dir := t.TempDir()
-	if err := sim.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	k, err := sim.NewKernel(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, k := simtest.New(t)
 	h, err := sim.Open(dir)
 	if err != nil {
 		t.Fatal(err)

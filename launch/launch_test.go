@@ -19,6 +19,7 @@ import (
 	"github.com/wifibox/wifibox/ifnet"
 	. "github.com/wifibox/wifibox/launch"
 	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sim/simtest"
 	"github.com/wifibox/wifibox/sys"
 )
 
@@ -31,14 +32,7 @@ type testHost struct {
 
 func newTestHost(t *testing.T) *testHost {
 	t.Helper()
-	dir := t.TempDir()
-	if err := sim.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	k, err := sim.NewKernel(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, k := simtest.New(t)
 	n, err := ifnet.New(k)
 	if err != nil {
 		t.Fatal(err)

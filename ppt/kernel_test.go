@@ -15,6 +15,7 @@ import (
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ppt"
 	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sim/simtest"
 	"github.com/wifibox/wifibox/sys"
 )
 
@@ -30,21 +31,7 @@ var releases = []string{"1305000", "1403000", "1500068"}
 // simHost is a fresh simulated host: its directory and its kernel.
 func simHost(t testing.TB, faults ...string) (string, *sim.Kernel) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := sim.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range faults {
-		k, v, _ := strings.Cut(kv, "=")
-		if err := sim.SetFault(dir, k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	k, err := sim.NewKernel(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, k
+	return simtest.New(t, faults...)
 }
 
 // loadVMM loads vmm.ko, which brings the ppt driver.

@@ -16,6 +16,7 @@ import (
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/rtsock"
 	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sim/simtest"
 )
 
 // holdTap, set in the environment to DIR:TAP, makes the test binary open
@@ -42,14 +43,7 @@ func TestMain(m *testing.M) {
 
 func newHost(t *testing.T) (string, *sim.Kernel, *ifnet.Net) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := sim.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	k, err := sim.NewKernel(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, k := simtest.New(t)
 	n, err := ifnet.New(k)
 	if err != nil {
 		t.Fatal(err)
