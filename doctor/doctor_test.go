@@ -15,24 +15,13 @@ import (
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sim/simtest"
 )
 
 // newHost gives a fresh simulated host in a short directory.
 func newHost(t *testing.T) (string, *host.Host) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "wbd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := sim.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	h, err := sim.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, h
+	return simtest.Host(t)
 }
 
 // runDoctor runs doctor on the host and gives its output, with the host's

@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,24 +8,13 @@ import (
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/kmod"
-	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sim/simtest"
 )
 
 // simHost gives a fresh simulated host.
 func simHost(t *testing.T) *host.Host {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "wbl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := sim.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	h, err := sim.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, h := simtest.Host(t)
 	return h
 }
 

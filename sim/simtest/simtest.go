@@ -1,13 +1,15 @@
 // Package simtest makes simulated FreeBSD hosts for the tests of the
-// packages that run over the kernel model (ppt, ifnet, kmod, launch,
-// rtsock, conformance): a fresh host in the test's temporary directory,
-// its fault knobs set, and the model of its kernel.
+// packages that run over them (ppt, ifnet, kmod, launch, rtsock,
+// conformance, logging, doctor): a fresh host in a temporary directory,
+// with its fault knobs set, as the model of its kernel or as a host.
 package simtest
 
 import (
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/sim"
 )
 
@@ -31,4 +33,24 @@ func New(t testing.TB, faults ...string) (dir string, k *sim.Kernel) {
 		t.Fatal(err)
 	}
 	return dir, k
+}
+
+// Host makes a simulated host in a short temporary directory, so that the
+// paths of its sockets fit a sockaddr_un, and gives the directory and the
+// host as `wifibox -S DIR` sees it.
+func Host(t testing.TB) (string, *host.Host) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "wbt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := sim.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	h, err := sim.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, h
 }
