@@ -25,15 +25,7 @@ func (s *system) procsPath() string { return filepath.Join(s.simDir(), "procs") 
 
 // register adds a pid to the process table.
 func (s *system) register(pid int) error {
-	f, err := os.OpenFile(s.procsPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("register process %d: %w", pid, err)
-	}
-	_, err = fmt.Fprintf(f, "%d\n", pid)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := appendLine(s.procsPath(), strconv.Itoa(pid)); err != nil {
 		return fmt.Errorf("register process %d: %w", pid, err)
 	}
 	return nil

@@ -314,18 +314,23 @@ func writeAtomic(path string, data []byte) error {
 }
 
 func (s *system) appendTrace(line string) error {
-	f, err := os.OpenFile(s.tracePath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
+	if err := appendLine(s.tracePath(), line); err != nil {
 		return fmt.Errorf("trace %q: %w", line, err)
+	}
+	return nil
+}
+
+// appendLine appends a line to a file of the simulated host, creating it.
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
 	}
 	_, err = f.WriteString(line + "\n")
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("trace %q: %w", line, err)
-	}
-	return nil
+	return err
 }
 
 // ReadTrace gives the privileged operations the simulated host under dir
