@@ -3,7 +3,6 @@ package ifnet_test
 import (
 	"errors"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,16 +94,7 @@ func (h *testHost) trace(t *testing.T, from int) []string {
 // names lists the interfaces, sorted.
 func (h *testHost) names(t *testing.T) []string {
 	t.Helper()
-	list, err := h.net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, i := range list {
-		names = append(names, i.Name)
-	}
-	slices.Sort(names)
-	return names
+	return simtest.Names(t, h.net)
 }
 
 func (h *testHost) create(t *testing.T, kind string) string {

@@ -2,13 +2,13 @@ package main
 
 import (
 	"os/exec"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wifibox/wifibox/sim"
+	"github.com/wifibox/wifibox/sim/simtest"
 )
 
 // TestKillsDuringStartNetif: 100 `start netif` killed with SIGKILL at
@@ -36,16 +36,7 @@ func TestKillsDuringStartNetif(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := sh.Net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, i := range list {
-		names = append(names, i.Name)
-	}
-	slices.Sort(names)
-	if diff := cmp.Diff([]string{"em0", "lo0"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"em0", "lo0"}, simtest.Names(t, sh.Net)); diff != "" {
 		t.Errorf("interfaces after %d killed starts and a stop (-want +got):\n%s", kills, diff)
 	}
 }

@@ -6,6 +6,7 @@ package simtest
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,4 +54,19 @@ func Host(t testing.TB) (string, *host.Host) {
 		t.Fatal(err)
 	}
 	return dir, h
+}
+
+// Names lists the names of the host's interfaces, sorted.
+func Names(t testing.TB, n host.Net) []string {
+	t.Helper()
+	list, err := n.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, i := range list {
+		names = append(names, i.Name)
+	}
+	slices.Sort(names)
+	return names
 }
