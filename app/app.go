@@ -183,13 +183,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // broken core.conf does not stop them (doctor reports it).
 var readOnly = map[string]bool{"doctor": true, "log": true}
 
+// anyUser are the commands besides readOnly that need no root: status and
+// wait ask the VM manager's status socket, which answers any user. Run by
+// another user they write no log, which is root's.
+var anyUser = map[string]bool{"status": true, "wait": true, "version": true}
+
 // open finds the host and reads core.conf for the log level. The VM
 // manager, which has no terminal, logs to the file only.
 func (c *command) open(name string) error {
 	var err error
 	if c.simDir != "" {
 		c.host, err = simulator.open(c.simDir)
-	} else if !readOnly[name] && name != "status" && name != "version" && os.Geteuid() != 0 {
+	} else if !readOnly[name] && !anyUser[name] && os.Geteuid() != 0 {
 		// A simulated host belongs to its user; FreeBSD's kernel does
 		// what wifibox asks of root only.
 		return failure.New(failure.Environment, fmt.Errorf(
@@ -213,8 +218,11 @@ func (c *command) open(name string) error {
 	if name == managerCommand {
 		user = nil
 	}
-	if readOnly[name] {
+	switch {
+	case readOnly[name]:
 		logFile, warnings = "", nil
+	case anyUser[name] && os.Geteuid() != 0:
+		logFile = ""
 	}
 	if c.dry { // nothing is logged of what does not happen
 		logFile = ""
