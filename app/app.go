@@ -135,7 +135,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	run, ok := map[string]func([]string) error{
 		"start":        c.lifecycle((*lifecycle.Runner).Start),
 		"stop":         c.lenient(c.lifecycle((*lifecycle.Runner).Stop)),
-		"restart":      c.lenient(c.lifecycle((*lifecycle.Runner).Restart)),
+		"restart":      c.lifecycle((*lifecycle.Runner).Restart),
 		"status":       c.lenient(c.status),
 		"wait":         c.wait,
 		"console":      c.console,
@@ -179,8 +179,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return failure.Status(err)
 }
 
-// readOnly are the commands that only look: they write no log, and a
-// broken core.conf does not stop them (doctor reports it).
+// readOnly are the commands that only look: they write no log.
 var readOnly = map[string]bool{"doctor": true, "log": true}
 
 // anyUser are the commands besides readOnly that need no root: status and
@@ -205,13 +204,18 @@ func (c *command) open(name string) error {
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	core, warnings, err := config.LoadCore(c.host.Paths.CoreConf())
-	switch {
-	case err == nil:
-	case name == legacyManager: // it must end a respawn loop whatever the configuration
-		core, warnings = config.Core{LogLevel: config.LogWarn}, append(warnings, err.Error())
-	case !readOnly[name]:
-		return failure.New(failure.Config, err)
+	// Only what starts the guest refuses a core.conf it cannot use: the
+	// way out (stop, status, suspend, ...) works whatever it says, and
+	// restart checks it before it stops anything (lifecycle's preflight).
+	var core config.Core
+	var warnings []string
+	if name == "start" || name == managerCommand {
+		core, warnings, err = config.LoadCore(c.host.Paths.CoreConf())
+		if err != nil {
+			return failure.New(failure.Config, err)
+		}
+	} else {
+		core, warnings = config.LoadCoreLenient(c.host.Paths.CoreConf())
 	}
 	c.core = core
 	user, logFile := c.stderr, c.host.Paths.Log
@@ -219,9 +223,9 @@ func (c *command) open(name string) error {
 		user = nil
 	}
 	switch {
-	case readOnly[name]:
+	case name == "doctor": // it reports core.conf itself
 		logFile, warnings = "", nil
-	case anyUser[name] && os.Geteuid() != 0:
+	case readOnly[name], anyUser[name] && os.Geteuid() != 0:
 		logFile = ""
 	}
 	if c.dry { // nothing is logged of what does not happen
@@ -268,16 +272,17 @@ func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]stri
 }
 
 // lenient runs a command that works whatever bhyve.conf and
-// uds_passthru.conf say (stop, restart, status): it acts on what it finds
-// on the host, and only warns of what makes them unusable.
+// uds_passthru.conf say (stop, status): it acts on what it finds on the
+// host, and only warns of what makes them unusable. restart checks them
+// before it stops anything (lifecycle's preflight).
 func (c *command) lenient(run func([]string) error) func([]string) error {
 	return func(args []string) error {
 		paths := c.host.Paths
 		if _, _, err := config.LoadBhyve(paths.BhyveConf(), 0); err != nil {
 			c.log.Warnf("%v (start refuses it until it is fixed)", err)
 		}
-		if _, _, _, err := config.LoadUDSPassthru(paths.UDSPassthruConf()); err != nil {
-			c.log.Warnf("%v (the guest runs without the control-socket pass-through until it is fixed)", err)
+		if _, _, _, err := manager.RelayConfig(paths); err != nil {
+			c.log.Warnf("%v (%s)", err, config.WithoutRelay)
 		}
 		return run(args)
 	}

@@ -58,29 +58,56 @@ func LoadCore(path string) (Core, []string, error) {
 	if err != nil {
 		return Core{}, nil, err
 	}
-	return newCore(file, as)
+	return newCore(file, as, false)
 }
+
+// LoadCoreLenient reads core.conf at path for a command that must work
+// whatever it says (stop, status, suspend, resume and the others but
+// start): what it cannot use, a setting or the whole file (missing,
+// unsafe, malformed), is a warning saying where or the fix, and the
+// default.
+func LoadCoreLenient(path string) (Core, []string) {
+	file, as, err := load(path)
+	if err != nil {
+		return defaultCore, []string{fmt.Sprintf("%v; using the defaults (loglevel=%s recovery=%s watchdog=0) "+
+			"until it is fixed (start refuses it)", err, defaultCore.LogLevel, defaultCore.Recovery)}
+	}
+	core, warnings, _ := newCore(file, as, true)
+	return core, warnings
+}
+
+// defaultCore is core.conf's defaults.
+var defaultCore = Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}
 
 // recoveries are the recovery methods, the default first.
 var recoveries = []string{string(RecoveryRestartVMM), string(RecoverySuspendGuest), string(RecoverySuspendVMM), string(RecoveryNone)}
 
-// newCore validates the assignments of core.conf, which file names.
-func newCore(file string, as Assignments) (Core, []string, error) {
+// newCore validates the assignments of core.conf, which file names. A
+// lenient one takes the default for a malformed setting, with a warning.
+func newCore(file string, as Assignments, lenient bool) (Core, []string, error) {
 	s, warnings := newSettings(file, as, "loglevel", "recovery", "watchdog")
-	// An unknown loglevel must not stop the boot (the shell
-	// implementation took one as none): it is a warning, and the default.
+	// fallback is the default for a malformed setting, with a warning:
+	// always for an unknown loglevel, which must not stop the boot (the
+	// shell implementation took one as none), when lenient for the rest.
+	fallback := func(err error, def string) {
+		warnings = append(warnings, fmt.Sprintf("%v; using %s", err, def))
+	}
 	level, err := s.choice("loglevel", logLevels[LogWarn], true, logLevels...)
 	if err != nil {
-		warnings = append(warnings, fmt.Sprintf("%v; using %s", err, logLevels[LogWarn]))
+		fallback(err, logLevels[LogWarn])
 		level = int(LogWarn)
 	}
 	recovery, err := s.choice("recovery", recoveries[0], false, recoveries...)
-	if err != nil {
+	if err != nil && !lenient {
 		return Core{}, warnings, err
+	} else if err != nil {
+		fallback(err, recoveries[0]+" until it is fixed (start refuses it)")
 	}
 	watchdog, err := s.integer("watchdog", "0", 0, 3600)
-	if err != nil {
+	if err != nil && !lenient {
 		return Core{}, warnings, err
+	} else if err != nil {
+		fallback(err, "0 (no watchdog) until it is fixed (start refuses it)")
 	}
 	return Core{LogLevel: LogLevel(level), Recovery: Recovery(recoveries[recovery]),
 		Watchdog: time.Duration(watchdog) * time.Second}, warnings, nil

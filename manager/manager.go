@@ -116,7 +116,10 @@ type manager struct {
 	mu     sync.Mutex
 	status Status
 	relays *relay.Relay // the control-socket pass-through, once the guest ran
-	files  *runFiles
+	// noRelay says why there is no pass-through (unseen), once the guest
+	// ran without one.
+	noRelay string
+	files   *runFiles
 	// logWatch watches the guest's log; only follow uses it, one run of
 	// the guest after the other.
 	logWatch logview.Watcher

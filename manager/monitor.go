@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -28,8 +29,26 @@ const (
 	mtimeSlack = 10 * time.Millisecond
 )
 
-// noRelay is why the stage wifi cannot be seen without uds_passthru.conf.
-const noRelay = "appliance/uds_passthru.conf does not exist, so no control socket of the guest is relayed and wifibox cannot ask wpa_supplicant or hostapd"
+// NoRelay says why the stage wifi cannot be seen: uds_passthru.conf does
+// not exist, or the control-socket pass-through cannot run, and why
+// (RelayConfig); "" when it can run.
+func NoRelay(p host.Paths) string {
+	_, exists, _, err := RelayConfig(p)
+	return unseen(exists, err)
+}
+
+// unseen says why the stage wifi cannot be seen when uds_passthru.conf
+// exists or not, and the pass-through cannot run for err or can (nil).
+func unseen(exists bool, err error) string {
+	const cannotAsk = "so wifibox cannot ask wpa_supplicant or hostapd"
+	switch {
+	case err != nil:
+		return fmt.Sprintf("the control-socket pass-through does not run (%v), %s", err, cannotAsk)
+	case !exists:
+		return "appliance/uds_passthru.conf does not exist, so no control socket of the guest is relayed and " + cannotAsk
+	}
+	return ""
+}
 
 // guestLog is the guest's syslog file: the guest mounts the run
 // directory's appliance/ as its /var.
@@ -49,7 +68,7 @@ func (m *manager) follow(ctx context.Context, started time.Time) {
 	}
 	r := m.relay()
 	if r == nil {
-		m.update(func(s *Status) { s.WifiUnseen = noRelay })
+		m.update(func(s *Status) { s.WifiUnseen = m.noRelay })
 	}
 	var lastAsked, lastAnswer time.Time
 	ask := func() {
