@@ -386,6 +386,9 @@ func (c *command) console(args []string) error {
 		return err
 	}
 	if st.GuestPID == 0 {
+		if advice := c.shellGuestAdvice("`wifibox console`"); advice != "" {
+			return failure.New(failure.Environment, errors.New(advice))
+		}
 		return failure.New(failure.Environment, errors.New("There is no guest to attach to"))
 	}
 	cfg, _, err := config.LoadBhyve(paths.BhyveConf(), 0)

@@ -138,6 +138,11 @@ func (r *Runner) Restart(target string) error {
 			return err
 		}
 		defer unlock()
+		// What is left of a guest of the shell implementation that has
+		// exited (its socket relays) goes too.
+		if _, err := r.stopLegacy("stopping what is left of it, its guest has exited"); err != nil {
+			return err
+		}
 		if err := r.repair(); err != nil {
 			return err
 		}
