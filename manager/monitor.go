@@ -40,10 +40,10 @@ func NoRelay(p host.Paths) string {
 // unseen says why the stage wifi cannot be seen when uds_passthru.conf
 // exists or not, and the pass-through cannot run for err or can (nil).
 func unseen(exists bool, err error) string {
-	const cannotAsk = "so wifibox cannot ask wpa_supplicant or hostapd"
+	const cannotAsk = "wifibox cannot ask wpa_supplicant or hostapd"
 	switch {
 	case err != nil:
-		return fmt.Sprintf("the control-socket pass-through does not run (%v), %s", err, cannotAsk)
+		return fmt.Sprintf("the control-socket pass-through does not run (%v), so %s", err, cannotAsk)
 	case !exists:
 		return "appliance/uds_passthru.conf does not exist, so no control socket of the guest is relayed and " + cannotAsk
 	}
