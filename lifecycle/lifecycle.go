@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -302,20 +301,6 @@ func (r *Runner) ensureModule(name string) error {
 }
 
 func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }
-
-func (r *Runner) unloadVMM() error {
-	r.Log.Info("Unloading vmm.ko")
-	err := r.Host.Kernel.Unload("vmm")
-	switch {
-	case errors.Is(err, syscall.ENOENT):
-		r.Log.Warn("vmm.ko is not loaded, nothing to unload")
-		return nil
-	case errors.Is(err, syscall.EBUSY):
-		return failure.New(failure.Environment,
-			fmt.Errorf("Some other bhyve guests might be running, vmm.ko could not be unloaded: %w", err))
-	}
-	return failure.New(failure.Environment, err)
-}
 
 // netifJournal is where `netif` notes the interfaces it is about to
 // create (ifnet.Setup); the dry run keeps none.

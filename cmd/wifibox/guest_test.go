@@ -473,3 +473,44 @@ func TestStartRefusedOnARM64(t *testing.T) {
 		t.Errorf("the refused start did %q", ops)
 	}
 }
+
+// TestRestartVMMKept: when the kernel keeps vmm.ko (the boot loader loaded
+// it; another program's VM holds it), restart vmm restarts the guest in a
+// new VM and exits 0 with a warning that names the cause; a preloaded
+// vmm.ko is not blamed on other guests. stop vmm says the same and stops
+// the rest.
+func TestRestartVMMKept(t *testing.T) {
+	for _, tc := range []struct{ fault, says string }{
+		{"vmm_preloaded", "the boot loader loaded it"},
+		{"vmm_busy", "the kernel refuses (EBUSY)"},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			h := newHost(t)
+			h.fault(tc.fault, "yes")
+			h.must("start")
+			before := h.guestPID()
+			from := len(h.trace())
+			out, errOut, code := h.run("restart", "vmm")
+			if code != 0 || !strings.HasSuffix(out, "OK\n") {
+				t.Fatalf("restart vmm: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			if !strings.Contains(errOut, "WARNING: vmm.ko could not be unloaded") || !strings.Contains(errOut, tc.says) {
+				t.Errorf("restart vmm does not warn with the cause %q:\n%s", tc.says, errOut)
+			}
+			if strings.Contains(errOut, "other bhyve guests") || (tc.fault == "vmm_preloaded" && strings.Contains(errOut, "another VM")) {
+				t.Errorf("restart vmm blames other guests:\n%s", errOut)
+			}
+			want := join(stopGuest, unloadVMM, restartGuest)
+			if diff := cmp.Diff(want, ops(h.trace(), from)); diff != "" {
+				t.Errorf("operations (-want +got):\n%s", diff)
+			}
+			if pid := h.guestPID(); pid == 0 || pid == before {
+				t.Errorf("guest after restart vmm: PID %d (before: %d)", pid, before)
+			}
+			out, errOut, code = h.run("stop", "vmm")
+			if code != 0 || !strings.Contains(errOut, tc.says) || h.guestPID() != 0 {
+				t.Errorf("stop vmm: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+		})
+	}
+}
