@@ -492,9 +492,12 @@ func (r *Runner) stopGuest() error {
 		if err := manager.Kill(dir, pid); err != nil {
 			return failure.New(failure.Environment, err)
 		}
+		r.recordStop(manager.LastStop{Time: time.Now(), Manner: manager.ManagerKilled,
+			Grace: grace.Seconds(), After: time.Since(begin).Seconds()})
 		return r.repair()
 	}
 	r.Log.Info("Guest has stopped, the VM manager has finished")
+	r.tellStop(begin)
 	// What the manager could not release (a device that was gone from
 	// the bus when it tried) is released now.
 	return r.repair()

@@ -248,10 +248,29 @@ func TestForcedPowerOff(t *testing.T) {
 	h.fault("ignore_power_button", "yes")
 	h.must("start")
 	from := len(h.trace())
-	h.must("stop", "guest")
+	out, errOut, code := h.run("stop", "guest")
+	if code != 0 || !strings.Contains(errOut, "WARNING: Guest wifibox was forced off after 1 s: the guest ignored the power button") {
+		t.Errorf("stop does not say the guest was forced off: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
 	want := []string{"signal PID SIGTERM", "vm_suspend wifibox poweroff", "vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0"}
 	if diff := cmp.Diff(want, ops(h.trace(), from)); diff != "" {
 		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+	out, _, _ = h.run("status", "-v")
+	if !regexp.MustCompile(`(?m)^Last stop: .*: forced off after 1 s: the guest ignored the power button$`).MatchString(out) {
+		t.Errorf("status -v does not show the last stop's manner:\n%s", out)
+	}
+	if r := h.stage(); r.LastStop == nil || r.LastStop.Manner != "forced off" || r.LastStop.Grace != 1 || r.LastStop.After < 1 {
+		t.Errorf("status --json: last_stop %+v, want forced off after 1 s", r.LastStop)
+	}
+	// A guest that powers off is said to have done so.
+	h.fault("ignore_power_button", "no")
+	h.must("start")
+	if _, errOut, _ := h.run("stop"); strings.Contains(errOut, "forced off") {
+		t.Errorf("stop of a guest that powered off: %s", errOut)
+	}
+	if r := h.stage(); r.LastStop == nil || r.LastStop.Manner != "powered off" {
+		t.Errorf("status --json after a power-off: last_stop %+v", r.LastStop)
 	}
 }
 
