@@ -193,7 +193,7 @@ var findings = []struct {
 	want: `FAIL IOMMU: not enabled (hw.vmm.iommu.enable=0, hw.vmm.amdvi.enable=0), PCI pass-through cannot work
      fix: enable VT-d in the firmware settings and reboot`,
 }, {
-	// arm64's bhyve has no PCI pass-through (issue 13, defect 8).
+	// arm64's bhyve has no PCI pass-through.
 	name: "arm64",
 	setup: func(t *testing.T, dir string, h *host.Host) {
 		if err := sim.SetFault(dir, "machine_arch", "aarch64"); err != nil {

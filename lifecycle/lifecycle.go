@@ -1,8 +1,8 @@
 // Package lifecycle owns wifibox's commands that change the host: start,
 // stop and restart with their targets. A target is a composition of three
 // parts, the guest (G), the network interface (N) and the vmm module (V);
-// behaviour.md's table of which parts each target touches is the targets
-// map below, and start, stop and restart are the same steps in opposite
+// the table of which parts each target touches (man/wifibox.8, Targets) is
+// the targets map below, and start, stop and restart are the same steps in opposite
 // orders. The commands hold a lock so that two never run at once, repair
 // what a killed VM manager left behind, and undo nothing that another
 // command built: every step is idempotent.
@@ -36,7 +36,8 @@ import (
 // parts are what a target touches.
 type parts struct{ guest, netif, vmm bool }
 
-// targets is behaviour.md's "Which parts each target touches".
+// targets is the table of man/wifibox.8, Targets: which parts each target
+// touches.
 var targets = map[string]parts{
 	"":      {guest: true, netif: true},
 	"netif": {guest: true, netif: true},

@@ -448,7 +448,7 @@ func TestModulesKeptUnderGuest(t *testing.T) {
 
 // TestRebootKeepsVM: a guest reboot and a crash restart keep the VM and
 // the card on ppt, so the native driver never gets the card in between;
-// stop releases both (issue 13, defect 7).
+// stop releases both.
 func TestRebootKeepsVM(t *testing.T) {
 	h := newHost(t)
 	h.fault("guest_exit_after_ms", "50")
@@ -479,7 +479,7 @@ func TestRebootKeepsVM(t *testing.T) {
 }
 
 // TestStartRefusedOnARM64: start refuses on arm64, whose bhyve has no PCI
-// pass-through, before it loads or creates anything (issue 13, defect 8).
+// pass-through, before it loads or creates anything.
 func TestStartRefusedOnARM64(t *testing.T) {
 	h := newHost(t)
 	h.fault("machine_arch", "aarch64")
