@@ -526,6 +526,14 @@ func TestRestartVMMKept(t *testing.T) {
 			if pid := h.guestPID(); pid == 0 || pid == before {
 				t.Errorf("guest after restart vmm: PID %d (before: %d)", pid, before)
 			}
+			// The resume of the default recovery is restart vmm.
+			before = h.guestPID()
+			if _, errOut, code := h.run("resume"); code != 0 || !strings.Contains(errOut, tc.says) {
+				t.Errorf("resume: exit %d\nstderr: %s", code, errOut)
+			}
+			if pid := h.guestPID(); pid == 0 || pid == before {
+				t.Errorf("guest after resume: PID %d (before: %d)", pid, before)
+			}
 			out, errOut, code = h.run("stop", "vmm")
 			if code != 0 || !strings.Contains(errOut, tc.says) || h.guestPID() != 0 {
 				t.Errorf("stop vmm: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
