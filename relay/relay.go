@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -78,6 +79,9 @@ type Options struct {
 	// (DefaultReplyTimeout when 0).
 	ReplyTimeout time.Duration
 	Log          *logrus.Logger // nil: no log
+	// deliver replaces the non-blocking send to clients: tests model
+	// FreeBSD's kernel with it.
+	deliver func(b []byte, to *net.UnixAddr) error
 }
 
 // Relay relays a set of Unix sockets to the guest until Stop.
@@ -126,9 +130,10 @@ func Start(opts Options) (*Relay, error) {
 	for _, l := range r.sockets {
 		r.opts.Log.Infof("Relaying %s to the guest's TCP port %d (owner %s:%s, mode %s)",
 			l.sock.Path, l.sock.Port, orDefault(l.sock.User), orDefault(l.sock.Group), modeString(l.sock.Mode))
-		r.wg.Add(2)
+		r.wg.Add(3)
 		go l.serve()
 		go l.run()
+		go l.flush()
 	}
 	return r, nil
 }
@@ -171,7 +176,10 @@ func (r *Relay) Stop() error {
 func (r *Relay) Stats() []SocketStats {
 	stats := make([]SocketStats, 0, len(r.sockets))
 	for _, l := range r.sockets {
-		stats = append(stats, SocketStats{Path: l.sock.Path, Port: l.sock.Port, Attached: l.monitors()})
+		l.mu.Lock()
+		n := l.clientsLocked()
+		l.mu.Unlock()
+		stats = append(stats, SocketStats{Path: l.sock.Path, Port: l.sock.Port, Attached: n})
 	}
 	return stats
 }

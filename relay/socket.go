@@ -12,29 +12,38 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // queueLength bounds the requests waiting for the guest connection; each
-// wpa_ctrl client sends one request and waits for its reply.
+// client has at most maxWaiting of them.
 const queueLength = 64
 
 // listener is one relayed socket: its clients' requests, the one guest
-// connection they share (see run), and the clients that are attached.
+// connection they share (see run), and its clients (see peer.go).
 type listener struct {
 	r    *Relay
 	sock Socket
 	conn *net.UnixConn
+	raw  syscall.RawConn
+	// deliver sends a datagram without waiting (sendNow; a model of
+	// the kernel in tests).
+	deliver func(b []byte, to *net.UnixAddr) error
 
-	reqs     chan request
+	reqs     chan *request
 	replies  chan []byte   // the replies to the request in flight (see exchange)
 	idle     chan struct{} // the last monitor is gone
+	kick     chan struct{} // the guest may be reachable now (Kick)
+	wake     chan struct{} // an outbox has messages (flush)
 	awaiting atomic.Int32  // how many replies are still to come
 	up       upstream
 
-	mu      sync.Mutex
-	clients map[string]*monitor // attached clients, by address
+	mu    sync.Mutex
+	peers map[string]*peer // by address; the relay's own subscriber under ""
+	seq   uint64           // of the last message posted
 }
 
 // listen creates the socket: its directory (0755) when missing, the
@@ -79,12 +88,22 @@ func bind(r *Relay, s Socket) (*listener, error) {
 	}
 	l := &listener{
 		r: r, sock: s, conn: conn,
-		reqs:    make(chan request, queueLength),
+		reqs:    make(chan *request, queueLength),
 		replies: make(chan []byte, 2),
 		idle:    make(chan struct{}, 1),
-		clients: make(map[string]*monitor),
+		kick:    make(chan struct{}, 1),
+		wake:    make(chan struct{}, 1),
+		peers:   make(map[string]*peer),
 	}
-	if err := l.own(uid, gid); err != nil {
+	l.deliver = l.sendNow
+	if r.opts.deliver != nil {
+		l.deliver = r.opts.deliver
+	}
+	l.raw, err = conn.SyscallConn()
+	if err == nil {
+		err = l.own(uid, gid)
+	}
+	if err != nil {
 		l.shut()
 		return nil, errors.Join(err, l.remove())
 	}
@@ -182,30 +201,43 @@ func (l *listener) serve() {
 	}
 }
 
-// receive queues a client's request for the guest connection.
+// receive queues a client's request for the guest connection. A client
+// that has maxWaiting requests waiting already floods: its request is
+// dropped, unanswered, as an answer would only fill its socket.
 func (l *listener) receive(msg []byte, from *net.UnixAddr) {
 	log := l.r.opts.Log
 	if from == nil || from.Name == "" {
 		log.Warnf("Control socket %s: dropped a message from a client whose socket has no address: replies could not reach it", l.sock.Path)
 		return
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.peerFor(from)
+	p.unasked = 0
 	if len(msg) > MaxMessage {
 		log.Warnf("Control socket %s: refused a message longer than %d bytes from %s", l.sock.Path, MaxMessage, from.Name)
-		l.reply(from, fmt.Appendf(nil, "FAIL relay: message longer than %d bytes", MaxMessage))
+		l.post(p, fmt.Appendf(nil, "FAIL relay: message longer than %d bytes", MaxMessage), false)
 		return
 	}
+	if p.waiting >= maxWaiting {
+		if !p.floods() {
+			log.Warnf("Control socket %s: client %s sends requests without waiting for the replies: its requests beyond %d are dropped", l.sock.Path, from.Name, maxWaiting)
+		}
+		p.floodAt = time.Now()
+		return
+	}
+	req := &request{peer: p, msg: bytes.Clone(msg)}
+	p.waiting++
+	l.expire(req)
 	select {
-	case l.reqs <- request{from: from, msg: bytes.Clone(msg)}:
+	case l.reqs <- req:
 	default:
 		log.Warnf("Control socket %s: refused a message from %s: %d requests already wait for the guest", l.sock.Path, from.Name, queueLength)
-		l.reply(from, fmt.Appendf(nil, "FAIL relay: busy: %d requests already wait for the guest", queueLength))
-	}
-}
-
-// reply sends a reply to a client.
-func (l *listener) reply(to *net.UnixAddr, msg []byte) {
-	if _, err := l.conn.WriteToUnix(msg, to); err != nil {
-		l.r.opts.Log.Debugf("Control socket %s: reply to %s: %v", l.sock.Path, to.Name, err)
+		req.timer.Stop()
+		if req.done.CompareAndSwap(false, true) {
+			p.waiting--
+			l.post(p, fmt.Appendf(nil, "FAIL relay: busy: %d requests already wait for the guest", queueLength), false)
+		}
 	}
 }
 
