@@ -133,11 +133,13 @@ func Stop(runDir string, grace, wait time.Duration) error {
 var (
 	ErrGone    = errors.New("the VM manager has ended: the guest does not run")
 	ErrTimeout = errors.New("time is up")
+	// ErrUnseen: the stage wifi cannot be reached (Status.WifiUnseen).
+	ErrUnseen = errors.New("the stage wifi cannot be seen")
 )
 
 // Wait waits until the guest has reached stage (Stage.Reached), the VM
-// manager has ended (ErrGone), or timeout has passed (ErrTimeout; 0 waits
-// without end). The manager pushes each change of stage on the control
+// manager has ended (ErrGone), the stage wifi cannot be reached
+// (ErrUnseen), or timeout has passed (ErrTimeout; 0 waits without end). The manager pushes each change of stage on the control
 // socket: nothing polls. It gives the last status the manager sent.
 func Wait(runDir string, stage Stage, timeout time.Duration) (Status, error) {
 	var s Status
@@ -161,6 +163,9 @@ func Wait(runDir string, stage Stage, timeout time.Duration) (Status, error) {
 		}
 		if s.Stage.Reached(stage) {
 			return s, nil
+		}
+		if stage == StageWifi && s.WifiUnseen != "" {
+			return s, ErrUnseen
 		}
 	}
 	if errors.Is(lines.Err(), os.ErrDeadlineExceeded) {

@@ -88,6 +88,9 @@ type Status struct {
 	// Wifi is what wpa_supplicant or hostapd last told through the
 	// relay; nil when it has not answered.
 	Wifi *WifiStatus `json:"wifi"`
+	// WifiSilentSince is when the daemon first did not answer after
+	// Wifi was told; zero while it answers.
+	WifiSilentSince time.Time `json:"wifi_silent_since,omitzero"`
 	// WifiUnseen says why the stage wifi cannot be seen, if it cannot.
 	WifiUnseen string   `json:"wifi_unseen"`
 	Restarts   int      `json:"restarts"`

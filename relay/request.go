@@ -43,8 +43,10 @@ func (r *Relay) Request(ctx context.Context, req string) (string, error) {
 // behind every relayed socket, at level MSG_INFO: the events come on the
 // channel, "<level>text" as wpa_supplicant sends them, and the guest
 // connection stays attached, across the guest's restarts, until the
-// relay stops. Events the user does not take in time are lost: it
-// should ask the daemon how things are when it takes one.
+// relay stops. A nil message says that the connection has just been
+// attached: events before it were not seen. Events the user does not take
+// in time are lost: it should ask the daemon how things are when it takes
+// one.
 func (r *Relay) Subscribe() <-chan []byte {
 	events := make(chan []byte, outboxLength)
 	for _, l := range r.sockets {

@@ -59,23 +59,7 @@ func listen(r *Relay, s Socket) (*listener, error) {
 }
 
 func bind(r *Relay, s Socket) (*listener, error) {
-	uid, err := lookupID("user", s.User, func(name string) (string, error) {
-		u, err := user.Lookup(name)
-		if err != nil {
-			return "", err
-		}
-		return u.Uid, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	gid, err := lookupID("group", s.Group, func(name string) (string, error) {
-		g, err := user.LookupGroup(name)
-		if err != nil {
-			return "", err
-		}
-		return g.Gid, nil
-	})
+	uid, gid, err := owner(s)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +92,41 @@ func bind(r *Relay, s Socket) (*listener, error) {
 		return nil, errors.Join(err, l.remove())
 	}
 	return l, nil
+}
+
+// owner gives the numbers of the socket's user and group, -1 for those
+// left unchanged.
+func owner(s Socket) (uid, gid int, err error) {
+	uid, err = lookupID("user", s.User, func(name string) (string, error) {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return "", err
+		}
+		return u.Uid, nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	gid, err = lookupID("group", s.Group, func(name string) (string, error) {
+		g, err := user.LookupGroup(name)
+		if err != nil {
+			return "", err
+		}
+		return g.Gid, nil
+	})
+	return uid, gid, err
+}
+
+// Check tells, without creating anything, why the relay of these
+// sockets could not start as configured: a user or group that does not
+// exist. nil when nothing known stands in the way.
+func Check(sockets []Socket) error {
+	for _, s := range sockets {
+		if _, _, err := owner(s); err != nil {
+			return fmt.Errorf("socket %s: %w", s.Path, err)
+		}
+	}
+	return nil
 }
 
 // lookupID gives the number of a user or group given by name or number,

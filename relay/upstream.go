@@ -412,6 +412,11 @@ func (l *listener) connect(deadline time.Time) error {
 		return fmt.Errorf("set the level again: the guest answered %q", reply)
 	}
 	l.r.opts.Log.Infof("Control socket %s: attached to the guest for %d monitors", l.sock.Path, l.monitors())
+	l.mu.Lock()
+	if p := l.peers[""]; p != nil {
+		l.post(p, nil, true) // the events before this one were not seen
+	}
+	l.mu.Unlock()
 	return nil
 }
 
