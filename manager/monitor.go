@@ -55,8 +55,7 @@ func (m *manager) follow(ctx context.Context, started time.Time) {
 		}
 	}
 	if r != nil {
-		events = r.Subscribe()
-		ask()
+		events = r.Subscribe() // its nil, once attached, asks
 	}
 	recheck := time.NewTimer(wifiRecheck)
 	defer recheck.Stop()

@@ -183,24 +183,33 @@ func TestAttachBeforeGuest(t *testing.T) {
 }
 
 // The relay's own subscriber gets the events, and keeps the guest
-// connection attached, across the guest's restart.
+// connection attached, across the guest's restart; each attach is told
+// by a nil message first. The connection is open, not attached, when it
+// subscribes.
 func TestSubscribe(t *testing.T) {
 	g := newRig(t, Options{})
+	g.client(t, "c").expect("PING", "PONG\n")
 	events := g.relay.Subscribe()
-	g.guest.waitMonitors(t, 1)
-	for range 2 {
-		g.guest.wpa.Event(relaytest.Connected)
+	next := func() []byte {
+		t.Helper()
 		select {
 		case e := <-events:
-			if string(e) != relaytest.Connected {
-				t.Fatalf("got %q, want the event", e)
-			}
+			return e
 		case <-time.After(bound):
 			t.Fatal("no event")
+			return nil
+		}
+	}
+	for range 2 {
+		if e := next(); e != nil {
+			t.Fatalf("got %q, want nil: attached", e)
+		}
+		g.guest.wpa.Event(relaytest.Connected)
+		if e := next(); string(e) != relaytest.Connected {
+			t.Fatalf("got %q, want the event", e)
 		}
 		g.guest.restart(t)
 		g.relay.Kick()
-		g.guest.waitMonitors(t, 1)
 	}
 	if n := attached(g.relay); n != 0 {
 		t.Errorf("Stats counts %d attached clients, want the subscriber left out", n)

@@ -110,6 +110,11 @@ func (l *listener) run() {
 			l.drop("the guest closed the connection")
 		case <-l.kick:
 			backoff = minBackoff
+			if l.up.conn != nil && !l.up.attached && l.monitors() > 0 {
+				if err := l.attachUp(time.Now().Add(l.r.opts.ReplyTimeout)); err != nil {
+					l.r.opts.Log.Debugf("Control socket %s: %v", l.sock.Path, err)
+				}
+			}
 			if l.up.conn == nil && l.monitors() > 0 {
 				retry.Reset(0)
 				pending = true
@@ -124,11 +129,9 @@ func (l *listener) run() {
 				if l.r.ctx.Err() != nil {
 					continue // stopping: Done is next
 				}
-				logf := l.r.opts.Log.Debugf // while the guest restarts, say
-				if backoff == minBackoff {
-					logf = l.r.opts.Log.Warnf
-				}
-				logf("Control socket %s: reconnect to the guest: %v; trying again in %v", l.sock.Path, err, backoff)
+				// The guest boots, or restarts: expected, so not a
+				// warning; attaching is logged.
+				l.r.opts.Log.Debugf("Control socket %s: connect to the guest: %v; trying again in %v", l.sock.Path, err, backoff)
 				retry.Reset(backoff)
 				pending = true
 				backoff = min(2*backoff, maxBackoff)
@@ -402,6 +405,12 @@ func (l *listener) connect(deadline time.Time) error {
 	if l.monitors() == 0 {
 		return nil
 	}
+	return l.attachUp(deadline)
+}
+
+// attachUp attaches the guest connection for the monitors, at their
+// lowest level, and tells the relay's own subscriber.
+func (l *listener) attachUp(deadline time.Time) error {
 	if reply := l.exchange([]byte("ATTACH"), deadline); !bytes.Equal(reply, ok) {
 		l.drop("ATTACH refused")
 		return fmt.Errorf("attach again: the guest answered %q", reply)
