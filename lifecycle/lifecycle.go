@@ -642,51 +642,9 @@ func (r *Runner) unknownDevices(devices []host.PCIDevice) {
 	}
 }
 
-// recoveries maps each recovery method of core.conf to what suspend and
-// resume do: a command and its target, or nothing.
-var recoveries = map[config.Recovery]struct{ suspend, resume func(*Runner) error }{
-	config.RecoveryRestartVMM: {
-		resume: func(r *Runner) error { return r.Restart("vmm") },
-	},
-	config.RecoverySuspendGuest: {
-		suspend: func(r *Runner) error { return r.Stop("guest") },
-		resume:  func(r *Runner) error { return r.Start("guest") },
-	},
-	config.RecoverySuspendVMM: {
-		suspend: func(r *Runner) error { return r.Stop("vmm") },
-		resume:  func(r *Runner) error { return r.Start("vmm") },
-	},
-	config.RecoveryNone: {},
-}
-
 // SuspendGrace is how long suspend lets the guest power off before it is
 // forced off. The kernel does not wait for rc.suspend: acpi_ReqSleepState
 // (sys/dev/acpica/acpi.c) arms susp_force_to to force the sleep 10 s after
 // the request, and rc.suspend sleeps 3 s after its scripts, so the whole
 // suspend must fit in about 5 s, whatever stop_wait_max says.
 const SuspendGrace = 5 * time.Second
-
-// Suspend prepares for the system's suspend with the recovery method. A
-// stop it makes gives the guest at most SuspendGrace to power off.
-func (r *Runner) Suspend(method config.Recovery) error {
-	r.stopGrace = SuspendGrace
-	defer func() { r.stopGrace = 0 }()
-	if recoveries[method].suspend != nil {
-		r.Log.Infof("Suspend: the guest has at most %s to power off before it is forced off (the kernel sleeps 10 s after the request at the latest)", SuspendGrace)
-	}
-	return r.recover("suspend", method, recoveries[method].suspend)
-}
-
-// Resume recovers after the system's resume with the recovery method.
-func (r *Runner) Resume(method config.Recovery) error {
-	return r.recover("resume", method, recoveries[method].resume)
-}
-
-func (r *Runner) recover(event string, method config.Recovery, action func(*Runner) error) error {
-	if action == nil {
-		r.Log.Infof("On %s, recovery method %s does nothing", event, method)
-		return nil
-	}
-	r.Log.Infof("On %s, recovery method %s", event, method)
-	return action(r)
-}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/sim"
 )
 
@@ -404,5 +405,42 @@ func TestCommandLine(t *testing.T) {
 	}
 	if len(h.trace()) != 0 {
 		t.Errorf("a refused command made operations: %q", h.trace())
+	}
+}
+
+// TestResumeRestoresWhatRan: resume restores what ran before the suspend,
+// for every recovery method: after stop nothing (exit 0, no operation);
+// after stop guest, wifibox0 only, and no guest.
+func TestResumeRestoresWhatRan(t *testing.T) {
+	for _, method := range []string{"restart_vmm", "suspend_guest", "suspend_vmm", "none"} {
+		t.Run(method, func(t *testing.T) {
+			h := newHost(t)
+			h.config("core.conf", "loglevel=info\nrecovery="+method+"\n")
+			h.must("start")
+			h.must("stop")
+			from := len(h.trace())
+			h.must("suspend")
+			h.must("resume")
+			if got := ops(h.trace(), from); len(got) != 0 {
+				t.Errorf("suspend and resume after stop made operations: %q", got)
+			}
+			if h.guestPID() != 0 {
+				t.Error("resume after stop started the guest")
+			}
+			h.must("start")
+			h.must("stop", "guest")
+			h.must("suspend")
+			h.must("resume")
+			if h.guestPID() != 0 {
+				t.Error("resume after stop guest started the guest")
+			}
+			var st struct {
+				Bridge struct{ Exists bool } `json:"bridge"`
+			}
+			out, _, _ := h.run("status", "--json")
+			if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Bridge.Exists {
+				t.Errorf("%s is gone after resume (%v):\n%s", manager.Bridge, err, out)
+			}
+		})
 	}
 }
