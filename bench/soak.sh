@@ -15,7 +15,7 @@ cycles=1000
 if [ "${1:-}" = -n ]; then cycles=$2; shift 2; fi
 wifibox=$(realpath "${1:-build/wifibox}")
 uds='network=127.0.0.1:255.0.0.0
-sockets="path=/var/run/wpa_supplicant/wlan0,user=root,group=0,mode=770,port=1202"'
+sockets="path=/var/run/wpa_supplicant/wlan0,user=root,group=0,mode=770,port=1291"'
 
 # procs counts the processes of the simulated host in $1.
 procs() { pgrep -fc -- "-S $1 |$1/usr/sbin/bhyve" || true; }

@@ -32,6 +32,7 @@ import (
 	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/relay"
 )
 
 // parts are what a target touches.
@@ -84,6 +85,9 @@ type Runner struct {
 	// reclaimed: the command has reclaimed left-behind interfaces
 	// already (ifnet.Setup and Teardown do), so repair need not.
 	reclaimed bool
+	// handed are the relay's sockets taken from the VM manager that a
+	// restart stops, for the one it starts (takeSockets).
+	handed []relay.Handed
 }
 
 // running tells whether a VM manager runs (manager.Running), as far as the
@@ -139,11 +143,42 @@ func (r *Runner) Restart(target string) error {
 		return failure.New(failure.NotRunning, failure.ErrShown)
 	}
 	return r.run("restart", "Restarting", func(step func(func() error) error) error {
+		if p.guest {
+			r.takeSockets()
+			defer r.dropSockets()
+		}
 		if err := r.stopParts(p, step); err != nil {
 			return err
 		}
 		return r.startParts(p, step)
 	})
+}
+
+// takeSockets takes the relay's sockets from the running VM manager for
+// the next one (manager.Handover), so that the clients attached to them
+// stay attached across the restart. Without them the next relay creates
+// its sockets anew, as a start does.
+func (r *Runner) takeSockets() {
+	if r.DryRun {
+		return
+	}
+	if pid, _, err := r.running(); err != nil || pid == 0 {
+		return
+	}
+	handed, err := manager.Handover(r.Host.Paths.RunDir)
+	if err != nil {
+		r.Log.Warnf("The control sockets are created anew, so clients attached to them must attach again: %v", err)
+		return
+	}
+	r.handed = handed
+}
+
+// dropSockets closes what of the handed sockets no VM manager took.
+func (r *Runner) dropSockets() {
+	for _, h := range r.handed {
+		h.File.Close()
+	}
+	r.handed = nil
 }
 
 func (r *Runner) startParts(p parts, step func(func() error) error) error {
@@ -401,7 +436,8 @@ func (r *Runner) startGuest() error {
 	if err := os.MkdirAll(filepath.Join(h.Paths.RunAppliance(), "log"), 0o755); err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:])
+	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:], r.handed...)
+	r.dropSockets()                          // the new manager has its own
 	if errors.Is(err, manager.ErrNoAnswer) { // killed: undo what it did
 		return failure.New(failure.Environment, errors.Join(err, r.repair()))
 	}

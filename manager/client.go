@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/relay"
 )
 
 // spawnWait bounds the wait of Spawn for the VM manager's report: the
@@ -25,8 +26,9 @@ const spawnWait = readyTimeout + killGrace + cleanupWait
 // own with no terminal, and waits (on a pipe, not a timer) until it reports
 // that bhyve runs or why it could not start the guest. It gives the pid of
 // bhyve. A manager that reports nothing within spawnWait is killed, and the
-// error is an ErrNoAnswer one.
-func Spawn(exe string, args []string) (int, error) {
+// error is an ErrNoAnswer one. The relay's sockets that the last manager
+// handed over (Handover) go to the new one.
+func Spawn(exe string, args []string, handed ...relay.Handed) (int, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return 0, fmt.Errorf("start the VM manager: pipe: %w", err)
@@ -35,6 +37,11 @@ func Spawn(exe string, args []string) (int, error) {
 	cmd := exec.Command(exe, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.ExtraFiles = []*os.File{w} // fd 3: the report
+	if len(handed) > 0 {           // fds 4...: the sockets (inherited)
+		files, env := handedFiles(handed)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, files...)
+		cmd.Env = append(os.Environ(), env)
+	}
 	err = cmd.Start()
 	w.Close()
 	if err != nil {

@@ -66,6 +66,12 @@ func RelayProblem(p host.Paths) string {
 // guest runs without it, as it did with the shell implementation.
 func (m *manager) startRelays() {
 	opts, reason := relayPlan(m.h.Paths, m.log)
+	opts.Adopt, m.adopt = m.adopt, nil
+	defer func() {
+		for _, h := range opts.Adopt {
+			h.File.Close() // those not taken over
+		}
+	}()
 	var r *relay.Relay
 	if reason == "" {
 		var err error

@@ -215,3 +215,40 @@ func TestSubscribe(t *testing.T) {
 		t.Errorf("Stats counts %d attached clients, want the subscriber left out", n)
 	}
 }
+
+// A relay hands its socket over to the next one (the VM manager
+// restarts): the attached client stays attached, and a request it sent in
+// between is answered by the next relay.
+func TestHandover(t *testing.T) {
+	g := newRig(t, Options{})
+	mon := g.client(t, "mon")
+	mon.expect("ATTACH", "OK\n")
+	handed, err := g.relay.Handover()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon.send("PING") // waits in the socket
+	opts := Options{Guest: localhost, Sockets: []Socket{{Path: g.path, Port: g.guest.port}}, Adopt: map[string]Handed{}}
+	for _, h := range handed {
+		opts.Adopt[h.Path] = h
+	}
+	next, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Stop()
+	if got := mon.receive(); got != "PONG\n" {
+		t.Fatalf("PING sent between the relays: got %q", got)
+	}
+	if n := attached(next); n != 1 {
+		t.Fatalf("%d attached clients after the handover, want 1", n)
+	}
+	next.Kick()
+	g.guest.restart(t) // the new guest
+	next.Kick()
+	g.guest.waitMonitors(t, 1)
+	g.guest.wpa.Event(relaytest.Connected)
+	if got := mon.receive(); got != relaytest.Connected {
+		t.Fatalf("got %q, want the new guest's event", got)
+	}
+}

@@ -79,6 +79,9 @@ type Options struct {
 	// (DefaultReplyTimeout when 0).
 	ReplyTimeout time.Duration
 	Log          *logrus.Logger // nil: no log
+	// Adopt holds, by path, sockets handed over by the last relay
+	// (Handover), served instead of new ones.
+	Adopt map[string]Handed
 	// deliver replaces the non-blocking send to clients: tests model
 	// FreeBSD's kernel with it.
 	deliver func(b []byte, to *net.UnixAddr) error

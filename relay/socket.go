@@ -44,6 +44,8 @@ type listener struct {
 	mu    sync.Mutex
 	peers map[string]*peer // by address; the relay's own subscriber under ""
 	seq   uint64           // of the last message posted
+	// handed: the socket is the next relay's (Handover), not removed.
+	handed bool
 }
 
 // listen creates the socket: its directory (0755) when missing, the
@@ -51,6 +53,9 @@ type listener struct {
 // or directory that is a symbolic link, or a path held by a file that is
 // not a socket, is refused.
 func listen(r *Relay, s Socket) (*listener, error) {
+	if h, ok := r.opts.Adopt[s.Path]; ok {
+		return adopt(r, s, h)
+	}
 	l, err := bind(r, s)
 	if err != nil {
 		return nil, fmt.Errorf("socket %s: %w", s.Path, err)
@@ -70,6 +75,19 @@ func bind(r *Relay, s Socket) (*listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	l, err := newListener(r, s, conn)
+	if err != nil {
+		return nil, errors.Join(err, os.Remove(s.Path))
+	}
+	if err := l.own(uid, gid); err != nil {
+		l.shut()
+		return nil, errors.Join(err, l.remove())
+	}
+	return l, nil
+}
+
+// newListener serves conn, the socket of s.
+func newListener(r *Relay, s Socket, conn *net.UnixConn) (*listener, error) {
 	l := &listener{
 		r: r, sock: s, conn: conn,
 		reqs:    make(chan *request, queueLength),
@@ -83,14 +101,12 @@ func bind(r *Relay, s Socket) (*listener, error) {
 	if r.opts.deliver != nil {
 		l.deliver = r.opts.deliver
 	}
-	l.raw, err = conn.SyscallConn()
-	if err == nil {
-		err = l.own(uid, gid)
-	}
+	raw, err := conn.SyscallConn()
 	if err != nil {
-		l.shut()
-		return nil, errors.Join(err, l.remove())
+		conn.Close()
+		return nil, err
 	}
+	l.raw = raw
 	return l, nil
 }
 
@@ -265,8 +281,12 @@ func (l *listener) shut() {
 	l.conn.Close()
 }
 
-// remove removes the socket file, if it is still a socket.
+// remove removes the socket file, if it is still a socket and not
+// handed over.
 func (l *listener) remove() error {
+	if l.handed {
+		return nil
+	}
 	fi, err := os.Lstat(l.sock.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -178,7 +178,7 @@ func measureWifi(wifibox string) (start, resume time.Duration, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	uds := "network=127.0.0.1:255.0.0.0\nsockets=\"path=/var/run/wpa_supplicant/wlan0,user=root,group=0,mode=770,port=1202\"\n"
+	uds := "network=127.0.0.1:255.0.0.0\nsockets=\"path=/var/run/wpa_supplicant/wlan0,user=root,group=0,mode=770,port=1292\"\n"
 	if err := os.WriteFile(filepath.Join(dir, "usr/local/etc/wifibox/appliance/uds_passthru.conf"), []byte(uds), 0o644); err != nil {
 		return 0, 0, err
 	}

@@ -144,3 +144,39 @@ func TestAttachedBeforeGuestUp(t *testing.T) {
 		}
 	}
 }
+
+// connected waits for a CTRL-EVENT-CONNECTED event, skipping others.
+func (c *wpaClient) connected() bool {
+	for {
+		got := c.receive()
+		if got == "" {
+			return false
+		}
+		if strings.Contains(got, "CTRL-EVENT-CONNECTED") {
+			return true
+		}
+	}
+}
+
+// TestAttachedAcrossRestart: a client attached before restart guest (and
+// restart vmm) gets the new guest's CONNECTED: the VM manager that
+// restarts takes over the relay's sockets, with their attached clients.
+// The guest associates 300 ms after it is up, as a real one takes its
+// time.
+func TestAttachedAcrossRestart(t *testing.T) {
+	h := relayHost(t, "wifi_after_ms", "300")
+	h.must("wait", "wifi", "-t", "20")
+	mon := newWPAClient(t, h, "mon")
+	if got := mon.request("ATTACH"); got != "OK\n" {
+		t.Fatalf("ATTACH: %q", got)
+	}
+	for _, target := range []string{"guest", "vmm"} {
+		h.must("restart", target)
+		if !mon.connected() {
+			t.Fatalf("no CONNECTED from the guest after restart %s", target)
+		}
+		if got := mon.request("PING"); got != "PONG\n" {
+			t.Fatalf("PING after restart %s: %q", target, got)
+		}
+	}
+}
