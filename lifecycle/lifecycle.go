@@ -365,6 +365,8 @@ func (r *Runner) startNetif() error {
 	if err := r.ensureModule("if_bridge"); err != nil {
 		return err
 	}
+	_, err := r.Host.Net.Interface(manager.Bridge)
+	existed := err == nil
 	tap, warnings, err := ifnet.Setup(r.Host.Net, manager.Bridge, r.netifJournal())
 	r.reclaimed = err == nil
 	for _, w := range warnings {
@@ -374,6 +376,9 @@ func (r *Runner) startNetif() error {
 		return failure.New(failure.Environment, err)
 	}
 	r.Log.Infof("Bridge %s is up with member %s", manager.Bridge, tap)
+	if !existed {
+		manager.Configure(r.Host, r.Log)
+	}
 	return nil
 }
 

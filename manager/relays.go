@@ -25,7 +25,7 @@ func relayPlan(p host.Paths, log *logrus.Logger) (opts relay.Options, reason str
 	}
 	switch {
 	case err != nil:
-		return opts, fmt.Sprintf("no control socket of the guest is relayed: %v", err)
+		return opts, err.Error()
 	case !exists:
 		return opts, noRelay
 	}

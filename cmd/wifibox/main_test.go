@@ -183,6 +183,7 @@ var (
 		"kldload /boot/kernel/if_bridge.ko",
 		"if_create bridge bridge0", "if_descr bridge0 wifibox", "if_rename bridge0 wifibox0", "if_up wifibox0",
 		"if_create tap tap0", "if_descr tap0 wifibox", "bridge_add wifibox0 tap0", "if_up tap0",
+		"run /etc/pccard_ether wifibox0 forcestart",
 	}
 	loadVMM    = []string{"kldload /boot/kernel/vmm.ko"}
 	startGuest = []string{
