@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -224,4 +225,55 @@ func WaitLock(f *os.File, lock func(fd int) error, wait time.Duration) error {
 	case <-timer.C:
 		return ErrTimeout
 	}
+}
+
+// Replace replaces the file at path with data, atomically: a reader sees
+// the old content or the new, never a part. The new content is written to
+// a file created exclusively beside it, given the mode and owner of the
+// file it replaces (perm and the running user's for a new file), and
+// renamed over it, as sysrc(8) moves its temporary file over rc.conf. A link or anything but a regular file at path is
+// refused: the file is never written through a link.
+func Replace(path string, data []byte, perm fs.FileMode) error {
+	uid, gid := -1, -1
+	switch fi, err := os.Lstat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("replace %s: it is %s, not a regular file", path, TypeName(fi.Mode()))
+	default:
+		perm = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	for _, step := range []func() error{
+		func() error { return tmp.Chmod(perm) },
+		func() error {
+			if uid < 0 || uid == os.Getuid() && gid == os.Getgid() {
+				return nil
+			}
+			return tmp.Chown(uid, gid)
+		},
+	} {
+		if err == nil {
+			err = step()
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("replace %s: %w", path, Cause(err))
+	}
+	return nil
 }
