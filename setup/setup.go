@@ -415,9 +415,11 @@ func (p *plan) nativeModule(h *host.Host, dev host.PCIDevice) string {
 
 // loader enables AMD-Vi on an AMD CPU, in the file of loader.conf(5) that
 // sets the tunable last or else /boot/loader.conf, which every loader
-// reads (stand/defaults/loader.conf, loader_conf_files). vmm reads it when
-// it loads: at the next boot, or once `kenv hw.vmm.amdvi.enable=1` is run
-// while vmm.ko is not loaded.
+// reads (stand/defaults/loader.conf, loader_conf_files), not a file of
+// /boot/loader.conf.d, whose *.conf files only the Lua loader reads
+// (loader.conf(5), loader_conf_dirs). vmm reads it when it loads: at the
+// next boot, or once `kenv hw.vmm.amdvi.enable=1` is run while vmm.ko is
+// not loaded.
 func (p *plan) loader(h *host.Host) error {
 	model, _ := h.Kernel.SysctlString("hw.model")
 	if !strings.Contains(model, "AMD") {
