@@ -196,7 +196,7 @@ func isWiFiUnit(unit string) bool {
 
 // defaultGuest is the guest's address on wifibox0 when uds_passthru.conf
 // does not say: the guest image's own, 10.0.0.1/24, whose network is the
-// one users find colliding with theirs (behaviour.md).
+// one users find colliding with theirs (man/wifibox.8, EXAMPLES).
 var defaultGuest = netip.MustParsePrefix("10.0.0.1/24")
 
 // guestNetwork gives the guest's address and network, and where they come

@@ -262,8 +262,7 @@ func TestEnsureBuiltIn(t *testing.T) {
 	}
 }
 
-// if_bridge loaded from another file is kept, and the bridges with it
-// (issue 13, defect 6).
+// if_bridge loaded from another file is kept, and the bridges with it.
 func TestEnsureKeepsBridge(t *testing.T) {
 	s := newHost(t)
 	s.must(s.k.Load(s.file("kernel/if_bridge.ko")))

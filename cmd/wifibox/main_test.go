@@ -202,8 +202,9 @@ func join(parts ...[]string) []string {
 	return all
 }
 
-// TestTargets checks every row of behaviour.md's target table on the trace:
-// the operations, their order, and the final state.
+// TestTargets checks every row of the target table of man/wifibox.8
+// (DESCRIPTION, Targets) on the trace: the operations, their order, and the
+// final state.
 func TestTargets(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
