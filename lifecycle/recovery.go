@@ -41,8 +41,8 @@ func (r *Runner) whatRuns() (ran, error) {
 	return ran{Guest: pid != 0, Netif: err == nil}, nil
 }
 
-// record writes what ran into the run directory, atomically: a new file
-// (created exclusively, no link followed) renamed over the last one.
+// record writes what ran into the run directory, atomically
+// (runfile.WriteAtomic).
 func (r *Runner) record(what ran) error {
 	if r.DryRun {
 		return nil
@@ -52,22 +52,8 @@ func (r *Runner) record(what ran) error {
 		return failure.New(failure.Environment, err)
 	}
 	path := filepath.Join(dir, suspendRecord)
-	tmp := path + ".new"
-	os.Remove(tmp) // what a killed suspend left; a link is removed, not followed
-	f, err := runfile.Create(tmp, 0o644)
-	if err != nil {
-		return failure.New(failure.Environment, fmt.Errorf("record what runs before the suspend: %w", err))
-	}
-	err = json.NewEncoder(f).Encode(what)
-	if err == nil {
-		err = f.Sync()
-	}
-	err = errors.Join(err, f.Close())
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	data, _ := json.Marshal(what)
+	if err := runfile.WriteAtomic(path, data, 0o644); err != nil {
 		return failure.New(failure.Environment, fmt.Errorf("record what runs before the suspend in %s: %w", path, err))
 	}
 	return nil
