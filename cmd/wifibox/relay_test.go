@@ -180,3 +180,60 @@ func TestAttachedAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestRelayFlood: while one client floods requests without reading the
+// replies, another's PINGs are answered (within wpa_ctrl's 10 s, which
+// request gives).
+func TestRelayFlood(t *testing.T) {
+	h := relayHost(t)
+	h.must("wait", "wifi", "-t", "20")
+	flood := newWPAClient(t, h, "flood")
+	stop := make(chan struct{})
+	flooded := make(chan struct{})
+	go func() {
+		defer close(flooded)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			flood.conn.WriteToUnix([]byte("STATUS"), flood.to)
+		}
+	}()
+	defer func() { close(stop); <-flooded }()
+	ping := newWPAClient(t, h, "ping")
+	for i := range 20 {
+		if got := ping.request("PING"); got != "PONG\n" {
+			t.Fatalf("PING %d while another client floods: %q", i, got)
+		}
+	}
+}
+
+// TestRelayHungGuest: six clients of a wpa_supplicant that hangs, each
+// sending PING at once, all get the relay's FAIL within wpa_ctrl's 10 s:
+// each within ReplyTimeout of its own request, not after the requests
+// before it (30 s for the sixth).
+func TestRelayHungGuest(t *testing.T) {
+	h := relayHost(t, "wpa_hang_after_ms", "300")
+	h.must("wait", "wifi", "-t", "20")
+	probe := newWPAClient(t, h, "probe")
+	for {
+		if got := probe.request("PING"); strings.HasPrefix(got, "FAIL relay:") {
+			break // the hang has come
+		}
+	}
+	var clients []*wpaClient
+	for i := range 6 {
+		c := newWPAClient(t, h, "c"+string(rune('0'+i)))
+		if _, err := c.conn.WriteToUnix([]byte("PING"), c.to); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	for i, c := range clients {
+		if got := c.receive(); !strings.HasPrefix(got, "FAIL relay: no reply from the guest within 5s") {
+			t.Errorf("client %d: got %q, want the relay's FAIL", i, got)
+		}
+	}
+}
