@@ -118,19 +118,7 @@ func TestFlood(t *testing.T) {
 	kernels(t, func(t *testing.T, g *rig, k *freebsd) {
 		flood := g.client(t, "flood")
 		k.stopReading(flood)
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				flood.conn.WriteToUnix([]byte("STATUS"), flood.to)
-			}
-		})
-		defer func() { close(stop); wg.Wait() }()
+		defer relaytest.Flood(flood.conn, flood.to, "STATUS")()
 		c := g.client(t, "c")
 		for range 50 {
 			c.expect("PING", "PONG\n")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wifibox/wifibox/relay/relaytest"
 )
 
 // TestRelay: with uds_passthru.conf the guest's wpa_supplicant control
@@ -188,20 +190,7 @@ func TestRelayFlood(t *testing.T) {
 	h := relayHost(t)
 	h.must("wait", "wifi", "-t", "20")
 	flood := newWPAClient(t, h, "flood")
-	stop := make(chan struct{})
-	flooded := make(chan struct{})
-	go func() {
-		defer close(flooded)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			flood.conn.WriteToUnix([]byte("STATUS"), flood.to)
-		}
-	}()
-	defer func() { close(stop); <-flooded }()
+	defer relaytest.Flood(flood.conn, flood.to, "STATUS")()
 	ping := newWPAClient(t, h, "ping")
 	for i := range 20 {
 		if got := ping.request("PING"); got != "PONG\n" {
