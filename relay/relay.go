@@ -18,8 +18,13 @@
 // per client, the connection being attached while a client is, and events
 // go to the attached clients of their level. A connection lost while
 // clients are attached (the guest restarted) is opened and attached
-// again; the host sockets stay in place. The package also finds the
-// guest's address in the routing table (DefaultGateway).
+// again; the host sockets stay in place, and while the guest is away the
+// relay answers ATTACH and PING itself. No client can hold up the others
+// (see peer.go); each request is answered within ReplyTimeout of its
+// coming. The VM manager is an attached client itself (Subscribe), and
+// hands the sockets to the next VM manager across a restart (Handover,
+// Options.Adopt). The package also finds the guest's address in the
+// routing table (DefaultGateway).
 package relay
 
 import (
