@@ -299,6 +299,9 @@ func (c *command) details(r statusReport) {
 	for _, d := range r.Devices {
 		fmt.Fprintf(w, "Device:      %s\n", d.Line)
 	}
+	if c.core.Recovery != "" {
+		fmt.Fprintf(w, "Recovery:    %s\n", c.core.RecoveryText())
+	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "Problem:     %s\n", e)
 	}

@@ -220,6 +220,7 @@ func (d *doctor) configFiles() {
 	core, warnings, err := config.LoadCore(p.CoreConf())
 	if d.configFile(p.CoreConf(), "", warnings, err) {
 		d.core = &core
+		d.add(OK, "recovery", core.RecoveryText(), "")
 	}
 
 	cfg, warnings, err := config.LoadBhyve(p.BhyveConf(), d.maxCPU)
