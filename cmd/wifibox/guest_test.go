@@ -184,6 +184,29 @@ func TestCustomBhyveRefused(t *testing.T) {
 	}
 }
 
+// TestShellEnvIgnored: a BHYVE the shell implementation would have run
+// (wifibox_env in rc.conf) is not run; start warns once, on the terminal
+// and in the log, of what replaces it, and runs the base system's bhyve.
+func TestShellEnvIgnored(t *testing.T) {
+	h := newHost(t)
+	cmd := exec.Command(binary, "-S", h.dir, "start")
+	cmd.Env = append(os.Environ(), "BHYVE=/usr/local/sbin/bhyve-custom")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, out)
+	}
+	const warning = "BHYVE=/usr/local/sbin/bhyve-custom is ignored (the shell implementation read it): set bhyve= in bhyve.conf to run another bhyve(8)"
+	if n := strings.Count(string(out), warning); n != 1 {
+		t.Errorf("start warned %d times, want once:\n%s", n, out)
+	}
+	if n := strings.Count(h.log(), warning); n != 1 {
+		t.Errorf("the log has the warning %d times, want once", n)
+	}
+	if line := h.execLine(); !strings.HasPrefix(line, "/usr/sbin/bhyve ") {
+		t.Errorf("bhyve's command line: %s", line)
+	}
+}
+
 // TestGuestReboots: exit status 0 starts the guest again at once.
 func TestGuestReboots(t *testing.T) {
 	h := newHost(t)
