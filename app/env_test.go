@@ -1,9 +1,14 @@
 package app
 
 import (
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/wifibox/wifibox/internal/mantest"
 )
 
 // TestIgnoredEnv: each of the shell implementation's variables that is
@@ -22,5 +27,22 @@ func TestIgnoredEnv(t *testing.T) {
 	}
 	if got := ignoredEnv(func(string) (string, bool) { return "", false }); got != nil {
 		t.Errorf("no variable set: %q", got)
+	}
+}
+
+// TestManualListsShellEnv: COMPATIBILITY in wifibox(8) names each of the
+// shell implementation's variables.
+func TestManualListsShellEnv(t *testing.T) {
+	man := mantest.Render(t, "../man/wifibox.8")
+	_, section, _ := strings.Cut(man, "COMPATIBILITY")
+	section, _, _ = strings.Cut(section, "SEE ALSO")
+	names := slices.Clone(shellTools)
+	for _, e := range shellEnv {
+		names = append(names, e.name)
+	}
+	for _, name := range names {
+		if !regexp.MustCompile(`\b` + name + `\b`).MatchString(section) {
+			t.Errorf("COMPATIBILITY does not name %s", name)
+		}
 	}
 }
