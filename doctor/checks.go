@@ -24,6 +24,7 @@ import (
 // a later check may use what an earlier one read.
 var checks = []func(*doctor){
 	(*doctor).shellImplementation,
+	(*doctor).lastFailure,
 	(*doctor).vmm,
 	(*doctor).iommu,
 	(*doctor).bhyve,
@@ -62,6 +63,24 @@ func Check(h *host.Host) []Finding {
 
 func (d *doctor) add(status Status, what, detail, fix string) {
 	d.found = append(d.found, Finding{Status: status, What: what, Detail: detail, Fix: fix})
+}
+
+// lastFailure tells of the guest's last failure, as the VM manager
+// recorded it, until a start gets the guest running again.
+func (d *doctor) lastFailure() {
+	const what = "last failure"
+	f, err := manager.ReadLastFailure(d.h.Paths.RunDir)
+	switch {
+	case err != nil:
+		d.add(Warn, what, err.Error(), "")
+	case f != nil:
+		detail := f.String()
+		for _, line := range f.Bhyve {
+			detail += "\nbhyve: " + line
+		}
+		d.add(Warn, what, detail, "`wifibox log` shows what led to it, and the checks below what on the host may cause it; "+
+			"it is forgotten once a start gets the guest running")
+	}
 }
 
 // shellImplementation warns when the shell implementation of wifibox still

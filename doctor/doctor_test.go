@@ -395,7 +395,7 @@ OK   native driver of pci0:3:0:0 (3/0/0): none, ppt0 holds the device`,
 			t.Fatal(err)
 		}
 	},
-	want: `WARN other VMs: freebsd14 exist: wifibox restart vmm and stop vmm fail while they do (vmm.ko cannot be unloaded), and so does recovery=restart_vmm on resume
+	want: `WARN other VMs: freebsd14 exist: wifibox restart vmm and stop vmm cannot unload vmm.ko while they do (they warn, and restart the guest in a new VM), and neither can recovery=restart_vmm
      fix: set recovery=suspend_guest in /H/usr/local/etc/wifibox/core.conf, which leaves vmm.ko and the other VMs alone`,
 	fit: true,
 }, {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,19 +79,13 @@ func (d *doctor) iommuBeforeVMM() {
 
 // otherVMs checks for VMs other than wifibox's (/dev/vmm/NAME): while they
 // exist vmm.ko cannot be unloaded, so restart vmm, stop vmm and the
-// recoveries that use them fail.
+// recoveries that use them only restart the guest in a new VM and warn.
 func (d *doctor) otherVMs() {
 	const what = "other VMs"
-	entries, err := os.ReadDir(filepath.Join(d.h.Paths.Dev, "vmm"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	others, err := bhyve.OtherVMs(d.h.Paths)
+	if err != nil {
 		d.add(Warn, what, err.Error(), d.readFix(err, "check /dev/vmm by hand"))
 		return
-	}
-	var others []string
-	for _, e := range entries {
-		if e.Name() != bhyve.VMName {
-			others = append(others, e.Name())
-		}
 	}
 	if len(others) == 0 {
 		d.add(OK, what, "none", "")
@@ -102,10 +95,10 @@ func (d *doctor) otherVMs() {
 	if d.core != nil {
 		recovery = d.core.Recovery
 	}
-	detail := fmt.Sprintf("%s exist: wifibox restart vmm and stop vmm fail while they do (vmm.ko cannot be unloaded)", strings.Join(others, ", "))
+	detail := fmt.Sprintf("%s exist: wifibox restart vmm and stop vmm cannot unload vmm.ko while they do (they warn, and restart the guest in a new VM)", strings.Join(others, ", "))
 	switch recovery {
 	case config.RecoveryRestartVMM, config.RecoverySuspendVMM:
-		d.add(Warn, what, detail+", and so does recovery="+string(recovery)+" on resume",
+		d.add(Warn, what, detail+", and neither can recovery="+string(recovery),
 			"set recovery=suspend_guest in "+d.h.Paths.CoreConf()+", which leaves vmm.ko and the other VMs alone")
 	default:
 		d.add(OK, what, detail+"; recovery="+string(recovery)+" does not need it", "")

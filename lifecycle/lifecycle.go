@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -304,20 +303,6 @@ func (r *Runner) ensureModule(name string) error {
 
 func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }
 
-func (r *Runner) unloadVMM() error {
-	r.Log.Info("Unloading vmm.ko")
-	err := r.Host.Kernel.Unload("vmm")
-	switch {
-	case errors.Is(err, syscall.ENOENT):
-		r.Log.Warn("vmm.ko is not loaded, nothing to unload")
-		return nil
-	case errors.Is(err, syscall.EBUSY):
-		return failure.New(failure.Environment,
-			fmt.Errorf("Some other bhyve guests might be running, vmm.ko could not be unloaded: %w", err))
-	}
-	return failure.New(failure.Environment, err)
-}
-
 // netifJournal is where `netif` notes the interfaces it is about to
 // create (ifnet.Setup); the dry run keeps none.
 func (r *Runner) netifJournal() string {
@@ -517,9 +502,12 @@ func (r *Runner) stopGuest() error {
 		if err := manager.Kill(dir, pid); err != nil {
 			return failure.New(failure.Environment, err)
 		}
+		r.recordStop(manager.LastStop{Time: time.Now(), Manner: manager.ManagerKilled,
+			Grace: grace.Seconds(), After: time.Since(begin).Seconds()})
 		return r.repair()
 	}
 	r.Log.Info("Guest has stopped, the VM manager has finished")
+	r.tellStop(begin)
 	// What the manager could not release (a device that was gone from
 	// the bus when it tried) is released now.
 	return r.repair()

@@ -19,8 +19,11 @@ type faults struct {
 	guestExitAfter    time.Duration // 0: the guest runs until told otherwise
 	guestExitStatus   int
 	vmmBusy           bool
-	iommuDisabled     bool
-	pciDeviceMissing  bool
+	// vmmPreloaded: the boot loader loaded vmm.ko (vmm_load="YES" in
+	// loader.conf), so the linker holds it without a user reference.
+	vmmPreloaded     bool
+	iommuDisabled    bool
+	pciDeviceMissing bool
 	// nativeDriverMissing keeps the Wi-Fi card's native driver out of
 	// the kernel, as devmatch_blocklist does: only ppt attaches to it.
 	nativeDriverMissing bool
@@ -60,6 +63,7 @@ var faultKeys = map[string]func(f *faults, v string) error{
 	"guest_exit_after_ms":   func(f *faults, v string) error { return parseMillis(v, &f.guestExitAfter) },
 	"guest_exit_status":     func(f *faults, v string) error { return parseInt(v, &f.guestExitStatus) },
 	"vmm_busy":              func(f *faults, v string) error { return parseYesNo(v, &f.vmmBusy) },
+	"vmm_preloaded":         func(f *faults, v string) error { return parseYesNo(v, &f.vmmPreloaded) },
 	"iommu_disabled":        func(f *faults, v string) error { return parseYesNo(v, &f.iommuDisabled) },
 	"pci_device_missing":    func(f *faults, v string) error { return parseYesNo(v, &f.pciDeviceMissing) },
 	"module_files_missing":  func(f *faults, v string) error { return parseYesNo(v, &f.moduleFilesMissing) },

@@ -23,7 +23,14 @@
 //	ignore_power_button=yes  the guest ignores SIGTERM and keeps running
 //	guest_exit_after_ms=N    the guest exits by itself N ms after it booted...
 //	guest_exit_status=S      ...and bhyve exits with status S (default 4)
-//	vmm_busy=yes             unloading vmm fails with EBUSY
+//	vmm_busy=yes             unloading vmm fails with EBUSY, as while a VM
+//	                         of another program exists (one without a node
+//	                         under DIR/dev/vmm: create DIR/dev/vmm/NAME for
+//	                         a VM wifibox can name)
+//	vmm_preloaded=yes        the boot loader loaded vmm.ko (vmm_load="YES"):
+//	                         it is loaded, without a user reference, so
+//	                         kldunload answers EBUSY, and the preload
+//	                         metadata (debug.dump_modinfo) names it
 //	iommu_disabled=yes       hw.vmm.iommu.enable reads 0, passthru fails
 //	pci_device_missing=yes   the Wi-Fi card pci0:3:0:0 is absent
 //	native_driver_missing=yes the Wi-Fi card's native driver is not in the
@@ -228,6 +235,7 @@ func (s *system) do(line string, m mode, fn func(*txn) error) (*txn, error) {
 	if t.st, err = s.load(); err != nil {
 		return t, err
 	}
+	t.preload()
 	ferr := fn(t)
 	if (ferr == nil || m.always) && m.write {
 		if err := s.save(t.st); err != nil {

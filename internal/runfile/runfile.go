@@ -225,3 +225,47 @@ func WaitLock(f *os.File, lock func(fd int) error, wait time.Duration) error {
 		return ErrTimeout
 	}
 }
+
+// WriteAtomic replaces the file at path with data: written to a new file
+// of its own beside it (created exclusively, no link followed) and
+// renamed over path, which replaces whatever is there, a planted link
+// included, without following it. A reader finds the old content or the
+// new, never part of it; a failed write (a full disk) leaves the old.
+func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
+	tmp := fmt.Sprintf("%s.%d.new", path, os.Getpid())
+	os.Remove(tmp) // left by a killed process that had this pid
+	f, err := Create(tmp, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, Cause(err))
+	}
+	return nil
+}
+
+// ReadSmall reads a file of at most limit bytes at path, never through a
+// link and only a regular file (Open); a longer file is an error.
+func ReadSmall(path string, limit int64) ([]byte, error) {
+	f, err := Open(path, os.O_RDONLY, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, Cause(err))
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
+	}
+	return data, nil
+}

@@ -137,3 +137,42 @@ func TestWaitLock(t *testing.T) {
 		t.Errorf("WaitLock until released: %v", err)
 	}
 }
+
+// TestWriteAtomic: the file is replaced whole; a link planted at its path
+// is replaced, not followed, and ReadSmall refuses to read through one.
+func TestWriteAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "record")
+	for _, content := range []string{"first\n", "second\n"} {
+		if err := WriteAtomic(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if data, err := ReadSmall(path, 100); err != nil || string(data) != content {
+			t.Errorf("ReadSmall = %q, %v; want %q", data, err, content)
+		}
+	}
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("untouched"), 0o644)
+	os.Remove(path)
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadSmall(path, 100); err == nil {
+		t.Error("ReadSmall read through a link")
+	}
+	if err := WriteAtomic(path, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(target); string(data) != "untouched" {
+		t.Errorf("the link's target was written: %q", data)
+	}
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("the path after the write: %v, %v; want a regular file", fi, err)
+	}
+	if _, err := ReadSmall(path, 2); err == nil {
+		t.Error("ReadSmall read a file over its limit")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("files left beside: %v", entries)
+	}
+}
