@@ -41,18 +41,7 @@ func wantLines(t *testing.T, out, lines string) {
 	}
 }
 
-func write(t *testing.T, path, content string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
-}
+var write = simtest.WriteFile
 
 func loadVMM(t *testing.T, h *host.Host) {
 	t.Helper()

@@ -434,7 +434,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"start", "guest", "vmm"}, "ERROR: Too many parameters\n"},
 		{[]string{"stop", "foo"}, "ERROR: Unknown target: foo (supported: guest, netif, vmm)\n"},
 		{[]string{"status", "now"}, "ERROR: Too many parameters\n"},
-		{[]string{"-n", "status"}, "ERROR: -n goes with start, stop, restart, suspend and resume\n"},
+		{[]string{"-n", "status"}, "ERROR: -n goes with start, stop, restart, suspend, resume and setup\n"},
 	} {
 		out, errOut, code := h.run(tc.args...)
 		if code != 1 || out != "" || !strings.HasPrefix(errOut, tc.stderr) {
