@@ -152,8 +152,9 @@ func (c *command) legacy(st manager.Status) legacy.Guest {
 // statusReport is `wifibox status --json`: the VM manager's status (its
 // fields inline; zero when no manager runs), whether the guest runs, the
 // bridge and its tap, and each passthru device of bhyve.conf. Its schema
-// is stable, as wifibox(8) documents it: every field is always present, a
-// list is [] when empty, a time null when unknown.
+// is stable, as wifibox(8) documents it: every field is always present
+// (but the wifi object's that are unknown, as while scanning), a list is []
+// when empty, a time null when unknown.
 type statusReport struct {
 	Running bool    `json:"running"`
 	Uptime  float64 `json:"uptime_seconds"` // of the guest; 0 when it does not run
@@ -319,6 +320,9 @@ func (c *command) details(r statusReport) {
 	}
 	for _, d := range r.Devices {
 		fmt.Fprintf(w, "Device:      %s\n", d.Line)
+	}
+	if c.core.Recovery != "" {
+		fmt.Fprintf(w, "Recovery:    %s\n", c.core.RecoveryText())
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "Problem:     %s\n", e)

@@ -473,14 +473,23 @@ func (r *Runner) checkIOMMU() error {
 		"enable VT-d/AMD-Vi in the firmware, and on AMD add hw.vmm.amdvi.enable=1 to /boot/loader.conf"))
 }
 
+// checkVirtFS checks that the bhyve to run, the one bhyve.conf names or
+// the base system's, has virtio-9p. A bhyve.conf that cannot be read is
+// left to the start of the guest to report.
 func (r *Runner) checkVirtFS() error {
-	ems, err := r.Host.Launcher.Emulations(r.Host.Paths.Bhyve)
+	program := r.Host.Paths.Bhyve
+	if cfg, _, err := config.LoadBhyve(r.Host.Paths.BhyveConf(), 0); err == nil {
+		if program, err = cfg.ProgramPath(r.Host.Paths); err != nil {
+			return failure.New(failure.Config, err)
+		}
+	}
+	ems, err := r.Host.Launcher.Emulations(program)
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
 	if !slices.Contains(ems, "virtio-9p") {
 		return failure.New(failure.Environment, fmt.Errorf(
-			"The Virtio 9p (VirtFS) bhyve interface is not available in %s; update FreeBSD to 13.0 or later", r.Host.Paths.Bhyve))
+			"The Virtio 9p (VirtFS) bhyve interface is not available in %s; update FreeBSD to 13.0 or later", program))
 	}
 	return nil
 }

@@ -294,6 +294,44 @@ func TestRecovery(t *testing.T) {
 	}
 }
 
+// TestBuiltInRecovery: a wifibox built with the suspend_guest default, as
+// the port's RECOVER_SUSPEND_GUEST option builds it, over a core.conf
+// without a recovery line (an upgrade keeps the user's old one), stops the
+// guest on suspend; status -v and doctor say the method came from the
+// build. The default build says restart_vmm.
+func TestBuiltInRecovery(t *testing.T) {
+	built := filepath.Join(t.TempDir(), "wifibox")
+	if out, err := exec.Command("go", "build", "-o", built,
+		"-ldflags", "-X github.com/wifibox/wifibox/config.defaultRecovery=suspend_guest", ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	h := newHost(t)
+	h.config("core.conf", "loglevel=info\n")
+	run := func(args ...string) string {
+		out, err := exec.Command(built, append([]string{"-S", h.dir}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("wifibox %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	const line = "suspend_guest (the default built into this wifibox: core.conf has no recovery line)"
+	if out := run("doctor"); !strings.Contains(out, "OK   recovery: "+line+"\n") {
+		t.Errorf("doctor does not show the built-in recovery:\n%s", out)
+	}
+	run("start")
+	if out := run("status", "-v"); !strings.Contains(out, "Recovery:    "+line+"\n") {
+		t.Errorf("status -v does not show the built-in recovery:\n%s", out)
+	}
+	from := len(h.trace())
+	run("suspend")
+	if diff := cmp.Diff(stopGuest, ops(h.trace(), from)); diff != "" {
+		t.Errorf("suspend (-want +got):\n%s", diff)
+	}
+	if out, _, _ := h.run("status", "-v"); !strings.Contains(out, "Recovery:    restart_vmm (the default built into this wifibox: core.conf has no recovery line)\n") {
+		t.Errorf("the default build's status -v:\n%s", out)
+	}
+}
+
 // TestStatusJSON decodes `status --json` before and after a start.
 func TestStatusJSON(t *testing.T) {
 	type report struct {
