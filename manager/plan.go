@@ -46,6 +46,10 @@ func Prepare(h *host.Host) (Plan, error) {
 	if err != nil {
 		return Plan{}, failure.New(failure.Config, err)
 	}
+	program, err := cfg.ProgramPath(p)
+	if err != nil {
+		return Plan{}, failure.New(failure.Config, err)
+	}
 	if err := CheckFiles(p); err != nil {
 		return Plan{}, err
 	}
@@ -58,7 +62,7 @@ func Prepare(h *host.Host) (Plan, error) {
 			fmt.Errorf("no tap interface is available on %s: %w; run `wifibox start netif` first", Bridge, err))
 	}
 	spec := bhyve.Spec{
-		Program:      p.Bhyve,
+		Program:      program,
 		CPUs:         cfg.CPUs,
 		Memory:       cfg.Memory,
 		Firmware:     p.Firmware,

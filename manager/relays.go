@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"path/filepath"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/relay"
@@ -12,21 +14,18 @@ import (
 
 // RelayConfig reads appliance/uds_passthru.conf and checks, changing
 // nothing, that its sockets can be created: their users and groups exist,
-// their paths are not refused. It gives the configuration, whether the
-// file exists, its warnings (unknown names), and why the control-socket
-// pass-through cannot run, naming the file (file:line:column) and what to
-// do; nil when it can, or when the file does not exist. start warns of
-// it, status and wait tell it, doctor lists it, and the VM manager runs
-// the guest without the pass-through.
+// their paths are not refused (relay.Check). It gives the configuration,
+// whether the file exists, its warnings (unknown names), and why the
+// control-socket relay cannot start, naming the file (file:line:column)
+// and what to do; nil when it can, or when the file does not exist. start
+// warns of it, doctor lists it, status and wait tell it (RelayProblem).
 func RelayConfig(p host.Paths) (config.UDSPassthru, bool, []string, error) {
 	uds, exists, warnings, err := config.LoadUDSPassthru(p.UDSPassthruConf())
 	if err != nil || !exists {
 		return uds, exists, warnings, err
 	}
-	for _, s := range relaySockets(p, uds) {
-		if err := relay.Check(s); err != nil {
-			return uds, true, warnings, fmt.Errorf("%s: sockets entry for %s: %w", uds.SocketsAt, s.Path, err)
-		}
+	if err := relay.Check(relaySockets(p, uds)); err != nil {
+		return uds, true, warnings, fmt.Errorf("%s: the control-socket relay cannot start as %s says: %w", uds.SocketsAt, p.UDSPassthruConf(), err)
 	}
 	return uds, true, warnings, nil
 }
@@ -42,49 +41,85 @@ func relaySockets(p host.Paths, uds config.UDSPassthru) []relay.Socket {
 	return sockets
 }
 
-// startRelays starts the control-socket pass-through of
-// appliance/uds_passthru.conf, when the file exists, once the guest runs.
-// A relay that cannot start is logged: the guest runs without it, as it
-// did with the shell implementation.
-func (m *manager) startRelays() {
-	p := m.h.Paths
+// relayPlan reads appliance/uds_passthru.conf into the relay's options.
+// reason, when not "", says why no relay can start, and so why the stage
+// wifi cannot be seen: the file is absent, refused, or names an owner
+// that does not exist or a path that is refused (RelayConfig).
+func relayPlan(p host.Paths, log *logrus.Logger) (opts relay.Options, reason string) {
 	uds, exists, warnings, err := RelayConfig(p)
-	for _, w := range warnings {
-		m.log.Warn(w)
+	if log != nil {
+		for _, w := range warnings {
+			log.Warn(w)
+		}
 	}
-	if err != nil || !exists {
-		m.noRelayFor(exists, err)
-		return
+	switch {
+	case err != nil:
+		return opts, err.Error()
+	case !exists:
+		return opts, noRelay
 	}
-	m.log.Debugf("VM manager: configuration as read: %s: network=%v:%v sockets=%+v max_sessions=%d",
-		p.UDSPassthruConf(), uds.GuestIP, uds.Netmask, uds.Sockets, uds.MaxSessions)
-	sockets := relaySockets(p, uds)
-	r, err := relay.Start(relay.Options{
-		Sockets:    sockets,
+	if log != nil {
+		log.Debugf("VM manager: configuration as read: %s: network=%v:%v sockets=%+v max_sessions=%d",
+			p.UDSPassthruConf(), uds.GuestIP, uds.Netmask, uds.Sockets, uds.MaxSessions)
+	}
+	return relay.Options{
+		Sockets:    relaySockets(p, uds),
 		Guest:      uds.GuestIP,
 		Resolve:    func() (netip.Addr, error) { return relay.DefaultGateway(Bridge) },
 		MaxClients: uds.MaxSessions,
-		Log:        m.log,
-	})
-	if err != nil {
-		m.noRelayFor(true, err)
+		Log:        log,
+	}, ""
+}
+
+// RelayProblem says why the control-socket relay cannot start on the
+// host p, and so why the stage wifi cannot be seen; "" when nothing in
+// its configuration stands in the way. `wait wifi` gives it, and a
+// running VM manager gives it in Status.WifiUnseen.
+func RelayProblem(p host.Paths) string {
+	_, reason := relayPlan(p, nil)
+	return reason
+}
+
+// startRelays starts the control-socket pass-through of
+// appliance/uds_passthru.conf, when the file exists, once the guest runs.
+// A relay that cannot start is logged, and Status.WifiUnseen says why: the
+// guest runs without it, as it did with the shell implementation.
+func (m *manager) startRelays() {
+	opts, reason := relayPlan(m.h.Paths, m.log)
+	opts.Adopt, m.adopt = m.adopt, nil
+	defer func() {
+		for _, h := range opts.Adopt {
+			h.File.Close() // those not taken over
+		}
+	}()
+	var r *relay.Relay
+	if reason == "" {
+		var err error
+		if r, err = relay.Start(opts); err != nil {
+			reason = fmt.Sprintf("the control-socket relay could not start: %v", err)
+		}
+	}
+	if reason != "" {
+		if reason != noRelay {
+			m.log.Errorf("VM manager: no control-socket pass-through: %s", reason)
+		}
+		m.wifiUnseen(reason)
 		return
 	}
-	m.log.Infof("VM manager: control-socket pass-through started for %d sockets", len(sockets))
+	m.log.Infof("VM manager: control-socket pass-through started for %d sockets", len(opts.Sockets))
 	m.mu.Lock()
 	m.relays = r
 	m.mu.Unlock()
 }
 
-// noRelayFor logs why the guest runs without the pass-through, when it
-// is for err, and keeps why for status.
-func (m *manager) noRelayFor(exists bool, err error) {
-	if err != nil {
-		m.log.Errorf("VM manager: no control-socket pass-through: %v", err)
-	}
+// wifiUnseen records why the stage wifi cannot be seen, and tells the
+// commands waiting for a stage.
+func (m *manager) wifiUnseen(reason string) {
 	m.mu.Lock()
-	m.noRelay = unseen(exists, err)
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	m.status.WifiUnseen = reason
+	close(m.changed)
+	m.changed = make(chan struct{})
 }
 
 // stopRelays stops the pass-through and removes its sockets.

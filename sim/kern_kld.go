@@ -95,11 +95,18 @@ func kernelFile() *linkerFile {
 // moduleFiles are the modules each module file declares
 // (DECLARE_MODULE, DEV_MODULE, DRIVER_MODULE): vmm.ko also holds the ppt
 // driver (sys/modules/vmm/Makefile builds io/ppt.c in), as module pci/ppt.
+// The Wi-Fi cards' drivers: ath(4)'s PCI attachment is
+// DRIVER_MODULE(if_ath_pci, pci, ...) (sys/dev/ath/if_ath_pci.c), module
+// pci/if_ath_pci of driver ath; iwlwifi is a LinuxKPI driver, which
+// declares no module (linux_pci_register_driver adds it to the pci
+// devclass from a SYSINIT, sys/compat/linuxkpi/common/src/linux_pci.c).
 var moduleFiles = map[string][]string{
-	"vmm.ko":       {"vmm", "pci/ppt"},
-	"if_bridge.ko": {"if_bridge"},
-	"nmdm.ko":      {"nmdm"},
-	"if_tuntap.ko": {"if_tuntap"},
+	"vmm.ko":        {"vmm", "pci/ppt"},
+	"if_bridge.ko":  {"if_bridge"},
+	"nmdm.ko":       {"nmdm"},
+	"if_tuntap.ko":  {"if_tuntap"},
+	"if_iwlwifi.ko": {},
+	"if_ath_pci.ko": {"pci/if_ath_pci"},
 }
 
 // linker is the kernel linker's state: its files in load order, the

@@ -42,9 +42,13 @@ import (
 	"github.com/wifibox/wifibox/internal/trace"
 )
 
-// wifiCard is the Intel Wi-Fi card, the device pci_device_missing removes
-// and whose native driver native_driver_missing keeps out.
-var wifiCard = host.Selector{Bus: 3}
+// wifiCard is the Intel Wi-Fi card, the device pci_device_missing and
+// wifi_cards=0 remove and whose native driver native_driver_missing keeps
+// out; secondCard the Atheros card that wifi_cards=2 adds.
+var (
+	wifiCard   = host.Selector{Bus: 3}
+	secondCard = host.Selector{Bus: 4}
+)
 
 // device is a PCI function and its device_t: Driver is its devclass
 // (device_get_name(), "" when it has none) with its unit, Attached its
@@ -67,11 +71,18 @@ func newDevice(sel host.Selector, vendor, dev uint16, class, subclass uint8, dri
 	}
 }
 
-// devices gives the devices on the bus (pci_devq), without the Wi-Fi card
-// when the pci_device_missing fault is set.
+// devices gives the devices on the bus (pci_devq): without the Intel
+// Wi-Fi card when the pci_device_missing fault is set or wifi_cards is 0,
+// with the Atheros card only when wifi_cards is 2.
 func (t *txn) devices() []*device {
 	return slices.DeleteFunc(slices.Clone(t.st.Devices), func(d *device) bool {
-		return t.faults.pciDeviceMissing && d.Selector == wifiCard
+		switch d.Selector {
+		case wifiCard:
+			return t.faults.pciDeviceMissing || t.faults.wifiCards == 0
+		case secondCard:
+			return t.faults.wifiCards < 2
+		}
+		return false
 	})
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/internal/linktest"
 )
 
 // TestOpenNamesThePathOnce: an error names the path once, with its cause:
@@ -175,4 +177,36 @@ func TestWriteAtomic(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("files left beside: %v", entries)
 	}
+}
+
+// TestReplace: the content is replaced, the mode kept; a new file gets
+// perm; a link in the file's place is refused and its target untouched.
+func TestReplace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rc.conf")
+	if err := Replace(path, []byte("a=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("new file: %v, %v; want mode 0644", fi, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(path, []byte("a=2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 || string(data) != "a=2\n" {
+		t.Errorf("replaced file: %q, %v, %v; want a=2 with mode 0600", data, fi.Mode(), err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left beside the file: %v", entries)
+	}
+	link := filepath.Join(dir, "link")
+	linktest.Check(t, link, func(bool) {
+		if err := Replace(link, []byte("evil\n"), 0o644); err == nil {
+			t.Errorf("Replace through a link succeeded")
+		}
+	})
 }
