@@ -331,3 +331,47 @@ func TestRoutingSocketClose(t *testing.T) {
 		t.Fatal("Next still blocked 30 s after Close")
 	}
 }
+
+// TestDestroyOpenTap: destroying a tap whose device is open waits until
+// it is closed (tun_destroy sleeps while tunopen's busy holds), meanwhile
+// the tap is still there and cannot be opened again; the close lets the
+// destroy finish.
+func TestDestroyOpenTap(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		n := ifnetOf(t, k)
+		tap := clone(t, n, "tap")
+		fd, err := k.Open("/dev/"+tap, unix.O_RDWR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- n.DestroyInterface(tap) }()
+		// A destroy that does not wait has returned by now.
+		time.Sleep(100 * time.Millisecond)
+		select {
+		case err := <-done:
+			k.Close(fd)
+			t.Fatalf("SIOCIFDESTROY of a tap open returned (%v) before the close", err)
+		default:
+		}
+		if _, err := n.Interface(tap); err != nil {
+			t.Errorf("the tap while its destroy waits: %v, want it listed", err)
+		}
+		_, err = k.Open("/dev/"+tap, unix.O_RDWR)
+		wantErr(t, "open a tap open and being destroyed", err, abi.EBUSY)
+		if err := k.Close(fd); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("SIOCIFDESTROY after the close: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("SIOCIFDESTROY still waiting 30 s after the tap was closed")
+		}
+		if _, err := n.Interface(tap); !errors.Is(err, abi.ENXIO) {
+			t.Errorf("the tap after its destroy: %v, want ENXIO", err)
+		}
+	})
+}

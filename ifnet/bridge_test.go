@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -400,5 +401,71 @@ func TestTeardownGoesOn(t *testing.T) {
 	h.sys.fail = nil
 	if diff := cmp.Diff([]string{"em0", "lo0"}, h.names(t)); diff != "" {
 		t.Errorf("interfaces (-want +got):\n%s", diff)
+	}
+}
+
+// TestSetupLeavesHeldTap: right after `service netif stop` destroyed
+// wifibox0, the running guest's tap is marked and in no bridge, but its
+// bhyve holds it open. A start's Setup must not reclaim it: destroying it
+// would wait in the kernel until bhyve exits (tun_destroy), with the
+// command's lock held. The guest's VM manager puts it back (Repair).
+func TestSetupLeavesHeldTap(t *testing.T) {
+	h := newTestHost(t)
+	tap, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+	must(t, err)
+	closeTap := h.holdTap(t, tap)
+	defer closeTap()
+	must(t, h.net.DestroyInterface("wifibox0"))
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Setup still running after 30 s: it waits on the destroy of %s, which its bhyve holds", tap)
+	}
+	if i, err := h.net.Interface(tap); err != nil || !i.LinkUp {
+		t.Errorf("the guest's tap after Setup: %+v, %v; want it kept, open", i, err)
+	}
+	destroyed, err := ifnet.Reclaim(h.net, "wifibox0", h.journal())
+	if err != nil || destroyed != nil {
+		t.Errorf("Reclaim = %v, %v; want nothing destroyed", destroyed, err)
+	}
+	if _, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal()); err != nil {
+		t.Errorf("Repair after Setup: %v", err)
+	}
+}
+
+// TestRepairOn15: after `service netif stop` the guest's tap, which came
+// up once and so has its IPv6 link-local address, cannot join wifibox0
+// again on 15.0 (member_ifaddrs): Repair says ErrTapGone, so the guest
+// starts again on a new tap, and leaves no bridge of its own behind. On
+// 14.3 it joins again.
+func TestRepairOn15(t *testing.T) {
+	for _, rel := range []string{"1403000", "1500068"} {
+		t.Run(rel, func(t *testing.T) {
+			h := newTestHost(t, "osreldate="+rel)
+			tap, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+			must(t, err)
+			defer h.holdTap(t, tap)()
+			must(t, h.net.SetDown(tap))
+			must(t, h.net.DestroyInterface("wifibox0"))
+			done, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal())
+			if rel == "1403000" {
+				if err != nil || len(done) == 0 {
+					t.Errorf("Repair on 14.3 = %q, %v; want the tap back in a new wifibox0", done, err)
+				}
+				return
+			}
+			if !errors.Is(err, ifnet.ErrTapGone) || !errors.Is(err, abi.EINVAL) || !strings.Contains(err.Error(), "member_ifaddrs") {
+				t.Errorf("Repair on 15.0 = %q, %v; want ErrTapGone naming member_ifaddrs", done, err)
+			}
+			if _, err := h.net.Interface("wifibox0"); !errors.Is(err, abi.ENXIO) {
+				t.Errorf("wifibox0 after the failed repair: %v, want it undone (ENXIO)", err)
+			}
+		})
 	}
 }

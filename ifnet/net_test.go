@@ -106,6 +106,17 @@ func (h *testHost) create(t *testing.T, kind string) string {
 	return name
 }
 
+// holdTap opens /dev/TAP as bhyve does, from another process's view of
+// the kernel: its link comes up. The returned func closes it.
+func (h *testHost) holdTap(t *testing.T, tap string) func() {
+	t.Helper()
+	bhyve, err := sim.NewKernel(h.dir)
+	must(t, err)
+	fd, err := bhyve.Open("/dev/"+tap, unix.O_RDWR)
+	must(t, err)
+	return func() { must(t, bhyve.Close(fd)) }
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -57,6 +58,22 @@ func (m *manager) watchNet(tap string) (stop func()) {
 	}
 }
 
+// replaceGoneTap gives wifibox0 a new tap before the guest runs again
+// when it has none: a tap destroyed while bhyve held it (ifconfig tap0
+// destroy) goes only once bhyve has exited (tun_destroy in
+// sys/net/if_tuntap.c waits for its close), when no network watch runs.
+func (m *manager) replaceGoneTap() {
+	if tap, err := ifnet.Tap(m.h.Net, Bridge); err != nil || tap != "" {
+		return
+	}
+	tap, _, err := ifnet.Setup(m.h.Net, Bridge, NetifJournal(m.h.Paths.RunDir))
+	if err != nil {
+		m.log.Errorf("VM manager: %s has no tap, and a new one could not be made: %v", Bridge, err)
+		return
+	}
+	m.log.Warnf("VM manager: network repair: %s had no tap: the guest starts again on %s", Bridge, tap)
+}
+
 // repairNet puts the guest's network back in order, logs what it did and
 // keeps it for status. It tells whether the guest is being reset for a new
 // tap, which ends the watch.
@@ -69,7 +86,7 @@ func (m *manager) repairNet(tap string) (reset bool) {
 			m.log.Errorf("VM manager: %s is gone, and a new tap could not be made: %v", tap, serr)
 			return false
 		}
-		done = append(done, tap+" was gone: the guest is reset and started again on "+newTap)
+		done = append(done, fmt.Sprintf("%v: the guest is reset and started again on %s", err, newTap))
 		err = m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendReset)
 		reset = err == nil
 	}

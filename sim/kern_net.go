@@ -48,6 +48,9 @@ type ifnet struct {
 	// Opener is the process holding a tap's /dev/tapN open; its link is
 	// up meanwhile (tunopen and tunclose in if_tuntap.c).
 	Opener int `json:"opener,omitempty"`
+	// Dying is the process destroying a tap that is open, which waits in
+	// tun_destroy for the close (TUN_DYING); 0 for none.
+	Dying int `json:"dying,omitempty"`
 }
 
 // ifType gives the interface's IFT_* type.
@@ -221,6 +224,15 @@ func (t *txn) freeIndex() int {
 // such interface, EINVAL when no cloner made it. A member leaves its
 // bridge and a bridge releases its members (bridge_ifdetach,
 // bridge_clone_destroy); the departure is announced (if_detach_internal).
+//
+// A tap whose device is open is not destroyed while it is: tun_destroy
+// (if_tuntap.c, freebsd-src 002829ea, as on stable/13 and stable/14) sets
+// TUN_DYING and, while tun_busy is not 0 (tunopen busies the tap until
+// tundtor, the last close), sleeps on tun_cv with cv_wait_unlock, which
+// no signal ends; newer main sleeps with cv_wait_sig, which a signal ends
+// with TUN_DYING cleared. The call returns only once the opener has
+// closed the device or exited: a bhyve that runs holds it until it exits.
+// Meanwhile the tap is still listed, and tunopen refuses it (EBUSY).
 func ifDestroy(t *txn, f *file, arg unsafe.Pointer) error {
 	req := (*abi.Ifreq)(arg)
 	name := cstring(req.Name[:])
@@ -231,6 +243,13 @@ func ifDestroy(t *txn, f *file, arg unsafe.Pointer) error {
 	}
 	if i.Cloner == "" {
 		return abi.EINVAL
+	}
+	t.reapTap(i)
+	if i.Kind == "tap" && i.Opener != 0 {
+		i.Dying = os.Getpid()
+		t.sleep = i.Opener
+		t.line += fmt.Sprintf(" (sleeps until process %d closes /dev/%s)", i.Opener, i.Name)
+		return nil
 	}
 	t.destroy(i)
 	return nil
@@ -560,7 +579,8 @@ func dynamicCdev(path string) (*cdev, bool) {
 // tapOpen is tunopen (if_tuntap.c, freebsd-src 002829ea): ENOENT without
 // the interface (devfs has no such node; the model serves the tap's
 // current name, which tunrename makes an alias of), EBUSY while it is
-// open (TUN_OPEN; a process that died has closed it); then
+// open (TUN_OPEN; a process that died has closed it) or being destroyed
+// (TUN_DYING, while the destroying process waits); then
 // IFF_DRV_RUNNING and the link up (if_link_state_change, which rt_ifmsg
 // announces). IFF_UP is left as it is: net.link.tap.up_on_open is 0 by
 // default.
@@ -570,7 +590,7 @@ func tapOpen(t *txn, name string) error {
 		return abi.ENOENT
 	}
 	t.reapTap(i)
-	if i.Opener != 0 {
+	if i.Opener != 0 || (i.Dying != 0 && processAlive(i.Dying)) {
 		return abi.EBUSY
 	}
 	i.Opener = os.Getpid()
