@@ -118,7 +118,7 @@ func (v *VMs) VMExists(name string) (bool, error) {
 
 // SuspendVM forces the VM into the given suspend state (vm_open,
 // vm_suspend, vm_close). A VM whose node /dev/vmm/NAME is not there is not
-// opened: 13.x's vm_open destroys what it fails to open.
+// opened: 12.x's vm_open destroys what it fails to open.
 func (v *VMs) SuspendVM(name string, how host.SuspendHow) error {
 	value, err := suspendValue(runtime.GOARCH, how)
 	if err != nil {
@@ -130,6 +130,7 @@ func (v *VMs) SuspendVM(name string, how host.SuspendHow) error {
 	}
 	defer lib.close(ctx)
 	if errno := lib.suspend(ctx, value); errno != 0 {
+		lib.gone(name, errno)
 		return callError("suspend", "vm_suspend", name, errno)
 	}
 	return nil
@@ -145,6 +146,7 @@ func (v *VMs) BootCPUActive(name string) (bool, error) {
 	defer lib.close(ctx)
 	active, errno := lib.bootCPUActive(ctx)
 	if errno != 0 {
+		lib.gone(name, errno)
 		return false, callError("query", "vm_active_cpus", name, errno)
 	}
 	return active, nil
@@ -158,15 +160,17 @@ func (v *VMs) DestroyVM(name string) error {
 		return err
 	}
 	lib.destroy(ctx)
+	lib.forget(name)
 	return nil
 }
 
 // open opens the VM for op (vm_open) if its node /dev/vmm/NAME is there;
 // a VM that is not there is noSuchVM. Whether a failed vm_open found no VM
-// is told by the node, not by errno: 13.x's vm_open calls vm_destroy on
-// failure (lib/libvmmapi/vmmapi.c, freebsd-src 02a6052b), whose
+// is told by the node, not by errno: 12.x's vm_open calls vm_destroy on
+// failure (lib/libvmmapi/vmmapi.c, freebsd-src 02a6052b, 12-era), whose
 // hw.vmm.destroy leaves errno EINVAL, or ENOENT, whatever open(2) said;
-// 14.0 keeps open's errno and destroys nothing (e4656e10), as 15.0's
+// 13.x keeps open's errno and destroys nothing (the 13-lineage copy
+// truenas/os b4545622), as 14.0 does (e4656e10) and as 15.0's
 // vm_openf does.
 func (v *VMs) open(op, name string) (*library, uintptr, error) {
 	exists, err := v.VMExists(name)
