@@ -36,6 +36,7 @@ const (
 	EEXIST          Errno = 17
 	ENODEV          Errno = 19
 	ENOTDIR         Errno = 20
+	EISDIR          Errno = 21
 	EINVAL          Errno = 22
 	ENOTTY          Errno = 25
 	ENOSPC          Errno = 28
@@ -71,6 +72,7 @@ var errnos = map[Errno]struct {
 	EEXIST:          {"EEXIST", "File exists", unix.EEXIST},
 	ENODEV:          {"ENODEV", "Operation not supported by device", unix.ENODEV},
 	ENOTDIR:         {"ENOTDIR", "Not a directory", unix.ENOTDIR},
+	EISDIR:          {"EISDIR", "Is a directory", unix.EISDIR},
 	EINVAL:          {"EINVAL", "Invalid argument", unix.EINVAL},
 	ENOTTY:          {"ENOTTY", "Inappropriate ioctl for device", unix.ENOTTY},
 	ENOSPC:          {"ENOSPC", "No space left on device", unix.ENOSPC},

@@ -23,6 +23,7 @@ const (
 	IFF_BROADCAST   = 0x2
 	IFF_LOOPBACK    = 0x8
 	IFF_DRV_RUNNING = 0x40 // in if_drv_flags
+	IFF_PROMISC     = 0x100
 	IFF_SIMPLEX     = 0x800
 	IFF_MULTICAST   = 0x8000
 

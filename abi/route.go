@@ -10,6 +10,7 @@ const (
 	SOCK_RAW = 3
 	AF_LINK  = 18
 
+	NET_RT_DUMP    = 1 // sysctl net.routetable.0.AF.NET_RT_DUMP.0[.fib]
 	NET_RT_IFLISTL = 5 // sysctl net.routetable.0.0.NET_RT_IFLISTL.0
 
 	RTM_VERSION    = 5

@@ -75,9 +75,14 @@ func Open(s sys.Sys) (*Socket, error) {
 
 // Next reads messages until one about an interface comes, and gives it.
 // It blocks meanwhile; Close from another goroutine makes it return
-// ErrClosed.
+// ErrClosed. Whether the socket was closed is checked before each read
+// too: a Close between two reads has released the descriptor, whose
+// number the next open may take.
 func (r *Socket) Next() (Event, error) {
 	for {
+		if r.closed.Load() {
+			return Event{}, ErrClosed
+		}
 		n, err := r.s.Read(r.fd, r.buf)
 		if r.closed.Load() {
 			return Event{}, ErrClosed

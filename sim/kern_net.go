@@ -51,6 +51,9 @@ type ifnet struct {
 	// Dying is the process destroying a tap that is open, which waits in
 	// tun_destroy for the close (TUN_DYING); 0 for none.
 	Dying int `json:"dying,omitempty"`
+	// Promisc: IFF_PROMISC, set while the interface is a bridge member
+	// (bridge_ioctl_add: ifpromisc(ifs, 1); bridge_delete_member: 0).
+	Promisc bool `json:"promisc,omitempty"`
 }
 
 // ifType gives the interface's IFT_* type.
@@ -75,6 +78,9 @@ func (i *ifnet) flags() uint32 {
 	if i.Up {
 		f |= abi.IFF_UP
 	}
+	if i.Promisc {
+		f |= abi.IFF_PROMISC
+	}
 	if (i.Kind == "tap" && i.Opener != 0) || (i.Kind != "tap" && i.Up) {
 		f |= abi.IFF_DRV_RUNNING
 	}
@@ -82,8 +88,11 @@ func (i *ifnet) flags() uint32 {
 }
 
 // linkState gives ifi_link_state: a tap's link is up while its device is
-// open; a bridge's is up when a member's is (bridge_linkcheck); a network
-// card's is up; the loopback's is unknown.
+// open; a bridge's is up when a member's is, down when none is, and
+// unknown while it has no member (bridge_linkcheck sets
+// LINK_STATE_UNKNOWN for an empty member list, which is also the state a
+// new interface starts in); a network card's is up; the loopback's is
+// unknown.
 func (t *txn) linkState(i *ifnet) uint8 {
 	switch i.Kind {
 	case "tap":
@@ -92,6 +101,9 @@ func (t *txn) linkState(i *ifnet) uint8 {
 		}
 		return abi.LINK_STATE_DOWN
 	case "bridge":
+		if len(i.Members) == 0 {
+			return abi.LINK_STATE_UNKNOWN
+		}
 		for _, m := range i.Members {
 			if mi := t.iface(m); mi != nil && t.linkState(mi) == abi.LINK_STATE_UP {
 				return abi.LINK_STATE_UP
@@ -255,13 +267,29 @@ func ifDestroy(t *txn, f *file, arg unsafe.Pointer) error {
 	return nil
 }
 
-// destroy detaches an interface.
+// destroy detaches an interface: a member leaves its bridge; a bridge's
+// members leave it, and drop out of promiscuous mode (announced).
 func (t *txn) destroy(i *ifnet) {
 	if b := t.bridgeOf(i.Name); b != nil {
 		b.Members = slices.DeleteFunc(b.Members, func(m string) bool { return m == i.Name })
 	}
+	for _, name := range i.Members {
+		if m := t.iface(name); m != nil {
+			t.promisc(m, false)
+		}
+	}
 	t.st.Interfaces = slices.DeleteFunc(t.st.Interfaces, func(other *ifnet) bool { return other == i })
 	t.announce(i, abi.IFAN_DEPARTURE)
+}
+
+// promisc is ifpromisc (if.c if_setflag): a change of IFF_PROMISC goes
+// through the driver's SIOCSIFFLAGS and is announced with RTM_IFINFO
+// (rt_ifmsg), the message a tap joining or leaving a bridge sends.
+func (t *txn) promisc(i *ifnet, on bool) {
+	if i.Promisc != on {
+		i.Promisc = on
+		t.ifinfo(i)
+	}
 }
 
 // ifRename is SIOCSIFNAME (ifhwioctl: copyinstr of the new name from
@@ -458,6 +486,7 @@ func bridgeAdd(t *txn, b *ifnet, arg unsafe.Pointer) error {
 		return abi.EINVAL
 	}
 	b.Members = append(b.Members, name)
+	t.promisc(m, true)
 	return nil
 }
 
@@ -471,6 +500,9 @@ func bridgeDel(t *txn, b *ifnet, arg unsafe.Pointer) error {
 		return abi.ENOENT
 	}
 	b.Members = slices.Delete(b.Members, n, n+1)
+	if m := t.iface(name); m != nil {
+		t.promisc(m, false)
+	}
 	return nil
 }
 
@@ -499,15 +531,24 @@ func bridgeGifs(t *txn, b *ifnet, arg unsafe.Pointer) error {
 	return nil
 }
 
-// sysctlRoutetable is net.routetable (rtsock.c sysctl_rtsock): the
-// components after the name are protocol, family, operation, argument and
-// an optional fib (EINVAL for another count); NET_RT_IFLISTL with argument
-// 0 lists every interface (sysctl_iflist): an if_msghdrl with the
-// interface's sockaddr_dl per interface (its addresses' RTM_NEWADDR
-// messages are left out). Other operations are unmodelled.
+// sysctlRoutetable is net.routetable (rtsock.c sysctl_rtsock, 14-era
+// d87a5f2a): the components after the name are the protocol (0), then
+// the family, the operation and its argument; NET_RT_DUMP alone takes a
+// fib after them. Fewer components are EISDIR, more ENOTDIR, so
+// NET_RT_IFLISTL takes exactly 4. NET_RT_IFLISTL with argument 0 lists
+// every interface (sysctl_iflist): an if_msghdrl with the interface's
+// sockaddr_dl per interface (its addresses' RTM_NEWADDR messages are
+// left out). Other operations are unmodelled.
 func sysctlRoutetable(t *txn, args []int) ([]byte, error) {
-	if len(args) < 4 || len(args) > 5 {
-		return nil, abi.EINVAL
+	max := 4
+	if len(args) > 2 && args[2] == abi.NET_RT_DUMP {
+		max = 5
+	}
+	switch {
+	case len(args) < 4:
+		return nil, abi.EISDIR
+	case len(args) > max:
+		return nil, abi.ENOTDIR
 	}
 	if args[2] != abi.NET_RT_IFLISTL || args[3] != 0 || args[1] != 0 {
 		return nil, abi.ENOSYS
