@@ -1,7 +1,9 @@
 // Package abi holds FreeBSD's numbers and layouts under their C names: errno
 // values and their texts, ioctl requests, syscall numbers, and the structs
 // passed to the kernel, each with the header it comes from. It is the one
-// place these facts are written; testdata/freebsd-abi.json pins them, and
+// place these facts are written. Those golang.org/x/sys generates from
+// FreeBSD's headers are pinned to it at compile time (xsys_freebsd.go);
+// testdata/freebsd-abi.json pins the others, and
 // both the FreeBSD backends (ppt, ifnet, kmod, launch, vmmapi) and the model
 // of the kernel in sim/ use them, so a Linux build speaks FreeBSD's ABI.
 package abi

@@ -6,18 +6,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/wifibox/wifibox/internal/abitest"
 )
-
-// The values are FreeBSD's, pinned by testdata/freebsd-abi.json.
-func TestErrnoValues(t *testing.T) {
-	got := map[string]int64{}
-	for e, d := range errnos {
-		got["errno."+d.name] = int64(e)
-	}
-	abitest.Check(t, got)
-}
 
 func TestErrnoIsHostName(t *testing.T) {
 	err := fmt.Errorf("vm_suspend wifibox: %w", EALREADY)

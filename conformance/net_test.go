@@ -408,7 +408,7 @@ func linkState(t *testing.T, k sys.Sys, index int) uint8 {
 				t.Fatal(err)
 			}
 			if int(m.Index) == index {
-				return m.Data.LinkState
+				return m.Data.Link_state
 			}
 		}
 		b = b[size:]

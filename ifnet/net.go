@@ -397,14 +397,14 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 	if hdr.Addrs&(abi.RTA_IFP<<1-1) != abi.RTA_IFP {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: addresses %#x, want the interface's alone first", hdr.Addrs)
 	}
-	var sdl abi.SockaddrDl
+	var sdl abi.RawSockaddrDatalink
 	addr := msg[hdr.Len:]
 	if _, err := binary.Decode(addr, binary.NativeEndian, &sdl); err != nil {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl: %w", err)
 	}
-	end := int(unsafe.Sizeof(sdl)) + int(sdl.NLen)
+	end := int(unsafe.Sizeof(sdl)) + int(sdl.Nlen)
 	if sdl.Family != abi.AF_LINK || end > int(sdl.Len) || end > len(addr) {
-		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl of family %d, length %d with a name of %d bytes", sdl.Family, sdl.Len, sdl.NLen)
+		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl of family %d, length %d with a name of %d bytes", sdl.Family, sdl.Len, sdl.Nlen)
 	}
 	name := string(addr[unsafe.Sizeof(sdl):end])
 	return host.Interface{
@@ -412,7 +412,7 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 		Index:  int(hdr.Index),
 		Kind:   kind(hdr.Data.Type, name),
 		Up:     hdr.Flags&abi.IFF_UP != 0,
-		LinkUp: hdr.Data.LinkState == abi.LINK_STATE_UP,
+		LinkUp: hdr.Data.Link_state == abi.LINK_STATE_UP,
 	}, nil
 }
 

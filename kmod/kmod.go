@@ -141,7 +141,7 @@ func (k *Kernel) provider(name string) (int, error) {
 
 // path gives the full path of a loaded file (kldstat).
 func (k *Kernel) path(fileid int) (string, error) {
-	stat := abi.Kld_file_stat{Version: int32(abi.SizeofKldFileStat)}
+	stat := abi.KldFileStat{Version: int32(abi.SizeofKldFileStat)}
 	if err := k.sys.Kldstat(fileid, unsafe.Pointer(&stat)); err != nil {
 		return "", fmt.Errorf("kldstat %d: %w", fileid, err)
 	}

@@ -564,11 +564,11 @@ func sysctlRoutetable(t *txn, args []int) ([]byte, error) {
 
 // ifdata fills struct if_data for an interface.
 func (t *txn) ifdata(i *ifnet) abi.IfData {
-	d := abi.IfData{Type: i.ifType(), LinkState: t.linkState(i), Mtu: 1500}
-	d.DataLen = uint16(unsafe.Sizeof(d))
+	d := abi.IfData{Type: i.ifType(), Link_state: t.linkState(i), Mtu: 1500}
+	d.Datalen = uint16(unsafe.Sizeof(d))
 	if i.Kind != "loopback" {
-		d.AddrLen = 6
-		d.HdrLen = 14
+		d.Addrlen = 6
+		d.Hdrlen = 14
 	}
 	return d
 }
@@ -580,8 +580,8 @@ func (t *txn) iflistMsg(i *ifnet) []byte {
 		Flags: int32(i.flags()), Index: uint16(i.Index), Data: d}
 	hdr.Len = uint16(unsafe.Sizeof(hdr))
 	hdr.DataOff = uint16(unsafe.Offsetof(hdr.Data))
-	sdl := sockaddrDl(i, d.AddrLen)
-	hdr.MsgLen = hdr.Len + uint16(len(sdl))
+	sdl := sockaddrDl(i, d.Addrlen)
+	hdr.Msglen = hdr.Len + uint16(len(sdl))
 	b, _ := binary.Append(nil, binary.NativeEndian, &hdr)
 	return append(b, sdl...)
 }
@@ -590,10 +590,10 @@ func (t *txn) iflistMsg(i *ifnet) []byte {
 // at least sizeof(struct sockaddr_dl) (54 bytes), in a message rounded up
 // to a long (SA_SIZE).
 func sockaddrDl(i *ifnet, alen uint8) []byte {
-	const fixed = int(unsafe.Sizeof(abi.SockaddrDl{}))
+	const fixed = int(unsafe.Sizeof(abi.RawSockaddrDatalink{}))
 	size := max(54, (fixed+len(i.Name)+int(alen)+7)&^7)
-	sdl := abi.SockaddrDl{Len: uint8(size), Family: abi.AF_LINK, Index: uint16(i.Index),
-		Type: i.ifType(), NLen: uint8(len(i.Name)), ALen: alen}
+	sdl := abi.RawSockaddrDatalink{Len: uint8(size), Family: abi.AF_LINK, Index: uint16(i.Index),
+		Type: i.ifType(), Nlen: uint8(len(i.Name)), Alen: alen}
 	b, _ := binary.Append(nil, binary.NativeEndian, &sdl)
 	b = append(b, i.Name...)
 	if alen == 6 {
