@@ -10,6 +10,7 @@ package abi
 
 import (
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -116,6 +117,23 @@ func (e Errno) Is(target error) bool {
 		return ok && d.host == t
 	}
 	return false
+}
+
+// As makes errors.As(err, &errno) with a syscall.Errno (unix.Errno) hold
+// for abi values too, giving the build's own errno of that name, as a
+// system call's error would; a value this package does not list is given
+// as its number.
+func (e Errno) As(target any) bool {
+	p, ok := target.(*syscall.Errno)
+	if !ok {
+		return false
+	}
+	if d, ok := errnos[e]; ok {
+		*p = d.host
+	} else {
+		*p = syscall.Errno(e)
+	}
+	return true
 }
 
 // FromUnix converts what a system call of this build returned. On FreeBSD

@@ -3,6 +3,7 @@ package abi
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -23,5 +24,19 @@ func TestErrnoIsHostName(t *testing.T) {
 		if back := FromUnix(d.host); back != e {
 			t.Errorf("FromUnix(%s) = %d, want %d", d.name, back, e)
 		}
+	}
+}
+
+// TestErrnoAs: errors.As to syscall.Errno works on the model's errors, and
+// gives the build's errno of the same name.
+func TestErrnoAs(t *testing.T) {
+	err := fmt.Errorf("bridge_add wifibox0 tap0: %w", EBUSY)
+	var errno syscall.Errno
+	if !errors.As(err, &errno) || errno != unix.EBUSY {
+		t.Errorf("errors.As(%v, *syscall.Errno) = %v, %v; want EBUSY", err, errno, errno == unix.EBUSY)
+	}
+	var u unix.Errno
+	if !errors.As(fmt.Errorf("x: %w", ENOMSG), &u) || u != unix.ENOMSG {
+		t.Errorf("errors.As(ENOMSG, *unix.Errno) = %v; want ENOMSG", u)
 	}
 }

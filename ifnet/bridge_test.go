@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/ifnet"
@@ -61,7 +62,7 @@ func TestSetupOn15(t *testing.T) {
 	// The order Setup used before: up, then add.
 	tap := h.create(t, "tap")
 	must(t, h.net.SetUp(tap))
-	if err := h.net.AddMember("wifibox0", tap); !errors.Is(err, abi.EINVAL) {
+	if err := h.net.AddMember("wifibox0", tap); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("adding a tap that is up on 15.0: %v, want EINVAL", err)
 	}
 	// 14.3 lets it in.
@@ -186,7 +187,7 @@ func TestSetupWithoutBridgeModule(t *testing.T) {
 		return nil
 	}
 	_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
-	if !errors.Is(err, abi.EINVAL) || !strings.Contains(err.Error(), "SIOCIFCREATE2") || !strings.Contains(err.Error(), "if_bridge is not loaded") {
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "SIOCIFCREATE2") || !strings.Contains(err.Error(), "if_bridge is not loaded") {
 		t.Errorf("Setup without the bridge cloner: %v", err)
 	}
 }
@@ -308,14 +309,14 @@ func TestSetupUndoFails(t *testing.T) {
 			t.Errorf("Setup = %v, want it to mention %q", err, want)
 		}
 	}
-	if !errors.Is(err, abi.EPERM) {
+	if !errors.Is(err, unix.EPERM) {
 		t.Errorf("Setup = %v, want EPERM", err)
 	}
 }
 
 func TestTap(t *testing.T) {
 	h := newTestHost(t)
-	if _, err := ifnet.Tap(h.net, "wifibox0"); !errors.Is(err, abi.ENXIO) {
+	if _, err := ifnet.Tap(h.net, "wifibox0"); !errors.Is(err, unix.ENXIO) {
 		t.Errorf("Tap without a bridge: %v, want ENXIO", err)
 	}
 	h = setUpHost(t, true, "em0")
@@ -395,7 +396,7 @@ func TestTeardownGoesOn(t *testing.T) {
 		return nil
 	}
 	_, err := ifnet.Teardown(h.net, "wifibox0", h.journal())
-	if !errors.Is(err, abi.EPERM) || !strings.Contains(err.Error(), "BRDGDEL") {
+	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "BRDGDEL") {
 		t.Errorf("Teardown = %v, want the BRDGDEL failure", err)
 	}
 	h.sys.fail = nil
@@ -460,10 +461,10 @@ func TestRepairOn15(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ifnet.ErrTapGone) || !errors.Is(err, abi.EINVAL) || !strings.Contains(err.Error(), "member_ifaddrs") {
+			if !errors.Is(err, ifnet.ErrTapGone) || !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "member_ifaddrs") {
 				t.Errorf("Repair on 15.0 = %q, %v; want ErrTapGone naming member_ifaddrs", done, err)
 			}
-			if _, err := h.net.Interface("wifibox0"); !errors.Is(err, abi.ENXIO) {
+			if _, err := h.net.Interface("wifibox0"); !errors.Is(err, unix.ENXIO) {
 				t.Errorf("wifibox0 after the failed repair: %v, want it undone (ENXIO)", err)
 			}
 		})

@@ -23,7 +23,7 @@ import (
 	"github.com/wifibox/wifibox/sys"
 )
 
-var errInvalidName = fmt.Errorf("an interface name has 1 to %d bytes and no NUL: %w", abi.IFNAMSIZ-1, abi.EINVAL)
+var errInvalidName = fmt.Errorf("an interface name has 1 to %d bytes and no NUL: %w", abi.IFNAMSIZ-1, unix.EINVAL)
 
 // Net is the FreeBSD implementation of host.Net.
 type Net struct {
@@ -166,7 +166,7 @@ func (n *Net) Description(name string) (string, error) {
 		req.Length, req.Buffer = size, unsafe.Pointer(&buf[0])
 		err := n.ioctl(abi.SIOCGIFDESCR, unsafe.Pointer(&req))
 		switch {
-		case errors.Is(err, abi.ENOMSG):
+		case errors.Is(err, unix.ENOMSG):
 			return "", nil
 		case err != nil:
 			return "", fmt.Errorf("read the description of interface %s: SIOCGIFDESCR: %w", name, err)
@@ -267,7 +267,7 @@ func (n *Net) WaitLinkDown(name string, timeout time.Duration) error {
 			if i, err := n.Interface(name); err != nil || !i.LinkUp {
 				return err
 			}
-			return fmt.Errorf("the link of %s is still up after %v: another process has it open, a bhyve still running? %w", name, timeout, abi.EBUSY)
+			return fmt.Errorf("the link of %s is still up after %v: another process has it open, a bhyve still running? %w", name, timeout, unix.EBUSY)
 		}
 		if err != nil {
 			return fmt.Errorf("wait for the link of %s to go down: %w", name, err)
@@ -328,7 +328,7 @@ func (n *Net) Interface(name string) (host.Interface, error) {
 
 // errNoInterface is the error for an interface that does not exist.
 func errNoInterface(name string) error {
-	return fmt.Errorf("interface %s: %w", name, abi.ENXIO)
+	return fmt.Errorf("interface %s: %w", name, unix.ENXIO)
 }
 
 // Interfaces lists every interface from the NET_RT_IFLISTL sysctl: its
@@ -344,7 +344,7 @@ func Interfaces(s sys.Sys) ([]host.Interface, error) {
 	var err error
 	for {
 		b, err = s.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL, 0)
-		if !errors.Is(err, abi.ENOMEM) {
+		if !errors.Is(err, unix.ENOMEM) {
 			break
 		}
 	}

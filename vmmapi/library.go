@@ -1,6 +1,7 @@
 package vmmapi
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -200,7 +201,7 @@ func (l *library) close(ctx uintptr) {
 // it was opened on was destroyed (by another process), and a VM of that
 // name made since is another device.
 func (l *library) gone(name string, errno abi.Errno) {
-	if errno == abi.ENXIO {
+	if errors.Is(errno, unix.ENXIO) {
 		l.forget(name)
 	}
 }

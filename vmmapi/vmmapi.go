@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
 )
@@ -178,7 +180,7 @@ func (v *VMs) open(op, name string) (*library, uintptr, error) {
 		return nil, 0, fmt.Errorf("%s VM %s: %w", op, name, err)
 	}
 	if !exists {
-		return nil, 0, noSuchVM{fmt.Errorf("%s VM %s: %w (there is no VM named %s: no %s)", op, name, abi.ENOENT, name, v.paths.VMDevice(name))}
+		return nil, 0, noSuchVM{fmt.Errorf("%s VM %s: %w (there is no VM named %s: no %s)", op, name, unix.ENOENT, name, v.paths.VMDevice(name))}
 	}
 	lib, err := v.load()
 	if err != nil {
@@ -202,7 +204,7 @@ type noSuchVM struct{ error }
 func (e noSuchVM) Unwrap() error { return e.error }
 
 func (e noSuchVM) Is(target error) bool {
-	return errors.Is(abi.EINVAL, target) || errors.Is(abi.ENOENT, target)
+	return target == error(unix.EINVAL) || target == error(unix.ENOENT)
 }
 
 // suspendValue gives enum vm_suspend_how's value for the architecture
@@ -230,15 +232,15 @@ var suspendHows = map[string]map[host.SuspendHow]int32{
 func callError(op, call, name string, errno abi.Errno) error {
 	var hint string
 	switch {
-	case errno == abi.EPERM || errno == abi.EACCES:
+	case errors.Is(errno, unix.EPERM) || errors.Is(errno, unix.EACCES):
 		hint = "wifibox must run as root; in a jail, the jail needs allow.vmm"
-	case call == "vm_create" && (errno == abi.ENXIO || errno == abi.ENODEV):
+	case call == "vm_create" && (errors.Is(errno, unix.ENXIO) || errors.Is(errno, unix.ENODEV)):
 		hint = "vmm(4) is not initialised: enable the CPU's virtualisation (VT-x or AMD-V) in the firmware settings"
-	case call == "vm_create" && errno == abi.EEXIST:
+	case call == "vm_create" && errors.Is(errno, unix.EEXIST):
 		hint = fmt.Sprintf("a VM named %s exists already, probably left over from an earlier run: `wifibox stop` or `wifibox restart` removes it", name)
-	case call == "vm_open" && errno == abi.ENOENT:
+	case call == "vm_open" && errors.Is(errno, unix.ENOENT):
 		hint = fmt.Sprintf("there is no VM named %s", name)
-	case call == "vm_suspend" && errno == abi.EALREADY:
+	case call == "vm_suspend" && errors.Is(errno, unix.EALREADY):
 		hint = "the VM is being suspended already"
 	}
 	if hint == "" {
