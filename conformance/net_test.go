@@ -371,7 +371,7 @@ func TestDestroyOpenTap(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("SIOCIFDESTROY still waiting 30 s after the tap was closed")
 		}
-		if _, err := n.Interface(tap); !errors.Is(err, abi.ENXIO) {
+		if _, err := n.Interface(tap); !errors.Is(err, unix.ENXIO) {
 			t.Errorf("the tap after its destroy: %v, want ENXIO", err)
 		}
 	})

@@ -189,7 +189,7 @@ func TestVMs(t *testing.T) {
 		release string
 		noVMM   syscall.Errno // vm_create's errno without vmm; 0: it loads vmm
 	}{
-		{"1305000", 0}, // loads vmm as 14.x does (truenas/os b4545622)
+		{"1305000", 0}, // loads vmm as 14.x does (stable/13's vm_create)
 		{"1403000", 0},
 		{"1500068", 0},
 	} {
@@ -246,8 +246,9 @@ func libvmmapiOf(t *testing.T, release string) (string, *Kernel, *vmmapi.Library
 }
 
 // TestVMOpen: vm_open of no VM keeps open's errno (ENOENT) and destroys
-// nothing on every release, 13.x included (a 13-lineage copy, truenas/os
-// b4545622), and vm_close is there on each.
+// nothing on every release, 13.x included (freebsd-src
+// stable/13:lib/libvmmapi/vmmapi.c vm_open), and vm_close is there on
+// each.
 func TestVMOpen(t *testing.T) {
 	for _, release := range []string{"1305000", "1403000", "1500068"} {
 		dir, k, lib := libvmmapiOf(t, release)

@@ -12,10 +12,11 @@ import (
 // libvmmapi is the model of FreeBSD's libvmmapi (lib/libvmmapi/vmmapi.c)
 // at vmmapi's function table, over the kernel model: vm_create, vm_open,
 // vm_suspend, vm_destroy and vm_close as the release the simulated host
-// answers as has them. Read: a 13-lineage copy (truenas/os b4545622, its
-// vm_run still by vCPU number), the 14-era one (freebsd-src e4656e10) and
-// the /dev/vmmctl one of 15.0 (freebsd-abi.md section 5: the opnsense and
-// yizishun copies); see doc/kernel-calls.md. The copy earlier readings took
+// answers as has them. Read: freebsd-src stable/13:lib/libvmmapi/vmmapi.c
+// (in a copy derived from stable/13, its vm_run still by vCPU number), the
+// 14-era one (freebsd-src e4656e10) and the /dev/vmmctl one of 15.0
+// (freebsd-src releng/15.0:lib/libvmmapi/vmmapi.c vm_create); see
+// doc/kernel-calls.md. The copy earlier readings took
 // for 13.x (freebsd-src 02a6052b) is 12-era: it lacks vm_close and its
 // vm_open destroys what it fails to open; no release wifibox supports has
 // that library. Differences modelled:

@@ -25,7 +25,7 @@ type Library struct {
 	VMActiveCPUs func(ctx uintptr, cpus *byte) int32
 	VMDestroy    func(ctx uintptr) // destroys the VM, closes and frees the ctx
 	// VMClose is nil where libvmmapi lacks it: the 12.x library (13.x's
-	// has it, read in a 13-lineage copy, truenas/os b4545622).
+	// has it: freebsd-src stable/13:lib/libvmmapi/vmmapi.c vm_close).
 	VMClose func(ctx uintptr)
 	// Errno gives the calling thread's errno as FreeBSD's value.
 	Errno func() abi.Errno

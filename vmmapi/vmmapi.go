@@ -171,8 +171,9 @@ func (v *VMs) DestroyVM(name string) error {
 // is told by the node, not by errno: 12.x's vm_open calls vm_destroy on
 // failure (lib/libvmmapi/vmmapi.c, freebsd-src 02a6052b, 12-era), whose
 // hw.vmm.destroy leaves errno EINVAL, or ENOENT, whatever open(2) said;
-// 13.x keeps open's errno and destroys nothing (the 13-lineage copy
-// truenas/os b4545622), as 14.0 does (e4656e10) and as 15.0's
+// 13.x keeps open's errno and destroys nothing (freebsd-src
+// stable/13:lib/libvmmapi/vmmapi.c vm_open), as 14.0 does (e4656e10) and
+// as 15.0's
 // vm_openf does.
 func (v *VMs) open(op, name string) (*library, uintptr, error) {
 	exists, err := v.VMExists(name)
