@@ -118,10 +118,12 @@ func TestNetifStopStart(t *testing.T) {
 }
 
 // TestBridgeDestroyed: wifibox0 destroyed under a running guest is back,
-// up, with the guest's tap as its member.
+// up, with the guest's tap as its member, and configured as rc.conf says,
+// as devd does for an interface that attaches.
 func TestBridgeDestroyed(t *testing.T) {
 	h := newHost(t)
 	h.must("start")
+	from := len(h.trace())
 	n, tap := guestNet(t, h)
 	if err := n.DestroyInterface(manager.Bridge); err != nil {
 		t.Fatal(err)
@@ -132,6 +134,9 @@ func TestBridgeDestroyed(t *testing.T) {
 	})
 	t.Logf("wifibox0 was back %s after it was destroyed", took)
 	logSays(t, h, "wifibox0 was gone: created it again with "+tap)
+	eventually(t, "wifibox0 configured as rc.conf says", func() bool {
+		return slices.Contains(h.trace()[from:], "run /etc/pccard_ether wifibox0 forcestart")
+	})
 	h.must("stop")
 	if all, err := n.Interfaces(); err != nil || slices.ContainsFunc(all, func(i host.Interface) bool {
 		return i.Kind == ifnet.KindBridge || i.Kind == ifnet.KindTap
