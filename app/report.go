@@ -370,7 +370,11 @@ func wifiLine(st manager.Status) string {
 	if w.Address != "" {
 		line += ", guest address " + w.Address
 	}
-	return line
+	if !st.WifiSilentSince.IsZero() {
+		return line + fmt.Sprintf(" (told %s ago; not answering since %s)",
+			time.Since(w.Checked).Round(time.Second), st.WifiSilentSince.Format(time.TimeOnly))
+	}
+	return line + fmt.Sprintf(" (told %s ago)", time.Since(w.Checked).Round(time.Second))
 }
 
 // version shows the program's version and the SHA-256 of each guest image.

@@ -350,6 +350,11 @@ func (d *dry) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	return guest{}, nil
 }
 
+func (d *dry) Configure(iface string) (bool, error) {
+	d.op(trace.Run(host.PccardEtherFor(iface)))
+	return true, nil
+}
+
 func (d *dry) Signal(pid int, sig syscall.Signal) error {
 	d.op(trace.Signal(pid, sig))
 	return nil

@@ -267,6 +267,17 @@ func (l *logged) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	return g, err
 }
 
+func (l *logged) Configure(iface string) (bool, error) {
+	ran, err := l.h.Launcher.Configure(iface)
+	l.query(trace.Run(host.PccardEtherFor(iface)), func() string {
+		if ran {
+			return "started"
+		}
+		return "not run: devd does not run"
+	}, err)
+	return ran, err
+}
+
 func (l *logged) Signal(pid int, sig syscall.Signal) error {
 	err := l.h.Launcher.Signal(pid, sig)
 	l.query(trace.Signal(pid, sig), ok, err)

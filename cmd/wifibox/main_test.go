@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/sim"
 )
 
@@ -182,6 +183,7 @@ var (
 		"kldload /boot/kernel/if_bridge.ko",
 		"if_create bridge bridge0", "if_descr bridge0 wifibox", "if_rename bridge0 wifibox0", "if_up wifibox0",
 		"if_create tap tap0", "if_descr tap0 wifibox", "bridge_add wifibox0 tap0", "if_up tap0",
+		"run /etc/pccard_ether wifibox0 forcestart",
 	}
 	loadVMM    = []string{"kldload /boot/kernel/vmm.ko"}
 	startGuest = []string{
@@ -443,5 +445,42 @@ func TestCommandLine(t *testing.T) {
 	}
 	if len(h.trace()) != 0 {
 		t.Errorf("a refused command made operations: %q", h.trace())
+	}
+}
+
+// TestResumeRestoresWhatRan: resume restores what ran before the suspend,
+// for every recovery method: after stop nothing (exit 0, no operation);
+// after stop guest, wifibox0 only, and no guest.
+func TestResumeRestoresWhatRan(t *testing.T) {
+	for _, method := range []string{"restart_vmm", "suspend_guest", "suspend_vmm", "none"} {
+		t.Run(method, func(t *testing.T) {
+			h := newHost(t)
+			h.config("core.conf", "loglevel=info\nrecovery="+method+"\n")
+			h.must("start")
+			h.must("stop")
+			from := len(h.trace())
+			h.must("suspend")
+			h.must("resume")
+			if got := ops(h.trace(), from); len(got) != 0 {
+				t.Errorf("suspend and resume after stop made operations: %q", got)
+			}
+			if h.guestPID() != 0 {
+				t.Error("resume after stop started the guest")
+			}
+			h.must("start")
+			h.must("stop", "guest")
+			h.must("suspend")
+			h.must("resume")
+			if h.guestPID() != 0 {
+				t.Error("resume after stop guest started the guest")
+			}
+			var st struct {
+				Bridge struct{ Exists bool } `json:"bridge"`
+			}
+			out, _, _ := h.run("status", "--json")
+			if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Bridge.Exists {
+				t.Errorf("%s is gone after resume (%v):\n%s", manager.Bridge, err, out)
+			}
+		})
 	}
 }
