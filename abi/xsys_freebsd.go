@@ -103,6 +103,13 @@ func _() {
 	_ = pin[unsafe.Offsetof(RawSockaddrDatalink{}.Slen)-unsafe.Offsetof(unix.RawSockaddrDatalink{}.Slen)]
 	_ = pin[unsafe.Offsetof(RawSockaddrDatalink{}.Index)-unsafe.Offsetof(unix.RawSockaddrDatalink{}.Index)]
 
+	// The wait for a process's exit.
+	_ = pin[uint(EVFILT_PROC-unix.EVFILT_PROC)]
+	_ = pin[uint(NOTE_EXIT-unix.NOTE_EXIT)]
+	_ = pin[uint(EV_ADD-unix.EV_ADD)]
+	_ = pin[uint(EV_ONESHOT-unix.EV_ONESHOT)]
+	_ = pin[uint(EV_ERROR-unix.EV_ERROR)]
+
 	// The terminal.
 	_ = pin[uint(TIOCGETA-unix.TIOCGETA)]
 	_ = pin[uint(TIOCSETA-unix.TIOCSETA)]

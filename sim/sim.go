@@ -89,6 +89,7 @@ import (
 	"github.com/wifibox/wifibox/internal/runfile"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/procs"
 	"github.com/wifibox/wifibox/vmmapi"
 )
 
@@ -122,7 +123,7 @@ func Open(dir string) (*host.Host, error) {
 		PCI:      ppt.New(k),
 		Net:      net,
 		Launcher: s,
-		Procs:    s,
+		Procs:    procs.New(k),
 		Paths:    host.DefaultPaths(s.dir),
 	}, nil
 }
