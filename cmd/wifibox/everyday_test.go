@@ -97,6 +97,10 @@ func TestStatusAnyUser(t *testing.T) {
 	if want := fmt.Sprintf("wifibox is run as PID %d.\n", pid); code != 0 || out != want || errOut != "" {
 		t.Errorf("status as nobody: exit %d, %q, stderr %q; want %q", code, out, errOut, want)
 	}
+	out, errOut, code = h.asNobody("status", "-v")
+	if code != 0 || !strings.Contains(out, "Stage:       ") || strings.Contains(out, "Problem:") || errOut != "" {
+		t.Errorf("status -v as nobody: exit %d, stderr %q\n%s", code, errOut, out)
+	}
 	out, _, code = h.asNobody("status", "--json")
 	var r struct {
 		Running bool   `json:"running"`
