@@ -162,7 +162,7 @@ type state struct {
 	Linker     linker         `json:"linker"`
 	VMs        map[string]*vm `json:"vms"`
 	Devices    []*device      `json:"devices"`
-	Interfaces []*ifnet       `json:"interfaces"`
+	Interfaces []*iface       `json:"interfaces"`
 }
 
 // vm is a virtual machine: its suspend state and the simulated bhyve
