@@ -191,14 +191,14 @@ func (l *listener) receive(msg []byte, from *net.UnixAddr) {
 	}
 	if len(msg) > MaxMessage {
 		log.Warnf("Control socket %s: refused a message longer than %d bytes from %s", l.sock.Path, MaxMessage, from.Name)
-		l.reply(from, fmt.Appendf(nil, "FAIL relay: message longer than %d bytes", MaxMessage))
+		l.reply(from, fmt.Appendf(nil, "FAIL relay: message longer than %d bytes\n", MaxMessage))
 		return
 	}
 	select {
 	case l.reqs <- request{from: from, msg: bytes.Clone(msg)}:
 	default:
 		log.Warnf("Control socket %s: refused a message from %s: %d requests already wait for the guest", l.sock.Path, from.Name, queueLength)
-		l.reply(from, fmt.Appendf(nil, "FAIL relay: busy: %d requests already wait for the guest", queueLength))
+		l.reply(from, fmt.Appendf(nil, "FAIL relay: busy: %d requests already wait for the guest\n", queueLength))
 	}
 }
 

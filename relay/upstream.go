@@ -134,7 +134,7 @@ func (l *listener) attach(req request, arg string) []byte {
 	full := !known && len(l.clients) >= l.r.opts.MaxClients
 	l.mu.Unlock()
 	if full {
-		return fmt.Appendf(nil, "FAIL relay: too many attached clients (%d)", l.r.opts.MaxClients)
+		return fmt.Appendf(nil, "FAIL relay: too many attached clients (%d)\n", l.r.opts.MaxClients)
 	}
 	if !l.up.attached || arg != "" {
 		if reply := l.forward(req.msg); !bytes.Equal(reply, ok) {
@@ -219,7 +219,7 @@ func (l *listener) forward(msg []byte) []byte {
 	if l.up.conn == nil {
 		if err := l.connect(); err != nil {
 			l.r.opts.Log.Warnf("Control socket %s: guest unreachable: %v", l.sock.Path, err)
-			return []byte("FAIL relay: guest unreachable: " + err.Error())
+			return []byte("FAIL relay: guest unreachable: " + err.Error() + "\n")
 		}
 	}
 	return l.exchange(msg)
@@ -243,7 +243,7 @@ func (l *listener) exchange(msg []byte) []byte {
 	l.awaiting.Store(1)
 	defer l.awaiting.Store(0)
 	if err := l.send(msg); err != nil {
-		return []byte("FAIL relay: send to the guest: " + err.Error())
+		return []byte("FAIL relay: send to the guest: " + err.Error() + "\n")
 	}
 	timeout := time.NewTimer(l.r.opts.ReplyTimeout)
 	defer timeout.Stop()
@@ -271,20 +271,20 @@ func (l *listener) exchange(msg []byte) []byte {
 			probe = nil
 			l.awaiting.Add(1)
 			if err := l.send(ping); err != nil {
-				return []byte("FAIL relay: send to the guest: " + err.Error())
+				return []byte("FAIL relay: send to the guest: " + err.Error() + "\n")
 			}
 			probing = true
 		case <-l.up.lost:
 			l.drop("the guest closed the connection")
-			return []byte("FAIL relay: the guest closed the connection")
+			return []byte("FAIL relay: the guest closed the connection\n")
 		case <-timeout.C:
-			l.drop("no reply within " + l.r.opts.ReplyTimeout.String())
+			l.drop("no reply within " + l.r.opts.ReplyTimeout.String() + "\n")
 			if got != nil {
 				return got
 			}
-			return []byte("FAIL relay: no reply from the guest within " + l.r.opts.ReplyTimeout.String())
+			return []byte("FAIL relay: no reply from the guest within " + l.r.opts.ReplyTimeout.String() + "\n")
 		case <-l.r.ctx.Done():
-			return []byte("FAIL relay: stopping")
+			return []byte("FAIL relay: stopping\n")
 		}
 	}
 }
