@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,23 @@ func TestCoreWarnings(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"core.conf:3: unknown setting log_level, ignored"}, warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// TestUnknownNamesClipped: an unknown setting's name is quoted in its
+// warning up to 80 bytes, as values are, and so is a name in an error.
+func TestUnknownNamesClipped(t *testing.T) {
+	long := strings.Repeat("n", 500<<10)
+	clipped := strings.Repeat("n", 80) + "... (512000 bytes)"
+	_, warnings, err := newCore("core.conf", mustParse(t, "core.conf", "\n"+long+"=1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"core.conf:2: unknown setting " + clipped + ", ignored"}, warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	_, err = Parse("core.conf", []byte("a=$"+long))
+	if want := "core.conf:1:3: reference to " + clipped + ", which is not assigned earlier in this file"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }
