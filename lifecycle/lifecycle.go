@@ -398,7 +398,13 @@ func (r *Runner) startGuest() error {
 	if r.DryRun {
 		return failure.New(failure.Environment, manager.DryLaunch(h, r.Log))
 	}
-	if err := os.MkdirAll(filepath.Join(h.Paths.RunAppliance(), "log"), 0o755); err != nil {
+	// The guest controls appliance/: a link it left there is replaced,
+	// never followed.
+	repaired, err := runfile.MakeDirsIn(h.Paths.RunDir, filepath.Join(host.RunApplianceIn, "log"), 0o755)
+	for _, what := range repaired {
+		r.Log.Warnf("%s", what)
+	}
+	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
 	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:])
