@@ -120,6 +120,8 @@ func (d *dry) SysctlInt(name string) (int64, error) {
 
 func (d *dry) SysctlString(name string) (string, error) { return d.real.Kernel.SysctlString(name) }
 
+func (d *dry) ACPITables() ([]string, error) { return d.real.Kernel.ACPITables() }
+
 // VMs.
 
 func (d *dry) CreateVM(name string) error {

@@ -56,8 +56,3 @@ func ModuleFile(k host.Kernel, module string) (string, error) {
 	}
 	return dir + "/" + module + ".ko", nil
 }
-
-// IOMMUSysctls tell whether bhyve may use an IOMMU for PCI pass-through:
-// it may when one of them is 1 (Intel VT-d, AMD-Vi). They exist once vmm is
-// loaded.
-var IOMMUSysctls = []string{"hw.vmm.iommu.enable", "hw.vmm.amdvi.enable"}

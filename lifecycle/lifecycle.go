@@ -441,15 +441,15 @@ func (r *Runner) checkArch() error {
 	return failure.New(failure.Environment, err)
 }
 
+// checkIOMMU refuses a host whose kernel tells that it has no IOMMU for
+// bhyve's PCI pass-through, as doctor judges it (kmod.CheckIOMMU); where
+// the kernel cannot tell, bhyve finds out.
 func (r *Runner) checkIOMMU() error {
-	for _, name := range kmod.IOMMUSysctls {
-		if v, err := r.Host.Kernel.SysctlInt(name); err == nil && v == 1 {
-			return nil
-		}
+	v := kmod.CheckIOMMU(r.Host.Kernel, filepath.Join(r.Host.Paths.Root, "boot/loader.conf"))
+	if v.Problem == "" {
+		return nil
 	}
-	return failure.New(failure.Environment, errors.New("PCI pass-through is not available for bhyve: "+
-		"no IOMMU is enabled (hw.vmm.iommu.enable and hw.vmm.amdvi.enable are not 1); "+
-		"enable VT-d/AMD-Vi in the firmware, and on AMD add hw.vmm.amdvi.enable=1 to /boot/loader.conf"))
+	return failure.New(failure.Environment, errors.New("PCI pass-through is not available for bhyve: "+v.Problem+"; "+v.Fix))
 }
 
 func (r *Runner) checkVirtFS() error {

@@ -20,7 +20,13 @@ type faults struct {
 	guestExitStatus   int
 	vmmBusy           bool
 	iommuDisabled     bool
-	pciDeviceMissing  bool
+	// noIOMMU is a machine without DMA remapping: its firmware has no
+	// ACPI DMAR or IVRS table.
+	noIOMMU bool
+	// amdviEnable is the loader tunable hw.vmm.amdvi.enable=1, which
+	// AMD-Vi needs (amdvi_hw.c amdvi_enable_user, 0 by default).
+	amdviEnable      bool
+	pciDeviceMissing bool
 	// nativeDriverMissing keeps the Wi-Fi card's native driver out of
 	// the kernel, as devmatch_blocklist does: only ppt attaches to it.
 	nativeDriverMissing bool
@@ -61,6 +67,8 @@ var faultKeys = map[string]func(f *faults, v string) error{
 	"guest_exit_status":     func(f *faults, v string) error { return parseInt(v, &f.guestExitStatus) },
 	"vmm_busy":              func(f *faults, v string) error { return parseYesNo(v, &f.vmmBusy) },
 	"iommu_disabled":        func(f *faults, v string) error { return parseYesNo(v, &f.iommuDisabled) },
+	"amdvi_enable":          func(f *faults, v string) error { return parseYesNo(v, &f.amdviEnable) },
+	"iommu":                 func(f *faults, v string) error { return parseKeyword(v, "none", &f.noIOMMU) },
 	"pci_device_missing":    func(f *faults, v string) error { return parseYesNo(v, &f.pciDeviceMissing) },
 	"module_files_missing":  func(f *faults, v string) error { return parseYesNo(v, &f.moduleFilesMissing) },
 	"no_virtio_9p":          func(f *faults, v string) error { return parseYesNo(v, &f.noVirtio9p) },
@@ -79,13 +87,7 @@ var faultKeys = map[string]func(f *faults, v string) error{
 		f.machineArch = v
 		return nil
 	},
-	"wifi": func(f *faults, v string) error {
-		if v != "never" {
-			return fmt.Errorf("malformed value %q, expected: never", v)
-		}
-		f.wifiNever = true
-		return nil
-	},
+	"wifi": func(f *faults, v string) error { return parseKeyword(v, "never", &f.wifiNever) },
 }
 
 // cpuModels are hw.model of a machine of each vendor.
@@ -99,6 +101,15 @@ func parseVendor(f *faults, v string) error {
 		return fmt.Errorf("malformed value %q, expected: intel or amd", v)
 	}
 	f.cpuVendor = v
+	return nil
+}
+
+// parseKeyword sets *b for a knob whose one value is word.
+func parseKeyword(v, word string, b *bool) error {
+	if v != word {
+		return fmt.Errorf("malformed value %q, expected: %s", v, word)
+	}
+	*b = true
 	return nil
 }
 

@@ -25,6 +25,12 @@
 //	guest_exit_status=S      ...and bhyve exits with status S (default 4)
 //	vmm_busy=yes             unloading vmm fails with EBUSY
 //	iommu_disabled=yes       hw.vmm.iommu.enable reads 0, passthru fails
+//	iommu=none               the machine has no DMA remapping (VT-d or
+//	                         AMD-Vi off or missing): no ACPI DMAR or IVRS
+//	                         table, hw.vmm.amdvi.count 0, passthru fails;
+//	                         hw.vmm.iommu.enable still reads 1
+//	amdvi_enable=yes         the loader tunable hw.vmm.amdvi.enable=1,
+//	                         without which AMD-Vi is not used
 //	pci_device_missing=yes   the Wi-Fi card pci0:3:0:0 is absent
 //	native_driver_missing=yes the Wi-Fi card's native driver is not in the
 //	                         kernel (devmatch_blocklist): only ppt takes it
@@ -145,6 +151,9 @@ type state struct {
 	VMs        map[string]*vm `json:"vms"`
 	Devices    []*device      `json:"devices"`
 	Interfaces []*ifnet       `json:"interfaces"`
+	// IOMMUInitialized is iommu.c's iommu_avail: set by the first
+	// successful vm_assign_pptdev since vmm loaded.
+	IOMMUInitialized bool `json:"iommu_initialized,omitempty"`
 }
 
 // vm is a virtual machine: its suspend state and the simulated bhyve

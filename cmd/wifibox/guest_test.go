@@ -473,3 +473,48 @@ func TestStartRefusedOnARM64(t *testing.T) {
 		t.Errorf("the refused start did %q", ops)
 	}
 }
+
+// TestNoIOMMU: on a machine without an IOMMU (no ACPI DMAR or IVRS
+// table; hw.vmm.iommu.enable says 1 all the same), doctor fails and start
+// refuses, on Intel and on AMD, before vmm is loaded and after; start
+// creates no VM. The AMD machine has the amdvi tunable, so that only the
+// missing IOMMU is found.
+func TestNoIOMMU(t *testing.T) {
+	for _, cpu := range []string{"intel", "amd"} {
+		h := newHost(t)
+		h.fault("iommu", "none")
+		h.fault("cpu", cpu)
+		h.fault("amdvi_enable", "yes")
+		if err := os.WriteFile(filepath.Join(h.dir, "boot/loader.conf"), []byte("hw.vmm.amdvi.enable=1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, loaded := range []bool{false, true} {
+			if loaded { // the refused start may have left it loaded
+				sh, err := sim.Open(h.dir)
+				var m host.Module
+				if err == nil {
+					m, err = sh.Kernel.Module("vmm")
+				}
+				if err == nil && !m.Present {
+					err = sh.Kernel.Load(filepath.Join(h.dir, "boot/kernel/vmm.ko"))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, _, code := h.run("doctor", "-q")
+			if code == 0 || !strings.Contains(out, "FAIL IOMMU: ") {
+				t.Errorf("%s, vmm loaded %v: doctor exit %d, %q; want a failure naming the IOMMU", cpu, loaded, code, out)
+			}
+			out, errOut, code := h.run("start")
+			if code != 127 || !strings.Contains(errOut, "PCI pass-through is not available for bhyve") {
+				t.Errorf("%s, vmm loaded %v: start exit %d\nstdout: %s\nstderr: %s", cpu, loaded, code, out, errOut)
+			}
+			for _, op := range h.trace() {
+				if strings.HasPrefix(op, "vm_create") {
+					t.Errorf("%s, vmm loaded %v: the refused start went as far as %q", cpu, loaded, op)
+				}
+			}
+		}
+	}
+}
