@@ -24,6 +24,7 @@ import (
 // a later check may use what an earlier one read.
 var checks = []func(*doctor){
 	(*doctor).shellImplementation,
+	(*doctor).vmManager,
 	(*doctor).securelevel,
 	(*doctor).vmm,
 	(*doctor).iommu,
@@ -102,6 +103,33 @@ func (d *doctor) securelevel() {
 	default:
 		d.add(OK, what, fmt.Sprintf("kern.securelevel=%d", level), "")
 	}
+}
+
+// vmManager checks that a running VM manager answers on its control
+// socket, as status needs it to: one that is stopped (SIGSTOP) or hung
+// fails status, wait and stop's orderly path. Nothing is said when none
+// runs.
+func (d *doctor) vmManager() {
+	const what = "VM manager"
+	dir := d.h.Paths.RunDir
+	pid, _, err := manager.Running(dir)
+	if err != nil {
+		d.add(Fail, what, err.Error(), d.readFix(err, "remove what is named, then wifibox start"))
+		return
+	}
+	if pid == 0 {
+		return
+	}
+	st, err := manager.Query(dir, false)
+	if err == nil {
+		d.add(OK, what, fmt.Sprintf("PID %d answers (stage %s)", pid, st.Stage), "")
+		return
+	}
+	if now, _, rerr := manager.Running(dir); rerr == nil && now == 0 {
+		return // it ended meanwhile
+	}
+	d.add(Fail, what, fmt.Sprintf("PID %d does not answer on its control socket (%v); it may be stopped or hung", pid, err),
+		d.readFix(err, fmt.Sprintf("kill -CONT %d if it was stopped; otherwise wifibox stop kills it and cleans up", pid)))
 }
 
 const whatVMM = "CPU virtualization"

@@ -91,6 +91,11 @@ func TestManagerNotAnswering(t *testing.T) {
 		t.Errorf("status took %s, want 2s and a little", took)
 	}
 	t.Logf("status took %s", took)
+	// doctor fails where status does.
+	out, _, code = h.run("doctor", "-q")
+	if want := fmt.Sprintf("FAIL VM manager: PID %d does not answer on its control socket", managerPID); code == 0 || !strings.Contains(out, want) {
+		t.Errorf("doctor: exit %d, stdout %q; want a failure and %q", code, out, want)
+	}
 
 	// While stop holds the command lock, another command says whom it
 	// waits for.
