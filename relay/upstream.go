@@ -278,7 +278,7 @@ func (l *listener) exchange(msg []byte) []byte {
 			l.drop("the guest closed the connection")
 			return []byte("FAIL relay: the guest closed the connection\n")
 		case <-timeout.C:
-			l.drop("no reply within " + l.r.opts.ReplyTimeout.String() + "\n")
+			l.drop("no reply within " + l.r.opts.ReplyTimeout.String())
 			if got != nil {
 				return got
 			}
