@@ -280,15 +280,15 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 				m.setStage(StageStopped, exit.String(), time.Time{})
 				return nil
 			case bhyve.Restart:
-				m.log.Infof("VM manager: guest was rebooted (%s) after %s, starting it again in VM %s", exit, ran.Round(time.Millisecond), bhyve.VMName)
-				reason = "rebooted (" + exit.String() + ")"
+				reason = ended("rebooted", exit)
+				m.log.Infof("VM manager: guest was %s after %s, starting it again in VM %s", reason, ran.Round(time.Millisecond), bhyve.VMName)
 				if ran >= stableRun {
 					m.update(func(s *Status) { s.Restarts++ })
 					continue
 				}
 			default:
-				m.log.Warnf("VM manager: guest crashed (%s) after %s", exit, ran.Round(time.Millisecond))
-				reason = "crashed (" + exit.String() + ")"
+				reason = ended("crashed", exit)
+				m.log.Warnf("VM manager: guest %s after %s", reason, ran.Round(time.Millisecond))
 			}
 		}
 		m.log.Infof("VM manager: restarting the guest in %s", backoff)
@@ -611,4 +611,14 @@ func DryStop(h *host.Host, log *logrus.Logger, st Status) error {
 	}
 	m.cleanup(plan)
 	return nil
+}
+
+// ended says how the guest ended, as a reason in a sentence: "crashed with
+// exit status 4 (error)", "crashed, killed by signal 9 (killed)", with no
+// parentheses nested.
+func ended(how string, exit host.ExitStatus) string {
+	if exit.Signal != 0 {
+		return how + ", " + exit.String()
+	}
+	return how + " with " + exit.String()
 }

@@ -187,7 +187,7 @@ func TestRebootLoopThrottled(t *testing.T) {
 	if execs < 1 || execs > 4 {
 		t.Errorf("the guest was started %d times in 3 s, want 1 to 4", execs)
 	}
-	if !strings.Contains(h.log(), "stage restarting (rebooted (exit status 0 (guest rebooted)))") {
+	if !strings.Contains(h.log(), "stage restarting: rebooted with exit status 0 (guest rebooted)") {
 		t.Error("the restart after a reboot is not logged with its reason")
 	}
 }
@@ -230,7 +230,7 @@ func TestCrashBackoff(t *testing.T) {
 	if diff := cmp.Diff([]string{"1s", "2s", "4s"}, delays); diff != "" {
 		t.Errorf("backoff delays (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(h.log(), "guest crashed (exit status 4 (error))") {
+	if !strings.Contains(h.log(), "guest crashed with exit status 4 (error) after") {
 		t.Error("the crash and its reason are not logged")
 	}
 	// A stop during the backoff ends it at once.
@@ -290,7 +290,7 @@ func TestRecoverKilledBhyve(t *testing.T) {
 	pid := h.guestPID()
 	syscall.Kill(pid, syscall.SIGKILL)
 	h.waitLog(`guest wifibox runs as PID`, 2)
-	if !strings.Contains(h.log(), "guest crashed (killed by signal 9") {
+	if !strings.Contains(h.log(), "guest crashed, killed by signal 9") {
 		t.Error("the crash is not logged with its signal")
 	}
 	if got := h.guestPID(); got == 0 || got == pid {
