@@ -28,6 +28,7 @@ import (
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/internal/runfile"
+	"github.com/wifibox/wifibox/internal/suggest"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
@@ -54,8 +55,11 @@ func ParseTarget(args []string) (string, error) {
 		return "", nil
 	}
 	if _, ok := targets[args[0]]; !ok || args[0] == "" {
-		return "", failure.New(failure.Usage,
-			fmt.Errorf("Unknown target: %s (supported: guest, netif, vmm)", args[0]))
+		msg := fmt.Sprintf("Unknown target: %s (supported: guest, netif, vmm)", args[0])
+		if s := suggest.Nearest(args[0], []string{"guest", "netif", "vmm"}); s != "" {
+			msg += "; did you mean " + s + "?"
+		}
+		return "", failure.New(failure.Usage, errors.New(msg))
 	}
 	return args[0], nil
 }

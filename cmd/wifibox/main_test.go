@@ -410,6 +410,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"bogus"}, "ERROR: unknown command bogus\nusage: wifibox"},
 		{[]string{"start", "guest", "vmm"}, "ERROR: Too many parameters\n"},
 		{[]string{"stop", "foo"}, "ERROR: Unknown target: foo (supported: guest, netif, vmm)\n"},
+		{[]string{"stop", "gust"}, "ERROR: Unknown target: gust (supported: guest, netif, vmm); did you mean guest?\n"},
 		{[]string{"status", "now"}, "ERROR: Too many parameters\n"},
 		{[]string{"-n", "status"}, "ERROR: -n goes with start, stop, restart, suspend and resume\n"},
 	} {
