@@ -97,6 +97,10 @@ type Status struct {
 	// StopWait is how long, in seconds, a guest asked to power off has
 	// before it is forced off (stop_wait_max as the guest was started).
 	StopWait int `json:"stop_wait_seconds"`
+	// Console tells whether the guest was started with its console (the
+	// nmdm pair, console=yes in bhyve.conf as it was then); nil from a
+	// manager that does not tell.
+	Console *bool `json:"console,omitempty"`
 	// Relays are the control sockets passed through to the guest.
 	Relays []relay.SocketStats `json:"relays"`
 	// Repairs are the latest repairs of the guest's network (watchNet).
@@ -391,6 +395,7 @@ func (m *manager) launch(first bool) (Plan, *guest, error) {
 	}
 	m.update(func(s *Status) {
 		s.Tap, s.Passthru, s.StopWait = plan.Tap, passthru, int(plan.StopWait/time.Second)
+		s.Console = &plan.Console
 	})
 	return plan, &guest{Guest: g, started: started, out: out}, nil
 }
