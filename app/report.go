@@ -168,7 +168,12 @@ type statusReport struct {
 	// Legacy: the processes of the shell implementation, null when none
 	// runs; running and guest_pid then tell of its bhyve.
 	Legacy *legacy.Guest `json:"legacy"`
-	Errors []string      `json:"errors"` // what could not be found out
+	// LastStop is the manner of the last stop, LastFailure the last
+	// failure until a start gets the guest running again, as the run
+	// directory records them; null when there is none.
+	LastStop    *manager.LastStop    `json:"last_stop"`
+	LastFailure *manager.LastFailure `json:"last_failure"`
+	Errors      []string             `json:"errors"` // what could not be found out
 }
 
 type bridgeReport struct {
@@ -228,6 +233,13 @@ func (c *command) report(st manager.Status, old legacy.Guest) statusReport {
 		r.Uptime = time.Since(st.GuestSince).Seconds()
 	}
 	fail := func(err error) { r.Errors = append(r.Errors, err.Error()) }
+	var err error
+	if r.LastStop, err = manager.ReadLastStop(c.host.Paths.RunDir); err != nil {
+		fail(err)
+	}
+	if r.LastFailure, err = manager.ReadLastFailure(c.host.Paths.RunDir); err != nil {
+		fail(err)
+	}
 	switch tap, err := ifnet.Tap(c.host.Net, manager.Bridge); {
 	case errors.Is(err, syscall.ENXIO): // no bridge: nothing to report
 	case err != nil:
@@ -287,6 +299,15 @@ func (c *command) details(r statusReport) {
 	}
 	if g := r.Legacy; g != nil {
 		fmt.Fprintf(w, "Shell impl.: %v\n", g)
+	}
+	if s := r.LastStop; s != nil {
+		fmt.Fprintf(w, "Last stop:   %s (%s ago): %s\n", s.Time.Format(time.DateTime), since(s.Time), s)
+	}
+	if f := r.LastFailure; f != nil {
+		fmt.Fprintf(w, "Failure:     %s (%s ago), in stage %s: %s\n", f.Time.Format(time.DateTime), since(f.Time), f.Stage, f.Reason)
+		for _, line := range f.Bhyve {
+			fmt.Fprintf(w, "             bhyve: %s\n", line)
+		}
 	}
 	switch {
 	case !r.Bridge.Exists:

@@ -6,7 +6,11 @@
 package bhyve
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -127,4 +131,21 @@ func Judge(s host.ExitStatus) Outcome {
 		return Stop
 	}
 	return Crashed
+}
+
+// OtherVMs names the VMs other than wifibox's, from their nodes under
+// /dev/vmm (the VMs of vmm(4): while one exists, vmm.ko cannot be
+// unloaded). No /dev/vmm is no VM.
+func OtherVMs(paths host.Paths) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Dir(paths.VMDevice(VMName)))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	var others []string
+	for _, e := range entries {
+		if e.Name() != VMName {
+			others = append(others, e.Name())
+		}
+	}
+	return others, nil
 }

@@ -5,7 +5,7 @@ _wifibox()
 {
 	local cur prev words cword
 	_init_completion || return
-	local commands="start stop restart status wait console version doctor log suspend resume help"
+	local commands="start stop restart status wait console version doctor log suspend resume setup help"
 
 	# The command is the first word that is neither an option nor the
 	# directory of -S.
@@ -52,6 +52,12 @@ _wifibox()
 		-n) ;;
 		guest) mapfile -t COMPREPLY < <(compgen -W "dmesg" -- "$cur") ;;
 		*) mapfile -t COMPREPLY < <(compgen -W "-f -n host guest" -- "$cur") ;;
+		esac
+		;;
+	setup)
+		case $prev in
+		--device) ;;
+		*) mapfile -t COMPREPLY < <(compgen -W "--yes --device --undo" -- "$cur") ;;
 		esac
 		;;
 	help)

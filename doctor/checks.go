@@ -26,6 +26,7 @@ var checks = []func(*doctor){
 	(*doctor).shellImplementation,
 	(*doctor).vmManager,
 	(*doctor).securelevel,
+	(*doctor).lastFailure,
 	(*doctor).vmm,
 	(*doctor).iommu,
 	(*doctor).bhyve,
@@ -49,13 +50,13 @@ type doctor struct {
 	bhyveCfg *config.Bhyve       // nil when it cannot be used
 	uds      *config.UDSPassthru // nil when absent or invalid
 	devs     []host.PCIDevice    // the passthru devices present
-	rc       *rcConf
+	rc       *RCConf
 }
 
 // Check runs every check on the host and gives the findings in order.
 func Check(h *host.Host) []Finding {
 	d := &doctor{h: h}
-	d.rc = readRCConf(h.Paths)
+	d.rc = ReadRCConf(h.Paths)
 	for _, check := range checks {
 		check(d)
 	}
@@ -64,6 +65,24 @@ func Check(h *host.Host) []Finding {
 
 func (d *doctor) add(status Status, what, detail, fix string) {
 	d.found = append(d.found, Finding{Status: status, What: what, Detail: detail, Fix: fix})
+}
+
+// lastFailure tells of the guest's last failure, as the VM manager
+// recorded it, until a start gets the guest running again.
+func (d *doctor) lastFailure() {
+	const what = "last failure"
+	f, err := manager.ReadLastFailure(d.h.Paths.RunDir)
+	switch {
+	case err != nil:
+		d.add(Warn, what, err.Error(), "")
+	case f != nil:
+		detail := f.String()
+		for _, line := range f.Bhyve {
+			detail += "\nbhyve: " + line
+		}
+		d.add(Warn, what, detail, "`wifibox log` shows what led to it, and the checks below what on the host may cause it; "+
+			"it is forgotten once a start gets the guest running")
+	}
 }
 
 // shellImplementation warns when the shell implementation of wifibox still
@@ -362,7 +381,10 @@ func (d *doctor) nativeDriver(dev host.PCIDevice, guestRuns bool) {
 		d.add(OK, what, "none, "+dev.DriverUnit()+" holds the device", "")
 		return
 	}
-	module := ppt.NativeModule(dev.Driver)
+	module, _, err := kmod.DriverModule(d.h.Kernel, dev.Driver)
+	if err != nil { // built in, or a file of another name: the usual name
+		module = ppt.NativeModule(dev.Driver)
+	}
 	add := d.rc.blocklist(module)
 	switch {
 	case guestRuns:
@@ -372,7 +394,7 @@ func (d *doctor) nativeDriver(dev host.PCIDevice, guestRuns bool) {
 		}
 		d.add(Fail, what, dev.DriverUnit()+" took the device while the guest runs", fix)
 	case add == "":
-		_, file, _ := d.rc.value("devmatch", "devmatch_blocklist")
+		_, file, _ := d.rc.Value("devmatch", "devmatch_blocklist")
 		d.add(OK, what, fmt.Sprintf("%s holds the device until wifibox starts; %s is blocklisted in %s", dev.DriverUnit(), module, file), "")
 	default:
 		d.add(Warn, what, fmt.Sprintf("%s holds the device and %s is not blocklisted, so it takes the card back whenever wifibox lets it go (stop, resume, boot)",

@@ -41,18 +41,7 @@ func wantLines(t *testing.T, out, lines string) {
 	}
 }
 
-func write(t *testing.T, path, content string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
-}
+var write = simtest.WriteFile
 
 func loadVMM(t *testing.T, h *host.Host) {
 	t.Helper()
@@ -264,7 +253,7 @@ var findings = []struct {
 	want: `FAIL IOMMU: hw.vmm.amdvi.enable=0, so vmm does not use AMD-Vi, PCI pass-through cannot work
      fix: add hw.vmm.amdvi.enable=1 to /H/boot/loader.conf and reboot`,
 }, {
-	// arm64's bhyve has no PCI pass-through (issue 13, defect 8).
+	// arm64's bhyve has no PCI pass-through.
 	name: "arm64",
 	setup: func(t *testing.T, dir string, h *host.Host) {
 		if err := sim.SetFault(dir, "machine_arch", "aarch64"); err != nil {
@@ -456,7 +445,7 @@ OK   native driver of pci0:3:0:0 (3/0/0): none, ppt0 holds the device`,
 			t.Fatal(err)
 		}
 	},
-	want: `WARN other VMs: freebsd14 exist: wifibox restart vmm and stop vmm fail while they do (vmm.ko cannot be unloaded), and so does recovery=restart_vmm on resume
+	want: `WARN other VMs: freebsd14 exist: wifibox restart vmm and stop vmm cannot unload vmm.ko while they do (they warn, and restart the guest in a new VM), and neither can recovery=restart_vmm
      fix: set recovery=suspend_guest in /H/usr/local/etc/wifibox/core.conf, which leaves vmm.ko and the other VMs alone`,
 	fit: true,
 }, {

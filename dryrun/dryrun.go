@@ -118,6 +118,10 @@ func (d *dry) SysctlInt(name string) (int64, error) {
 	return d.real.Kernel.SysctlInt(name)
 }
 
+// Files are the real host's: the dry run's loads make no file the
+// commands that list them look for.
+func (d *dry) Files() ([]string, error) { return d.real.Kernel.Files() }
+
 func (d *dry) SysctlString(name string) (string, error) { return d.real.Kernel.SysctlString(name) }
 
 func (d *dry) ACPITables() ([]string, error) { return d.real.Kernel.ACPITables() }

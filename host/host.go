@@ -31,6 +31,9 @@ type Kernel interface {
 	// EBUSY when the module vetoes it (vmm with VMs present), ENOENT when
 	// no file provides it.
 	Unload(module string) error
+	// Files lists the full paths of the loaded files, the kernel first
+	// (kldnext(2), kldstat(2)): what kldstat(8) lists.
+	Files() ([]string, error)
 	// SysctlInt reads an integer sysctl. A sysctl that does not exist
 	// (for example hw.vmm.* while vmm is not loaded) gives an error
 	// wrapping ENOENT, so it is told apart from a zero.

@@ -1,8 +1,8 @@
 // Package lifecycle owns wifibox's commands that change the host: start,
 // stop and restart with their targets. A target is a composition of three
 // parts, the guest (G), the network interface (N) and the vmm module (V);
-// behaviour.md's table of which parts each target touches is the targets
-// map below, and start, stop and restart are the same steps in opposite
+// the table of which parts each target touches (man/wifibox.8, Targets) is
+// the targets map below, and start, stop and restart are the same steps in opposite
 // orders. The commands hold a lock so that two never run at once, repair
 // what a killed VM manager left behind, and undo nothing that another
 // command built: every step is idempotent.
@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -38,7 +37,8 @@ import (
 // parts are what a target touches.
 type parts struct{ guest, netif, vmm bool }
 
-// targets is behaviour.md's "Which parts each target touches".
+// targets is the table of man/wifibox.8, Targets: which parts each target
+// touches.
 var targets = map[string]parts{
 	"":      {guest: true, netif: true},
 	"netif": {guest: true, netif: true},
@@ -307,20 +307,6 @@ func (r *Runner) ensureModule(name string) error {
 
 func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }
 
-func (r *Runner) unloadVMM() error {
-	r.Log.Info("Unloading vmm.ko")
-	err := r.Host.Kernel.Unload("vmm")
-	switch {
-	case errors.Is(err, syscall.ENOENT):
-		r.Log.Warn("vmm.ko is not loaded, nothing to unload")
-		return nil
-	case errors.Is(err, syscall.EBUSY):
-		return failure.New(failure.Environment,
-			fmt.Errorf("Some other bhyve guests might be running, vmm.ko could not be unloaded: %w", err))
-	}
-	return failure.New(failure.Environment, err)
-}
-
 // netifJournal is where `netif` notes the interfaces it is about to
 // create (ifnet.Setup); the dry run keeps none.
 func (r *Runner) netifJournal() string {
@@ -517,9 +503,12 @@ func (r *Runner) stopGuest() error {
 		if err := manager.Kill(dir, pid); err != nil {
 			return failure.New(failure.Environment, err)
 		}
+		r.recordStop(manager.LastStop{Time: time.Now(), Manner: manager.ManagerKilled,
+			Grace: grace.Seconds(), After: time.Since(begin).Seconds()})
 		return r.repair()
 	}
 	r.Log.Info("Guest has stopped, the VM manager has finished")
+	r.tellStop(begin)
 	// What the manager could not release (a device that was gone from
 	// the bus when it tried) is released now.
 	return r.repair()

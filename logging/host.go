@@ -104,6 +104,12 @@ func (l *logged) SysctlInt(name string) (int64, error) {
 	return v, err
 }
 
+func (l *logged) Files() ([]string, error) {
+	files, err := l.h.Kernel.Files()
+	l.query("kldstat", func() string { return strings.Join(files, " ") }, err)
+	return files, err
+}
+
 func (l *logged) SysctlString(name string) (string, error) {
 	v, err := l.h.Kernel.SysctlString(name)
 	l.query("sysctl "+name, func() string { return fmt.Sprintf("%q", v) }, err)

@@ -253,12 +253,13 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 		var reason string
 		if err != nil {
 			if first {
-				m.fail(report, err)
+				m.fail(report, err, err.Error(), nil)
 				return nil
 			}
 			m.log.Errorf("VM manager: guest could not be started again: %v", err)
 			reason = "could not be started again: " + err.Error()
 			m.update(func(s *Status) { s.LastExit = reason })
+			m.noteFailure(reason, nil)
 		} else {
 			held = &plan
 			exit, ready, waiting := m.supervise(plan, g, first, report)
@@ -268,8 +269,8 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 			}
 			if first && !ready {
 				release()
-				m.fail(report, failure.New(failure.GuestFailed,
-					fmt.Errorf("bhyve exited before the guest ran: %s%s", exit, g.tail())))
+				reason := fmt.Sprintf("bhyve exited before the guest ran: %s", exit)
+				m.fail(report, failure.New(failure.GuestFailed, errors.New(reason+g.tail())), reason, g.out.last())
 				return nil
 			}
 			m.update(func(s *Status) { s.LastExit = exit.String() })
@@ -293,6 +294,7 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 			default:
 				reason = ended("crashed", exit)
 				m.log.Warnf("VM manager: guest %s after %s", reason, ran.Round(time.Millisecond))
+				m.noteFailure(reason, g.out.last())
 			}
 		}
 		m.log.Infof("VM manager: restarting the guest in %s", backoff)
@@ -305,16 +307,18 @@ func (m *manager) run(report io.WriteCloser) []chan struct{} {
 			timer.Stop()
 			m.log.Info("VM manager: stop requested while waiting to restart")
 			release()
+			m.noteStop(LastStop{Time: time.Now(), Manner: NotRunning})
 			return []chan struct{}{req.done}
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
-// fail ends a first start that failed: it is logged, and reported to the
-// starting command.
-func (m *manager) fail(report io.WriteCloser, err error) {
+// fail ends a first start that failed: it is logged, recorded with reason
+// and bhyve's last lines, and reported to the starting command.
+func (m *manager) fail(report io.WriteCloser, err error, reason string, bhyveLines []string) {
 	m.log.Errorf("VM manager: %v", err)
+	m.noteFailure(reason, bhyveLines)
 	m.setStage(StageFailed, err.Error(), time.Time{})
 	reportError(report, err)
 }
@@ -422,7 +426,7 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 	var waiting []chan struct{}
 	var deadline, settle <-chan time.Time
 	readyDeadline := time.After(readyTimeout)
-	forced := false
+	var stop stopping       // the stop request's course: forced off, killed
 	stopWatch := func() {}  // ends watchNet, once the guest runs
 	var grace time.Duration // the stop request's grace period
 	// follow runs while the guest does.
@@ -467,6 +471,9 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 			stopWatch()
 			m.update(func(s *Status) { s.GuestPID, s.State = 0, "cleaning up" })
 			m.log.Infof("VM manager: bhyve exited: %s", st)
+			if len(waiting) > 0 {
+				m.noteStop(stop.ended(time.Now()))
+			}
 			return st, gotReady, waiting
 		case req := <-m.stop:
 			waiting = append(waiting, req.done)
@@ -487,9 +494,10 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 				m.log.Infof("VM manager: the guest has %s to power off, then it is forced off", grace)
 			}
 			deadline = time.After(grace)
+			stop = stopping{asked: time.Now(), grace: grace}
 		case <-deadline:
-			if !forced {
-				forced = true
+			if !stop.forced {
+				stop.forced = true
 				m.log.Warnf("VM manager: grace period of %s is over, forcing power-off of guest %s", grace, bhyve.VMName)
 				if err := m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendPowerOff); err != nil {
 					m.log.Errorf("VM manager: force power-off of %s: %v", bhyve.VMName, err)
@@ -498,6 +506,7 @@ func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteClos
 				continue
 			}
 			m.log.Errorf("VM manager: bhyve did not exit after the forced power-off, killing PID %d", g.Pid())
+			stop.killed = true
 			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGKILL); err != nil {
 				m.log.Errorf("VM manager: kill bhyve: %v", err)
 			}

@@ -33,7 +33,7 @@ for page in cu.1 chmod.1 nice.1 sh.1 socat.1 tail.1 \
 	devd.conf.5 loader.conf.5 newsyslog.conf.5 rc.conf.5 sysctl.conf.5 \
 	wifibox-guest.5 \
 	bhyve.8 chown.8 daemon.8 devd.8 devmatch.8 hostapd.8 ifconfig.8 kldunload.8 \
-	newsyslog.8 pkg.8 pciconf.8 rc.8 rc.subr.8 service.8 sysctl.8 wpa_cli.8 \
+	newsyslog.8 pkg.8 pciconf.8 rc.8 rc.subr.8 service.8 sysctl.8 sysrc.8 wpa_cli.8 \
 	wpa_supplicant.8; do
 	name=${page%.*}
 	section=${page##*.}

@@ -32,7 +32,7 @@ bash -c '
 		fi
 	}
 	expect "start stop status" wifibox st
-	expect "start stop restart status wait console version doctor log suspend resume help" wifibox ""
+	expect "start stop restart status wait console version doctor log suspend resume setup help" wifibox ""
 	expect "--help" wifibox --h
 	expect "guest" wifibox start g
 	expect "guest netif vmm" wifibox -n restart ""
@@ -44,6 +44,8 @@ bash -c '
 	expect "dmesg" wifibox log guest ""
 	expect "-f -n host guest" wifibox log ""
 	expect "doctor" wifibox help d
+	expect "--yes --device --undo" wifibox setup ""
+	expect "" wifibox setup --device ""
 	exit $failures
 ' sh "$bash_completion"
 echo "completion: all passed"

@@ -41,7 +41,11 @@ network={
 		"\t3e30  8th Gen Core 8+2 Host Bridge/DRAM Registers\n" +
 		"\ta36d  Cannon Lake PCH USB 3.1 xHCI Host Controller\n" +
 		"144d  Samsung Electronics Co Ltd\n" +
-		"\ta808  NVMe SSD Controller SM981/PM981/PM983\n"},
+		"\ta808  NVMe SSD Controller SM981/PM981/PM983\n" +
+		"168c  Qualcomm Atheros\n" +
+		"\t0034  AR9462 Wireless Network Adapter\n"},
+	{"boot/kernel/if_iwlwifi.ko", "simulated if_iwlwifi.ko\n"},
+	{"boot/kernel/if_ath_pci.ko", "simulated if_ath_pci.ko\n"},
 	{"boot/kernel/vmm.ko", "simulated vmm.ko\n"},
 	{"boot/kernel/nmdm.ko", "simulated nmdm.ko\n"},
 	{"boot/kernel/if_bridge.ko", "simulated if_bridge.ko\n"},
@@ -50,24 +54,39 @@ network={
 // The directories of a fresh simulated host besides those of its files.
 var initDirs = []string{
 	"sim",
+	"etc",
 	"usr/local/etc/wifibox/appliance",
 	"var/log",
+	"var/db",
 	"var/run/wifibox/appliance/log",
 	"dev/vmm",
 	"boot/modules",
 }
 
-// initState is the kernel of a fresh simulated host: no module loaded from
-// a file, no VM, four PCI devices and two interfaces.
+// initState is the kernel of a fresh simulated host: no module of
+// wifibox's loaded, the native drivers of the Wi-Fi cards loaded (as
+// devmatch(8) loads them at boot, with kldload), no VM, five PCI devices
+// (the Atheros card shows with wifi_cards=2 only) and two interfaces.
 func initState() *state {
+	l := newLinker()
+	for _, file := range []string{"if_iwlwifi.ko", "if_ath_pci.ko"} {
+		f := &linkerFile{ID: l.NextFile, Path: "/boot/kernel/" + file, UserRefs: 1}
+		l.NextFile++
+		for _, n := range moduleFiles[file] {
+			f.Modules = append(f.Modules, kmodule{ID: l.NextMod, Name: n})
+			l.NextMod++
+		}
+		l.Files = append(l.Files, f)
+	}
 	return &state{
-		Linker: newLinker(),
+		Linker: l,
 		VMs:    map[string]*vm{},
 		Devices: []*device{
 			newDevice(host.Selector{}, 0x8086, 0x3e30, 0x06, 0x00, "hostb"),
 			newDevice(host.Selector{Slot: 20}, 0x8086, 0xa36d, 0x0c, 0x03, "xhci"),
 			newDevice(host.Selector{Bus: 1}, 0x144d, 0xa808, 0x01, 0x08, "nvme"),
 			newDevice(wifiCard, 0x8086, 0x2723, 0x02, 0x80, "iwlwifi"),
+			newDevice(secondCard, 0x168c, 0x0034, 0x02, 0x80, "ath"),
 		},
 		Interfaces: []*ifnet{
 			{Name: "lo0", Kind: "loopback", Index: 1, Up: true},

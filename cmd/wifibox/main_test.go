@@ -202,8 +202,9 @@ func join(parts ...[]string) []string {
 	return all
 }
 
-// TestTargets checks every row of behaviour.md's target table on the trace:
-// the operations, their order, and the final state.
+// TestTargets checks every row of the target table of man/wifibox.8
+// (DESCRIPTION, Targets) on the trace: the operations, their order, and the
+// final state.
 func TestTargets(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -412,7 +413,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"stop", "foo"}, "ERROR: Unknown target: foo (supported: guest, netif, vmm)\n"},
 		{[]string{"stop", "gust"}, "ERROR: Unknown target: gust (supported: guest, netif, vmm); did you mean guest?\n"},
 		{[]string{"status", "now"}, "ERROR: Too many parameters\n"},
-		{[]string{"-n", "status"}, "ERROR: -n goes with start, stop, restart, suspend and resume\n"},
+		{[]string{"-n", "status"}, "ERROR: -n goes with start, stop, restart, suspend, resume and setup\n"},
 	} {
 		out, errOut, code := h.run(tc.args...)
 		if code != 1 || out != "" || !strings.HasPrefix(errOut, tc.stderr) {

@@ -30,6 +30,16 @@ type stageReport struct {
 		Address string `json:"address"`
 	} `json:"wifi"`
 	WifiUnseen string `json:"wifi_unseen"`
+	LastStop   *struct {
+		Manner string  `json:"manner"`
+		Grace  float64 `json:"grace_seconds"`
+		After  float64 `json:"after_seconds"`
+	} `json:"last_stop"`
+	LastFailure *struct {
+		Stage  string   `json:"stage"`
+		Reason string   `json:"reason"`
+		Bhyve  []string `json:"bhyve_output"`
+	} `json:"last_failure"`
 }
 
 func (h *simHost) stage() stageReport {
@@ -93,8 +103,28 @@ func TestStartFailsWhenGuestCannotRun(t *testing.T) {
 			if log := h.log(); strings.Contains(log[strings.LastIndex(log, "Begin: wifibox start"):], "restarting the guest") {
 				t.Error("the failed start left a restart loop")
 			}
-			if r := h.stage(); r.Stage != "stopped" {
+			r := h.stage()
+			if r.Stage != "stopped" {
 				t.Errorf("stage after the failed start: %q", r.Stage)
+			}
+			// The failure outlives its VM manager, until a start
+			// gets the guest running.
+			if f := r.LastFailure; f == nil || f.Stage != "starting" || !strings.Contains(f.Reason, "bhyve exited before the guest ran") ||
+				!strings.Contains(strings.Join(f.Bhyve, "\n"), tc.says) {
+				t.Errorf("status --json: last_failure %+v", f)
+			}
+			out, _, _ = h.run("status", "-v")
+			if !strings.Contains(out, "in stage starting: bhyve exited before the guest ran") || !strings.Contains(out, "bhyve: "+tc.says) {
+				t.Errorf("status -v does not show the failure:\n%s", out)
+			}
+			out, _, _ = h.run("doctor", "-q")
+			if !strings.Contains(out, "WARN last failure: at ") || !strings.Contains(out, "bhyve exited before the guest ran") || !strings.Contains(out, tc.says) {
+				t.Errorf("doctor -q does not show the failure:\n%s", out)
+			}
+			h.fault(tc.fault, "")
+			h.must("start")
+			if f := h.stage().LastFailure; f != nil {
+				t.Errorf("status --json after a start that ran: last_failure %+v", f)
 			}
 		})
 	}
