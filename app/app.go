@@ -215,6 +215,8 @@ func (c *command) open(name string) error {
 	user, logFile := c.stderr, c.host.Paths.Log
 	if name == managerCommand {
 		user = nil
+	} else {
+		warnings = append(warnings, ignoredEnv(os.LookupEnv)...)
 	}
 	if readOnly[name] {
 		logFile, warnings = "", nil

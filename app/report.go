@@ -152,8 +152,9 @@ func (c *command) legacy(st manager.Status) legacy.Guest {
 // statusReport is `wifibox status --json`: the VM manager's status (its
 // fields inline; zero when no manager runs), whether the guest runs, the
 // bridge and its tap, and each passthru device of bhyve.conf. Its schema
-// is stable, as wifibox(8) documents it: every field is always present, a
-// list is [] when empty, a time null when unknown.
+// is stable, as wifibox(8) documents it: every field is always present
+// (but the wifi object's that are unknown, as while scanning), a list is []
+// when empty, a time null when unknown.
 type statusReport struct {
 	Running bool    `json:"running"`
 	Uptime  float64 `json:"uptime_seconds"` // of the guest; 0 when it does not run
@@ -320,6 +321,9 @@ func (c *command) details(r statusReport) {
 	for _, d := range r.Devices {
 		fmt.Fprintf(w, "Device:      %s\n", d.Line)
 	}
+	if c.core.Recovery != "" {
+		fmt.Fprintf(w, "Recovery:    %s\n", c.core.RecoveryText())
+	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "Problem:     %s\n", e)
 	}
@@ -366,7 +370,11 @@ func wifiLine(st manager.Status) string {
 	if w.Address != "" {
 		line += ", guest address " + w.Address
 	}
-	return line
+	if !st.WifiSilentSince.IsZero() {
+		return line + fmt.Sprintf(" (told %s ago; not answering since %s)",
+			time.Since(w.Checked).Round(time.Second), st.WifiSilentSince.Format(time.TimeOnly))
+	}
+	return line + fmt.Sprintf(" (told %s ago)", time.Since(w.Checked).Round(time.Second))
 }
 
 // version shows the program's version and the SHA-256 of each guest image.

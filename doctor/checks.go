@@ -235,6 +235,13 @@ func (d *doctor) iommuFix() string {
 // configuration and run-time directories are shared through.
 func (d *doctor) bhyve() {
 	program := d.h.Paths.Bhyve
+	if cfg, _, err := config.LoadBhyve(d.h.Paths.BhyveConf(), 0); err == nil {
+		if program, err = cfg.ProgramPath(d.h.Paths); err != nil {
+			d.add(Fail, "bhyve", err.Error(), "correct the bhyve line of "+d.h.Paths.BhyveConf()+", or remove it to run the base system's bhyve")
+			d.add(Skip, "bhyve virtio-9p", "bhyve cannot run (see above)", "")
+			return
+		}
+	}
 	ems, err := d.h.Launcher.Emulations(program)
 	if err != nil {
 		d.add(Fail, "bhyve", err.Error(), "install FreeBSD's base system bhyve(8) at "+program+" (FreeBSD 13.0 or later, amd64)")
@@ -282,6 +289,7 @@ func (d *doctor) configFiles() {
 	core, warnings, err := config.LoadCore(p.CoreConf())
 	if d.configFile(p.CoreConf(), "", warnings, err) {
 		d.core = &core
+		d.add(OK, "recovery", core.RecoveryText(), "")
 	}
 
 	cfg, warnings, err := config.LoadBhyve(p.BhyveConf(), d.maxCPU)

@@ -86,6 +86,7 @@ OK   UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd
 OK   guest image esp.img: sha256 ` + espSum + `
 OK   guest image root.img: sha256 ` + rootSum + `
 OK   core.conf
+OK   recovery: restart_vmm (the default built into this wifibox: core.conf has no recovery line)
 OK   bhyve.conf: cpus is checked against hw.vmm.maxcpu once vmm is loaded
 OK   uds_passthru.conf: not present, no control socket is relayed
 OK   passthru device: pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver iwlwifi0
@@ -143,6 +144,7 @@ OK   UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd
 OK   guest image esp.img: sha256 ` + espSum + `
 OK   guest image root.img: sha256 ` + rootSum + `
 OK   core.conf
+OK   recovery: restart_vmm (the default built into this wifibox: core.conf has no recovery line)
 OK   bhyve.conf
 OK   uds_passthru.conf
 OK   passthru device: pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver iwlwifi0
@@ -310,6 +312,14 @@ SKIP passthru devices: bhyve.conf cannot be used (see above)`,
 	want: `WARN core.conf: core.conf:2: unknown setting log_level, ignored
      fix: remove the setting from /H/usr/local/etc/wifibox/core.conf, or correct its name
 OK   core.conf`,
+	fit: true,
+}, {
+	name: "recovery set",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, h.Paths.CoreConf(), "recovery=suspend_guest\n", 0o644)
+	},
+	want: `OK   core.conf
+OK   recovery: suspend_guest (recovery= in core.conf)`,
 	fit: true,
 }, {
 	name:  "missing image",

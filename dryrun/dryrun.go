@@ -12,6 +12,7 @@ package dryrun
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -331,6 +332,9 @@ func (d *dry) WaitLinkDown(string, time.Duration) error { return nil }
 // Watch is the real host's: watching changes nothing.
 func (d *dry) Watch() (host.Watch, error) { return d.real.Net.Watch() }
 
+// DefaultGateway reads the routing table, which the dry run leaves alone.
+func (d *dry) DefaultGateway(name string) (netip.Addr, error) { return d.real.Net.DefaultGateway(name) }
+
 // Launcher.
 
 // guest is a bhyve the dry run did not start: it is ready at once and
@@ -350,6 +354,11 @@ func (guest) Wait() (host.ExitStatus, error) { select {} }
 func (d *dry) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	d.op(trace.Exec(spec.Argv))
 	return guest{}, nil
+}
+
+func (d *dry) Configure(iface string) (bool, error) {
+	d.op(trace.Run(host.PccardEtherFor(iface)))
+	return true, nil
 }
 
 func (d *dry) Signal(pid int, sig syscall.Signal) error {

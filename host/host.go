@@ -6,14 +6,16 @@
 // FreeBSD implementations live in vmmapi/, kmod/, ppt/, ifnet/, launch/ and
 // procs/; the simulated host (sim/) runs them over its model of the kernel
 // where they take one, and implements the rest itself. Errors returned
-// through these interfaces wrap a
-// syscall.Errno carrying FreeBSD's semantics, so callers decide with
-// errors.Is(err, unix.EEXIST) and friends.
+// through these interfaces wrap the kernel's errno: a syscall.Errno, or on
+// the model an abi.Errno, which matches the syscall.Errno of its name. So
+// callers decide with errors.Is(err, unix.EEXIST) and friends, and
+// errors.As(err, &errno) with a syscall.Errno works on both.
 package host
 
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"syscall"
 	"time"
 )
@@ -177,6 +179,10 @@ type Net interface {
 	// Watch follows what the kernel reports of the interfaces (the
 	// routing socket) from now on.
 	Watch() (Watch, error)
+	// DefaultGateway gives the gateway of the IPv4 default route out of
+	// the named interface, from the routing table (NET_RT_DUMP); an error
+	// when there is none.
+	DefaultGateway(name string) (netip.Addr, error)
 }
 
 // Watch gives the changes of the interfaces as the kernel reports them.
@@ -209,6 +215,19 @@ type Launcher interface {
 	// (what `bhyve -s help` prints), so a missing virtio-9p is found
 	// before a guest is started.
 	Emulations(program string) ([]string, error)
+	// Configure has an interface that wifibox has just created
+	// configured as rc.conf says, what devd(8) has done for any other
+	// interface that attached since the boot, and tells whether it did:
+	// not while the system boots, when netif configures it.
+	Configure(iface string) (bool, error)
+}
+
+// PccardEtherFor is the command line of the program devd(8) runs for
+// every interface that attaches (freebsd-src sbin/devd/devd.conf: IFNET
+// ATTACH), forced, for iface: the one program besides bhyve that wifibox
+// runs, for wifibox0 (see Launcher.Configure).
+func PccardEtherFor(iface string) []string {
+	return []string{"/etc/pccard_ether", iface, "forcestart"}
 }
 
 // LaunchSpec says how to run bhyve.

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 	"unsafe"
@@ -23,7 +24,7 @@ import (
 	"github.com/wifibox/wifibox/sys"
 )
 
-var errInvalidName = fmt.Errorf("an interface name has 1 to %d bytes and no NUL: %w", abi.IFNAMSIZ-1, abi.EINVAL)
+var errInvalidName = fmt.Errorf("an interface name has 1 to %d bytes and no NUL: %w", abi.IFNAMSIZ-1, unix.EINVAL)
 
 // Net is the FreeBSD implementation of host.Net.
 type Net struct {
@@ -166,7 +167,7 @@ func (n *Net) Description(name string) (string, error) {
 		req.Length, req.Buffer = size, unsafe.Pointer(&buf[0])
 		err := n.ioctl(abi.SIOCGIFDESCR, unsafe.Pointer(&req))
 		switch {
-		case errors.Is(err, abi.ENOMSG):
+		case errors.Is(err, unix.ENOMSG):
 			return "", nil
 		case err != nil:
 			return "", fmt.Errorf("read the description of interface %s: SIOCGIFDESCR: %w", name, err)
@@ -267,7 +268,7 @@ func (n *Net) WaitLinkDown(name string, timeout time.Duration) error {
 			if i, err := n.Interface(name); err != nil || !i.LinkUp {
 				return err
 			}
-			return fmt.Errorf("the link of %s is still up after %v: another process has it open, a bhyve still running? %w", name, timeout, abi.EBUSY)
+			return fmt.Errorf("the link of %s is still up after %v: another process has it open, a bhyve still running? %w", name, timeout, unix.EBUSY)
 		}
 		if err != nil {
 			return fmt.Errorf("wait for the link of %s to go down: %w", name, err)
@@ -328,7 +329,7 @@ func (n *Net) Interface(name string) (host.Interface, error) {
 
 // errNoInterface is the error for an interface that does not exist.
 func errNoInterface(name string) error {
-	return fmt.Errorf("interface %s: %w", name, abi.ENXIO)
+	return fmt.Errorf("interface %s: %w", name, unix.ENXIO)
 }
 
 // Interfaces lists every interface from the NET_RT_IFLISTL sysctl: its
@@ -344,7 +345,7 @@ func Interfaces(s sys.Sys) ([]host.Interface, error) {
 	var err error
 	for {
 		b, err = s.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL, 0)
-		if !errors.Is(err, abi.ENOMEM) {
+		if !errors.Is(err, unix.ENOMEM) {
 			break
 		}
 	}
@@ -361,17 +362,12 @@ func Interfaces(s sys.Sys) ([]host.Interface, error) {
 // parseInterfaceList reads the RTM_IFINFO messages of a NET_RT_IFLISTL
 // answer and skips the others (the addresses of each interface).
 func parseInterfaceList(b []byte) ([]host.Interface, error) {
+	msgs, err := rtsock.Split(b)
+	if err != nil {
+		return nil, err
+	}
 	var list []host.Interface
-	for len(b) > 0 {
-		if len(b) < 4 {
-			return nil, fmt.Errorf("truncated routing message (%d bytes)", len(b))
-		}
-		size := int(binary.NativeEndian.Uint16(b))
-		if size < 4 || size > len(b) {
-			return nil, fmt.Errorf("routing message length %d with %d bytes left", size, len(b))
-		}
-		msg := b[:size]
-		b = b[size:]
+	for _, msg := range msgs {
 		if msg[3] != abi.RTM_IFINFO {
 			continue
 		}
@@ -382,6 +378,25 @@ func parseInterfaceList(b []byte) ([]host.Interface, error) {
 		list = append(list, i)
 	}
 	return list, nil
+}
+
+// DefaultGateway gives the gateway of the IPv4 default route out of the
+// named interface, from the routing table (rtsock.Routes): the guest's
+// address when the host routes through wifibox0, what the shell
+// implementation read from netstat -r.
+func (n *Net) DefaultGateway(name string) (netip.Addr, error) {
+	i, err := n.Interface(name)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("find the default gateway through %s: %w", name, err)
+	}
+	routes, err := rtsock.Routes(n.s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("find the default gateway through %s: %w", name, err)
+	}
+	if gw, ok := rtsock.DefaultGateway(routes, i.Index); ok {
+		return gw, nil
+	}
+	return netip.Addr{}, fmt.Errorf("no default route through %s: set network=IP:NETMASK in uds_passthru.conf, or check that the host's DHCP client set one", name)
 }
 
 // parseIfinfo reads one RTM_IFINFO message: an if_msghdrl whose sockaddr_dl
@@ -397,14 +412,14 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 	if hdr.Addrs&(abi.RTA_IFP<<1-1) != abi.RTA_IFP {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: addresses %#x, want the interface's alone first", hdr.Addrs)
 	}
-	var sdl abi.SockaddrDl
+	var sdl abi.RawSockaddrDatalink
 	addr := msg[hdr.Len:]
 	if _, err := binary.Decode(addr, binary.NativeEndian, &sdl); err != nil {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl: %w", err)
 	}
-	end := int(unsafe.Sizeof(sdl)) + int(sdl.NLen)
+	end := int(unsafe.Sizeof(sdl)) + int(sdl.Nlen)
 	if sdl.Family != abi.AF_LINK || end > int(sdl.Len) || end > len(addr) {
-		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl of family %d, length %d with a name of %d bytes", sdl.Family, sdl.Len, sdl.NLen)
+		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl of family %d, length %d with a name of %d bytes", sdl.Family, sdl.Len, sdl.Nlen)
 	}
 	name := string(addr[unsafe.Sizeof(sdl):end])
 	return host.Interface{
@@ -412,7 +427,7 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 		Index:  int(hdr.Index),
 		Kind:   kind(hdr.Data.Type, name),
 		Up:     hdr.Flags&abi.IFF_UP != 0,
-		LinkUp: hdr.Data.LinkState == abi.LINK_STATE_UP,
+		LinkUp: hdr.Data.Link_state == abi.LINK_STATE_UP,
 	}, nil
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/relay"
 )
 
 // parts are what a target touches.
@@ -88,6 +89,9 @@ type Runner struct {
 	// reclaimed: the command has reclaimed left-behind interfaces
 	// already (ifnet.Setup and Teardown do), so repair need not.
 	reclaimed bool
+	// handed are the relay's sockets taken from the VM manager that a
+	// restart stops, for the one it starts (takeSockets).
+	handed []relay.Handed
 }
 
 // running tells whether a VM manager runs (manager.Running), as far as the
@@ -143,11 +147,42 @@ func (r *Runner) Restart(target string) error {
 		return failure.New(failure.NotRunning, failure.ErrShown)
 	}
 	return r.run("restart", "Restarting", func(step func(func() error) error) error {
+		if p.guest {
+			r.takeSockets()
+			defer r.dropSockets()
+		}
 		if err := r.stopParts(p, step); err != nil {
 			return err
 		}
 		return r.startParts(p, step)
 	})
+}
+
+// takeSockets takes the relay's sockets from the running VM manager for
+// the next one (manager.Handover), so that the clients attached to them
+// stay attached across the restart. Without them the next relay creates
+// its sockets anew, as a start does.
+func (r *Runner) takeSockets() {
+	if r.DryRun {
+		return
+	}
+	if pid, _, err := r.running(); err != nil || pid == 0 {
+		return
+	}
+	handed, err := manager.Handover(r.Host.Paths.RunDir)
+	if err != nil {
+		r.Log.Warnf("The control sockets are created anew, so clients attached to them must attach again: %v", err)
+		return
+	}
+	r.handed = handed
+}
+
+// dropSockets closes what of the handed sockets no VM manager took.
+func (r *Runner) dropSockets() {
+	for _, h := range r.handed {
+		h.File.Close()
+	}
+	r.handed = nil
 }
 
 func (r *Runner) startParts(p parts, step func(func() error) error) error {
@@ -320,6 +355,8 @@ func (r *Runner) startNetif() error {
 	if err := r.ensureModule("if_bridge"); err != nil {
 		return err
 	}
+	_, err := r.Host.Net.Interface(manager.Bridge)
+	existed := err == nil
 	tap, warnings, err := ifnet.Setup(r.Host.Net, manager.Bridge, r.netifJournal())
 	r.reclaimed = err == nil
 	for _, w := range warnings {
@@ -329,6 +366,9 @@ func (r *Runner) startNetif() error {
 		return failure.New(failure.Environment, err)
 	}
 	r.Log.Infof("Bridge %s is up with member %s", manager.Bridge, tap)
+	if !existed {
+		manager.Configure(r.Host, r.Log)
+	}
 	return nil
 }
 
@@ -397,7 +437,8 @@ func (r *Runner) startGuest() error {
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:])
+	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:], r.handed...)
+	r.dropSockets()                          // the new manager has its own
 	if errors.Is(err, manager.ErrNoAnswer) { // killed: undo what it did
 		return failure.New(failure.Environment, errors.Join(err, r.repair()))
 	}
@@ -442,14 +483,23 @@ func (r *Runner) checkIOMMU() error {
 	return failure.New(failure.Environment, errors.New("PCI pass-through is not available for bhyve: "+v.Problem+"; "+v.Fix))
 }
 
+// checkVirtFS checks that the bhyve to run, the one bhyve.conf names or
+// the base system's, has virtio-9p. A bhyve.conf that cannot be read is
+// left to the start of the guest to report.
 func (r *Runner) checkVirtFS() error {
-	ems, err := r.Host.Launcher.Emulations(r.Host.Paths.Bhyve)
+	program := r.Host.Paths.Bhyve
+	if cfg, _, err := config.LoadBhyve(r.Host.Paths.BhyveConf(), 0); err == nil {
+		if program, err = cfg.ProgramPath(r.Host.Paths); err != nil {
+			return failure.New(failure.Config, err)
+		}
+	}
+	ems, err := r.Host.Launcher.Emulations(program)
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
 	if !slices.Contains(ems, "virtio-9p") {
 		return failure.New(failure.Environment, fmt.Errorf(
-			"The Virtio 9p (VirtFS) bhyve interface is not available in %s; update FreeBSD to 13.0 or later", r.Host.Paths.Bhyve))
+			"The Virtio 9p (VirtFS) bhyve interface is not available in %s; update FreeBSD to 13.0 or later", program))
 	}
 	return nil
 }
@@ -641,51 +691,9 @@ func (r *Runner) unknownDevices(devices []host.PCIDevice) {
 	}
 }
 
-// recoveries maps each recovery method of core.conf to what suspend and
-// resume do: a command and its target, or nothing.
-var recoveries = map[config.Recovery]struct{ suspend, resume func(*Runner) error }{
-	config.RecoveryRestartVMM: {
-		resume: func(r *Runner) error { return r.Restart("vmm") },
-	},
-	config.RecoverySuspendGuest: {
-		suspend: func(r *Runner) error { return r.Stop("guest") },
-		resume:  func(r *Runner) error { return r.Start("guest") },
-	},
-	config.RecoverySuspendVMM: {
-		suspend: func(r *Runner) error { return r.Stop("vmm") },
-		resume:  func(r *Runner) error { return r.Start("vmm") },
-	},
-	config.RecoveryNone: {},
-}
-
 // SuspendGrace is how long suspend lets the guest power off before it is
 // forced off. The kernel does not wait for rc.suspend: acpi_ReqSleepState
 // (sys/dev/acpica/acpi.c) arms susp_force_to to force the sleep 10 s after
 // the request, and rc.suspend sleeps 3 s after its scripts, so the whole
 // suspend must fit in about 5 s, whatever stop_wait_max says.
 const SuspendGrace = 5 * time.Second
-
-// Suspend prepares for the system's suspend with the recovery method. A
-// stop it makes gives the guest at most SuspendGrace to power off.
-func (r *Runner) Suspend(method config.Recovery) error {
-	r.stopGrace = SuspendGrace
-	defer func() { r.stopGrace = 0 }()
-	if recoveries[method].suspend != nil {
-		r.Log.Infof("Suspend: the guest has at most %s to power off before it is forced off (the kernel sleeps 10 s after the request at the latest)", SuspendGrace)
-	}
-	return r.recover("suspend", method, recoveries[method].suspend)
-}
-
-// Resume recovers after the system's resume with the recovery method.
-func (r *Runner) Resume(method config.Recovery) error {
-	return r.recover("resume", method, recoveries[method].resume)
-}
-
-func (r *Runner) recover(event string, method config.Recovery, action func(*Runner) error) error {
-	if action == nil {
-		r.Log.Infof("On %s, recovery method %s does nothing", event, method)
-		return nil
-	}
-	r.Log.Infof("On %s, recovery method %s", event, method)
-	return action(r)
-}

@@ -3,6 +3,7 @@ package logging
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"syscall"
 	"time"
@@ -263,6 +264,12 @@ func (l *logged) WaitLinkDown(name string, timeout time.Duration) error {
 
 func (l *logged) Watch() (host.Watch, error) { return l.h.Net.Watch() }
 
+func (l *logged) DefaultGateway(name string) (netip.Addr, error) {
+	gw, err := l.h.Net.DefaultGateway(name)
+	l.query("route get default via "+name, gw.String, err)
+	return gw, err
+}
+
 // Launcher.
 
 func (l *logged) Launch(spec host.LaunchSpec) (host.Guest, error) {
@@ -271,6 +278,17 @@ func (l *logged) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	l.query(fmt.Sprintf("exec %s (%d arguments, nice %d)", spec.Argv[0], len(spec.Argv)-1, spec.Nice),
 		func() string { return fmt.Sprintf("pid %d", g.Pid()) }, err)
 	return g, err
+}
+
+func (l *logged) Configure(iface string) (bool, error) {
+	ran, err := l.h.Launcher.Configure(iface)
+	l.query(trace.Run(host.PccardEtherFor(iface)), func() string {
+		if ran {
+			return "started"
+		}
+		return "not run: devd does not run"
+	}, err)
+	return ran, err
 }
 
 func (l *logged) Signal(pid int, sig syscall.Signal) error {

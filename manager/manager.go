@@ -88,6 +88,9 @@ type Status struct {
 	// Wifi is what wpa_supplicant or hostapd last told through the
 	// relay; nil when it has not answered.
 	Wifi *WifiStatus `json:"wifi"`
+	// WifiSilentSince is when the daemon first did not answer after
+	// Wifi was told; zero while it answers.
+	WifiSilentSince time.Time `json:"wifi_silent_since,omitzero"`
 	// WifiUnseen says why the stage wifi cannot be seen, if it cannot.
 	WifiUnseen string   `json:"wifi_unseen"`
 	Restarts   int      `json:"restarts"`
@@ -119,7 +122,9 @@ type manager struct {
 	mu     sync.Mutex
 	status Status
 	relays *relay.Relay // the control-socket pass-through, once the guest ran
-	files  *runFiles
+	// adopt holds the relay's sockets the last manager handed over.
+	adopt map[string]relay.Handed
+	files *runFiles
 	// logWatch watches the guest's log; only follow uses it, one run of
 	// the guest after the other.
 	logWatch logview.Watcher
@@ -159,6 +164,7 @@ func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser, watchdog time
 		return 1
 	}
 	m := &manager{h: h, log: log, stop: make(chan stopRequest), changed: make(chan struct{}), done: make(chan struct{}), watchdog: watchdog}
+	m.adopt = inherited() // before bhyve runs: it is not to inherit them
 	now := time.Now()
 	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: now, Stage: StageStarting, StageSince: now}
 	ln, err := listen(files.socket)
@@ -342,6 +348,9 @@ func (g *guest) tail() string {
 // when a later step fails. The first run destroys a VM left over from an
 // earlier manager; a later one runs the guest again in the VM it kept.
 func (m *manager) launch(first bool) (Plan, *guest, error) {
+	if !first {
+		m.replaceGoneTap()
+	}
 	plan, err := Prepare(m.h)
 	if err != nil {
 		return plan, nil, err
@@ -582,6 +591,8 @@ func (m *manager) answer(conn net.Conn) {
 		writeJSON(conn, m.snapshot())
 	case "wait":
 		m.watchStage(conn)
+	case "handover":
+		m.handover(conn)
 	case "stop":
 		// `stop` or `stop MS`: at most MS milliseconds to power off.
 		ms, err := strconv.Atoi(arg)

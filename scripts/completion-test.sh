@@ -37,7 +37,8 @@ bash -c '
 	expect "guest" wifibox start g
 	expect "guest netif vmm" wifibox -n restart ""
 	expect "" wifibox stop guest ""
-	expect "-v --json" wifibox -S /tmp/h status ""
+	expect "-v --json" wifibox -n status ""
+	expect "-n -h --help --version" wifibox -
 	expect "-q --json" wifibox doctor -
 	expect "running up wifi -t" wifibox wait ""
 	expect "" wifibox wait -t ""

@@ -42,6 +42,7 @@ expect() {
 }
 
 expect 'wifibox st' start status stop '!restart'
+expect 'wifibox -' -n --help --version '!-S'
 expect 'wifibox ' console doctor help log resume setup suspend version
 expect 'wifibox setup -' --yes --device --undo
 expect 'wifibox restart ' guest netif vmm '!start'

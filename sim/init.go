@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/host"
 )
 
-// The files of a fresh simulated host, relative to its directory.
+// The files of a fresh simulated host, relative to its directory, for a
+// program built with the default directories (hostPath moves them to the
+// ones it was built with).
 var initFiles = []struct {
 	path, content string
 }{
@@ -108,13 +111,14 @@ func Init(dir string) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("create simulated host %s: %w", abs, err)
 	}
+	paths := s.paths()
 	for _, d := range initDirs {
-		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
+		if err := os.MkdirAll(hostPath(paths, d), 0o755); err != nil {
 			return fmt.Errorf("create simulated host %s: %w", abs, err)
 		}
 	}
 	for _, f := range initFiles {
-		p := filepath.Join(abs, f.path)
+		p := hostPath(paths, f.path)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fmt.Errorf("create simulated host %s: %w", abs, err)
 		}
@@ -122,11 +126,28 @@ func Init(dir string) error {
 			return fmt.Errorf("create simulated host %s: %w", abs, err)
 		}
 	}
-	if err := os.Symlink("wpa_supplicant", s.paths().AppConfig()); err != nil {
+	if err := os.Symlink("wpa_supplicant", paths.AppConfig()); err != nil {
 		return fmt.Errorf("create simulated host %s: %w", abs, err)
 	}
 	if err := s.save(initState()); err != nil {
 		return fmt.Errorf("create simulated host %s: %w", abs, err)
 	}
 	return nil
+}
+
+// hostPath gives where a file of initFiles or initDirs lies on the host of
+// p: below PREFIX/etc/wifibox, GUEST_ROOT and LOCALBASE as the program was
+// built with them, so that a program built for PREFIX=/opt/wb finds its
+// configuration in /opt/wb/etc/wifibox.
+func hostPath(p host.Paths, rel string) string {
+	for _, d := range []struct{ from, to string }{
+		{"usr/local/etc/wifibox", p.ConfDir},
+		{"usr/local/share/wifibox", p.GuestRoot},
+		{"usr/local", p.LocalBase},
+	} {
+		if rest, ok := strings.CutPrefix(rel, d.from+"/"); ok || rel == d.from {
+			return filepath.Join(d.to, rest)
+		}
+	}
+	return filepath.Join(p.Root, rel)
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
@@ -189,7 +190,7 @@ func TestVMs(t *testing.T) {
 		release string
 		noVMM   syscall.Errno // vm_create's errno without vmm; 0: it loads vmm
 	}{
-		{"1305000", unix.ENOENT}, // hw.vmm.create does not exist
+		{"1305000", 0}, // loads vmm as 14.x does (stable/13's vm_create)
 		{"1403000", 0},
 		{"1500068", 0},
 	} {
@@ -245,19 +246,21 @@ func libvmmapiOf(t *testing.T, release string) (string, *Kernel, *vmmapi.Library
 	return dir, k, lib
 }
 
-// TestOldVMOpen: 13.x's vm_open destroys what it fails to open, and its
-// errno is then hw.vmm.destroy's: the model does so.
-func TestOldVMOpen(t *testing.T) {
-	for release, want := range map[string]abi.Errno{"1305000": abi.EINVAL, "1403000": abi.ENOENT, "1500068": abi.ENOENT} {
+// TestVMOpen: vm_open of no VM keeps open's errno (ENOENT) and destroys
+// nothing on every release, 13.x included (freebsd-src
+// stable/13:lib/libvmmapi/vmmapi.c vm_open), and vm_close is there on
+// each.
+func TestVMOpen(t *testing.T) {
+	for _, release := range []string{"1305000", "1403000", "1500068"} {
 		dir, k, lib := libvmmapiOf(t, release)
 		if _, err := k.Kldload(koFile(dir, "vmm")); err != nil {
 			t.Fatal(err)
 		}
-		if ctx := lib.VMOpen("nosuch"); ctx != 0 || lib.Errno() != want {
-			t.Errorf("%s: vm_open of no VM = %#x, errno %v; want 0, %v", release, ctx, lib.Errno(), want)
+		if ctx := lib.VMOpen("nosuch"); ctx != 0 || lib.Errno() != abi.ENOENT {
+			t.Errorf("%s: vm_open of no VM = %#x, errno %v; want 0, ENOENT", release, ctx, lib.Errno())
 		}
-		if (lib.VMClose == nil) != (release == "1305000") {
-			t.Errorf("%s: vm_close is there: %v", release, lib.VMClose != nil)
+		if lib.VMClose == nil {
+			t.Errorf("%s: no vm_close", release)
 		}
 	}
 }
@@ -585,5 +588,38 @@ func TestVMCreateLongName(t *testing.T) {
 		if r := lib.VMCreate(long); r != -1 || lib.Errno() != want {
 			t.Errorf("%s: vm_create of %d characters = %d, errno %v; want -1, %v", release, len(long), r, lib.Errno(), want)
 		}
+	}
+}
+
+// TestProcessTable: the model answers kern.proc.proc with a kinfo_proc
+// for each registered process that runs and kern.proc.args with its
+// arguments, which procs decodes into the table legacy.Find reads; the
+// wait for its exit ends when it is killed.
+func TestProcessTable(t *testing.T) {
+	dir, h := newHost(t)
+	cmd := exec.Command("sleep", "60")
+	must(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	s := &system{dir: dir}
+	must(t, s.register(cmd.Process.Pid))
+	list, err := h.Procs.Processes()
+	must(t, err)
+	want := []host.Process{{PID: cmd.Process.Pid, PPID: os.Getpid(), Title: "sleep 60"}}
+	same(t, "Processes", want, list)
+	k, err := NewKernel(dir)
+	must(t, err)
+	_, err = k.Sysctl("kern.proc.args", 1<<22+1)
+	check(t, "kern.proc.args of no process", err, unix.ESRCH)
+	if exited, err := h.Procs.WaitExit(cmd.Process.Pid, time.Millisecond); exited || err != nil {
+		t.Errorf("WaitExit of a process that runs = %v, %v; want false", exited, err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if exited, err := h.Procs.WaitExit(cmd.Process.Pid, time.Minute); !exited || err != nil {
+		t.Errorf("WaitExit of a killed process = %v, %v; want true", exited, err)
+	}
+	list, err = h.Procs.Processes()
+	if err != nil || len(list) != 0 {
+		t.Errorf("Processes after the exit = %v, %v; want none", list, err)
 	}
 }

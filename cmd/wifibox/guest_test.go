@@ -125,6 +125,10 @@ func TestCommandLines(t *testing.T) {
 		{"resources", func(h *simHost) {
 			h.config("bhyve.conf", "cpus=2\nmemory=256M\nconsole=yes\npassthru=3/0/0\npriority=75\n")
 		}, strings.Replace(head, "-c 1 -m 128M", "-c 2 -m 256M", 1) + appConfig + ",ro" + tail, 10},
+		{"bhyve=", func(h *simHost) {
+			h.program("usr/local/sbin/bhyve-custom", 0o755)
+			h.config("bhyve.conf", bhyveConf+"bhyve=/usr/local/sbin/bhyve-custom\n")
+		}, strings.Replace(head, "/usr/sbin/bhyve", "/usr/local/sbin/bhyve-custom", 1) + appConfig + ",ro" + tail, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t)
@@ -142,6 +146,64 @@ func TestCommandLines(t *testing.T) {
 				t.Errorf("bhyve runs at nice %s, want %d", got, tc.nice)
 			}
 		})
+	}
+}
+
+// program puts an executable file at path below the host, with mode.
+func (h *simHost) program(path string, mode os.FileMode) {
+	h.t.Helper()
+	full := filepath.Join(h.dir, path)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte("#!/bin/sh\n"), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Chmod(full, mode); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// TestCustomBhyveRefused: a bhyve= that others could change is not run:
+// start fails with the configuration's exit status, says why and what to
+// do, and creates nothing.
+func TestCustomBhyveRefused(t *testing.T) {
+	h := newHost(t)
+	h.program("usr/local/sbin/bhyve-custom", 0o775)
+	h.config("bhyve.conf", "passthru=3/0/0\nbhyve=/usr/local/sbin/bhyve-custom\n")
+	from := len(h.trace())
+	_, errOut, code := h.run("start", "guest")
+	if code != 3 || !strings.Contains(errOut, "refusing to run bhyve=/usr/local/sbin/bhyve-custom: it is writable by group (mode 0775)") ||
+		!strings.Contains(errOut, "chmod g-w /usr/local/sbin/bhyve-custom") {
+		t.Errorf("start guest: exit %d, stderr %q", code, errOut)
+	}
+	for _, op := range h.trace()[from:] {
+		if strings.HasPrefix(op, "exec ") || strings.HasPrefix(op, "vm_create") {
+			t.Errorf("a refused bhyve= did %q", op)
+		}
+	}
+}
+
+// TestShellEnvIgnored: a BHYVE the shell implementation would have run
+// (wifibox_env in rc.conf) is not run; start warns once, on the terminal
+// and in the log, of what replaces it, and runs the base system's bhyve.
+func TestShellEnvIgnored(t *testing.T) {
+	h := newHost(t)
+	cmd := exec.Command(binary, "-S", h.dir, "start")
+	cmd.Env = append(os.Environ(), "BHYVE=/usr/local/sbin/bhyve-custom")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, out)
+	}
+	const warning = "BHYVE=/usr/local/sbin/bhyve-custom is ignored (the shell implementation read it): set bhyve= in bhyve.conf to run another bhyve(8)"
+	if n := strings.Count(string(out), warning); n != 1 {
+		t.Errorf("start warned %d times, want once:\n%s", n, out)
+	}
+	if n := strings.Count(h.log(), warning); n != 1 {
+		t.Errorf("the log has the warning %d times, want once", n)
+	}
+	if line := h.execLine(); !strings.HasPrefix(line, "/usr/sbin/bhyve ") {
+		t.Errorf("bhyve's command line: %s", line)
 	}
 }
 

@@ -42,6 +42,19 @@ type stageReport struct {
 	} `json:"last_failure"`
 }
 
+// relayHost starts the guest on a fresh simulated host with udsConf and
+// the faults given as key, value pairs.
+func relayHost(t *testing.T, faults ...string) *simHost {
+	t.Helper()
+	h := newHost(t)
+	h.config("appliance/uds_passthru.conf", udsConf)
+	for i := 0; i+1 < len(faults); i += 2 {
+		h.fault(faults[i], faults[i+1])
+	}
+	h.must("start")
+	return h
+}
+
 func (h *simHost) stage() stageReport {
 	h.t.Helper()
 	out, errOut, _ := h.run("status", "--json")
@@ -164,10 +177,7 @@ func TestWait(t *testing.T) {
 // wifi -t 1 gives up after about a second, and status -v tells what
 // wpa_supplicant says.
 func TestWaitWifiNever(t *testing.T) {
-	h := newHost(t)
-	h.config("appliance/uds_passthru.conf", udsConf)
-	h.fault("wifi", "never")
-	h.must("start")
+	h := relayHost(t, "wifi", "never")
 	h.must("wait", "up", "-t", "5")
 	began := time.Now()
 	_, errOut, code := h.run("wait", "wifi", "-t", "1")
@@ -252,5 +262,36 @@ func TestWatchdog(t *testing.T) {
 	h.waitLog(`guest wifibox runs as PID`, 2)
 	if !strings.Contains(h.log(), "guest was rebooted") {
 		t.Error("the watchdog did not restart the guest")
+	}
+}
+
+// TestWaitWifiUnreachable: wait wifi with a relay that cannot start (its
+// socket's group does not exist) fails at once with the reason, not at
+// its timeout.
+func TestWaitWifiUnreachable(t *testing.T) {
+	h := newHost(t)
+	h.config("appliance/uds_passthru.conf", strings.Replace(udsConf, "group=0", "group=nosuchgroup", 1))
+	h.must("start")
+	_, errOut, code := h.run("wait", "wifi", "-t", "5")
+	if code != 3 || !strings.Contains(errOut, `group "nosuchgroup"`) {
+		t.Errorf("wait wifi: exit %d %q, want 3 with the reason", code, errOut)
+	}
+}
+
+// TestWifiNotAnswering: once wpa_supplicant hangs, status -v tells since
+// when it has not answered, besides what it last told.
+func TestWifiNotAnswering(t *testing.T) {
+	h := relayHost(t, "wpa_hang_after_ms", "500")
+	h.must("wait", "wifi", "-t", "20")
+	// The hang comes half a second after the guest is up; status -v asks.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out := h.must("status", "-v")
+		if strings.Contains(out, "not answering since") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status -v does not tell that wpa_supplicant does not answer:\n%s", out)
+		}
 	}
 }
