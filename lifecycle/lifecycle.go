@@ -107,6 +107,11 @@ func (r *Runner) running() (pid int, stale bool, err error) {
 func (r *Runner) Start(target string) error {
 	p := targets[target]
 	return r.run("start", "Starting", func(step func(func() error) error) error {
+		if p.guest { // before anything changes
+			if err := step(r.preflight); err != nil {
+				return err
+			}
+		}
 		return r.startParts(p, step)
 	})
 }
@@ -141,12 +146,21 @@ func (r *Runner) Restart(target string) error {
 			return err
 		}
 		defer unlock()
+		// What is left of a guest of the shell implementation that has
+		// exited (its socket relays) goes too.
+		if _, err := r.stopLegacy("stopping what is left of it, its guest has exited"); err != nil {
+			return err
+		}
 		if err := r.repair(); err != nil {
 			return err
 		}
 		return failure.New(failure.NotRunning, failure.ErrShown)
 	}
 	return r.run("restart", "Restarting", func(step func(func() error) error) error {
+		// A restart whose start would refuse stops nothing.
+		if err := step(r.preflight); err != nil {
+			return err
+		}
 		if p.guest {
 			r.takeSockets()
 			defer r.dropSockets()
@@ -186,11 +200,6 @@ func (r *Runner) dropSockets() {
 }
 
 func (r *Runner) startParts(p parts, step func(func() error) error) error {
-	if p.guest { // before anything changes
-		if err := step(r.checkArch); err != nil {
-			return err
-		}
-	}
 	if p.vmm {
 		if err := step(r.loadVMM); err != nil {
 			return err
@@ -298,7 +307,11 @@ func (r *Runner) lock(name string) (func(), error) {
 		}
 	}
 	if err == nil {
-		err = runfile.Record(f, fmt.Sprintf("PID %d, wifibox %s", os.Getpid(), name))
+		// Who holds the lock is only informational: a full /var must
+		// not stop a command, stop at shutdown least of all.
+		if rerr := runfile.Record(f, fmt.Sprintf("PID %d, wifibox %s", os.Getpid(), name)); rerr != nil {
+			r.Log.Warnf("Cannot note in %s which command holds it: %v; a command waiting for it names its holder unknown", path, rerr)
+		}
 	}
 	if err != nil {
 		f.Close()
@@ -459,6 +472,36 @@ func (r *Runner) alreadyManaged(pid int) error {
 			st.Reason, pid, st.NextStart.Format(time.TimeOnly), time.Until(st.NextStart).Round(time.Millisecond)))
 	}
 	r.Log.Warnf("Guest is already run by the VM manager PID %d, left intact", pid)
+	return nil
+}
+
+// preflight checks everything the start of the guest uses before the
+// first change to the host, so that a start that refuses leaves nothing
+// behind: the machine, core.conf, bhyve.conf (cpus against hw.vmm.maxcpu
+// only once vmm is loaded, as that sysctl comes with it) and the bhyve it
+// names, the guest's images and the firmware. A uds_passthru.conf that cannot be used is a
+// warning: the guest runs without the control-socket pass-through.
+func (r *Runner) preflight() error {
+	if err := r.checkArch(); err != nil {
+		return err
+	}
+	p := r.Host.Paths
+	if _, _, err := config.LoadCore(p.CoreConf()); err != nil {
+		return failure.New(failure.Config, err)
+	}
+	cfg, _, err := config.LoadBhyve(p.BhyveConf(), 0)
+	if err == nil {
+		_, err = cfg.ProgramPath(p)
+	}
+	if err != nil {
+		return failure.New(failure.Config, err)
+	}
+	if err := manager.CheckFiles(p); err != nil {
+		return err
+	}
+	if _, _, _, err := manager.RelayConfig(p); err != nil {
+		r.Log.Warnf("%v (%s)", err, config.WithoutRelay)
+	}
 	return nil
 }
 

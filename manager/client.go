@@ -154,7 +154,7 @@ func Wait(runDir string, stage Stage, timeout time.Duration) (Status, error) {
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	conn, err := dial(runDir, deadline, timeout)
+	conn, err := dial(runDir, "wait", deadline, timeout)
 	if err != nil {
 		return s, err
 	}
