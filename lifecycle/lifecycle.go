@@ -477,12 +477,17 @@ func (r *Runner) alreadyManaged(pid int) error {
 
 // preflight checks everything the start of the guest uses before the
 // first change to the host, so that a start that refuses leaves nothing
-// behind: the machine, core.conf, bhyve.conf (cpus against hw.vmm.maxcpu
+// behind: the machine and its IOMMU, core.conf, bhyve.conf (cpus against hw.vmm.maxcpu
 // only once vmm is loaded, as that sysctl comes with it) and the bhyve it
 // names, the guest's images and the firmware. A uds_passthru.conf that cannot be used is a
 // warning: the guest runs without the control-socket pass-through.
 func (r *Runner) preflight() error {
 	if err := r.checkArch(); err != nil {
+		return err
+	}
+	// Before vmm is loaded the firmware's ACPI tables tell; once it is,
+	// startGuest checks again with what vmm tells.
+	if err := r.checkIOMMU(); err != nil {
 		return err
 	}
 	p := r.Host.Paths
