@@ -154,12 +154,17 @@ func (m *manager) snapshot() Status {
 // bhyve runs or `error MESSAGE` when the first start fails, and is then
 // closed. Main returns the process's exit status.
 func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser, watchdog time.Duration) int {
+	return mainWith(realClock{}, h, log, report, watchdog)
+}
+
+// mainWith is Main with the clock that times the supervisor.
+func mainWith(clk clock, h *host.Host, log *logrus.Logger, report io.WriteCloser, watchdog time.Duration) int {
 	files, err := claim(h.Paths.RunDir)
 	if err != nil {
 		reportError(report, err)
 		return 1
 	}
-	m := &manager{h: h, log: log, stop: make(chan stopRequest), changed: make(chan struct{}), done: make(chan struct{}), watchdog: watchdog, clock: realClock{}}
+	m := &manager{h: h, log: log, stop: make(chan stopRequest), changed: make(chan struct{}), done: make(chan struct{}), watchdog: watchdog, clock: clk}
 	now := time.Now()
 	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: now, Stage: StageStarting, StageSince: now}
 	ln, err := listen(files.socket)
