@@ -9,8 +9,13 @@ GO?=		go
 # The release without a tag to describe: it must sort after the shell
 # implementation's 0.x for pkg(8), and be the port's DISTVERSION and the
 # program's built-in version (scripts/check-install.sh checks all three).
+# The release procedure is in packaging/README.md.
 RELEASE=	1.0.0
 VERSION!=	git describe --tags --dirty 2>/dev/null || echo ${RELEASE}
+
+# The recovery method of a core.conf without a recovery line (wifibox(8),
+# core.conf), as the port's RECOVER_* options set it.
+RECOVERY?=	restart_vmm
 
 PKG=		github.com/wifibox/wifibox
 # purego needs this on FreeBSD, for go build and go vet alike.
@@ -18,12 +23,27 @@ PUREGO=		-gcflags=github.com/ebitengine/purego/internal/fakecgo=-std
 LDFLAGS=	-X ${PKG}/app.version=${VERSION} \
 		-X ${PKG}/host.prefix=${PREFIX} \
 		-X ${PKG}/host.localBase=${LOCALBASE} \
-		-X ${PKG}/host.guestRoot=${GUEST_ROOT}
+		-X ${PKG}/host.guestRoot=${GUEST_ROOT} \
+		-X ${PKG}/config.defaultRecovery=${RECOVERY}
 
-all: build/wifibox
+# What the program is built with, which install checks: its paths and
+# recovery method are fixed when it is built.
+BUILT=		PREFIX=${PREFIX} LOCALBASE=${LOCALBASE} GUEST_ROOT=${GUEST_ROOT} RECOVERY=${RECOVERY}
+BUILDDIR?=	build
 
-build/wifibox: .PHONY
-	${GO} build -ldflags "${LDFLAGS}" -o build/wifibox ./cmd/wifibox
+# On FreeBSD the program is the release: without the simulated host (the
+# nosim tag) and without cgo (purego's flags), as the port builds it.
+# Elsewhere it runs on the simulated host (-S DIR), as the demo, the
+# benchmarks and the tests use it.
+OS!=		uname -s
+GOENV_FreeBSD=	env CGO_ENABLED=0
+TAGS_FreeBSD=	-tags nosim ${PUREGO}
+
+all: ${BUILDDIR}/wifibox
+
+${BUILDDIR}/wifibox: .PHONY
+	${GOENV_${OS}} ${GO} build ${TAGS_${OS}} -ldflags "${LDFLAGS}" -o ${BUILDDIR}/wifibox ./cmd/wifibox
+	@echo "${BUILT}" >${BUILDDIR}/wifibox.built
 
 # Cross-builds for FreeBSD, the targets wifibox runs on, as released:
 # without the simulated host (the nosim tag).
@@ -38,11 +58,11 @@ test: .PHONY
 
 # The demo: a full start / status / restart vmm / stop cycle on a fresh
 # simulated FreeBSD host.
-demo: build/wifibox
-	sh scripts/demo.sh build/wifibox
+demo: ${BUILDDIR}/wifibox
+	sh scripts/demo.sh ${BUILDDIR}/wifibox
 
-bench: build/wifibox
-	sh bench/lifecycle.sh build/wifibox
+bench: ${BUILDDIR}/wifibox
+	sh bench/lifecycle.sh ${BUILDDIR}/wifibox
 
 # The conformance tests of the kernel calls (conformance/): here against
 # the model of FreeBSD's kernel; on FreeBSD, as root with
@@ -102,10 +122,15 @@ INSTALL_TEXT=	for f in $$files; do \
 
 install: install-program install-rc install-files install-examples .PHONY
 
+# The program installed is the one built: one built with other paths is
+# refused, with the make command that builds it for these.
 install-program: .PHONY
-	@test -f build/wifibox || { echo "build/wifibox is missing: run make first" >&2; exit 1; }
+	@test -f ${BUILDDIR}/wifibox || { echo "${BUILDDIR}/wifibox is missing: run make first" >&2; exit 1; }
+	@built=$$(cat ${BUILDDIR}/wifibox.built 2>/dev/null); [ "$$built" = "${BUILT}" ] || { \
+	    echo "${BUILDDIR}/wifibox was built with $${built:-unknown paths}, not ${BUILT}:" >&2; \
+	    echo "build it for them first: make ${BUILT} && make install ${BUILT}" >&2; exit 1; }
 	install -d ${BINDIR}
-	install -m 555 build/wifibox ${BINDIR}/wifibox
+	install -m 555 ${BUILDDIR}/wifibox ${BINDIR}/wifibox
 
 install-rc: .PHONY
 	@files="${RC_FILES}"; ${INSTALL_TEXT}

@@ -8,8 +8,7 @@ import "unsafe"
 // PCIOCGETCONF lists the PCI functions. FreeBSD 15.0 grew struct pci_conf
 // from 48 to 128 bytes and gave the request a new number; the old number
 // became PCIOCGETCONF_FREEBSD14 (pci_user.c), served only with options
-// COMPAT_FREEBSD14 (usual in GENERIC; not confirmed from a stored 15
-// GENERIC).
+// COMPAT_FREEBSD14 (usual in GENERIC; not confirmed from 15's GENERIC).
 const (
 	PCIOCGETCONF           = 0xc030700a // _IOWR('p', 10, struct pci_conf_io), 15.0+
 	PCIOCGETCONF_FREEBSD14 = 0xc0307005 // _IOWR('p', 5, struct pci_conf_io), 7.0-14.x
@@ -17,14 +16,11 @@ const (
 )
 
 // PCIOCGETCONF_VERSION is the first __FreeBSD_version (sys/sys/param.h)
-// whose PCIOCGETCONF is 0xc030700a with a 128-byte struct pci_conf. The
-// change is review D52313 ("Avoid future compatibility churn when adding
-// new members to struct pci_conf by introducing some padding", with
-// pc_reported_len); its commit and param.h bump were not found in the
-// stored copies of freebsd-src (the repository's snapshot is too large to
-// fetch, the stored pciio.h copies predate it). The number is the FreeBSD
-// ports' chromium patch's, which tests __FreeBSD_version < 1500064
-// (/work/shared/freebsd-abi.md, section 2). 15.0-RELEASE is 1500068.
+// whose PCIOCGETCONF is 0xc030700a with a 128-byte struct pci_conf: the
+// change that gave struct pci_conf its padding and pc_reported_len
+// (freebsd-src releng/15.0:sys/sys/pciio.h). Its sys/sys/param.h bump was
+// not read; the number is the one the FreeBSD ports' www/chromium patches
+// test (__FreeBSD_version < 1500064). 15.0-RELEASE is 1500068.
 const PCIOCGETCONF_VERSION = 1500064
 
 // enum pci_getconf_status.
@@ -58,7 +54,7 @@ type PciConfIo struct {
 // offsetof(struct pci_conf, pc_spare)), pc_secbus, pc_subbus and pc_spare.
 // Read from pci_user.c's copy of the layout for 32-bit processes (struct
 // pci_conf32, whose fields the native struct has with u_long and size_t
-// widths), CHERI-Alliance/freebsd-src 43975258 (a 15 tree).
+// widths): freebsd-src releng/15.0:sys/dev/pci/pci_user.c struct pci_conf32.
 const (
 	SizeofPciConf14 = 48
 	SizeofPciConf   = 128

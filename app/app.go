@@ -73,7 +73,7 @@ type simSetup struct {
 }
 
 // dryRunnable are the commands -n shows instead of running.
-var dryRunnable = map[string]bool{"start": true, "stop": true, "restart": true, "suspend": true, "resume": true}
+var dryRunnable = map[string]bool{"start": true, "stop": true, "restart": true, "suspend": true, "resume": true, "setup": true}
 
 // command is one invocation.
 type command struct {
@@ -144,6 +144,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"log":          c.showLog,
 		"suspend":      c.recovery((*lifecycle.Runner).Suspend),
 		"resume":       c.recovery((*lifecycle.Runner).Resume),
+		"setup":        c.setup,
 		managerCommand: c.manager,
 		legacyManager:  c.manageVM,
 	}[name]
@@ -161,7 +162,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if c.dry && !dryRunnable[name] {
-		fmt.Fprintf(stderr, "ERROR: -n goes with start, stop, restart, suspend and resume\n")
+		fmt.Fprintf(stderr, "ERROR: -n goes with start, stop, restart, suspend, resume and setup\n")
 		return failure.Usage
 	}
 	if err := c.open(name); err != nil {
@@ -205,6 +206,8 @@ func (c *command) open(name string) error {
 	case err == nil:
 	case name == legacyManager: // it must end a respawn loop whatever the configuration
 		core, warnings = config.Core{LogLevel: config.LogWarn}, append(warnings, err.Error())
+	case name == "setup": // it creates core.conf, and doctor reports a broken one
+		core = config.Core{LogLevel: config.LogWarn}
 	case !readOnly[name]:
 		return failure.New(failure.Config, err)
 	}
@@ -212,6 +215,8 @@ func (c *command) open(name string) error {
 	user, logFile := c.stderr, c.host.Paths.Log
 	if name == managerCommand {
 		user = nil
+	} else {
+		warnings = append(warnings, ignoredEnv(os.LookupEnv)...)
 	}
 	if readOnly[name] {
 		logFile, warnings = "", nil

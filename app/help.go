@@ -55,6 +55,14 @@ var commands = []commandHelp{
 		"Prepare for the system's sleep as recovery in core.conf says."},
 	{"resume", "", nil, 0,
 		"Bring the guest back after the system's sleep as recovery in core.conf says."},
+	{"setup", "[--yes] [--device SEL] | --undo", []string{"--yes", "--device", "--undo"}, 3,
+		"Set the host up for wifibox: find the Wi-Fi card, pass it through in\n" +
+			"bhyve.conf, blocklist its native driver, enable the service and\n" +
+			"configure wifibox0 in rc.conf, enable AMD-Vi on an AMD CPU; create\n" +
+			"core.conf and the guest's files from their samples. Asks first unless\n" +
+			"--yes; --device takes the card (pci0:3:0:0 or 3/0/0) when several are\n" +
+			"present; -n prints the changes and makes none; --undo takes back what\n" +
+			"setup changed."},
 	{"help", "[COMMAND]", nil, 1,
 		"Show this help, or the help of one command."},
 }
@@ -80,7 +88,8 @@ func writeUsage(w io.Writer) {
 	}
 	fmt.Fprint(w, `
   -n         show the privileged operations start, stop, restart, suspend
-             or resume would make, in order, and change nothing
+             or resume would make, in order, and change nothing; with
+             setup, the changes it would make
   -h, --help show this help; wifibox help COMMAND tells about one command
   --version  show the version of wifibox
 `)

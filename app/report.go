@@ -165,8 +165,9 @@ func (c *command) legacy(st manager.Status) legacy.Guest {
 // statusReport is `wifibox status --json`: the VM manager's status (its
 // fields inline; zero when no manager runs), whether the guest runs, the
 // bridge and its tap, and each passthru device of bhyve.conf. Its schema
-// is stable, as wifibox(8) documents it: every field is always present, a
-// list is [] when empty, a time null when unknown.
+// is stable, as wifibox(8) documents it: every field is always present
+// (but the wifi object's that are unknown, as while scanning), a list is []
+// when empty, a time null when unknown.
 type statusReport struct {
 	Running bool    `json:"running"`
 	Uptime  float64 `json:"uptime_seconds"` // of the guest; 0 when it does not run
@@ -181,7 +182,12 @@ type statusReport struct {
 	// Legacy: the processes of the shell implementation, null when none
 	// runs; running and guest_pid then tell of its bhyve.
 	Legacy *legacy.Guest `json:"legacy"`
-	Errors []string      `json:"errors"` // what could not be found out
+	// LastStop is the manner of the last stop, LastFailure the last
+	// failure until a start gets the guest running again, as the run
+	// directory records them; null when there is none.
+	LastStop    *manager.LastStop    `json:"last_stop"`
+	LastFailure *manager.LastFailure `json:"last_failure"`
+	Errors      []string             `json:"errors"` // what could not be found out
 }
 
 type bridgeReport struct {
@@ -241,6 +247,13 @@ func (c *command) report(st manager.Status, old legacy.Guest) statusReport {
 		r.Uptime = time.Since(st.GuestSince).Seconds()
 	}
 	fail := func(err error) { r.Errors = append(r.Errors, err.Error()) }
+	var err error
+	if r.LastStop, err = manager.ReadLastStop(c.host.Paths.RunDir); err != nil {
+		fail(err)
+	}
+	if r.LastFailure, err = manager.ReadLastFailure(c.host.Paths.RunDir); err != nil {
+		fail(err)
+	}
 	switch tap, err := ifnet.Tap(c.host.Net, manager.Bridge); {
 	case errors.Is(err, syscall.ENXIO): // no bridge: nothing to report
 	case err != nil:
@@ -301,6 +314,15 @@ func (c *command) details(r statusReport) {
 	if g := r.Legacy; g != nil {
 		fmt.Fprintf(w, "Shell impl.: %v\n", g)
 	}
+	if s := r.LastStop; s != nil {
+		fmt.Fprintf(w, "Last stop:   %s (%s ago): %s\n", s.Time.Format(time.DateTime), since(s.Time), s)
+	}
+	if f := r.LastFailure; f != nil {
+		fmt.Fprintf(w, "Failure:     %s (%s ago), in stage %s: %s\n", f.Time.Format(time.DateTime), since(f.Time), f.Stage, f.Reason)
+		for _, line := range f.Bhyve {
+			fmt.Fprintf(w, "             bhyve: %s\n", line)
+		}
+	}
 	switch {
 	case !r.Bridge.Exists:
 		fmt.Fprintf(w, "Bridge:      %s does not exist\n", r.Bridge.Name)
@@ -311,6 +333,9 @@ func (c *command) details(r statusReport) {
 	}
 	for _, d := range r.Devices {
 		fmt.Fprintf(w, "Device:      %s\n", d.Line)
+	}
+	if c.core.Recovery != "" {
+		fmt.Fprintf(w, "Recovery:    %s\n", c.core.RecoveryText())
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "Problem:     %s\n", e)
@@ -358,7 +383,11 @@ func wifiLine(st manager.Status) string {
 	if w.Address != "" {
 		line += ", guest address " + w.Address
 	}
-	return line
+	if !st.WifiSilentSince.IsZero() {
+		return line + fmt.Sprintf(" (told %s ago; not answering since %s)",
+			time.Since(w.Checked).Round(time.Second), st.WifiSilentSince.Format(time.TimeOnly))
+	}
+	return line + fmt.Sprintf(" (told %s ago)", time.Since(w.Checked).Round(time.Second))
 }
 
 // version shows the program's version and the SHA-256 of each guest image.

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/manager"
 )
@@ -22,7 +21,8 @@ const defaultWaitTimeout = 60 * time.Second
 // time is up (-t SECONDS, 60 by default; 0 waits without end) or the guest
 // stops. The VM manager pushes each change of stage: nothing polls. Exit
 // status: 0 reached; 1 no guest runs or it stopped meanwhile; 2 time is
-// up; 3 wifi without uds_passthru.conf, which it cannot be seen without;
+// up; 3 wifi that cannot be reached: no uds_passthru.conf, or a relay
+// refused or that could not start (manager.RelayProblem);
 // 127 the VM manager could not be asked.
 func (c *command) wait(args []string) error {
 	stage, timeout, err := parseWait(args)
@@ -30,14 +30,8 @@ func (c *command) wait(args []string) error {
 		return failure.New(failure.Usage, &usageError{msg: err.Error(), usage: waitUsage})
 	}
 	if stage == manager.StageWifi {
-		_, exists, _, err := config.LoadUDSPassthru(c.host.Paths.UDSPassthruConf())
-		if err != nil {
-			return failure.New(failure.Config, err)
-		}
-		if !exists {
-			return failure.New(failure.Config, fmt.Errorf("The stage wifi cannot be seen: %s does not exist, "+
-				"so no control socket of the guest is relayed and wifibox cannot ask wpa_supplicant or hostapd; wait for up instead",
-				c.host.Paths.UDSPassthruConf()))
+		if reason := manager.RelayProblem(c.host.Paths); reason != "" {
+			return failure.New(failure.Config, fmt.Errorf("The stage wifi cannot be reached: %s; wait for up instead", reason))
 		}
 	}
 	dir := c.host.Paths.RunDir
@@ -52,6 +46,8 @@ func (c *command) wait(args []string) error {
 	switch {
 	case errors.Is(err, manager.ErrTimeout):
 		return failure.New(failure.TimedOut, fmt.Errorf("The guest did not reach the stage %s in %s: it is %s", stage, timeout, stageLine(st)))
+	case errors.Is(err, manager.ErrUnseen):
+		return failure.New(failure.Config, fmt.Errorf("The stage wifi cannot be reached: %s; wait for up instead", st.WifiUnseen))
 	case errors.Is(err, manager.ErrGone):
 		return failure.New(failure.NotRunning, fmt.Errorf("The guest stopped before it reached the stage %s", stage))
 	case err != nil:

@@ -6,7 +6,7 @@ import (
 )
 
 // Only amd64 runs a guest: arm64's bhyve has no -A/-H/-P/-l and its vmm
-// no ppt (issue 13, defect 8).
+// no ppt.
 func TestArchSupported(t *testing.T) {
 	if err := ArchSupported("amd64"); err != nil {
 		t.Errorf("amd64: %v", err)

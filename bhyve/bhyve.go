@@ -6,7 +6,11 @@
 package bhyve
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/wifibox/wifibox/host"
@@ -100,3 +104,20 @@ func Args(s Spec) []string {
 // Nice gives the nice value for bhyve.conf's priority (0 highest, 99
 // lowest), with the shell implementation's integer arithmetic.
 func Nice(priority int) int { return priority*40/99 - 20 }
+
+// OtherVMs names the VMs other than wifibox's, from their nodes under
+// /dev/vmm (the VMs of vmm(4): while one exists, vmm.ko cannot be
+// unloaded). No /dev/vmm is no VM.
+func OtherVMs(paths host.Paths) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Dir(paths.VMDevice(VMName)))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	var others []string
+	for _, e := range entries {
+		if e.Name() != VMName {
+			others = append(others, e.Name())
+		}
+	}
+	return others, nil
+}

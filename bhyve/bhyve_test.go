@@ -14,7 +14,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// base is the configuration of behaviour.md's example command line.
+// base is the configuration of the shell implementation's command line
+// (pgj/freebsd-wifibox sbin/wifibox vm_manager).
 func base() Spec {
 	return Spec{
 		Program:      "/usr/sbin/bhyve",
@@ -65,8 +66,8 @@ func TestArgs(t *testing.T) {
 	}
 }
 
-// TestArgsSpec checks the golden default against behaviour.md's example,
-// written out here as the manual gives it.
+// TestArgsSpec checks the golden default against the shell implementation's
+// command line (pgj/freebsd-wifibox sbin/wifibox vm_manager), written out here.
 func TestArgsSpec(t *testing.T) {
 	want := "/usr/sbin/bhyve -c 1 -m 128M -AHPSuw -l com1,/dev/nmdm-wifibox.1A " +
 		"-s 0,hostbridge -s 31,lpc -l bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd " +

@@ -5,29 +5,23 @@ _wifibox()
 {
 	local cur prev words cword
 	_init_completion || return
-	local commands="start stop restart status wait console version doctor log suspend resume help"
+	local commands="start stop restart status wait console version doctor log suspend resume setup help"
 
-	# The command is the first word that is neither an option nor the
-	# directory of -S.
+	# The command is the first word that is not an option. The options are
+	# the installed program's: it has no simulated host (-S).
 	local i command="" args=0
 	for ((i = 1; i < cword; i++)); do
 		if [[ -n $command ]]; then
 			args=$((args + 1))
-		elif [[ ${words[i]} == -S ]]; then
-			i=$((i + 1))
 		elif [[ ${words[i]} != -* ]]; then
 			command=${words[i]}
 		fi
 	done
 
-	if [[ $prev == -S ]]; then
-		_filedir -d
-		return
-	fi
 	case $command in
 	"")
 		if [[ $cur == -* ]]; then
-			mapfile -t COMPREPLY < <(compgen -W "-n -S -h --help --version" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "-n -h --help --version" -- "$cur")
 		else
 			mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur")
 		fi
@@ -52,6 +46,12 @@ _wifibox()
 		-n) ;;
 		guest) mapfile -t COMPREPLY < <(compgen -W "dmesg" -- "$cur") ;;
 		*) mapfile -t COMPREPLY < <(compgen -W "-f -n host guest" -- "$cur") ;;
+		esac
+		;;
+	setup)
+		case $prev in
+		--device) ;;
+		*) mapfile -t COMPREPLY < <(compgen -W "--yes --device --undo" -- "$cur") ;;
 		esac
 		;;
 	help)

@@ -1,13 +1,17 @@
 package config
 
 import (
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/internal/runfile"
 )
 
 // Bhyve is bhyve.conf, the guest's virtual machine.
@@ -18,6 +22,9 @@ type Bhyve struct {
 	Passthru    []host.Selector // passthru [""], domain 0
 	Priority    int             // priority [50], 0 (highest) to 99 (lowest)
 	StopWaitMax int             // stop_wait_max [10], seconds
+	// Program is bhyve [""]: the absolute path of the bhyve(8) to run,
+	// "" for the base system's (host.Paths.Bhyve).
+	Program string
 }
 
 // MaxStopWait is the largest stop_wait_max.
@@ -42,7 +49,7 @@ func LoadBhyve(path string, maxCPU int) (Bhyve, []string, error) {
 // newBhyve validates the assignments of bhyve.conf, which file names, the
 // way the shell implementation's load_bhyve_conf_values does.
 func newBhyve(file string, as Assignments, maxCPU int) (Bhyve, []string, error) {
-	s, warnings := newSettings(file, as, "cpus", "memory", "console", "passthru", "priority", "stop_wait_max")
+	s, warnings := newSettings(file, as, "cpus", "memory", "console", "passthru", "priority", "stop_wait_max", "bhyve")
 	var b Bhyve
 	var err error
 	maxCPUs := maxCPU
@@ -69,7 +76,51 @@ func newBhyve(file string, as Assignments, maxCPU int) (Bhyve, []string, error) 
 	if b.StopWaitMax, err = s.integer("stop_wait_max", "10", 1, MaxStopWait); err != nil {
 		return Bhyve{}, warnings, err
 	}
+	if b.Program, err = s.program(); err != nil {
+		return Bhyve{}, warnings, err
+	}
 	return b, warnings, nil
+}
+
+// program gives the value of bhyve: empty, or an absolute path without
+// "." or ".." components or repeated slashes.
+func (s settings) program() (string, error) {
+	v, at := s.get("bhyve", "")
+	if v == "" {
+		return "", nil
+	}
+	if !filepath.IsAbs(v) || filepath.Clean(v) != v {
+		return "", malformed(at, "bhyve", v, "absolute path of bhyve(8), such as /usr/sbin/bhyve")
+	}
+	return v, nil
+}
+
+// ProgramPath gives the bhyve(8) to run on the host of p: the one bhyve=
+// names, once it is found fit to run as root (a regular, executable file
+// owned by root or the running user and writable by neither group nor
+// others, as configuration files are checked), or else the base
+// system's.
+func (b Bhyve) ProgramPath(p host.Paths) (string, error) {
+	if b.Program == "" {
+		return p.Bhyve, nil
+	}
+	path := filepath.Join(p.Root, b.Program)
+	at := Pos{File: "bhyve.conf"}
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return "", invalid(at, "bhyve=%s cannot be run: %v; install bhyve there, or remove the bhyve line to run the base system's",
+			b.Program, runfile.Cause(err))
+	case !fi.Mode().IsRegular():
+		return "", invalid(at, "bhyve=%s is %s, not a regular file", b.Program, runfile.TypeName(fi.Mode()))
+	case fi.Mode().Perm()&0o111 == 0:
+		return "", invalid(at, "bhyve=%s is not executable (mode %04o); fix it with: chmod 555 %[1]s", b.Program, fi.Mode().Perm())
+	}
+	if why, fix := runfile.Unsafe(fi, os.Getuid()); why != "" {
+		return "", &Error{Kind: ErrUnsafe, Pos: at,
+			Msg: fmt.Sprintf("refusing to run bhyve=%s: %s, so others could make wifibox run anything as root; fix it with: %s %[1]s", b.Program, why, fix)}
+	}
+	return path, nil
 }
 
 // memory gives the value of memory as bhyve -m takes it: a number of bytes

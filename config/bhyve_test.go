@@ -2,6 +2,10 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +57,8 @@ func TestBhyveValues(t *testing.T) {
 			Bhyve{CPUs: 2, Memory: "512K", Console: true, Priority: 7, StopWaitMax: 30,
 				Passthru: []host.Selector{{Bus: 1, Slot: 2, Function: 3}, {Bus: 4, Slot: 5, Function: 6}}}},
 		{"last assignment wins", "cpus=20\ncpus=2", Bhyve{CPUs: 2, Memory: "128M", Priority: 50, StopWaitMax: 10}},
+		{"bhyve", "bhyve=/usr/local/sbin/bhyve-custom", Bhyve{CPUs: 1, Memory: "128M", Priority: 50, StopWaitMax: 10,
+			Program: "/usr/local/sbin/bhyve-custom"}},
 	} {
 		got, warnings, err := newBhyve("bhyve.conf", mustParse(t, "bhyve.conf", c.in), 16)
 		if err != nil || len(warnings) != 0 {
@@ -99,9 +105,62 @@ func TestBhyveErrors(t *testing.T) {
 		{"memory=9999999999999999999T", `bhyve.conf:1:8: memory is too large: 9999999999999999999T, more than 2^64 bytes`},
 		{"memory=99999999999999999999", `bhyve.conf:1:8: memory is too large: 99999999999999999999, more than 2^64 bytes`},
 		{"stop_wait_max=10s", `bhyve.conf:1:15: malformed stop_wait_max value: "10s", expected: non-negative integer`},
+		{"bhyve=bhyve", `bhyve.conf:1:7: malformed bhyve value: "bhyve", expected: absolute path of bhyve(8), such as /usr/sbin/bhyve`},
+		{"bhyve=/usr/local/../sbin/bhyve", `bhyve.conf:1:7: malformed bhyve value: "/usr/local/../sbin/bhyve", expected: absolute path of bhyve(8), such as /usr/sbin/bhyve`},
+		{"bhyve=/usr/sbin/bhyve/", `bhyve.conf:1:7: malformed bhyve value: "/usr/sbin/bhyve/", expected: absolute path of bhyve(8), such as /usr/sbin/bhyve`},
 	} {
 		_, _, err := newBhyve("bhyve.conf", mustParse(t, "bhyve.conf", c.in), 16)
 		checkInvalid(t, c.in, err, c.want)
+	}
+}
+
+// TestBhyveProgram: the bhyve bhyve= names is run once it is a regular,
+// executable file that only root (or the running user) can change; else
+// the error says what to do. Without bhyve= the base system's is run.
+func TestBhyveProgram(t *testing.T) {
+	root := t.TempDir()
+	p := host.DefaultPaths(root)
+	if got, err := (Bhyve{}).ProgramPath(p); err != nil || got != p.Bhyve {
+		t.Errorf("no bhyve=: %q, %v; want %s", got, err, p.Bhyve)
+	}
+	const custom = "/usr/local/sbin/bhyve-custom"
+	path := filepath.Join(root, custom)
+	b := Bhyve{Program: custom}
+	_, err := b.ProgramPath(p)
+	checkInvalid(t, "missing", err, "bhyve.conf: bhyve="+custom+" cannot be run: no such file or directory; install bhyve there, or remove the bhyve line to run the base system's")
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.ProgramPath(p)
+	checkInvalid(t, "directory", err, "bhyve.conf: bhyve="+custom+" is a directory, not a regular file")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mode fs.FileMode
+		want string
+	}{
+		{0o644, "bhyve.conf: bhyve=" + custom + " is not executable (mode 0644); fix it with: chmod 555 " + custom},
+		{0o775, "bhyve.conf: refusing to run bhyve=" + custom + ": it is writable by group (mode 0775), so others could make wifibox run anything as root; fix it with: chmod g-w " + custom},
+		{0o757, "bhyve.conf: refusing to run bhyve=" + custom + ": it is writable by others (mode 0757), so others could make wifibox run anything as root; fix it with: chmod o-w " + custom},
+		{0o755, ""},
+	} {
+		if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.ProgramPath(p)
+		switch {
+		case c.want == "" && (err != nil || got != path):
+			t.Errorf("mode %04o: %q, %v; want %s", c.mode, got, err, path)
+		case c.want != "":
+			checkInvalid(t, fmt.Sprintf("mode %04o", c.mode), err, c.want)
+		}
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

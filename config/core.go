@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -24,8 +25,9 @@ var logLevels = []string{"none", "error", "warn", "info", "debug"}
 // String gives the level's name, as core.conf spells it.
 func (l LogLevel) String() string { return logLevels[l] }
 
-// Recovery is how wifibox handles a system suspend and resume (ours: a
-// core.conf setting; the shell implementation chooses it at install time).
+// Recovery is how wifibox handles a system suspend and resume: core.conf's
+// recovery, or else the default built in (the shell implementation chose
+// it when its package was built).
 type Recovery string
 
 // The recovery methods of core.conf's recovery.
@@ -43,7 +45,10 @@ const (
 // Core is core.conf.
 type Core struct {
 	LogLevel LogLevel // loglevel, case-insensitive [warn]; an unknown one warns and is warn
-	Recovery Recovery // recovery [restart_vmm]
+	Recovery Recovery // recovery [defaultRecovery]
+	// RecoveryFrom says where Recovery comes from: RecoveryFromFile or
+	// RecoveryBuiltIn.
+	RecoveryFrom string
 	// Watchdog is watchdog [0], in seconds: the VM manager restarts a
 	// guest that has not answered on its control socket for that long;
 	// 0 is off.
@@ -61,8 +66,29 @@ func LoadCore(path string) (Core, []string, error) {
 	return newCore(file, as)
 }
 
-// recoveries are the recovery methods, the default first.
+// RecoveryText tells the recovery method in effect and where it comes
+// from, as doctor and status -v show it.
+func (c Core) RecoveryText() string {
+	if c.RecoveryFrom == RecoveryBuiltIn {
+		return string(c.Recovery) + " (the default built into this wifibox: core.conf has no recovery line)"
+	}
+	return string(c.Recovery) + " (recovery= in core.conf)"
+}
+
+// recoveries are the recovery methods.
 var recoveries = []string{string(RecoveryRestartVMM), string(RecoverySuspendGuest), string(RecoverySuspendVMM), string(RecoveryNone)}
+
+// defaultRecovery is the recovery method of a core.conf without a recovery
+// line. A package sets it when it is built (-X, the FreeBSD port's
+// RECOVER_* options), so that a core.conf that an upgrade keeps, written
+// when the method was chosen at build time, keeps the method chosen.
+var defaultRecovery = string(RecoveryRestartVMM)
+
+// Where a recovery method comes from (Core.RecoveryFrom).
+const (
+	RecoveryFromFile = "core.conf"
+	RecoveryBuiltIn  = "built-in default"
+)
 
 // newCore validates the assignments of core.conf, which file names.
 func newCore(file string, as Assignments) (Core, []string, error) {
@@ -74,7 +100,15 @@ func newCore(file string, as Assignments) (Core, []string, error) {
 		warnings = append(warnings, fmt.Sprintf("%v; using %s", err, logLevels[LogWarn]))
 		level = int(LogWarn)
 	}
-	recovery, err := s.choice("recovery", recoveries[0], false, recoveries...)
+	from := RecoveryFromFile
+	if _, set := s.as.Last("recovery"); !set {
+		from = RecoveryBuiltIn
+		if !contains(recoveries, defaultRecovery) {
+			return Core{}, warnings, invalid(Pos{File: file}, "no recovery line, and the default built into this wifibox, %q, is none of %s: set recovery= here, or build wifibox with one of them",
+				defaultRecovery, strings.Join(recoveries, ", "))
+		}
+	}
+	recovery, err := s.choice("recovery", defaultRecovery, false, recoveries...)
 	if err != nil {
 		return Core{}, warnings, err
 	}
@@ -82,6 +116,6 @@ func newCore(file string, as Assignments) (Core, []string, error) {
 	if err != nil {
 		return Core{}, warnings, err
 	}
-	return Core{LogLevel: LogLevel(level), Recovery: Recovery(recoveries[recovery]),
+	return Core{LogLevel: LogLevel(level), Recovery: Recovery(recoveries[recovery]), RecoveryFrom: from,
 		Watchdog: time.Duration(watchdog) * time.Second}, warnings, nil
 }

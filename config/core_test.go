@@ -12,18 +12,18 @@ func TestCoreValues(t *testing.T) {
 		in   string
 		want Core
 	}{
-		{"", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
-		{"#loglevel=warn  # level of logging: none < error < warn < info < debug\n", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
-		{"loglevel=none", Core{LogLevel: LogNone, Recovery: RecoveryRestartVMM}},
-		{"loglevel=Error", Core{LogLevel: LogError, Recovery: RecoveryRestartVMM}},
-		{"loglevel=WARN", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
-		{"loglevel=' info '", Core{LogLevel: LogInfo, Recovery: RecoveryRestartVMM}},
-		{"loglevel=debug\nrecovery=suspend_guest", Core{LogLevel: LogDebug, Recovery: RecoverySuspendGuest}},
-		{"recovery=suspend_vmm", Core{LogLevel: LogWarn, Recovery: RecoverySuspendVMM}},
-		{"recovery=none", Core{LogLevel: LogWarn, Recovery: RecoveryNone}},
-		{"recovery=restart_vmm", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
-		{"watchdog=30", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, Watchdog: 30 * time.Second}},
-		{"watchdog=0", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM}},
+		{"", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}},
+		{"#loglevel=warn  # level of logging: none < error < warn < info < debug\n", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}},
+		{"loglevel=none", Core{LogLevel: LogNone, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}},
+		{"loglevel=Error", Core{LogLevel: LogError, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}},
+		{"loglevel=WARN", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}},
+		{"loglevel=' info '", Core{LogLevel: LogInfo, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}},
+		{"loglevel=debug\nrecovery=suspend_guest", Core{LogLevel: LogDebug, Recovery: RecoverySuspendGuest, RecoveryFrom: RecoveryFromFile}},
+		{"recovery=suspend_vmm", Core{LogLevel: LogWarn, Recovery: RecoverySuspendVMM, RecoveryFrom: RecoveryFromFile}},
+		{"recovery=none", Core{LogLevel: LogWarn, Recovery: RecoveryNone, RecoveryFrom: RecoveryFromFile}},
+		{"recovery=restart_vmm", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryFromFile}},
+		{"watchdog=30", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn, Watchdog: 30 * time.Second}},
+		{"watchdog=0", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}},
 	} {
 		got, warnings, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
 		if err != nil || len(warnings) != 0 {
@@ -33,6 +33,36 @@ func TestCoreValues(t *testing.T) {
 		if diff := cmp.Diff(c.want, got); diff != "" {
 			t.Errorf("%q (-want +got):\n%s", c.in, diff)
 		}
+	}
+}
+
+// TestCoreBuiltInRecovery: a core.conf without a recovery line has the
+// method built in when the program was built (-X), and says so; one with a
+// line has its own. A built-in value that is no method is an error that
+// says what to do.
+func TestCoreBuiltInRecovery(t *testing.T) {
+	defer func(saved string) { defaultRecovery = saved }(defaultRecovery)
+	defaultRecovery = "suspend_guest"
+	for _, c := range []struct {
+		in   string
+		want Core
+	}{
+		{"loglevel=warn", Core{LogLevel: LogWarn, Recovery: RecoverySuspendGuest, RecoveryFrom: RecoveryBuiltIn}},
+		{"recovery=restart_vmm", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryFromFile}},
+	} {
+		got, _, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
+		if err != nil {
+			t.Fatalf("%q: %v", c.in, err)
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", c.in, diff)
+		}
+	}
+	defaultRecovery = "suspend"
+	_, _, err := newCore("core.conf", mustParse(t, "core.conf", "loglevel=warn"))
+	checkInvalid(t, "built-in suspend", err, `core.conf: no recovery line, and the default built into this wifibox, "suspend", is none of restart_vmm, suspend_guest, suspend_vmm, none: set recovery= here, or build wifibox with one of them`)
+	if _, _, err := newCore("core.conf", mustParse(t, "core.conf", "recovery=none")); err != nil {
+		t.Errorf("a recovery line with a bad built-in default: %v", err)
 	}
 }
 

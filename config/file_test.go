@@ -39,7 +39,7 @@ func TestLoad(t *testing.T) {
 	core := filepath.Join(dir, "core.conf")
 	writeFile(t, core, "loglevel=info\nverbose=1\n", 0o644)
 	c, warnings, err := LoadCore(core)
-	if err != nil || c != (Core{LogLevel: LogInfo, Recovery: RecoveryRestartVMM}) ||
+	if err != nil || c != (Core{LogLevel: LogInfo, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}) ||
 		!cmp.Equal(warnings, []string{"core.conf:2: unknown setting verbose, ignored"}) {
 		t.Errorf("LoadCore: %+v, %q, %v", c, warnings, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/sys"
 )
 
@@ -150,4 +151,33 @@ func TestSysctl(t *testing.T) {
 	if vmmErr != nil {
 		wantErrno(t, "hw.vmm.maxcpu without vmm", err, abi.ENOENT)
 	}
+}
+
+// TestPreloadMetadata: debug.dump_modinfo names each file the boot loader
+// loaded, the kernel first, by the path kldstat gives it; kmod.Preloaded
+// reads it so. On the model, a vmm.ko the loader loaded (vmm_preloaded) is
+// named too, and kldunload refuses it for want of a user reference.
+func TestPreloadMetadata(t *testing.T) {
+	s := kernel(t)
+	k := kmod.New(s)
+	kernelFile, err := stat(s, 1)
+	if err != nil {
+		t.Fatalf("kldstat of the kernel: %v", err)
+	}
+	path := unix.ByteSliceToString(kernelFile.Pathname[:])
+	if pre, err := kmod.Preloaded(k, path); err != nil || !pre {
+		t.Errorf("Preloaded(%s) = %v, %v; want the kernel named", path, pre, err)
+	}
+	if pre, err := kmod.Preloaded(k, "/boot/kernel/wifibox_nosuch.ko"); err != nil || pre {
+		t.Errorf("Preloaded of no file = %v, %v", pre, err)
+	}
+	fault(t, "vmm_preloaded=yes")
+	m, err := k.Module("vmm")
+	if err != nil || !m.Present {
+		t.Fatalf("vmm with vmm_preloaded: %+v, %v", m, err)
+	}
+	if pre, err := kmod.Preloaded(k, m.File); err != nil || !pre {
+		t.Errorf("Preloaded(%s) = %v, %v; want it named", m.File, pre, err)
+	}
+	wantErrno(t, "kldunload of the preloaded vmm.ko", k.Unload("vmm"), abi.EBUSY)
 }

@@ -24,6 +24,7 @@ import (
 // a later check may use what an earlier one read.
 var checks = []func(*doctor){
 	(*doctor).shellImplementation,
+	(*doctor).lastFailure,
 	(*doctor).vmm,
 	(*doctor).iommu,
 	(*doctor).bhyve,
@@ -47,13 +48,13 @@ type doctor struct {
 	bhyveCfg *config.Bhyve       // nil when it cannot be used
 	uds      *config.UDSPassthru // nil when absent or invalid
 	devs     []host.PCIDevice    // the passthru devices present
-	rc       *rcConf
+	rc       *RCConf
 }
 
 // Check runs every check on the host and gives the findings in order.
 func Check(h *host.Host) []Finding {
 	d := &doctor{h: h}
-	d.rc = readRCConf(h.Paths)
+	d.rc = ReadRCConf(h.Paths)
 	for _, check := range checks {
 		check(d)
 	}
@@ -62,6 +63,24 @@ func Check(h *host.Host) []Finding {
 
 func (d *doctor) add(status Status, what, detail, fix string) {
 	d.found = append(d.found, Finding{Status: status, What: what, Detail: detail, Fix: fix})
+}
+
+// lastFailure tells of the guest's last failure, as the VM manager
+// recorded it, until a start gets the guest running again.
+func (d *doctor) lastFailure() {
+	const what = "last failure"
+	f, err := manager.ReadLastFailure(d.h.Paths.RunDir)
+	switch {
+	case err != nil:
+		d.add(Warn, what, err.Error(), "")
+	case f != nil:
+		detail := f.String()
+		for _, line := range f.Bhyve {
+			detail += "\nbhyve: " + line
+		}
+		d.add(Warn, what, detail, "`wifibox log` shows what led to it, and the checks below what on the host may cause it; "+
+			"it is forgotten once a start gets the guest running")
+	}
 }
 
 // shellImplementation warns when the shell implementation of wifibox still
@@ -173,6 +192,13 @@ func (d *doctor) iommuFix() string {
 // configuration and run-time directories are shared through.
 func (d *doctor) bhyve() {
 	program := d.h.Paths.Bhyve
+	if cfg, _, err := config.LoadBhyve(d.h.Paths.BhyveConf(), 0); err == nil {
+		if program, err = cfg.ProgramPath(d.h.Paths); err != nil {
+			d.add(Fail, "bhyve", err.Error(), "correct the bhyve line of "+d.h.Paths.BhyveConf()+", or remove it to run the base system's bhyve")
+			d.add(Skip, "bhyve virtio-9p", "bhyve cannot run (see above)", "")
+			return
+		}
+	}
 	ems, err := d.h.Launcher.Emulations(program)
 	if err != nil {
 		d.add(Fail, "bhyve", err.Error(), "install FreeBSD's base system bhyve(8) at "+program+" (FreeBSD 13.0 or later, amd64)")
@@ -220,6 +246,7 @@ func (d *doctor) configFiles() {
 	core, warnings, err := config.LoadCore(p.CoreConf())
 	if d.configFile(p.CoreConf(), "", warnings, err) {
 		d.core = &core
+		d.add(OK, "recovery", core.RecoveryText(), "")
 	}
 
 	cfg, warnings, err := config.LoadBhyve(p.BhyveConf(), d.maxCPU)
@@ -319,7 +346,10 @@ func (d *doctor) nativeDriver(dev host.PCIDevice, guestRuns bool) {
 		d.add(OK, what, "none, "+dev.DriverUnit()+" holds the device", "")
 		return
 	}
-	module := ppt.NativeModule(dev.Driver)
+	module, _, err := kmod.DriverModule(d.h.Kernel, dev.Driver)
+	if err != nil { // built in, or a file of another name: the usual name
+		module = ppt.NativeModule(dev.Driver)
+	}
 	add := d.rc.blocklist(module)
 	switch {
 	case guestRuns:
@@ -329,7 +359,7 @@ func (d *doctor) nativeDriver(dev host.PCIDevice, guestRuns bool) {
 		}
 		d.add(Fail, what, dev.DriverUnit()+" took the device while the guest runs", fix)
 	case add == "":
-		_, file, _ := d.rc.value("devmatch", "devmatch_blocklist")
+		_, file, _ := d.rc.Value("devmatch", "devmatch_blocklist")
 		d.add(OK, what, fmt.Sprintf("%s holds the device until wifibox starts; %s is blocklisted in %s", dev.DriverUnit(), module, file), "")
 	default:
 		d.add(Warn, what, fmt.Sprintf("%s holds the device and %s is not blocklisted, so it takes the card back whenever wifibox lets it go (stop, resume, boot)",

@@ -41,18 +41,7 @@ func wantLines(t *testing.T, out, lines string) {
 	}
 }
 
-func write(t *testing.T, path, content string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
-}
+var write = simtest.WriteFile
 
 func loadVMM(t *testing.T, h *host.Host) {
 	t.Helper()
@@ -96,6 +85,7 @@ OK   UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd
 OK   guest image esp.img: sha256 ` + espSum + `
 OK   guest image root.img: sha256 ` + rootSum + `
 OK   core.conf
+OK   recovery: restart_vmm (the default built into this wifibox: core.conf has no recovery line)
 OK   bhyve.conf: cpus is checked against hw.vmm.maxcpu once vmm is loaded
 OK   uds_passthru.conf: not present, no control socket is relayed
 OK   passthru device: pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver iwlwifi0
@@ -152,6 +142,7 @@ OK   UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd
 OK   guest image esp.img: sha256 ` + espSum + `
 OK   guest image root.img: sha256 ` + rootSum + `
 OK   core.conf
+OK   recovery: restart_vmm (the default built into this wifibox: core.conf has no recovery line)
 OK   bhyve.conf
 OK   uds_passthru.conf
 OK   passthru device: pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver iwlwifi0
@@ -193,7 +184,7 @@ var findings = []struct {
 	want: `FAIL IOMMU: not enabled (hw.vmm.iommu.enable=0, hw.vmm.amdvi.enable=0), PCI pass-through cannot work
      fix: enable VT-d in the firmware settings and reboot`,
 }, {
-	// arm64's bhyve has no PCI pass-through (issue 13, defect 8).
+	// arm64's bhyve has no PCI pass-through.
 	name: "arm64",
 	setup: func(t *testing.T, dir string, h *host.Host) {
 		if err := sim.SetFault(dir, "machine_arch", "aarch64"); err != nil {
@@ -250,6 +241,14 @@ SKIP passthru devices: bhyve.conf cannot be used (see above)`,
 	want: `WARN core.conf: core.conf:2: unknown setting log_level, ignored
      fix: remove the setting from /H/usr/local/etc/wifibox/core.conf, or correct its name
 OK   core.conf`,
+	fit: true,
+}, {
+	name: "recovery set",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		write(t, h.Paths.CoreConf(), "recovery=suspend_guest\n", 0o644)
+	},
+	want: `OK   core.conf
+OK   recovery: suspend_guest (recovery= in core.conf)`,
 	fit: true,
 }, {
 	name:  "missing image",
@@ -385,7 +384,7 @@ OK   native driver of pci0:3:0:0 (3/0/0): none, ppt0 holds the device`,
 			t.Fatal(err)
 		}
 	},
-	want: `WARN other VMs: freebsd14 exist: wifibox restart vmm and stop vmm fail while they do (vmm.ko cannot be unloaded), and so does recovery=restart_vmm on resume
+	want: `WARN other VMs: freebsd14 exist: wifibox restart vmm and stop vmm cannot unload vmm.ko while they do (they warn, and restart the guest in a new VM), and neither can recovery=restart_vmm
      fix: set recovery=suspend_guest in /H/usr/local/etc/wifibox/core.conf, which leaves vmm.ko and the other VMs alone`,
 	fit: true,
 }, {

@@ -17,7 +17,7 @@ import (
 	"github.com/wifibox/wifibox/manager"
 )
 
-// rcConf is the host's rc.conf(5) as rc(8) reads it, each file parsed with
+// RCConf is the host's rc.conf(5) as rc(8) reads it, each file parsed with
 // the parser of wifibox's own configuration files (rc.conf is mostly the
 // same subset of sh(1)) and never run. load_rc_config of FreeBSD's
 // libexec/rc/rc.subr (read in main, as of 15.0; 13.5 and 14.x read the
@@ -26,21 +26,24 @@ import (
 // whose configuration it loads, /etc/rc.conf.d/SERVICE and, from
 // local_startup (LOCALBASE/etc/rc.d), LOCALBASE/etc/rc.conf.d/SERVICE, each
 // a file or a directory whose files are read in order. What a later file
-// assigns wins. The settings doctor looks at are read by two services:
-// devmatch (devmatch_blocklist) and netif (the interfaces').
-type rcConf struct {
+// assigns wins. The settings doctor and setup look at are read by three
+// services: devmatch (devmatch_blocklist), netif (the interfaces') and
+// wifibox (wifibox_enable).
+type RCConf struct {
 	path     string                        // /etc/rc.conf, where fixes go
 	global   config.Assignments            // rc.conf, rc.conf.local
 	services map[string]config.Assignments // global and the service's own files
 	err      error                         // why it cannot be checked; nil when no file exists
 }
 
-// rcServices are the services whose configuration doctor reads.
-var rcServices = []string{"devmatch", "netif"}
+// rcServices are the services whose configuration doctor and setup read.
+var rcServices = []string{"devmatch", "netif", "wifibox"}
 
-func readRCConf(p host.Paths) *rcConf {
+// ReadRCConf reads the host's rc.conf files as load_rc_config reads them
+// for each service doctor and setup look at.
+func ReadRCConf(p host.Paths) *RCConf {
 	etc := filepath.Join(p.Root, "etc")
-	rc := &rcConf{path: filepath.Join(etc, "rc.conf"), services: map[string]config.Assignments{}}
+	rc := &RCConf{path: filepath.Join(etc, "rc.conf"), services: map[string]config.Assignments{}}
 	rc.global, rc.err = rcFiles(nil, rc.path, filepath.Join(etc, "rc.conf.local"))
 	for _, service := range rcServices {
 		var files []string
@@ -85,21 +88,29 @@ func rcFiles(before config.Assignments, paths ...string) (config.Assignments, er
 }
 
 // assignments are what the service sees: rc.conf's and its own.
-func (rc *rcConf) assignments(service string) config.Assignments {
+func (rc *RCConf) assignments(service string) config.Assignments {
 	return rc.services[service]
 }
 
-// value gives a setting as the service that reads it sees it, and the
+// Path is /etc/rc.conf, where the settings no file sets go, as sysrc(8)
+// puts them.
+func (rc *RCConf) Path() string { return rc.path }
+
+// Err tells why the files cannot be read; nil when they can, or do not
+// exist.
+func (rc *RCConf) Err() error { return rc.err }
+
+// Value gives a setting as the service that reads it sees it, and the
 // file that set it.
-func (rc *rcConf) value(service, name string) (value, file string, ok bool) {
+func (rc *RCConf) Value(service, name string) (value, file string, ok bool) {
 	a, ok := rc.services[service].Last(name)
 	return a.Value, a.Pos.File, ok
 }
 
 // blocklist gives the rc.conf lines that keep devmatch(8) from loading the
 // module at boot, the list set already kept; "" when it is blocklisted.
-func (rc *rcConf) blocklist(module string) string {
-	v, _, _ := rc.value("devmatch", "devmatch_blocklist")
+func (rc *RCConf) blocklist(module string) string {
+	v, _, _ := rc.Value("devmatch", "devmatch_blocklist")
 	list := strings.Fields(v)
 	if slices.Contains(list, module) {
 		return ""
@@ -130,7 +141,7 @@ func (d *doctor) rcConf() {
 	}
 	before := len(d.found)
 	fail := func(detail, fix string) { d.add(Fail, what, detail, fix) }
-	if v, _, _ := rc.value("netif", "cloned_interfaces"); slices.Contains(strings.Fields(v), manager.Bridge) {
+	if v, _, _ := rc.Value("netif", "cloned_interfaces"); slices.Contains(strings.Fields(v), manager.Bridge) {
 		fail("cloned_interfaces creates "+manager.Bridge+", which wifibox creates itself",
 			"remove "+manager.Bridge+" from cloned_interfaces in "+rc.path)
 	}
@@ -144,7 +155,7 @@ func (d *doctor) rcConf() {
 		if unit, ok := strings.CutPrefix(a.Name, "wlans_"); ok && d.givesCard(unit) {
 			names := []string{a.Name}
 			for _, wlan := range strings.Fields(a.Value) {
-				if _, _, ok := rc.value("netif", "ifconfig_"+wlan); ok {
+				if _, _, ok := rc.Value("netif", "ifconfig_"+wlan); ok {
 					names = append(names, "ifconfig_"+wlan)
 				}
 			}
@@ -152,7 +163,7 @@ func (d *doctor) rcConf() {
 				fmt.Sprintf("remove %s from %s", strings.Join(names, " and "), rc.path))
 		}
 	}
-	if _, _, ok := rc.value("netif", "ifconfig_"+manager.Bridge); !ok {
+	if _, _, ok := rc.Value("netif", "ifconfig_"+manager.Bridge); !ok {
 		d.add(Warn, what, "ifconfig_"+manager.Bridge+" is not set, so the host gets no address on "+manager.Bridge,
 			fmt.Sprintf("add ifconfig_%s=\"SYNCDHCP\" to %s (or a static inet address in the guest's network)", manager.Bridge, rc.path))
 	}
@@ -185,7 +196,7 @@ func isWiFiUnit(unit string) bool {
 
 // defaultGuest is the guest's address on wifibox0 when uds_passthru.conf
 // does not say: the guest image's own, 10.0.0.1/24, whose network is the
-// one users find colliding with theirs (behaviour.md).
+// one users find colliding with theirs (man/wifibox.8, EXAMPLES).
 var defaultGuest = netip.MustParsePrefix("10.0.0.1/24")
 
 // guestNetwork gives the guest's address and network, and where they come
@@ -198,7 +209,7 @@ func (d *doctor) guestNetwork() (guest netip.Addr, network netip.Prefix, from st
 		return u.GuestIP, netip.PrefixFrom(u.GuestIP, maskBits(u.Netmask)).Masked(),
 			"network in " + d.h.Paths.UDSPassthruConf(), true
 	}
-	if v, _, ok := d.rc.value("netif", "ifconfig_"+manager.Bridge); ok {
+	if v, _, ok := d.rc.Value("netif", "ifconfig_"+manager.Bridge); ok {
 		if addr, ok := inetAddress(v); ok && addr.Bits() < 32 {
 			return netip.Addr{}, addr.Masked(), "ifconfig_" + manager.Bridge + " in " + d.rc.path, true
 		}

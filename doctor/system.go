@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,14 +14,14 @@ import (
 	"github.com/wifibox/wifibox/config"
 )
 
-// loaderTunable gives a tunable of loader.conf(5) and the file that sets
-// it, reading the files in the order the loader does (stand/defaults/
+// LoaderTunable gives a tunable of loader.conf(5) of the host under root
+// and the file that sets it, reading the files in the order the loader does (stand/defaults/
 // loader.conf: loader_conf_files /boot/device.hints /boot/loader.conf,
 // then the *.conf files of loader_conf_dirs /boot/loader.conf.d, then
 // local_loader_conf_files /boot/loader.conf.local); the last setting wins.
 // A line is name=value, the value maybe quoted, # starting a comment.
-func (d *doctor) loaderTunable(name string) (value, file string, ok bool) {
-	boot := filepath.Join(d.h.Paths.Root, "boot")
+func LoaderTunable(root, name string) (value, file string, ok bool) {
+	boot := filepath.Join(root, "boot")
 	files := []string{filepath.Join(boot, "device.hints"), filepath.Join(boot, "loader.conf")}
 	confs, _ := filepath.Glob(filepath.Join(boot, "loader.conf.d", "*.conf"))
 	files = append(append(files, confs...), filepath.Join(boot, "loader.conf.local"))
@@ -55,7 +54,7 @@ func (d *doctor) loaderTunable(name string) (value, file string, ok bool) {
 func (d *doctor) iommuBeforeVMM() {
 	const what = "IOMMU"
 	model, _ := d.h.Kernel.SysctlString("hw.model")
-	if v, file, ok := d.loaderTunable("hw.vmm.iommu.enable"); ok && v == "0" {
+	if v, file, ok := LoaderTunable(d.h.Paths.Root, "hw.vmm.iommu.enable"); ok && v == "0" {
 		d.add(Fail, what, "hw.vmm.iommu.enable=0 in "+file+" turns PCI pass-through off",
 			"remove hw.vmm.iommu.enable=0 from "+file+" and reboot")
 		return
@@ -64,7 +63,7 @@ func (d *doctor) iommuBeforeVMM() {
 	case strings.Contains(model, "AMD"):
 		// amdvi_hw.c reads both the sysctl's tunable and an older name.
 		for _, name := range []string{"hw.vmm.amdvi.enable", "hw.vmm.amdvi_enable"} {
-			if v, file, ok := d.loaderTunable(name); ok && v == "1" {
+			if v, file, ok := LoaderTunable(d.h.Paths.Root, name); ok && v == "1" {
 				d.add(OK, what, "AMD CPU, "+name+"=1 in "+file+" (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)", "")
 				return
 			}
@@ -80,19 +79,13 @@ func (d *doctor) iommuBeforeVMM() {
 
 // otherVMs checks for VMs other than wifibox's (/dev/vmm/NAME): while they
 // exist vmm.ko cannot be unloaded, so restart vmm, stop vmm and the
-// recoveries that use them fail.
+// recoveries that use them only restart the guest in a new VM and warn.
 func (d *doctor) otherVMs() {
 	const what = "other VMs"
-	entries, err := os.ReadDir(filepath.Join(d.h.Paths.Dev, "vmm"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	others, err := bhyve.OtherVMs(d.h.Paths)
+	if err != nil {
 		d.add(Warn, what, err.Error(), d.readFix(err, "check /dev/vmm by hand"))
 		return
-	}
-	var others []string
-	for _, e := range entries {
-		if e.Name() != bhyve.VMName {
-			others = append(others, e.Name())
-		}
 	}
 	if len(others) == 0 {
 		d.add(OK, what, "none", "")
@@ -102,10 +95,10 @@ func (d *doctor) otherVMs() {
 	if d.core != nil {
 		recovery = d.core.Recovery
 	}
-	detail := fmt.Sprintf("%s exist: wifibox restart vmm and stop vmm fail while they do (vmm.ko cannot be unloaded)", strings.Join(others, ", "))
+	detail := fmt.Sprintf("%s exist: wifibox restart vmm and stop vmm cannot unload vmm.ko while they do (they warn, and restart the guest in a new VM)", strings.Join(others, ", "))
 	switch recovery {
 	case config.RecoveryRestartVMM, config.RecoverySuspendVMM:
-		d.add(Warn, what, detail+", and so does recovery="+string(recovery)+" on resume",
+		d.add(Warn, what, detail+", and neither can recovery="+string(recovery),
 			"set recovery=suspend_guest in "+d.h.Paths.CoreConf()+", which leaves vmm.ko and the other VMs alone")
 	default:
 		d.add(OK, what, detail+"; recovery="+string(recovery)+" does not need it", "")

@@ -118,6 +118,10 @@ func (d *dry) SysctlInt(name string) (int64, error) {
 	return d.real.Kernel.SysctlInt(name)
 }
 
+// Files are the real host's: the dry run's loads make no file the
+// commands that list them look for.
+func (d *dry) Files() ([]string, error) { return d.real.Kernel.Files() }
+
 func (d *dry) SysctlString(name string) (string, error) { return d.real.Kernel.SysctlString(name) }
 
 // VMs.
@@ -344,6 +348,11 @@ func (guest) Wait() (host.ExitStatus, error) { select {} }
 func (d *dry) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	d.op(trace.Exec(spec.Argv))
 	return guest{}, nil
+}
+
+func (d *dry) Configure(iface string) (bool, error) {
+	d.op(trace.Run(host.PccardEtherFor(iface)))
+	return true, nil
 }
 
 func (d *dry) Signal(pid int, sig syscall.Signal) error {

@@ -1,5 +1,5 @@
 // Package failure owns wifibox's exit statuses: the numbers scripts and the
-// rc.d service rely on (behaviour.md, "Exit status"), carried by the errors
+// rc.d service rely on (man/wifibox.8, EXIT STATUS), carried by the errors
 // that cause them so that the command line maps any error to its status in
 // one place.
 package failure

@@ -31,6 +31,9 @@ type Kernel interface {
 	// EBUSY when the module vetoes it (vmm with VMs present), ENOENT when
 	// no file provides it.
 	Unload(module string) error
+	// Files lists the full paths of the loaded files, the kernel first
+	// (kldnext(2), kldstat(2)): what kldstat(8) lists.
+	Files() ([]string, error)
 	// SysctlInt reads an integer sysctl. A sysctl that does not exist
 	// (for example hw.vmm.* while vmm is not loaded) gives an error
 	// wrapping ENOENT, so it is told apart from a zero.
@@ -203,6 +206,19 @@ type Launcher interface {
 	// (what `bhyve -s help` prints), so a missing virtio-9p is found
 	// before a guest is started.
 	Emulations(program string) ([]string, error)
+	// Configure has an interface that wifibox has just created
+	// configured as rc.conf says, what devd(8) has done for any other
+	// interface that attached since the boot, and tells whether it did:
+	// not while the system boots, when netif configures it.
+	Configure(iface string) (bool, error)
+}
+
+// PccardEtherFor is the command line of the program devd(8) runs for
+// every interface that attaches (freebsd-src sbin/devd/devd.conf: IFNET
+// ATTACH), forced, for iface: the one program besides bhyve that wifibox
+// runs, for wifibox0 (see Launcher.Configure).
+func PccardEtherFor(iface string) []string {
+	return []string{"/etc/pccard_ether", iface, "forcestart"}
 }
 
 // LaunchSpec says how to run bhyve.

@@ -22,6 +22,7 @@ type Paths struct {
 	Firmware  string // LOCALBASE/share/uefi-firmware/BHYVE_UEFI.fd
 	Log       string // /var/log/wifibox.log
 	RunDir    string // /var/run/wifibox
+	DBDir     string // /var/db/wifibox: what outlives a reboot (setup's record)
 	Dev       string // /dev
 	Bhyve     string // /usr/sbin/bhyve
 	PCIIDs    string // /usr/share/misc/pci_vendors: PCI IDs' names, as pciconf -lv reads them
@@ -43,6 +44,7 @@ func DefaultPaths(root string) Paths {
 		Firmware:  at(filepath.Join(localBase, "share/uefi-firmware/BHYVE_UEFI.fd")),
 		Log:       at("/var/log/wifibox.log"),
 		RunDir:    at("/var/run/wifibox"),
+		DBDir:     at("/var/db/wifibox"),
 		Dev:       at("/dev"),
 		Bhyve:     at("/usr/sbin/bhyve"),
 		PCIIDs:    at("/usr/share/misc/pci_vendors"),

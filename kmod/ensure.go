@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
 )
 
@@ -61,3 +62,44 @@ func ModuleFile(k host.Kernel, module string) (string, error) {
 // it may when one of them is 1 (Intel VT-d, AMD-Vi). They exist once vmm is
 // loaded.
 var IOMMUSysctls = []string{"hw.vmm.iommu.enable", "hw.vmm.amdvi.enable"}
+
+// DriverModule finds, from the kernel, the loaded file that provides a PCI
+// driver (the class of a device, iwlwifi of iwlwifi0), and gives its name
+// without .ko, the module devmatch(8) loads and devmatch_blocklist names
+// (if_iwlwifi), and its path.
+// A driver of FreeBSD's own is registered by DRIVER_MODULE(NAME, pci, ...)
+// as the module "pci/NAME" (sys/sys/bus.h), NAME being the driver's
+// name (iwm, iwn, iwx) or its file's (if_ath_pci, whose driver is ath:
+// sys/dev/ath/if_ath_pci.c); Module finds the file holding it (modfind(2),
+// then kldnext(2), kldfirstmod(2) and modfnext(2), kldstat(2)). A
+// LinuxKPI driver (iwlwifi, rtw88, rtw89) declares no module:
+// linux_pci_register_driver (sys/compat/linuxkpi/common/src/linux_pci.c)
+// adds it to the pci devclass when its file's SYSINIT runs, and its file
+// is if_NAME.ko (KMOD of sys/modules/iwlwifi/Makefile), found among the
+// loaded files. ENOENT when no loaded file provides the driver: it is
+// built into the kernel, or its file is named otherwise.
+func DriverModule(k host.Kernel, driver string) (name, file string, err error) {
+	named := func(file string) (string, string, error) {
+		return strings.TrimSuffix(filepath.Base(file), ".ko"), file, nil
+	}
+	for _, module := range []string{"pci/" + driver, "pci/if_" + driver + "_pci"} {
+		m, err := k.Module(module)
+		if err != nil {
+			return "", "", err
+		}
+		if m.Present && m.File != "" {
+			return named(m.File)
+		}
+	}
+	files, err := k.Files()
+	if err != nil {
+		return "", "", err
+	}
+	for _, f := range files {
+		if filepath.Base(f) == "if_"+driver+".ko" {
+			return named(f)
+		}
+	}
+	return "", "", fmt.Errorf("find the kernel module of driver %s: no loaded file provides it (modules pci/%s and pci/if_%s_pci, file if_%s.ko): %w",
+		driver, driver, driver, driver, abi.ENOENT)
+}

@@ -85,6 +85,26 @@ func (k *Kernel) Unload(module string) error {
 	return nil
 }
 
+// Files lists the paths of the loaded files in the kernel's order (kldnext,
+// kldstat).
+func (k *Kernel) Files() ([]string, error) {
+	var files []string
+	for fileid := 0; ; {
+		var err error
+		if fileid, err = k.sys.Kldnext(fileid); err != nil {
+			return nil, fmt.Errorf("list the loaded files: kldnext: %w", err)
+		}
+		if fileid == 0 {
+			return files, nil
+		}
+		path, err := k.path(fileid)
+		if err != nil {
+			return nil, fmt.Errorf("list the loaded files: %w", err)
+		}
+		files = append(files, path)
+	}
+}
+
 // SysctlInt reads an integer sysctl (int, u_int, long or u_long).
 func (k *Kernel) SysctlInt(name string) (int64, error) {
 	b, err := k.sys.Sysctl(name)

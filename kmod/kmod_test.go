@@ -262,8 +262,7 @@ func TestEnsureBuiltIn(t *testing.T) {
 	}
 }
 
-// if_bridge loaded from another file is kept, and the bridges with it
-// (issue 13, defect 6).
+// if_bridge loaded from another file is kept, and the bridges with it.
 func TestEnsureKeepsBridge(t *testing.T) {
 	s := newHost(t)
 	s.must(s.k.Load(s.file("kernel/if_bridge.ko")))
@@ -312,4 +311,25 @@ func TestModuleFile(t *testing.T) {
 	if want := s.dir + "/boot/kernel/vmm.ko"; err != nil || got != want {
 		t.Errorf("ModuleFile = %q, %v; want %q", got, err, want)
 	}
+}
+
+// TestDriverModule finds the loaded file of a PCI driver from the kernel:
+// ath's through its module pci/if_ath_pci, iwlwifi's, a LinuxKPI driver
+// without a module, among the loaded files; a driver of no loaded file,
+// built in, is ENOENT.
+func TestDriverModule(t *testing.T) {
+	s := newHost(t)
+	files, err := s.k.Files()
+	s.must(err)
+	if diff := cmp.Diff([]string{"/boot/kernel/kernel", "/boot/kernel/if_iwlwifi.ko", "/boot/kernel/if_ath_pci.ko"}, files); diff != "" {
+		t.Errorf("Files (-want +got):\n%s", diff)
+	}
+	for driver, want := range map[string]string{"iwlwifi": "if_iwlwifi", "ath": "if_ath_pci"} {
+		name, file, err := kmod.DriverModule(s.k, driver)
+		if err != nil || name != want || file != "/boot/kernel/"+want+".ko" {
+			t.Errorf("DriverModule(%s) = %q, %q, %v; want %s", driver, name, file, err, want)
+		}
+	}
+	_, _, err = kmod.DriverModule(s.k, "nvme")
+	checkError(t, err, abi.ENOENT, "driver nvme", "pci/nvme", "if_nvme.ko")
 }

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -178,6 +179,57 @@ func (l *Launcher) Emulations(program string) ([]string, error) {
 		return nil, fmt.Errorf("list the device emulations of %s: %s -s help printed none%s; is it bhyve?", program, program, stderrNote(stderr.Bytes()))
 	}
 	return list, nil
+}
+
+// devdPidFile is devd's pid file, which devd holds locked while it runs
+// (pidfile(3)).
+const devdPidFile = "/var/run/devd.pid"
+
+// Configure runs /etc/pccard_ether for an interface wifibox has just
+// created, as devd(8) would have, when devd runs.
+//
+// Why wifibox runs it: wifibox0 is a bridge, created as bridge0 (the
+// cloner names it, SIOCIFCREATE2) and renamed. if_attach announces the
+// interface to devd by the name it attaches with, bridge0 (freebsd-src
+// 14.x and 15.0: sys/net/if.c, if_attach_internal: devctl_notify "IFNET"
+// ATTACH); the rename announces only a RENAME (if_rename: devctl_notify
+// "IFNET" RENAME name=wifibox0), for which devd.conf has no rule. devd
+// runs `/etc/pccard_ether bridge0 start` (sbin/devd/devd.conf), which
+// finds no bridge0 (libexec/rc/pccard_ether, pccard_ether_start:
+// ifexists) and does nothing. So once the system has booted, nothing
+// applies ifconfig_wifibox0 to a wifibox0 created anew (restart,
+// recovery, the VM manager's network repair), and dhclient, which exits
+// with its interface, is not started again. wifibox runs devd's action
+// for the name devd never saw. While the system boots, before devd runs
+// (rc.d/devd comes after netif), netif configures every interface there
+// is, wifibox0 included, which wifibox creates before netif runs.
+//
+// forcestart: wifibox has brought wifibox0 up already, and pccard_ether
+// start leaves an interface that is up alone. It is started in a session
+// of its own and not waited for: with ifconfig_wifibox0=SYNCDHCP it
+// waits for a lease, which the guest gives only once it is up.
+func (l *Launcher) Configure(iface string) (bool, error) {
+	if !devdRuns() {
+		return false, nil
+	}
+	argv := host.PccardEtherFor(iface)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return false, fmt.Errorf("configure %s as rc.conf says: %s: %w", iface, strings.Join(argv, " "), err)
+	}
+	go cmd.Wait()
+	return true, nil
+}
+
+// devdRuns tells whether devd runs: a process holds its pid file locked.
+func devdRuns() bool {
+	f, err := os.Open(devdPidFile)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return errors.Is(unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB), unix.EWOULDBLOCK)
 }
 
 // parseEmulations reads the output of `bhyve -s help`: one emulation

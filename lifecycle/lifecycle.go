@@ -1,8 +1,8 @@
 // Package lifecycle owns wifibox's commands that change the host: start,
 // stop and restart with their targets. A target is a composition of three
 // parts, the guest (G), the network interface (N) and the vmm module (V);
-// behaviour.md's table of which parts each target touches is the targets
-// map below, and start, stop and restart are the same steps in opposite
+// the table of which parts each target touches (man/wifibox.8, Targets) is
+// the targets map below, and start, stop and restart are the same steps in opposite
 // orders. The commands hold a lock so that two never run at once, repair
 // what a killed VM manager left behind, and undo nothing that another
 // command built: every step is idempotent.
@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -33,12 +32,14 @@ import (
 	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/relay"
 )
 
 // parts are what a target touches.
 type parts struct{ guest, netif, vmm bool }
 
-// targets is behaviour.md's "Which parts each target touches".
+// targets is the table of man/wifibox.8, Targets: which parts each target
+// touches.
 var targets = map[string]parts{
 	"":      {guest: true, netif: true},
 	"netif": {guest: true, netif: true},
@@ -85,6 +86,9 @@ type Runner struct {
 	// reclaimed: the command has reclaimed left-behind interfaces
 	// already (ifnet.Setup and Teardown do), so repair need not.
 	reclaimed bool
+	// handed are the relay's sockets taken from the VM manager that a
+	// restart stops, for the one it starts (takeSockets).
+	handed []relay.Handed
 }
 
 // running tells whether a VM manager runs (manager.Running), as far as the
@@ -140,11 +144,42 @@ func (r *Runner) Restart(target string) error {
 		return failure.New(failure.NotRunning, failure.ErrShown)
 	}
 	return r.run("restart", "Restarting", func(step func(func() error) error) error {
+		if p.guest {
+			r.takeSockets()
+			defer r.dropSockets()
+		}
 		if err := r.stopParts(p, step); err != nil {
 			return err
 		}
 		return r.startParts(p, step)
 	})
+}
+
+// takeSockets takes the relay's sockets from the running VM manager for
+// the next one (manager.Handover), so that the clients attached to them
+// stay attached across the restart. Without them the next relay creates
+// its sockets anew, as a start does.
+func (r *Runner) takeSockets() {
+	if r.DryRun {
+		return
+	}
+	if pid, _, err := r.running(); err != nil || pid == 0 {
+		return
+	}
+	handed, err := manager.Handover(r.Host.Paths.RunDir)
+	if err != nil {
+		r.Log.Warnf("The control sockets are created anew, so clients attached to them must attach again: %v", err)
+		return
+	}
+	r.handed = handed
+}
+
+// dropSockets closes what of the handed sockets no VM manager took.
+func (r *Runner) dropSockets() {
+	for _, h := range r.handed {
+		h.File.Close()
+	}
+	r.handed = nil
 }
 
 func (r *Runner) startParts(p parts, step func(func() error) error) error {
@@ -340,20 +375,6 @@ func (r *Runner) ensureModule(name string) error {
 
 func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }
 
-func (r *Runner) unloadVMM() error {
-	r.Log.Info("Unloading vmm.ko")
-	err := r.Host.Kernel.Unload("vmm")
-	switch {
-	case errors.Is(err, syscall.ENOENT):
-		r.Log.Warn("vmm.ko is not loaded, nothing to unload")
-		return nil
-	case errors.Is(err, syscall.EBUSY):
-		return failure.New(failure.Environment,
-			fmt.Errorf("Some other bhyve guests might be running, vmm.ko could not be unloaded: %w", err))
-	}
-	return failure.New(failure.Environment, err)
-}
-
 // netifJournal is where `netif` notes the interfaces it is about to
 // create (ifnet.Setup); the dry run keeps none.
 func (r *Runner) netifJournal() string {
@@ -367,6 +388,8 @@ func (r *Runner) startNetif() error {
 	if err := r.ensureModule("if_bridge"); err != nil {
 		return err
 	}
+	_, err := r.Host.Net.Interface(manager.Bridge)
+	existed := err == nil
 	tap, warnings, err := ifnet.Setup(r.Host.Net, manager.Bridge, r.netifJournal())
 	r.reclaimed = err == nil
 	for _, w := range warnings {
@@ -376,6 +399,9 @@ func (r *Runner) startNetif() error {
 		return failure.New(failure.Environment, err)
 	}
 	r.Log.Infof("Bridge %s is up with member %s", manager.Bridge, tap)
+	if !existed {
+		manager.Configure(r.Host, r.Log)
+	}
 	return nil
 }
 
@@ -440,7 +466,8 @@ func (r *Runner) startGuest() error {
 	if err := os.MkdirAll(filepath.Join(h.Paths.RunAppliance(), "log"), 0o755); err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:])
+	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:], r.handed...)
+	r.dropSockets()                          // the new manager has its own
 	if errors.Is(err, manager.ErrNoAnswer) { // killed: undo what it did
 		return failure.New(failure.Environment, errors.Join(err, r.repair()))
 	}
@@ -533,14 +560,23 @@ func (r *Runner) checkIOMMU() error {
 		"enable VT-d/AMD-Vi in the firmware, and on AMD add hw.vmm.amdvi.enable=1 to /boot/loader.conf"))
 }
 
+// checkVirtFS checks that the bhyve to run, the one bhyve.conf names or
+// the base system's, has virtio-9p. A bhyve.conf that cannot be read is
+// left to the start of the guest to report.
 func (r *Runner) checkVirtFS() error {
-	ems, err := r.Host.Launcher.Emulations(r.Host.Paths.Bhyve)
+	program := r.Host.Paths.Bhyve
+	if cfg, _, err := config.LoadBhyve(r.Host.Paths.BhyveConf(), 0); err == nil {
+		if program, err = cfg.ProgramPath(r.Host.Paths); err != nil {
+			return failure.New(failure.Config, err)
+		}
+	}
+	ems, err := r.Host.Launcher.Emulations(program)
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
 	if !slices.Contains(ems, "virtio-9p") {
 		return failure.New(failure.Environment, fmt.Errorf(
-			"The Virtio 9p (VirtFS) bhyve interface is not available in %s; update FreeBSD to 13.0 or later", r.Host.Paths.Bhyve))
+			"The Virtio 9p (VirtFS) bhyve interface is not available in %s; update FreeBSD to 13.0 or later", program))
 	}
 	return nil
 }
@@ -595,9 +631,11 @@ func (r *Runner) stopGuest() error {
 		if err := manager.Kill(dir, pid); err != nil {
 			return failure.New(failure.Environment, err)
 		}
+		r.recordStop(manager.LastStop{Time: time.Now(), Manner: manager.ManagerKilled,
+			Grace: grace.Seconds(), After: time.Since(begin).Seconds()})
 		err := r.repair()
 		if g != 0 && !r.waitExit("bhyve", g) {
-			r.Host.Launcher.Signal(g, syscall.SIGKILL)
+			r.Host.Launcher.Signal(g, unix.SIGKILL)
 			r.waitExit("bhyve", g)
 		}
 		return err
@@ -606,6 +644,7 @@ func (r *Runner) stopGuest() error {
 	// and exits just after: the stop is over when it has.
 	r.waitExit("VM manager", pid)
 	r.Log.Info("Guest has stopped, the VM manager has finished")
+	r.tellStop(begin)
 	// What the manager could not release (a device that was gone from
 	// the bus when it tried) is released now.
 	return r.repair()
@@ -738,51 +777,9 @@ func (r *Runner) unknownDevices(devices []host.PCIDevice) {
 	}
 }
 
-// recoveries maps each recovery method of core.conf to what suspend and
-// resume do: a command and its target, or nothing.
-var recoveries = map[config.Recovery]struct{ suspend, resume func(*Runner) error }{
-	config.RecoveryRestartVMM: {
-		resume: func(r *Runner) error { return r.Restart("vmm") },
-	},
-	config.RecoverySuspendGuest: {
-		suspend: func(r *Runner) error { return r.Stop("guest") },
-		resume:  func(r *Runner) error { return r.Start("guest") },
-	},
-	config.RecoverySuspendVMM: {
-		suspend: func(r *Runner) error { return r.Stop("vmm") },
-		resume:  func(r *Runner) error { return r.Start("vmm") },
-	},
-	config.RecoveryNone: {},
-}
-
 // SuspendGrace is how long suspend lets the guest power off before it is
 // forced off. The kernel does not wait for rc.suspend: acpi_ReqSleepState
 // (sys/dev/acpica/acpi.c) arms susp_force_to to force the sleep 10 s after
 // the request, and rc.suspend sleeps 3 s after its scripts, so the whole
 // suspend must fit in about 5 s, whatever stop_wait_max says.
 const SuspendGrace = 5 * time.Second
-
-// Suspend prepares for the system's suspend with the recovery method. A
-// stop it makes gives the guest at most SuspendGrace to power off.
-func (r *Runner) Suspend(method config.Recovery) error {
-	r.stopGrace = SuspendGrace
-	defer func() { r.stopGrace = 0 }()
-	if recoveries[method].suspend != nil {
-		r.Log.Infof("Suspend: the guest has at most %s to power off before it is forced off (the kernel sleeps 10 s after the request at the latest)", SuspendGrace)
-	}
-	return r.recover("suspend", method, recoveries[method].suspend)
-}
-
-// Resume recovers after the system's resume with the recovery method.
-func (r *Runner) Resume(method config.Recovery) error {
-	return r.recover("resume", method, recoveries[method].resume)
-}
-
-func (r *Runner) recover(event string, method config.Recovery, action func(*Runner) error) error {
-	if action == nil {
-		r.Log.Infof("On %s, recovery method %s does nothing", event, method)
-		return nil
-	}
-	r.Log.Infof("On %s, recovery method %s", event, method)
-	return action(r)
-}

@@ -104,6 +104,12 @@ func (l *logged) SysctlInt(name string) (int64, error) {
 	return v, err
 }
 
+func (l *logged) Files() ([]string, error) {
+	files, err := l.h.Kernel.Files()
+	l.query("kldstat", func() string { return strings.Join(files, " ") }, err)
+	return files, err
+}
+
 func (l *logged) SysctlString(name string) (string, error) {
 	v, err := l.h.Kernel.SysctlString(name)
 	l.query("sysctl "+name, func() string { return fmt.Sprintf("%q", v) }, err)
@@ -259,6 +265,17 @@ func (l *logged) Launch(spec host.LaunchSpec) (host.Guest, error) {
 	l.query(fmt.Sprintf("exec %s (%d arguments, nice %d)", spec.Argv[0], len(spec.Argv)-1, spec.Nice),
 		func() string { return fmt.Sprintf("pid %d", g.Pid()) }, err)
 	return g, err
+}
+
+func (l *logged) Configure(iface string) (bool, error) {
+	ran, err := l.h.Launcher.Configure(iface)
+	l.query(trace.Run(host.PccardEtherFor(iface)), func() string {
+		if ran {
+			return "started"
+		}
+		return "not run: devd does not run"
+	}, err)
+	return ran, err
 }
 
 func (l *logged) Signal(pid int, sig syscall.Signal) error {

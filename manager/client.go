@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/relay"
 )
 
 // spawnWait bounds the wait of Spawn for the VM manager's report: the
@@ -25,8 +26,9 @@ const spawnWait = readyTimeout + killGrace + cleanupWait
 // own with no terminal, and waits (on a pipe, not a timer) until it reports
 // that bhyve runs or why it could not start the guest. It gives the pid of
 // bhyve. A manager that reports nothing within spawnWait is killed, and the
-// error is an ErrNoAnswer one.
-func Spawn(exe string, args []string) (int, error) {
+// error is an ErrNoAnswer one. The relay's sockets that the last manager
+// handed over (Handover) go to the new one.
+func Spawn(exe string, args []string, handed ...relay.Handed) (int, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return 0, fmt.Errorf("start the VM manager: pipe: %w", err)
@@ -35,6 +37,11 @@ func Spawn(exe string, args []string) (int, error) {
 	cmd := exec.Command(exe, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.ExtraFiles = []*os.File{w} // fd 3: the report
+	if len(handed) > 0 {           // fds 4...: the sockets (inherited)
+		files, env := handedFiles(handed)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, files...)
+		cmd.Env = append(os.Environ(), env)
+	}
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
@@ -133,14 +140,17 @@ func Stop(runDir string, grace, wait time.Duration) error {
 var (
 	ErrGone    = errors.New("the VM manager has ended: the guest does not run")
 	ErrTimeout = errors.New("time is up")
+	// ErrUnseen: the stage wifi cannot be reached (Status.WifiUnseen).
+	ErrUnseen = errors.New("the stage wifi cannot be seen")
 )
 
 // Wait waits until the guest has reached stage (Stage.Reached), the VM
-// manager has ended (ErrGone), or timeout has passed (ErrTimeout; 0 waits
-// without end). The manager pushes each change of stage on the control
-// socket: nothing polls. It gives the last status the manager sent. A
-// manager that does not send the first within StatusWait, as status
-// grants it, is an ErrNoAnswer error (stopped or hung).
+// manager has ended (ErrGone), the stage wifi cannot be reached
+// (ErrUnseen), or timeout has passed (ErrTimeout; 0 waits without end).
+// The manager pushes each change of stage on the control socket: nothing
+// polls. It gives the last status the manager sent. A manager that does
+// not send the first within StatusWait, as status grants it, is an
+// ErrNoAnswer error (stopped or hung).
 func Wait(runDir string, stage Stage, timeout time.Duration) (Status, error) {
 	var s Status
 	var deadline time.Time
@@ -170,6 +180,9 @@ func Wait(runDir string, stage Stage, timeout time.Duration) (Status, error) {
 		}
 		if s.Stage.Reached(stage) {
 			return s, nil
+		}
+		if stage == StageWifi && s.WifiUnseen != "" {
+			return s, ErrUnseen
 		}
 	}
 	if errors.Is(lines.Err(), os.ErrDeadlineExceeded) {

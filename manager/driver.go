@@ -171,7 +171,7 @@ func (d *driver) do(acts []action) {
 		case actEnded:
 			m.ended(a.ending)
 		case actFail:
-			m.fail(d.report, a.err)
+			m.fail(d.report, a.err, a.reason, a.tail)
 		}
 	}
 	m.update(func(s *Status) { s.State, s.Restarts = d.sm.phase.state(), d.sm.restarts })
@@ -217,7 +217,20 @@ func (d *driver) running(first bool) {
 	d.following.Go(func() { m.follow(ctx, g.started) })
 }
 
-// ended records how a run of the guest ended.
+// ended records how a run of the guest ended: the last stop's manner,
+// the last failure.
 func (m *manager) ended(e Ending) {
-	m.update(func(s *Status) { s.LastExit = e.Reason })
+	if e.Manner != NotRunning {
+		last := e.Exit.String()
+		if e.Manner == Failed {
+			last = e.Reason
+		}
+		m.update(func(s *Status) { s.LastExit = last })
+	}
+	if e.Stop != nil {
+		m.noteStop(*e.Stop)
+	}
+	if e.Manner == Crashed || e.Manner == Failed {
+		m.noteFailure(e.Reason, e.Tail)
+	}
 }

@@ -382,3 +382,41 @@ func TestStartFails(t *testing.T) {
 		t.Errorf("VM left after a failed start: %v, %v", exists, err)
 	}
 }
+
+// TestWifiFollowed: with the control socket relayed, the manager follows
+// the guest up to the stage wifi and tells the Wi-Fi; status wifi asks
+// the daemon first.
+func TestWifiFollowed(t *testing.T) {
+	dir, h := guestHost(t, "wifi_after_ms=50")
+	// A port of this process's own: other tests' guests listen too.
+	conf := fmt.Sprintf("network=127.0.0.1:255.0.0.0\nsockets=\"path=/var/run/wpa_supplicant/wlan0,user=root,group=0,mode=770,port=%d\"\n", 20000+os.Getpid()%20000)
+	if err := os.WriteFile(h.Paths.UDSPassthruConf(), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, report := startManager(t, dir, h)
+	if !strings.HasPrefix(report, "ready ") {
+		t.Fatalf("report %q", report)
+	}
+	st, err := Wait(h.Paths.RunDir, StageWifi, time.Minute)
+	if err != nil || st.Wifi == nil || st.Wifi.State != "COMPLETED" {
+		t.Fatalf("wait wifi: %+v, %v", st, err)
+	}
+	if st, err := Query(h.Paths.RunDir, true); err != nil || st.Wifi == nil {
+		t.Errorf("status wifi: %+v, %v", st, err)
+	}
+	if g := Leftover(h.Paths.RunDir); g != st.GuestPID {
+		t.Errorf("Leftover = %d, want the running bhyve %d", g, st.GuestPID)
+	}
+	gone := make(chan error, 1)
+	go func() { gone <- WaitGone(h.Paths.RunDir, time.Minute) }()
+	if err := Stop(h.Paths.RunDir, 0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-gone; err != nil {
+		t.Errorf("WaitGone: %v", err)
+	}
+	<-p.done
+	if s, err := ReadLastStop(h.Paths.RunDir); err != nil || s == nil || s.Manner != PoweredOff {
+		t.Errorf("last stop: %+v, %v", s, err)
+	}
+}

@@ -91,6 +91,9 @@ type Status struct {
 	// Wifi is what wpa_supplicant or hostapd last told through the
 	// relay; nil when it has not answered.
 	Wifi *WifiStatus `json:"wifi"`
+	// WifiSilentSince is when the daemon first did not answer after
+	// Wifi was told; zero while it answers.
+	WifiSilentSince time.Time `json:"wifi_silent_since,omitzero"`
 	// WifiUnseen says why the stage wifi cannot be seen, if it cannot.
 	WifiUnseen string   `json:"wifi_unseen"`
 	Restarts   int      `json:"restarts"`
@@ -118,7 +121,9 @@ type manager struct {
 	mu     sync.Mutex
 	status Status
 	relays *relay.Relay // the control-socket pass-through, once the guest ran
-	files  *runFiles
+	// adopt holds the relay's sockets the last manager handed over.
+	adopt map[string]relay.Handed
+	files *runFiles
 	// logWatch watches the guest's log; only follow uses it, one run of
 	// the guest after the other.
 	logWatch logview.Watcher
@@ -165,6 +170,7 @@ func mainWith(clk clock, h *host.Host, log *logrus.Logger, report io.WriteCloser
 		return 1
 	}
 	m := &manager{h: h, log: log, stop: make(chan stopRequest), changed: make(chan struct{}), done: make(chan struct{}), watchdog: watchdog, clock: clk}
+	m.adopt = inherited() // before bhyve runs: it is not to inherit them
 	now := time.Now()
 	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: now, Stage: StageStarting, StageSince: now}
 	ln, err := listen(files.socket)
@@ -239,10 +245,11 @@ func (m *manager) requestStop(grace time.Duration) {
 	<-req.done
 }
 
-// fail ends a first start that failed: it is logged, and reported to the
-// starting command.
-func (m *manager) fail(report io.WriteCloser, err error) {
+// fail ends a first start that failed: it is logged, recorded with reason
+// and bhyve's last lines, and reported to the starting command.
+func (m *manager) fail(report io.WriteCloser, err error, reason string, bhyveLines []string) {
 	m.log.Errorf("VM manager: %v", err)
+	m.noteFailure(reason, bhyveLines)
 	m.setStage(StageFailed, err.Error(), time.Time{})
 	reportError(report, err)
 }
@@ -386,6 +393,8 @@ func (m *manager) answer(conn net.Conn) {
 		writeJSON(conn, m.snapshot())
 	case "wait":
 		m.watchStage(conn)
+	case "handover":
+		m.handover(conn)
 	case "stop":
 		// `stop` or `stop MS`: at most MS milliseconds to power off.
 		ms, err := strconv.Atoi(arg)

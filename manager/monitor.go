@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -17,13 +18,10 @@ const (
 	// and SIGNAL_POLL): over the guest's bridge it answers in
 	// milliseconds, and status -v waits for it.
 	wifiAsk = time.Second
-	// wifiGap is the least time between two questions that writes to the
-	// guest's log trigger.
-	wifiGap = time.Second
-	// wifiRecheck is how often the Wi-Fi is asked about besides: the
-	// guest's control socket may start listening after its last log
-	// line, and the signal changes without one.
-	wifiRecheck = 5 * time.Second
+	// wifiRecheck is how often the Wi-Fi is asked about besides the
+	// daemon's events: a safety net for an event lost, and the signal,
+	// which changes without one.
+	wifiRecheck = 30 * time.Second
 	// mtimeSlack covers the coarse clock of file times.
 	mtimeSlack = 10 * time.Millisecond
 )
@@ -36,9 +34,10 @@ const noRelay = "appliance/uds_passthru.conf does not exist, so no control socke
 func guestLog(p host.Paths) string { return filepath.Join(p.RunAppliance(), "log", "messages") }
 
 // follow follows one run of the guest, from its start at started, until
-// ctx ends: the stage up at the first write to the guest's log, the stage
-// wifi from the answers of wpa_supplicant or hostapd through the relay,
-// asked at each write to that log, and the watchdog.
+// ctx ends: the stage up at the first write to the guest's log, and the
+// stage wifi from the events of wpa_supplicant or hostapd, of which the
+// manager is an attached client through the relay (see associationEvent),
+// the details asked once at each; then the watchdog.
 func (m *manager) follow(ctx context.Context, started time.Time) {
 	path := guestLog(m.h.Paths)
 	changes := m.logChanges(path)
@@ -48,20 +47,16 @@ func (m *manager) follow(ctx context.Context, started time.Time) {
 		m.guestUp()
 	}
 	r := m.relay()
-	if r == nil {
-		m.update(func(s *Status) { s.WifiUnseen = noRelay })
-	}
-	var lastAsked, lastAnswer time.Time
+	var events <-chan []byte
+	var lastAnswer time.Time
 	ask := func() {
-		if r == nil {
-			return
-		}
-		lastAsked = time.Now()
-		if m.askWifi(ctx, r) {
-			lastAnswer = lastAsked
+		if r != nil && m.askWifi(ctx, r) {
+			lastAnswer = time.Now()
 		}
 	}
-	ask()
+	if r != nil {
+		events = r.Subscribe() // its nil, once attached, asks
+	}
 	recheck := time.NewTimer(wifiRecheck)
 	defer recheck.Stop()
 	var watchdog <-chan time.Time
@@ -81,12 +76,14 @@ func (m *manager) follow(ctx context.Context, started time.Time) {
 				continue
 			}
 			m.guestUp()
-			if gap := time.Since(lastAsked); gap < wifiGap {
-				recheck.Reset(wifiGap - gap)
-				continue
+			if r != nil {
+				r.Kick() // its daemons may listen now
 			}
-			ask()
-			recheck.Reset(wifiRecheck)
+		case e := <-events:
+			if associationEvent(e) {
+				ask()
+				recheck.Reset(wifiRecheck)
+			}
 		case <-recheck.C:
 			ask()
 			recheck.Reset(wifiRecheck)
@@ -102,6 +99,34 @@ func (m *manager) follow(ctx context.Context, started time.Time) {
 			}
 		}
 	}
+}
+
+// associationEvents are the events of wpa_supplicant and hostapd that
+// change whether the Wi-Fi works (hostap wpa_supplicant/events.c,
+// wpa_supplicant_event_assoc and wpa_supplicant_event_disassoc;
+// wpa_supplicant.c, wpa_supplicant_terminate_proc; src/ap/hostapd.c,
+// hostapd_set_state: AP-ENABLED, AP-DISABLED).
+var associationEvents = []string{
+	"CTRL-EVENT-CONNECTED", "CTRL-EVENT-DISCONNECTED", "CTRL-EVENT-TERMINATING",
+	"AP-ENABLED", "AP-DISABLED",
+}
+
+// associationEvent tells whether an event from the relay may have changed
+// the Wi-Fi: one of associationEvents, or the relay's nil, which says it
+// has just attached, so that earlier events were not seen.
+func associationEvent(e []byte) bool {
+	if e == nil {
+		return true
+	}
+	if i := bytes.IndexByte(e, '>'); i >= 0 {
+		e = e[i+1:]
+	}
+	for _, name := range associationEvents {
+		if bytes.HasPrefix(e, []byte(name)) {
+			return true
+		}
+	}
+	return false
 }
 
 // logChanges gives the changes of the guest's log at path, with a change
@@ -155,6 +180,9 @@ func (m *manager) askWifi(ctx context.Context, r *relay.Relay) bool {
 	wasWifi := m.status.Stage == StageWifi
 	if ok {
 		m.status.Wifi = &w
+		m.status.WifiSilentSince = time.Time{}
+	} else if m.status.Wifi != nil && m.status.WifiSilentSince.IsZero() {
+		m.status.WifiSilentSince = time.Now()
 	}
 	m.mu.Unlock()
 	switch {

@@ -3,7 +3,10 @@ package manager
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/host"
@@ -57,12 +60,31 @@ func (m *manager) watchNet(tap string) (stop func()) {
 	}
 }
 
+// Configure has wifibox0, which wifibox has just created, configured as
+// rc.conf says (host.Launcher.Configure), and logs what came of it.
+func Configure(h *host.Host, log *logrus.Logger) {
+	ran, err := h.Launcher.Configure(Bridge)
+	switch {
+	case err != nil:
+		log.Warnf("%s is not configured as rc.conf says (ifconfig_%s): %v", Bridge, Bridge, err)
+	case ran:
+		log.Infof("%s is configured as rc.conf says (ifconfig_%s), as devd does for an interface that attaches: %s",
+			Bridge, Bridge, strings.Join(host.PccardEtherFor(Bridge), " "))
+	default:
+		log.Debugf("%s is configured by netif: devd does not run yet", Bridge)
+	}
+}
+
 // repairNet puts the guest's network back in order, logs what it did and
 // keeps it for status. It tells whether the guest is being reset for a new
 // tap, which ends the watch.
 func (m *manager) repairNet(tap string) (reset bool) {
 	journal := NetifJournal(m.h.Paths.RunDir)
+	_, gone := m.h.Net.Interface(Bridge)
 	done, err := ifnet.Repair(m.h.Net, Bridge, tap, journal)
+	if _, now := m.h.Net.Interface(Bridge); gone != nil && now == nil {
+		Configure(m.h, m.log)
+	}
 	if errors.Is(err, ifnet.ErrTapGone) {
 		newTap, _, serr := ifnet.Setup(m.h.Net, Bridge, journal)
 		if serr != nil {

@@ -46,6 +46,10 @@ func Prepare(h *host.Host) (Plan, error) {
 	if err != nil {
 		return Plan{}, failure.New(failure.Config, err)
 	}
+	program, err := cfg.ProgramPath(p)
+	if err != nil {
+		return Plan{}, failure.New(failure.Config, err)
+	}
 	for _, image := range []string{p.ESPImage(), p.RootImage()} {
 		if _, err := os.Stat(image); err != nil {
 			return Plan{}, failure.New(failure.Image,
@@ -65,7 +69,7 @@ func Prepare(h *host.Host) (Plan, error) {
 			fmt.Errorf("no tap interface is available on %s: %w; run `wifibox start netif` first", Bridge, err))
 	}
 	spec := bhyve.Spec{
-		Program:      p.Bhyve,
+		Program:      program,
 		CPUs:         cfg.CPUs,
 		Memory:       cfg.Memory,
 		Firmware:     p.Firmware,

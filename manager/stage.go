@@ -102,6 +102,11 @@ func (m *manager) moveStage(from []Stage, stage Stage, reason string, next time.
 	close(m.changed)
 	m.changed = make(chan struct{})
 	m.mu.Unlock()
+	if stage == StageRunning { // a start has got there: the last failure is over
+		if err := forgetFailure(m.h.Paths.RunDir); err != nil {
+			m.log.Warnf("VM manager: forget the last failure: %v", err)
+		}
+	}
 	switch {
 	case !next.IsZero():
 		m.log.Infof("VM manager: stage %s (%s), next start at %s", stage, reason, next.Format(time.TimeOnly))

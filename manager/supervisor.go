@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"syscall"
@@ -154,48 +155,37 @@ type action struct {
 	msg    string
 	ending Ending
 	err    error
-	first  bool // actRunning: the first run, whose start is reported
+	tail   []string // actFail: bhyve's last lines
+	first  bool     // actRunning: the first run, whose start is reported
 }
 
-// Manner says how a run of the guest ended.
-type Manner string
-
-// The manners.
+// The manners of an end that was not a stop (Ending.Manner); a stop's
+// are LastStop's (ending.go), and a guest that powers off by itself is
+// PoweredOff too.
 const (
-	// MannerPoweredOff: the guest powered off, halted, or bhyve was
-	// terminated by SIGTERM.
-	MannerPoweredOff Manner = "powered off"
-	// MannerForcedOff: the guest ignored the stop's power button and
-	// was forced off after the grace period.
-	MannerForcedOff Manner = "forced off"
-	// MannerKilled: bhyve was killed on a stop, after the forced
-	// power-off did not end it.
-	MannerKilled Manner = "killed"
-	// MannerRebooted: the guest rebooted.
-	MannerRebooted Manner = "rebooted"
-	// MannerCrashed: bhyve ended otherwise (an error, a signal).
-	MannerCrashed Manner = "crashed"
-	// MannerFailed: the guest could not be started.
-	MannerFailed Manner = "failed"
+	// Rebooted: the guest rebooted.
+	Rebooted = "rebooted"
+	// Crashed: bhyve ended otherwise (an error, a signal).
+	Crashed = "crashed"
+	// Failed: the guest could not be started again.
+	Failed = "failed"
 )
 
-// Ending is how one run of the guest ended, for the log and the status.
+// Ending is how one run of the guest ended, for the log, the status and
+// the records of the last stop and failure.
 type Ending struct {
-	Manner Manner
+	Manner string
 	At     time.Time
-	// Exit is bhyve's exit status; zero when bhyve never ran.
+	// Exit is bhyve's exit status; zero when bhyve did not run.
 	Exit host.ExitStatus
-	// Reason says it in words: the exit status, or why it failed.
+	// Reason says it in words: "crashed (exit status 4 (error))".
 	Reason string
 	// Tail are bhyve's last lines.
 	Tail []string
 	// Ran is how long this run of bhyve lasted.
 	Ran time.Duration
-	// Grace is the stop's grace period, after which a forced-off guest
-	// was forced off.
-	Grace time.Duration
-	// Requested: the run ended on a stop request.
-	Requested bool
+	// Stop is the record of the stop, when the run ended on a request.
+	Stop *LastStop
 }
 
 // verdict is what the restart policy makes of bhyve's exit.
@@ -269,10 +259,11 @@ type machine struct {
 	pid     int
 	// ready: this run got the guest running.
 	ready bool
-	// stopWait is the plan's stop_wait_max; grace the stop's.
-	stopWait, grace time.Duration
-	// requested: a stop was asked for during this run.
+	// stopWait is the plan's stop_wait_max.
+	stopWait time.Duration
+	// requested: a stop was asked for during this run; stop follows it.
 	requested bool
+	stop      stopping
 	// keepVM: the next launch may reuse the VM.
 	keepVM bool
 }
@@ -334,12 +325,12 @@ func (m *machine) launched(ev event) []action {
 	m.keepVM = false // the launch undid what it did
 	if m.first {
 		m.phase = phaseFailed
-		return []action{{kind: actFail, err: ev.err}}
+		return []action{{kind: actFail, err: ev.err, reason: ev.err.Error()}}
 	}
 	reason := "could not be started again: " + ev.err.Error()
 	return append([]action{
 		logf(logrus.ErrorLevel, "VM manager: guest could not be started again: %v", ev.err),
-		{kind: actEnded, ending: Ending{Manner: MannerFailed, At: ev.at, Reason: reason}},
+		{kind: actEnded, ending: Ending{Manner: Failed, At: ev.at, Reason: reason}},
 	}, m.backOff(ev.at, reason)...)
 }
 
@@ -362,36 +353,37 @@ func (m *machine) stopRequested(ev event) []action {
 			logf(logrus.InfoLevel, "VM manager: stop requested while waiting to restart"),
 			timer(timerBackoff, 0),
 			{kind: actRelease},
+			{kind: actEnded, ending: Ending{Manner: NotRunning, At: ev.at, Stop: &LastStop{Time: ev.at, Manner: NotRunning}}},
 		}
 	default: // stopping already
 		return nil
 	}
 	m.phase, m.requested = phaseStopping, true
-	m.grace = m.stopWait
+	m.stop = stopping{asked: ev.at, grace: m.stopWait}
 	acts := []action{
 		timer(timerSettle, 0), timer(timerReady, 0),
 		{kind: actQuiesce},
 		logf(logrus.InfoLevel, "VM manager: stopping guest %s run as PID %d", bhyve.VMName, m.pid),
 		{kind: actSignal, sig: syscall.SIGTERM},
 	}
-	if ev.grace > 0 && ev.grace < m.grace {
-		m.grace = ev.grace
-		acts = append(acts, logf(logrus.InfoLevel, "VM manager: the guest has %s to power off, then it is forced off", m.grace))
+	if ev.grace > 0 && ev.grace < m.stop.grace {
+		m.stop.grace = ev.grace
+		acts = append(acts, logf(logrus.InfoLevel, "VM manager: the guest has %s to power off, then it is forced off", ev.grace))
 	}
-	return append(acts, timer(timerDeadline, m.grace))
+	return append(acts, timer(timerDeadline, m.stop.grace))
 }
 
 func (m *machine) deadline() []action {
 	switch m.phase {
 	case phaseStopping:
-		m.phase = phaseForcingOff
+		m.phase, m.stop.forced = phaseForcingOff, true
 		return []action{
-			logf(logrus.WarnLevel, "VM manager: grace period of %s is over, forcing power-off of guest %s", m.grace, bhyve.VMName),
+			logf(logrus.WarnLevel, "VM manager: grace period of %s is over, forcing power-off of guest %s", m.stop.grace, bhyve.VMName),
 			{kind: actForceOff},
 			timer(timerDeadline, killGrace),
 		}
 	case phaseForcingOff:
-		m.phase = phaseKilling
+		m.phase, m.stop.killed = phaseKilling, true
 		return []action{
 			logf(logrus.ErrorLevel, "VM manager: bhyve did not exit after the forced power-off, killing PID %d", m.pid),
 			{kind: actSignal, sig: syscall.SIGKILL},
@@ -404,27 +396,20 @@ func (m *machine) exited(ev event) []action {
 	ran := ev.at.Sub(m.started)
 	v := judge(ev.exit)
 	m.keepVM = v.keepVM
-	end := Ending{At: ev.at, Exit: ev.exit, Reason: ev.exit.String(), Tail: ev.tail, Ran: ran, Requested: m.requested}
+	end := Ending{At: ev.at, Exit: ev.exit, Tail: ev.tail, Ran: ran}
 	acts := []action{logf(logrus.InfoLevel, "VM manager: bhyve exited: %s", ev.exit)}
 	if m.requested {
-		switch m.phase {
-		case phaseForcingOff:
-			end.Manner, end.Grace = MannerForcedOff, m.grace
-		case phaseKilling:
-			end.Manner, end.Grace = MannerKilled, m.grace
-		default:
-			end.Manner = MannerPoweredOff
-		}
+		stop := m.stop.ended(ev.at)
+		end.Manner, end.Reason, end.Stop = stop.Manner, ev.exit.String(), &stop
 		m.phase = phaseStopped
 		return append(acts, action{kind: actEnded, ending: end}, timer(timerDeadline, 0), action{kind: actRelease},
-			action{kind: actStage, stage: StageStopped, reason: string(end.Manner)})
+			action{kind: actStage, stage: StageStopped, reason: stop.Manner})
 	}
 	if m.first && !m.ready {
 		m.phase = phaseFailed
-		end.Manner = MannerFailed
-		err := failure.New(failure.GuestFailed, fmt.Errorf("bhyve exited before the guest ran: %s%s", ev.exit, tailText(ev.tail)))
-		end.Reason = err.Error()
-		return append(acts, action{kind: actEnded, ending: end}, action{kind: actRelease}, action{kind: actFail, err: err})
+		reason := fmt.Sprintf("bhyve exited before the guest ran: %s", ev.exit)
+		err := failure.New(failure.GuestFailed, errors.New(reason+tailText(ev.tail)))
+		return append(acts, action{kind: actRelease}, action{kind: actFail, err: err, reason: reason, tail: ev.tail})
 	}
 	if ran >= stableRun {
 		m.backoff = firstBackoff
@@ -432,24 +417,24 @@ func (m *machine) exited(ev event) []action {
 	switch v.outcome {
 	case stopGuest:
 		m.phase = phaseStopped
-		end.Manner = MannerPoweredOff
+		end.Manner, end.Reason = PoweredOff, ev.exit.String()
 		return append(acts, action{kind: actEnded, ending: end}, action{kind: actRelease},
 			logf(logrus.InfoLevel, "VM manager: guest stopped (%s), signaling exit", ev.exit),
 			action{kind: actStage, stage: StageStopped, reason: ev.exit.String()})
 	case restartGuest:
-		end.Manner = MannerRebooted
+		end.Manner, end.Reason = Rebooted, "rebooted ("+ev.exit.String()+")"
 		acts = append(acts, action{kind: actEnded, ending: end},
 			logf(logrus.InfoLevel, "VM manager: guest was rebooted (%s) after %s, starting it again in VM %s", ev.exit, ran.Round(time.Millisecond), bhyve.VMName))
 		if ran >= stableRun {
 			m.restarts++
 			return append(acts, m.start(ev.at)...)
 		}
-		return append(acts, m.backOff(ev.at, "rebooted ("+ev.exit.String()+")")...)
+		return append(acts, m.backOff(ev.at, end.Reason)...)
 	}
-	end.Manner = MannerCrashed
+	end.Manner, end.Reason = Crashed, "crashed ("+ev.exit.String()+")"
 	acts = append(acts, action{kind: actEnded, ending: end},
 		logf(logrus.WarnLevel, "VM manager: guest crashed (%s) after %s", ev.exit, ran.Round(time.Millisecond)))
-	return append(acts, m.backOff(ev.at, "crashed ("+ev.exit.String()+")")...)
+	return append(acts, m.backOff(ev.at, end.Reason)...)
 }
 
 // backOff waits for the backoff before the next run; a VM the kernel

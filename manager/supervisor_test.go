@@ -138,13 +138,13 @@ func TestTransitions(t *testing.T) {
 		{"bhyve exits before running", []step{
 			toRunning[0],
 			{tapReady, 0, phaseSettling, []string{"arm settle 25ms"}},
-			{exitedWith(host.ExitStatus{Code: 4}), time.Second, phaseFailed, []string{"ended failed", "release",
+			{exitedWith(host.ExitStatus{Code: 4}), time.Second, phaseFailed, []string{"release",
 				"fail: bhyve exited before the guest ran: exit status 4 (error); bhyve said: last line"}},
 		}},
 		{"ready timeout", []step{
 			toRunning[0],
 			{event{kind: evReadyTimeout}, readyTimeout, phaseKilling, []string{"disarm settle", "signal killed"}},
-			{exitedWith(host.ExitStatus{Signal: syscall.SIGKILL}), readyTimeout, phaseFailed, []string{"ended failed", "release",
+			{exitedWith(host.ExitStatus{Signal: syscall.SIGKILL}), readyTimeout, phaseFailed, []string{"release",
 				"fail: bhyve exited before the guest ran: killed by signal 9 (killed); bhyve said: last line"}},
 		}},
 		{"stop powers off", rows(toRunning, []step{
@@ -212,7 +212,7 @@ func TestTransitions(t *testing.T) {
 		})},
 		{"stop while backing off", rows(toRunning, []step{
 			{exitedWith(host.ExitStatus{Code: 4}), time.Second, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed (exit status 4 (error))) next +2s", "arm backoff 1s"}},
-			{event{kind: evStopRequested}, time.Second, phaseStopped, []string{"disarm backoff", "release"}},
+			{event{kind: evStopRequested}, time.Second, phaseStopped, []string{"disarm backoff", "release", "ended not running"}},
 		})},
 		{"a crash of a restarted guest before it runs backs off", rows(toRunning, []step{
 			{exitedWith(host.ExitStatus{Code: 0}), stableRun, phaseStarting, []string{"ended rebooted", "stage starting", "launch"}},

@@ -21,9 +21,15 @@ import (
 // pptDriver is vmm(4)'s pass-through driver.
 const pptDriver = "ppt"
 
-// subclassNetworkOther is PCIS_NETWORK_OTHER (dev/pci/pcireg.h), the
+// SubclassNetworkOther is PCIS_NETWORK_OTHER (dev/pci/pcireg.h), the
 // subclass of Wi-Fi cards (Ethernet cards are PCIS_NETWORK_ETHERNET, 0).
-const subclassNetworkOther = 0x80
+const SubclassNetworkOther = 0x80
+
+// IsWiFi tells whether a device is a network controller of subclass
+// "other", as Wi-Fi cards are.
+func IsWiFi(d host.PCIDevice) bool {
+	return d.Class == host.ClassNetwork && d.Subclass == SubclassNetworkOther
+}
 
 // ErrNotPresent is wrapped by the errors about configured devices the
 // machine does not have.
@@ -44,8 +50,8 @@ func Check(devs []host.PCIDevice, sels []host.Selector, ids *IDs) error {
 		if d.Class != host.ClassNetwork {
 			continue
 		}
-		nets = append(nets, "\n  "+line(d, ids))
-		if example == "" && d.Subclass == subclassNetworkOther {
+		nets = append(nets, "\n  "+Line(d, ids))
+		if example == "" && IsWiFi(d) {
 			example = fmt.Sprintf("\nset passthru to the Wi-Fi card's bus/slot/function, e.g. passthru=%q", d.Selector.BSF())
 		}
 	}
@@ -66,14 +72,14 @@ func Describe(devs []host.PCIDevice, sels []host.Selector, ids *IDs) []string {
 			lines = append(lines, label(sel)+": not present")
 			continue
 		}
-		lines = append(lines, line(d, ids))
+		lines = append(lines, Line(d, ids))
 	}
 	return lines
 }
 
-// line describes one device:
+// Line describes one device:
 // "pci0:3:0:0 (3/0/0): 8086:2723 Intel Corporation Wi-Fi 6 AX200, driver iwlwifi0".
-func line(d host.PCIDevice, ids *IDs) string {
+func Line(d host.PCIDevice, ids *IDs) string {
 	s := fmt.Sprintf("%s: %04x:%04x", label(d.Selector), d.Vendor, d.Device)
 	vendor, device := ids.Name(d.Vendor, d.Device)
 	for _, name := range []string{vendor, device} {

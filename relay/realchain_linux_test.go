@@ -90,7 +90,10 @@ func realChain(t *testing.T) {
 
 	wpaDir := filepath.Join(c.dir, "wpa")
 	c.write("wpa.conf", "ctrl_interface="+wpaDir+"\nap_scan=0\nnetwork={\n\tkey_mgmt=NONE\n\teapol_flags=0\n}\n")
-	c.start("wpa_supplicant", "-D", "wired", "-i", "wbv0", "-c", filepath.Join(c.dir, "wpa.conf"))
+	startWPA := func() func() {
+		return c.start("wpa_supplicant", "-D", "wired", "-i", "wbv0", "-c", filepath.Join(c.dir, "wpa.conf"))
+	}
+	stopWPA := startWPA()
 	hapdDir := filepath.Join(c.dir, "hapd")
 	c.write("hostapd.conf", "interface=wbv1\ndriver=wired\nctrl_interface="+hapdDir+"\nieee8021x=0\n")
 	c.start("hostapd", filepath.Join(c.dir, "hostapd.conf"))
@@ -104,14 +107,19 @@ func realChain(t *testing.T) {
 	log, _ := newLog()
 	log.SetOutput(os.Stderr)
 	log.SetLevel(logrus.InfoLevel)
-	r, err := Start(Options{
-		Log:   log,
-		Guest: netip.MustParseAddr("127.0.0.2"),
-		Sockets: []Socket{
-			{Path: filepath.Join(host, "wlan0"), Port: 1200},
-			{Path: filepath.Join(host, "wbv1"), Port: 1201},
-		},
-	})
+	// options relays both sockets, those handed over taken over.
+	options := func(adopt map[string]Handed) Options {
+		return Options{
+			Log:   log,
+			Guest: netip.MustParseAddr("127.0.0.2"),
+			Sockets: []Socket{
+				{Path: filepath.Join(host, "wlan0"), Port: 1200},
+				{Path: filepath.Join(host, "wbv1"), Port: 1201},
+			},
+			Adopt: adopt,
+		}
+	}
+	r, err := Start(options(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,6 +276,44 @@ func realChain(t *testing.T) {
 				return string(b) == want
 			})
 		}
+	})
+
+	// What restart guest does: the VM manager hands its relay's sockets
+	// to the next one, and the guest's wpa_supplicant and socat start
+	// anew. The wpa_cli -a attached before gets the new
+	// wpa_supplicant's CONNECTED.
+	step("attached across a restart", func() {
+		script, actions := c.actionScript("restart")
+		c.start("wpa_cli", "-p", host, "-i", "wlan0", "-a", script)
+		c.waitAttached(r, 0, 2) // with the action script's of before
+		handed, err := r.Handover()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopWPASocat()
+		stopWPA()
+		adopt := map[string]Handed{}
+		for _, h := range handed {
+			adopt[h.Path] = h
+		}
+		next, err := Start(options(adopt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { next.Stop() })
+		c.waitAttached(next, 0, 2)
+		stopWPA = startWPA()
+		c.waitFile(filepath.Join(wpaDir, "wbv0"))
+		stopWPASocat = c.socat(1200, filepath.Join(wpaDir, "wbv0"))
+		// The wired driver associates at once, maybe before the relay
+		// attaches: the CONNECTED asked for comes after.
+		c.waitFor("wpa_cli ping to the new wpa_supplicant", func() bool { return wpaCLI("ping") == "PONG\n" })
+		wpaCLI("disconnect")
+		wpaCLI("reconnect")
+		c.waitFor("the new wpa_supplicant's CONNECTED in the action script", func() bool {
+			b, _ := os.ReadFile(actions)
+			return strings.Contains(string(b), "CONNECTED\n")
+		})
 	})
 }
 

@@ -18,8 +18,13 @@
 // per client, the connection being attached while a client is, and events
 // go to the attached clients of their level. A connection lost while
 // clients are attached (the guest restarted) is opened and attached
-// again; the host sockets stay in place. The package also finds the
-// guest's address in the routing table (DefaultGateway).
+// again; the host sockets stay in place, and while the guest is away the
+// relay answers ATTACH and PING itself. No client can hold up the others
+// (see peer.go); each request is answered within ReplyTimeout of its
+// coming. The VM manager is an attached client itself (Subscribe), and
+// hands the sockets to the next VM manager across a restart (Handover,
+// Options.Adopt). The package also finds the guest's address in the
+// routing table (DefaultGateway).
 package relay
 
 import (
@@ -27,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -78,6 +84,12 @@ type Options struct {
 	// (DefaultReplyTimeout when 0).
 	ReplyTimeout time.Duration
 	Log          *logrus.Logger // nil: no log
+	// Adopt holds, by path, sockets handed over by the last relay
+	// (Handover), served instead of new ones.
+	Adopt map[string]Handed
+	// deliver replaces the non-blocking send to clients: tests model
+	// FreeBSD's kernel with it.
+	deliver func(b []byte, to *net.UnixAddr) error
 }
 
 // Relay relays a set of Unix sockets to the guest until Stop.
@@ -126,9 +138,10 @@ func Start(opts Options) (*Relay, error) {
 	for _, l := range r.sockets {
 		r.opts.Log.Infof("Relaying %s to the guest's TCP port %d (owner %s:%s, mode %s)",
 			l.sock.Path, l.sock.Port, orDefault(l.sock.User), orDefault(l.sock.Group), modeString(l.sock.Mode))
-		r.wg.Add(2)
+		r.wg.Add(3)
 		go l.serve()
 		go l.run()
+		go l.flush()
 	}
 	return r, nil
 }
@@ -171,7 +184,10 @@ func (r *Relay) Stop() error {
 func (r *Relay) Stats() []SocketStats {
 	stats := make([]SocketStats, 0, len(r.sockets))
 	for _, l := range r.sockets {
-		stats = append(stats, SocketStats{Path: l.sock.Path, Port: l.sock.Port, Attached: l.monitors()})
+		l.mu.Lock()
+		n := l.clientsLocked()
+		l.mu.Unlock()
+		stats = append(stats, SocketStats{Path: l.sock.Path, Port: l.sock.Port, Attached: n})
 	}
 	return stats
 }

@@ -48,10 +48,16 @@ type guest struct {
 // window is given.
 func startGuest(t testing.TB, coalesce time.Duration) *guest {
 	t.Helper()
+	return startGuestAt(t, coalesce, "127.0.0.1:0")
+}
+
+// startGuestAt serves the guest at addr, host:port.
+func startGuestAt(t testing.TB, coalesce time.Duration, addr string) *guest {
+	t.Helper()
 	g := &guest{dir: tempDir(t)}
 	g.start(t)
 	g.socat = &relaytest.Socat{Target: g.wpa.Path(), Bind: filepath.Join(g.dir, "socat"), Coalesce: coalesce, Linger: 50 * time.Millisecond}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +275,7 @@ func TestResolve(t *testing.T) {
 
 func TestResolveFails(t *testing.T) {
 	g := newRig(t, Options{Resolve: func() (netip.Addr, error) { return DefaultGateway("wifibox0") }})
-	got := g.client(t, "c1").request("PING")
+	got := g.client(t, "c1").request("STATUS")
 	if want := "FAIL relay: guest unreachable: find the guest's address: "; !strings.HasPrefix(got, want) {
 		t.Errorf("got %q, want %q...", got, want)
 	}
@@ -531,10 +537,14 @@ func TestGuestDown(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close() // nothing listens there now: connection refused
 	_, path := startRelay(t, dir, port, Options{})
-	got := newClient(t, dir, "c1", path).request("PING")
+	c := newClient(t, dir, "c1", path)
+	got := c.request("STATUS")
 	if want := "FAIL relay: guest unreachable: "; !strings.HasPrefix(got, want) || !strings.Contains(got, "refused") {
 		t.Errorf("got %q, want %q...connection refused", got, want)
 	}
+	// PING is the relay's to answer while the guest is away: wpa_cli -a
+	// exits at anything but PONG.
+	c.expect("PING", "PONG\n")
 }
 
 func TestMaxClients(t *testing.T) {

@@ -12,29 +12,40 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // queueLength bounds the requests waiting for the guest connection; each
-// wpa_ctrl client sends one request and waits for its reply.
+// client has at most maxWaiting of them.
 const queueLength = 64
 
 // listener is one relayed socket: its clients' requests, the one guest
-// connection they share (see run), and the clients that are attached.
+// connection they share (see run), and its clients (see peer.go).
 type listener struct {
 	r    *Relay
 	sock Socket
 	conn *net.UnixConn
+	raw  syscall.RawConn
+	// deliver sends a datagram without waiting (sendNow; a model of
+	// the kernel in tests).
+	deliver func(b []byte, to *net.UnixAddr) error
 
-	reqs     chan request
+	reqs     chan *request
 	replies  chan []byte   // the replies to the request in flight (see exchange)
 	idle     chan struct{} // the last monitor is gone
+	kick     chan struct{} // the guest may be reachable now (Kick)
+	wake     chan struct{} // an outbox has messages (flush)
 	awaiting atomic.Int32  // how many replies are still to come
 	up       upstream
 
-	mu      sync.Mutex
-	clients map[string]*monitor // attached clients, by address
+	mu    sync.Mutex
+	peers map[string]*peer // by address; the relay's own subscriber under ""
+	seq   uint64           // of the last message posted
+	// handed: the socket is the next relay's (Handover), not removed.
+	handed bool
 }
 
 // listen creates the socket: its directory (0755) when missing, the
@@ -42,6 +53,9 @@ type listener struct {
 // or directory that is a symbolic link, or a path held by a file that is
 // not a socket, is refused.
 func listen(r *Relay, s Socket) (*listener, error) {
+	if h, ok := r.opts.Adopt[s.Path]; ok {
+		return adopt(r, s, h)
+	}
 	l, err := bind(r, s)
 	if err != nil {
 		return nil, fmt.Errorf("socket %s: %w", s.Path, err)
@@ -50,23 +64,7 @@ func listen(r *Relay, s Socket) (*listener, error) {
 }
 
 func bind(r *Relay, s Socket) (*listener, error) {
-	uid, err := lookupID("user", s.User, func(name string) (string, error) {
-		u, err := user.Lookup(name)
-		if err != nil {
-			return "", err
-		}
-		return u.Uid, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	gid, err := lookupID("group", s.Group, func(name string) (string, error) {
-		g, err := user.LookupGroup(name)
-		if err != nil {
-			return "", err
-		}
-		return g.Gid, nil
-	})
+	uid, gid, err := owner(s)
 	if err != nil {
 		return nil, err
 	}
@@ -77,18 +75,74 @@ func bind(r *Relay, s Socket) (*listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &listener{
-		r: r, sock: s, conn: conn,
-		reqs:    make(chan request, queueLength),
-		replies: make(chan []byte, 2),
-		idle:    make(chan struct{}, 1),
-		clients: make(map[string]*monitor),
+	l, err := newListener(r, s, conn)
+	if err != nil {
+		return nil, errors.Join(err, os.Remove(s.Path))
 	}
 	if err := l.own(uid, gid); err != nil {
 		l.shut()
 		return nil, errors.Join(err, l.remove())
 	}
 	return l, nil
+}
+
+// newListener serves conn, the socket of s.
+func newListener(r *Relay, s Socket, conn *net.UnixConn) (*listener, error) {
+	l := &listener{
+		r: r, sock: s, conn: conn,
+		reqs:    make(chan *request, queueLength),
+		replies: make(chan []byte, 2),
+		idle:    make(chan struct{}, 1),
+		kick:    make(chan struct{}, 1),
+		wake:    make(chan struct{}, 1),
+		peers:   make(map[string]*peer),
+	}
+	l.deliver = l.sendNow
+	if r.opts.deliver != nil {
+		l.deliver = r.opts.deliver
+	}
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	l.raw = raw
+	return l, nil
+}
+
+// owner gives the numbers of the socket's user and group, -1 for those
+// left unchanged.
+func owner(s Socket) (uid, gid int, err error) {
+	uid, err = lookupID("user", s.User, func(name string) (string, error) {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return "", err
+		}
+		return u.Uid, nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	gid, err = lookupID("group", s.Group, func(name string) (string, error) {
+		g, err := user.LookupGroup(name)
+		if err != nil {
+			return "", err
+		}
+		return g.Gid, nil
+	})
+	return uid, gid, err
+}
+
+// Check tells, without creating anything, why the relay of these
+// sockets could not start as configured: a user or group that does not
+// exist. nil when nothing known stands in the way.
+func Check(sockets []Socket) error {
+	for _, s := range sockets {
+		if _, _, err := owner(s); err != nil {
+			return fmt.Errorf("socket %s: %w", s.Path, err)
+		}
+	}
+	return nil
 }
 
 // lookupID gives the number of a user or group given by name or number,
@@ -182,30 +236,43 @@ func (l *listener) serve() {
 	}
 }
 
-// receive queues a client's request for the guest connection.
+// receive queues a client's request for the guest connection. A client
+// that has maxWaiting requests waiting already floods: its request is
+// dropped, unanswered, as an answer would only fill its socket.
 func (l *listener) receive(msg []byte, from *net.UnixAddr) {
 	log := l.r.opts.Log
 	if from == nil || from.Name == "" {
 		log.Warnf("Control socket %s: dropped a message from a client whose socket has no address: replies could not reach it", l.sock.Path)
 		return
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.peerFor(from)
+	p.unasked = 0
 	if len(msg) > MaxMessage {
 		log.Warnf("Control socket %s: refused a message longer than %d bytes from %s", l.sock.Path, MaxMessage, from.Name)
-		l.reply(from, fmt.Appendf(nil, "FAIL relay: message longer than %d bytes", MaxMessage))
+		l.post(p, fmt.Appendf(nil, "FAIL relay: message longer than %d bytes", MaxMessage), false)
 		return
 	}
+	if p.waiting >= maxWaiting {
+		if !p.floods() {
+			log.Warnf("Control socket %s: client %s sends requests without waiting for the replies: its requests beyond %d are dropped", l.sock.Path, from.Name, maxWaiting)
+		}
+		p.floodAt = time.Now()
+		return
+	}
+	req := &request{peer: p, msg: bytes.Clone(msg)}
+	p.waiting++
+	l.expire(req)
 	select {
-	case l.reqs <- request{from: from, msg: bytes.Clone(msg)}:
+	case l.reqs <- req:
 	default:
 		log.Warnf("Control socket %s: refused a message from %s: %d requests already wait for the guest", l.sock.Path, from.Name, queueLength)
-		l.reply(from, fmt.Appendf(nil, "FAIL relay: busy: %d requests already wait for the guest", queueLength))
-	}
-}
-
-// reply sends a reply to a client.
-func (l *listener) reply(to *net.UnixAddr, msg []byte) {
-	if _, err := l.conn.WriteToUnix(msg, to); err != nil {
-		l.r.opts.Log.Debugf("Control socket %s: reply to %s: %v", l.sock.Path, to.Name, err)
+		req.timer.Stop()
+		if req.done.CompareAndSwap(false, true) {
+			p.waiting--
+			l.post(p, fmt.Appendf(nil, "FAIL relay: busy: %d requests already wait for the guest", queueLength), false)
+		}
 	}
 }
 
@@ -214,8 +281,12 @@ func (l *listener) shut() {
 	l.conn.Close()
 }
 
-// remove removes the socket file, if it is still a socket.
+// remove removes the socket file, if it is still a socket and not
+// handed over.
 func (l *listener) remove() error {
+	if l.handed {
+		return nil
+	}
 	fi, err := os.Lstat(l.sock.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -8,9 +8,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // The bounds of the guest connection: reading the rest of a long message;
@@ -22,7 +21,7 @@ const (
 	probeAfter = 250 * time.Millisecond
 	closeWait  = 2 * time.Second
 	minBackoff = 100 * time.Millisecond
-	maxBackoff = 5 * time.Second
+	maxBackoff = time.Second
 )
 
 // msgInfo is the level of a new monitor, MSG_INFO (hostap
@@ -30,20 +29,55 @@ const (
 // ctrl_iface_attach): it receives the events of that level and above.
 const msgInfo = 3
 
-// request is a client's message waiting for the guest.
+// request is a client's message waiting for the guest. It is answered
+// once, by finish: with the guest's reply, or with the relay's FAIL when
+// ReplyTimeout has passed since it came, wherever it then waits.
 type request struct {
-	from *net.UnixAddr
+	peer *peer // nil for a request of the relay's own (answer)
 	msg  []byte
-	// answer, when not nil, takes the reply instead of from: a request
-	// of the relay's own user (Request), never ATTACH, DETACH or LEVEL.
-	answer chan<- []byte
+	// answer, when not nil, takes the reply instead of the peer: a
+	// request of the relay's own user (Request), never ATTACH, DETACH or
+	// LEVEL.
+	answer   chan<- []byte
+	deadline time.Time
+	timer    *time.Timer
+	done     atomic.Bool
 }
 
-// monitor is a client that sent ATTACH: it receives the events of its
-// level and above.
-type monitor struct {
-	addr  *net.UnixAddr
-	level int
+// expire sets the request's deadline, ReplyTimeout from now, at which it
+// fails unless answered.
+func (l *listener) expire(req *request) {
+	t := l.r.opts.ReplyTimeout
+	req.deadline = time.Now().Add(t)
+	req.timer = time.AfterFunc(t, func() {
+		l.answer(req, []byte("FAIL relay: no reply from the guest within "+t.String()))
+	})
+}
+
+// finish answers a request, unless it has been answered, and stops its
+// deadline.
+func (l *listener) finish(req *request, reply []byte) {
+	if l.answer(req, reply) {
+		req.timer.Stop()
+	}
+}
+
+// answer answers a request, unless it has been answered, and tells
+// whether it did.
+func (l *listener) answer(req *request, reply []byte) bool {
+	if !req.done.CompareAndSwap(false, true) {
+		return false
+	}
+	if req.answer != nil {
+		req.answer <- reply
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	req.peer.waiting--
+	l.post(req.peer, reply, false)
+	l.forget(req.peer)
+	return true
 }
 
 // upstream is the one connection of a socket to the guest, and what the
@@ -58,57 +92,77 @@ type upstream struct {
 
 // run relays the clients' requests to the guest one at a time, and keeps
 // the guest connection while clients are attached, until the relay stops.
+// While the guest cannot be reached, attached clients stay, and the
+// connection is tried again, at once when Kick says the guest may be
+// there.
 func (l *listener) run() {
 	defer l.r.wg.Done()
 	retry := time.NewTimer(0)
 	retry.Stop()
 	defer retry.Stop()
 	backoff := minBackoff
+	pending := false // retry is set
 	for {
 		select {
 		case req := <-l.reqs:
 			l.handle(req)
 		case <-l.up.lost:
 			l.drop("the guest closed the connection")
-			if l.monitors() > 0 {
+		case <-l.kick:
+			backoff = minBackoff
+			if l.up.conn != nil && !l.up.attached && l.monitors() > 0 {
+				if err := l.attachUp(time.Now().Add(l.r.opts.ReplyTimeout)); err != nil {
+					l.r.opts.Log.Debugf("Control socket %s: %v", l.sock.Path, err)
+				}
+			}
+			if l.up.conn == nil && l.monitors() > 0 {
 				retry.Reset(0)
+				pending = true
 			}
 		case <-retry.C:
+			pending = false
 			if l.up.conn != nil || l.monitors() == 0 {
 				backoff = minBackoff
 				continue
 			}
-			if err := l.connect(); err != nil {
+			if err := l.connect(time.Now().Add(l.r.opts.ReplyTimeout)); err != nil {
 				if l.r.ctx.Err() != nil {
 					continue // stopping: Done is next
 				}
-				logf := l.r.opts.Log.Debugf // while the guest restarts, say
-				if backoff == minBackoff {
-					logf = l.r.opts.Log.Warnf
-				}
-				logf("Control socket %s: reconnect to the guest: %v; trying again in %v", l.sock.Path, err, backoff)
+				// The guest boots, or restarts: expected, so not a
+				// warning; attaching is logged.
+				l.r.opts.Log.Debugf("Control socket %s: connect to the guest: %v; trying again in %v", l.sock.Path, err, backoff)
 				retry.Reset(backoff)
+				pending = true
 				backoff = min(2*backoff, maxBackoff)
 				continue
 			}
 			backoff = minBackoff
 		case <-l.idle:
 			if l.monitors() == 0 && l.up.attached {
-				l.exchange([]byte("DETACH"))
+				l.exchange([]byte("DETACH"), time.Now().Add(l.r.opts.ReplyTimeout))
 				l.up.attached = false
 			}
 		case <-l.r.ctx.Done():
 			l.drop("the relay stops")
 			return
 		}
+		if !pending && l.up.conn == nil && l.monitors() > 0 && l.r.ctx.Err() == nil {
+			retry.Reset(backoff)
+			pending = true
+		}
 	}
 }
 
 // handle answers one request: ATTACH, DETACH and LEVEL are the relay's
-// per client, anything else goes to the guest.
-func (l *listener) handle(req request) {
+// per client, anything else goes to the guest. A request whose time has
+// passed while it waited has had its FAIL.
+func (l *listener) handle(req *request) {
+	if req.done.Load() {
+		return
+	}
 	if req.answer != nil {
-		req.answer <- l.forward(req.msg)
+		l.finish(req, l.forward(req.msg, req.deadline))
 		return
 	}
 	cmd, arg, _ := strings.Cut(string(req.msg), " ")
@@ -121,85 +175,103 @@ func (l *listener) handle(req request) {
 	case "LEVEL":
 		reply = l.setLevel(req, arg)
 	default:
-		reply = l.forward(req.msg)
+		reply = l.forward(req.msg, req.deadline)
 	}
-	l.reply(req.from, reply)
+	l.finish(req, reply)
 }
 
-// attach makes the client a monitor; the guest connection is attached
-// when it is not yet, or when ATTACH carries options for the guest.
-func (l *listener) attach(req request, arg string) []byte {
+// attach makes the client a monitor. The guest connection is attached
+// when it is not yet, or when ATTACH carries options for the guest. A
+// guest that cannot be reached now does not fail ATTACH: the client is
+// kept, and the connection attached for it when the guest comes (run).
+func (l *listener) attach(req *request, arg string) []byte {
+	p := req.peer
 	l.mu.Lock()
-	_, known := l.clients[req.from.Name]
-	full := !known && len(l.clients) >= l.r.opts.MaxClients
+	known := p.attached
+	full := !known && p.local == nil && l.clientsLocked() >= l.r.opts.MaxClients
+	if !full && !known {
+		p.attached, p.level, p.lost = true, msgInfo, 0
+	}
 	l.mu.Unlock()
 	if full {
 		return fmt.Appendf(nil, "FAIL relay: too many attached clients (%d)", l.r.opts.MaxClients)
 	}
+	if l.up.conn == nil {
+		if err := l.connect(req.deadline); err != nil {
+			l.r.opts.Log.Infof("Control socket %s: %s attached while the guest cannot be reached (%v): it gets the guest's events once the guest answers", l.sock.Path, p.name(), err)
+			return ok
+		}
+		if arg == "" {
+			return ok // connect attached it
+		}
+	}
 	if !l.up.attached || arg != "" {
-		if reply := l.forward(req.msg); !bytes.Equal(reply, ok) {
+		if reply := l.exchange(req.msg, req.deadline); !bytes.Equal(reply, ok) {
+			if !known {
+				l.mu.Lock()
+				l.detachPeer(p)
+				l.mu.Unlock()
+			}
 			return reply
 		}
 		l.up.attached = true
 		l.up.level = msgInfo
 	}
-	l.mu.Lock()
-	if !known {
-		l.clients[req.from.Name] = &monitor{addr: req.from, level: msgInfo}
-	}
-	l.mu.Unlock()
-	return l.syncLevel()
+	return l.syncLevel(req.deadline)
 }
 
 // detach ends a client's monitoring, and the guest connection's with the
 // last one. A client that is no monitor gets FAIL, as from the guest.
-func (l *listener) detach(req request) []byte {
+func (l *listener) detach(req *request) []byte {
 	l.mu.Lock()
-	_, known := l.clients[req.from.Name]
-	delete(l.clients, req.from.Name)
-	left := len(l.clients)
+	known := req.peer.attached
+	if known {
+		req.peer.attached = false
+		req.peer.out = nil
+	}
+	left := l.attachedLocked()
 	l.mu.Unlock()
 	if !known {
 		return fail
 	}
 	if left == 0 && l.up.attached { // attached: connected
 		l.up.attached = false
-		return l.exchange(req.msg)
+		return l.exchange(req.msg, req.deadline)
 	}
-	return l.syncLevel()
+	return l.syncLevel(req.deadline)
 }
 
 // setLevel sets a monitor's level; the guest connection gets the lowest
 // level of the monitors.
-func (l *listener) setLevel(req request, arg string) []byte {
+func (l *listener) setLevel(req *request, arg string) []byte {
 	n, _ := strconv.Atoi(strings.TrimSpace(arg)) // atoi, as ctrl_iface_level
 	l.mu.Lock()
-	m := l.clients[req.from.Name]
-	if m != nil {
-		m.level = n
+	attached := req.peer.attached
+	if attached {
+		req.peer.level = n
 	}
 	l.mu.Unlock()
-	if m == nil {
+	if !attached {
 		return fail
 	}
-	return l.syncLevel()
+	return l.syncLevel(req.deadline)
 }
 
 // syncLevel gives the guest connection the lowest level of the monitors,
 // if it is attached and has another; it returns the guest's reply, or OK.
-func (l *listener) syncLevel() []byte {
+func (l *listener) syncLevel(deadline time.Time) []byte {
 	want := -1
 	l.mu.Lock()
-	for _, m := range l.clients {
-		if want == -1 || m.level < want {
-			want = m.level
+	for _, p := range l.peers {
+		if p.attached && (want == -1 || p.level < want) {
+			want = p.level
 		}
 	}
 	l.mu.Unlock()
 	if want == -1 || !l.up.attached || want == l.up.level {
 		return ok
 	}
-	reply := l.forward([]byte("LEVEL " + strconv.Itoa(want)))
+	reply := l.forward([]byte("LEVEL "+strconv.Itoa(want)), deadline)
 	if bytes.Equal(reply, ok) {
 		l.up.level = want
 	}
@@ -214,19 +286,27 @@ var (
 )
 
 // forward sends a request to the guest, connecting first if need be, and
-// gives the reply, or the relay's FAIL.
-func (l *listener) forward(msg []byte) []byte {
+// gives the reply, or the relay's FAIL. While the guest cannot be
+// reached, PING is answered PONG by the relay: wpa_cli -a and
+// interactive wpa_cli PING every ping_interval (5 s) and exit, or drop
+// the connection, at any other answer (hostap wpa_supplicant/wpa_cli.c,
+// wpa_cli_action_ping), so an attached client lives through a guest's
+// restart and gets the new guest's events.
+func (l *listener) forward(msg []byte, deadline time.Time) []byte {
 	if l.up.conn == nil {
-		if err := l.connect(); err != nil {
+		if err := l.connect(deadline); err != nil {
+			if bytes.Equal(msg, ping) {
+				return pong
+			}
 			l.r.opts.Log.Warnf("Control socket %s: guest unreachable: %v", l.sock.Path, err)
 			return []byte("FAIL relay: guest unreachable: " + err.Error())
 		}
 	}
-	return l.exchange(msg)
+	return l.exchange(msg, deadline)
 }
 
 // exchange sends a request on the guest connection and waits for its
-// reply, within ReplyTimeout. A connection whose reply did not come is
+// reply, until deadline. A connection whose reply did not come is
 // closed, so that a late reply cannot answer the next request.
 //
 // Some replies are empty (BSS past the last entry, which wpa_gui reads
@@ -236,7 +316,7 @@ func (l *listener) forward(msg []byte) []byte {
 // so a PONG that comes first tells that the request's reply was empty;
 // otherwise the reply comes, then the PONG (or both in one read), which
 // is not passed on.
-func (l *listener) exchange(msg []byte) []byte {
+func (l *listener) exchange(msg []byte, deadline time.Time) []byte {
 	for len(l.replies) > 0 { // late replies of a request given up
 		<-l.replies
 	}
@@ -245,7 +325,7 @@ func (l *listener) exchange(msg []byte) []byte {
 	if err := l.send(msg); err != nil {
 		return []byte("FAIL relay: send to the guest: " + err.Error())
 	}
-	timeout := time.NewTimer(l.r.opts.ReplyTimeout)
+	timeout := time.NewTimer(time.Until(deadline))
 	defer timeout.Stop()
 	var probe <-chan time.Time
 	if !bytes.Equal(msg, ping) {
@@ -300,8 +380,8 @@ func (l *listener) send(msg []byte) error {
 }
 
 // connect opens the guest connection, within DialTimeout, and attaches
-// it when clients are attached.
-func (l *listener) connect() error {
+// it, until deadline, when clients are attached.
+func (l *listener) connect(deadline time.Time) error {
 	addr, err := l.r.guest()
 	if err != nil {
 		return err
@@ -325,16 +405,27 @@ func (l *listener) connect() error {
 	if l.monitors() == 0 {
 		return nil
 	}
-	if reply := l.exchange([]byte("ATTACH")); !bytes.Equal(reply, ok) {
+	return l.attachUp(deadline)
+}
+
+// attachUp attaches the guest connection for the monitors, at their
+// lowest level, and tells the relay's own subscriber.
+func (l *listener) attachUp(deadline time.Time) error {
+	if reply := l.exchange([]byte("ATTACH"), deadline); !bytes.Equal(reply, ok) {
 		l.drop("ATTACH refused")
 		return fmt.Errorf("attach again: the guest answered %q", reply)
 	}
 	l.up.attached, l.up.level = true, msgInfo
-	if reply := l.syncLevel(); !bytes.Equal(reply, ok) {
+	if reply := l.syncLevel(deadline); !bytes.Equal(reply, ok) {
 		l.drop("LEVEL refused")
 		return fmt.Errorf("set the level again: the guest answered %q", reply)
 	}
-	l.r.opts.Log.Infof("Control socket %s: attached to the guest again for %d clients", l.sock.Path, l.monitors())
+	l.r.opts.Log.Infof("Control socket %s: attached to the guest for %d monitors", l.sock.Path, l.monitors())
+	l.mu.Lock()
+	if p := l.peers[""]; p != nil {
+		l.post(p, nil, true) // the events before this one were not seen
+	}
+	l.mu.Unlock()
 	return nil
 }
 
@@ -412,31 +503,12 @@ func (l *listener) route(m message) {
 	}
 	lv := level(m.data)
 	l.mu.Lock()
-	var gone []string
-	for name, c := range l.clients {
-		if lv < c.level {
-			continue
-		}
-		_, err := l.conn.WriteToUnix(m.data, c.addr)
-		switch {
-		case errors.Is(err, unix.ECONNREFUSED), errors.Is(err, unix.ENOENT):
-			gone = append(gone, name)
-		case err != nil:
-			l.r.opts.Log.Debugf("Control socket %s: event to %s lost: %v", l.sock.Path, name, err)
+	for _, p := range l.peers {
+		if p.attached && lv >= p.level {
+			l.post(p, m.data, true)
 		}
 	}
-	for _, name := range gone {
-		delete(l.clients, name)
-		l.r.opts.Log.Debugf("Control socket %s: attached client %s is gone", l.sock.Path, name)
-	}
-	empty := len(gone) > 0 && len(l.clients) == 0
 	l.mu.Unlock()
-	if empty {
-		select {
-		case l.idle <- struct{}{}:
-		default:
-		}
-	}
 }
 
 // awaited takes one of the replies awaited, if one is.
@@ -452,9 +524,33 @@ func (l *listener) awaited() bool {
 	}
 }
 
-// monitors tells how many clients are attached.
+// monitors tells how many peers are attached, the relay's own
+// subscriber included.
 func (l *listener) monitors() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.clients)
+	return l.attachedLocked()
+}
+
+// attachedLocked counts the attached peers; the caller holds mu.
+func (l *listener) attachedLocked() int {
+	n := 0
+	for _, p := range l.peers {
+		if p.attached {
+			n++
+		}
+	}
+	return n
+}
+
+// clientsLocked counts the attached clients, the relay's own subscriber
+// left out; the caller holds mu.
+func (l *listener) clientsLocked() int {
+	n := 0
+	for _, p := range l.peers {
+		if p.attached && p.local == nil {
+			n++
+		}
+	}
+	return n
 }

@@ -11,12 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 port=packaging/freebsd/net/wifibox-core
 tmp=$(mktemp -d)
-made_binary=
-cleanup() {
-	rm -rf "$tmp"
-	if [ -n "$made_binary" ]; then rm -f build/wifibox; fi
-}
-trap cleanup EXIT
+trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() {
 	echo "FAIL: $*"
@@ -32,8 +27,8 @@ for page in cu.1 chmod.1 nice.1 sh.1 socat.1 tail.1 \
 	bridge.4 iwlwifi.4 iwm.4 nmdm.4 tap.4 vmm.4 \
 	devd.conf.5 loader.conf.5 newsyslog.conf.5 rc.conf.5 sysctl.conf.5 \
 	wifibox-guest.5 \
-	bhyve.8 chown.8 daemon.8 devd.8 devmatch.8 hostapd.8 ifconfig.8 kldunload.8 \
-	newsyslog.8 pkg.8 pciconf.8 rc.8 rc.subr.8 service.8 sysctl.8 wpa_cli.8 \
+	bhyve.8 chown.8 daemon.8 devd.8 devmatch.8 dhclient.8 hostapd.8 ifconfig.8 kldunload.8 \
+	newsyslog.8 pkg.8 pciconf.8 rc.8 rc.subr.8 service.8 sysctl.8 sysrc.8 wpa_cli.8 \
 	wpa_supplicant.8; do
 	name=${page%.*}
 	section=${page##*.}
@@ -73,11 +68,12 @@ echo "$entry" | awk 'NR > 1 || NF != 7 || $1 != "/var/log/wifibox.log" || $7 !~ 
 	fail "newsyslog/wifibox.conf should be one seven-field entry for /var/log/wifibox.log with the N flag"
 
 step "make install under GNU make and bmake"
-if [ ! -e build/wifibox ]; then
-	mkdir -p build
-	printf '#!/bin/sh\n' >build/wifibox
-	made_binary=1
-fi
+# A stand-in for the program, built (as install checks) with the default
+# paths.
+mkdir -p "$tmp/build"
+printf '#!/bin/sh\n' >"$tmp/build/wifibox"
+# shellcheck disable=SC2016 # bmake expands it
+bmake -V '${BUILT}' >"$tmp/build/wifibox.built"
 # listing DIR: each file below DIR/usr/local with its mode, and each
 # symbolic link as "link", sorted.
 listing() {
@@ -90,8 +86,8 @@ listing() {
 			fi
 		done)
 }
-make -s install DESTDIR="$tmp/gnu" >/dev/null || fail "make install"
-bmake install DESTDIR="$tmp/bsd" >/dev/null || fail "bmake install"
+make -s install BUILDDIR="$tmp/build" DESTDIR="$tmp/gnu" >/dev/null || fail "make install"
+bmake install BUILDDIR="$tmp/build" DESTDIR="$tmp/bsd" >/dev/null || fail "bmake install"
 listing "$tmp/gnu" >"$tmp/gnu.list"
 listing "$tmp/bsd" >"$tmp/bsd.list"
 cat "$tmp/gnu.list"
@@ -101,7 +97,34 @@ if grep -rlI '%%[A-Z_][A-Z_]*%%' "$tmp/gnu" >"$tmp/unsubst"; then
 	fail "placeholders left in: $(cat "$tmp/unsubst")"
 fi
 # A second install over the first replaces the read-only files.
-make -s install DESTDIR="$tmp/gnu" >/dev/null || fail "make install over an installation"
+make -s install BUILDDIR="$tmp/build" DESTDIR="$tmp/gnu" >/dev/null || fail "make install over an installation"
+
+step "make install PREFIX=/opt/wb installs a program built for /opt/wb, or refuses"
+# The program's paths are fixed when it is built: an install under
+# another PREFIX refuses the program built for /usr/local, saying how to
+# build it, and installs the one built for its PREFIX, whose paths (here
+# those a simulated host gets) are under /opt/wb but for the guest's
+# images, which stay under LOCALBASE.
+for mk in make bmake; do
+	if $mk -s install BUILDDIR="$tmp/build" DESTDIR="$tmp/$mk-refused" PREFIX=/opt/wb 2>"$tmp/refused" >/dev/null; then
+		fail "$mk install PREFIX=/opt/wb installed a program built for /usr/local"
+	fi
+	grep -q 'make PREFIX=/opt/wb ' "$tmp/refused" || fail "$mk install PREFIX=/opt/wb does not say to build for it: $(cat "$tmp/refused")"
+	[ ! -e "$tmp/$mk-refused/opt/wb/sbin/wifibox" ] || fail "$mk install PREFIX=/opt/wb refused, but installed the program"
+	$mk -s BUILDDIR="$tmp/$mk-build" PREFIX=/opt/wb >/dev/null || fail "$mk PREFIX=/opt/wb"
+	$mk -s install BUILDDIR="$tmp/$mk-build" DESTDIR="$tmp/$mk-opt" PREFIX=/opt/wb >/dev/null ||
+		fail "$mk install PREFIX=/opt/wb after $mk PREFIX=/opt/wb"
+	grep -q '/opt/wb/etc/wifibox' "$tmp/$mk-opt/opt/wb/etc/rc.d/wifibox" ||
+		fail "$mk install PREFIX=/opt/wb: the rc.d script does not name /opt/wb"
+	if [ "$(uname -s)" != FreeBSD ]; then # elsewhere the program has the simulated host
+		sim=$tmp/$mk-sim
+		"$tmp/$mk-opt/opt/wb/sbin/wifibox" -S "$sim" sim init "$sim" >/dev/null || fail "$mk: sim init"
+		for f in opt/wb/etc/wifibox/core.conf usr/local/share/wifibox/root.img; do
+			[ -e "$sim/$f" ] || fail "$mk PREFIX=/opt/wb: the program's host has no /$f"
+		done
+		[ ! -e "$sim/usr/local/etc/wifibox" ] || fail "$mk PREFIX=/opt/wb: the program still uses /usr/local/etc/wifibox"
+	fi
+done
 
 step "installed files against $port/pkg-plist"
 # Stand-ins for the ports framework, enough to read the port's PLIST_SUB.
@@ -113,6 +136,11 @@ OSVERSION?=	1500000
 PORT_OPTIONS?=	${OPTIONS_DEFAULT}
 EXAMPLESDIR?=	${PREFIX}/share/examples/${PORTNAME}
 PLIST_SUB+=	EXAMPLESDIR=share/examples/${PORTNAME}
+.for opt in ${PORT_OPTIONS}
+.  for v in ${${opt}_VARS}
+${v:C/=.*//}=	${v:C/^[^=]*=//}
+.  endfor
+.endfor
 .if ${PORT_OPTIONS:MEXAMPLES}
 PLIST_SUB+=	PORTEXAMPLES=""
 .else
@@ -155,12 +183,12 @@ grep -q '^etc/devd/wifibox.conf.sample$' "$tmp/plist.1500000" ||
 cmp "$port/files/wifibox.in" rc.d/wifibox || fail "$port/files/wifibox.in is not rc.d/wifibox"
 links=$(find "$port" -type l)
 [ -z "$links" ] || fail "the port holds symbolic links, which a ports tree cannot take: $links"
-guest_man=$(bmake -f "$port/Makefile" -m "$tmp/mk" -V GUEST_MAN)
+guest_man=$(bmake -f "$port/Makefile" -m "$tmp/mk" -V _GUEST_MAN)
 link=$(readlink "$tmp/gnu/usr/local/share/man/man5/wifibox-guest.5")
 [ "$link" = "$guest_man" ] ||
 	fail "wifibox-guest.5 links to '$link', the port says the guest's page is '$guest_man'"
 
-step "the port's RECOVER_* option becomes the sample core.conf's recovery"
+step "the port's RECOVER_* option: the built-in recovery and the sample core.conf's"
 for method in restart_vmm suspend_guest suspend_vmm none; do
 	option=RECOVER_$(echo "$method" | tr '[:lower:]' '[:upper:]')
 	mkdir -p "$tmp/wrk/etc"
@@ -171,7 +199,31 @@ for method in restart_vmm suspend_guest suspend_vmm none; do
 	got=$(grep '^recovery=' "$tmp/wrk/etc/core.conf.sample")
 	echo "$option: $got"
 	[ "$got" = "recovery=$method" ] || fail "$option gives $got in core.conf.sample"
+	# shellcheck disable=SC2016 # bmake expands it
+	bmake -f "$port/Makefile" -m "$tmp/mk" PORT_OPTIONS="$option" -V '${GO_BUILDFLAGS}' |
+		grep -q -- "-X github.com/wifibox/wifibox/config.defaultRecovery=$method\"" ||
+		fail "$option does not build in recovery $method"
 done
+
+step "the port as Mk/Uses/go.mk reads it: USES=go:N.NN, go.mod's Go, a stripped binary"
+# go.mk takes a version only as N.NN or N.NN-devel (no ranges, no "+"),
+# and it must be a Go of the ports tree; go.mod's go directive must not
+# ask for a newer one.
+uses=$(bmake -f "$port/Makefile" -m "$tmp/mk" -V USES)
+echo "USES=$uses, go.mod: $(grep '^go ' go.mod)"
+go_arg=$(echo "$uses" | tr ' ' '\n' | sed -n 's/^go:\([^,]*\).*/\1/p')
+echo "$go_arg" | grep -Eqx '[1-9]\.[0-9][0-9]' || fail "USES=go takes N.NN, not '$go_arg'"
+[ "$(sed -n 's/^go \([0-9]*\.[0-9]*\).*/\1/p' go.mod)" = "$go_arg" ] ||
+	fail "go.mod's go directive and the port's USES=go:$go_arg name different Go releases"
+# An -ldflags of the port's own keeps go.mk from adding -ldflags=-s.
+# shellcheck disable=SC2016 # bmake expands it
+{
+	bmake -f "$port/Makefile" -m "$tmp/mk" -V '${GO_BUILDFLAGS}' | grep -q -- '-ldflags="-s ' ||
+		fail "the port's -ldflags do not strip the binary (-s)"
+	if bmake -f "$port/Makefile" -m "$tmp/mk" WITH_DEBUG=yes -V '${GO_BUILDFLAGS}' | grep -q -- '-ldflags="-s '; then
+		fail "the port strips the binary under WITH_DEBUG"
+	fi
+}
 
 step "$port/distinfo: the module's .mod and .zip of DISTVERSION, in go.mk's form"
 # go.mk: DIST_SUBDIR=go/${PKGORIGIN:S,/,_,g}/${DISTNAME}, the files
@@ -189,6 +241,13 @@ for file in "$subdir/$full.mod" "$subdir/$full.zip"; do
 done
 grep -Ev '^(TIMESTAMP = [0-9]+|(SHA256|SIZE) \([^)]*\) = [0-9a-f]+)$' "$port/distinfo" &&
 	fail "distinfo has lines of another form"
+# The .mod go.mk fetches is the tag's go.mod: this tree's.
+mod_sum=$( (sha256sum go.mod 2>/dev/null || sha256 -r go.mod) | cut -d" " -f1)
+mod_size=$(wc -c <go.mod | tr -d ' ')
+if ! grep -q "^SHA256 ($subdir/$full.mod) = $mod_sum\$" "$port/distinfo" ||
+	! grep -q "^SIZE ($subdir/$full.mod) = $mod_size\$" "$port/distinfo"; then
+	fail "distinfo's .mod is not this go.mod: SHA256 $mod_sum, SIZE $mod_size (packaging/README.md)"
+fi
 if grep -Eq ' = 0{64}$' "$port/distinfo"; then
 	echo "note: distinfo is a placeholder until v$version is tagged (packaging/README.md)"
 fi

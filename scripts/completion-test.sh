@@ -32,18 +32,21 @@ bash -c '
 		fi
 	}
 	expect "start stop status" wifibox st
-	expect "start stop restart status wait console version doctor log suspend resume help" wifibox ""
+	expect "start stop restart status wait console version doctor log suspend resume setup help" wifibox ""
 	expect "--help" wifibox --h
 	expect "guest" wifibox start g
 	expect "guest netif vmm" wifibox -n restart ""
 	expect "" wifibox stop guest ""
-	expect "-v --json" wifibox -S /tmp/h status ""
+	expect "-v --json" wifibox -n status ""
+	expect "-n -h --help --version" wifibox -
 	expect "-q --json" wifibox doctor -
 	expect "running up wifi -t" wifibox wait ""
 	expect "" wifibox wait -t ""
 	expect "dmesg" wifibox log guest ""
 	expect "-f -n host guest" wifibox log ""
 	expect "doctor" wifibox help d
+	expect "--yes --device --undo" wifibox setup ""
+	expect "" wifibox setup --device ""
 	exit $failures
 ' sh "$bash_completion"
 echo "completion: all passed"

@@ -42,7 +42,9 @@ expect() {
 }
 
 expect 'wifibox st' start status stop '!restart'
-expect 'wifibox ' console doctor help log resume suspend version
+expect 'wifibox -' -n --help --version '!-S'
+expect 'wifibox ' console doctor help log resume setup suspend version
+expect 'wifibox setup -' --yes --device --undo
 expect 'wifibox restart ' guest netif vmm '!start'
 expect 'wifibox status ' -v --json '!-q'
 expect 'wifibox doctor ' -q --json '!-v'

@@ -21,7 +21,8 @@ import (
 
 // guestHost gives a simulated host ready to run the wifibox guest: modules
 // loaded, bridge and tap0, the Wi-Fi card on ppt; and bhyve's command line
-// for it, the one of behaviour.md.
+// for it, the shell implementation's (pgj/freebsd-wifibox sbin/wifibox
+// vm_manager).
 func guestHost(t *testing.T) (string, *host.Host, []string) {
 	t.Helper()
 	dir, h := newHost(t)

@@ -19,8 +19,14 @@ type faults struct {
 	guestExitAfter    time.Duration // 0: the guest runs until told otherwise
 	guestExitStatus   int
 	vmmBusy           bool
-	iommuDisabled     bool
-	pciDeviceMissing  bool
+	// vmmPreloaded: the boot loader loaded vmm.ko (vmm_load="YES" in
+	// loader.conf), so the linker holds it without a user reference.
+	vmmPreloaded     bool
+	iommuDisabled    bool
+	pciDeviceMissing bool
+	// wifiCards is how many Wi-Fi cards the machine has: 0, 1 (the
+	// Intel card) or 2 (the Intel and the Atheros card).
+	wifiCards int
 	// nativeDriverMissing keeps the Wi-Fi card's native driver out of
 	// the kernel, as devmatch_blocklist does: only ppt attaches to it.
 	nativeDriverMissing bool
@@ -50,18 +56,25 @@ type faults struct {
 const defaultOsreldate = 1403000
 
 func defaultFaults() faults {
-	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4, osreldate: defaultOsreldate, cpuVendor: "intel", securelevel: -1, machineArch: "amd64"}
+	return faults{poweroffDelay: 100 * time.Millisecond, guestExitStatus: 4, osreldate: defaultOsreldate, cpuVendor: "intel", securelevel: -1, wifiCards: 1, machineArch: "amd64"}
 }
 
 // faultKeys sets each knob from its value in the faults file.
 var faultKeys = map[string]func(f *faults, v string) error{
-	"poweroff_delay_ms":     func(f *faults, v string) error { return parseMillis(v, &f.poweroffDelay) },
-	"ignore_power_button":   func(f *faults, v string) error { return parseYesNo(v, &f.ignorePowerButton) },
-	"guest_exit_after_ms":   func(f *faults, v string) error { return parseMillis(v, &f.guestExitAfter) },
-	"guest_exit_status":     func(f *faults, v string) error { return parseInt(v, &f.guestExitStatus) },
-	"vmm_busy":              func(f *faults, v string) error { return parseYesNo(v, &f.vmmBusy) },
-	"iommu_disabled":        func(f *faults, v string) error { return parseYesNo(v, &f.iommuDisabled) },
-	"pci_device_missing":    func(f *faults, v string) error { return parseYesNo(v, &f.pciDeviceMissing) },
+	"poweroff_delay_ms":   func(f *faults, v string) error { return parseMillis(v, &f.poweroffDelay) },
+	"ignore_power_button": func(f *faults, v string) error { return parseYesNo(v, &f.ignorePowerButton) },
+	"guest_exit_after_ms": func(f *faults, v string) error { return parseMillis(v, &f.guestExitAfter) },
+	"guest_exit_status":   func(f *faults, v string) error { return parseInt(v, &f.guestExitStatus) },
+	"vmm_busy":            func(f *faults, v string) error { return parseYesNo(v, &f.vmmBusy) },
+	"vmm_preloaded":       func(f *faults, v string) error { return parseYesNo(v, &f.vmmPreloaded) },
+	"iommu_disabled":      func(f *faults, v string) error { return parseYesNo(v, &f.iommuDisabled) },
+	"pci_device_missing":  func(f *faults, v string) error { return parseYesNo(v, &f.pciDeviceMissing) },
+	"wifi_cards": func(f *faults, v string) error {
+		if err := parseInt(v, &f.wifiCards); err != nil || f.wifiCards > 2 {
+			return fmt.Errorf("malformed value %q, expected: 0, 1 or 2", v)
+		}
+		return nil
+	},
 	"module_files_missing":  func(f *faults, v string) error { return parseYesNo(v, &f.moduleFilesMissing) },
 	"no_virtio_9p":          func(f *faults, v string) error { return parseYesNo(v, &f.noVirtio9p) },
 	"osreldate":             func(f *faults, v string) error { return parseInt(v, &f.osreldate) },

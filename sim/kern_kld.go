@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,65 @@ import (
 // 2025) against the 13-era copy 02a6052b: the paths modelled are the same in
 // 13.5, 14.x and 15.0. Left out: dependencies between files (refs above 1),
 // module versions, kldfind, modnext and modstat, which wifibox does not call.
+//
+// Files the boot loader loaded (the kernel, and vmm.ko with the
+// vmm_preloaded knob) are linked by linker_preload (kern_linker.c) from the
+// loader's preload metadata, which keeps a record per file (MODINFO_NAME,
+// its path; MODINFO_TYPE; MODINFO_ADDR; MODINFO_SIZE) while the file is
+// loaded, and which debug.dump_modinfo prints (sys/kern/subr_module.c
+// sysctl_preload_dump, preload_dump_internal; freebsd-src main 014edaa3).
+// Such a file has no user reference, so kern_kldunload answers EBUSY for
+// it; kldstat shows it as any other file (refs 1, its path).
+
+// preload puts vmm.ko in the linker as the boot loader does with
+// vmm_load="YES" (linker_preload: no user reference), when the
+// vmm_preloaded knob says so and no vmm is loaded: the knob stands for a
+// host booted that way.
+func (t *txn) preload() {
+	if !t.faults.vmmPreloaded || t.present("vmm") {
+		return
+	}
+	l := &t.st.Linker
+	f := &linkerFile{ID: l.NextFile, Path: filepath.Join(t.dir, "boot/kernel/vmm.ko")}
+	l.NextFile++
+	for _, n := range moduleFiles["vmm.ko"] {
+		f.Modules = append(f.Modules, kmodule{ID: l.NextMod, Name: n})
+		l.NextMod++
+	}
+	// The loader's files come first, after the kernel.
+	l.Files = slices.Insert(l.Files, 1, f)
+}
+
+// preloadDump is debug.dump_modinfo (subr_module.c sysctl_preload_dump,
+// preload_dump_internal): each record of the preload metadata as
+// " ADDRESS:", then its type, length and value on lines of their own. The
+// model has a record per file without a user reference, which only the
+// loader's files are in it: the kernel ("elf kernel") and preloaded
+// modules ("elf obj module", as amd64's are), each with its name (the
+// path), type, address and size.
+func (t *txn) preloadDump() []byte {
+	var b strings.Builder
+	b.WriteString("\n")
+	at := uint64(0xffffffff82a00000)
+	field := func(typ int, name string, size int, value string) {
+		fmt.Fprintf(&b, " %#x:\n\ttype:\t(%#04x) %s\n\tlen:\t%d\n\tvalue:\t%s\n", at, typ, name, size, value)
+		at += uint64(8 + (size+7)&^7)
+	}
+	for _, f := range t.st.Linker.Files {
+		if f.UserRefs != 0 {
+			continue
+		}
+		typ := "elf obj module"
+		if f.ID == 1 {
+			typ = "elf kernel"
+		}
+		field(0x01, "MODINFO_NAME", len(f.Path)+1, f.Path)
+		field(0x02, "MODINFO_TYPE", len(typ)+1, typ)
+		field(0x03, "MODINFO_ADDR", 8, fmt.Sprintf("0x%016x", 0xffffffff80200000+uint64(f.ID)<<24))
+		field(0x04, "MODINFO_SIZE", 8, strconv.Itoa(1<<20))
+	}
+	return append([]byte(b.String()), 0)
+}
 
 // kernelFile is the kernel itself: the linker's first file, id 1, loaded by
 // the boot loader (so no user reference: kldunload answers EBUSY), holding
@@ -35,11 +95,18 @@ func kernelFile() *linkerFile {
 // moduleFiles are the modules each module file declares
 // (DECLARE_MODULE, DEV_MODULE, DRIVER_MODULE): vmm.ko also holds the ppt
 // driver (sys/modules/vmm/Makefile builds io/ppt.c in), as module pci/ppt.
+// The Wi-Fi cards' drivers: ath(4)'s PCI attachment is
+// DRIVER_MODULE(if_ath_pci, pci, ...) (sys/dev/ath/if_ath_pci.c), module
+// pci/if_ath_pci of driver ath; iwlwifi is a LinuxKPI driver, which
+// declares no module (linux_pci_register_driver adds it to the pci
+// devclass from a SYSINIT, sys/compat/linuxkpi/common/src/linux_pci.c).
 var moduleFiles = map[string][]string{
-	"vmm.ko":       {"vmm", "pci/ppt"},
-	"if_bridge.ko": {"if_bridge"},
-	"nmdm.ko":      {"nmdm"},
-	"if_tuntap.ko": {"if_tuntap"},
+	"vmm.ko":        {"vmm", "pci/ppt"},
+	"if_bridge.ko":  {"if_bridge"},
+	"nmdm.ko":       {"nmdm"},
+	"if_tuntap.ko":  {"if_tuntap"},
+	"if_iwlwifi.ko": {},
+	"if_ath_pci.ko": {"pci/if_ath_pci"},
 }
 
 // linker is the kernel linker's state: its files in load order, the
@@ -361,6 +428,12 @@ func init() {
 	// module_path, ...): a string, read with its NUL.
 	sysctls["kern.module_path"] = func(t *txn, _ []int) ([]byte, error) {
 		return append([]byte(strings.Join(t.modulePath(), ";")), 0), nil
+	}
+	// debug.dump_modinfo: subr_module.c, SYSCTL_PROC(_debug, OID_AUTO,
+	// dump_modinfo, CTLTYPE_STRING | CTLFLAG_RD, ...): the preload
+	// metadata as text (preloadDump).
+	sysctls["debug.dump_modinfo"] = func(t *txn, _ []int) ([]byte, error) {
+		return t.preloadDump(), nil
 	}
 	// hw.vmm.maxcpu: sys/amd64/vmm/vmm.c, SYSCTL_UINT(_hw_vmm, OID_AUTO,
 	// maxcpu, CTLFLAG_RDTUN, &vm_maxcpu, ...) (14.x; sys/dev/vmm on 15.0).

@@ -23,7 +23,7 @@ import (
 // 13/14 (bridge_ioctl, bridge_ioctl_add, bridge_ioctl_gifs); 15.0's
 // refusal of members with addresses from the 15.0 release notes and
 // bridge(4) of 15.0 (commit b61850c4e6f6: EINVAL unless
-// net.link.bridge.member_ifaddrs=1), whose if_bridge.c is not stored here.
+// net.link.bridge.member_ifaddrs=1), whose if_bridge.c was not read.
 // Left out: addresses other than the IPv6 link-local a tap gets when it
 // comes up, MTU, capabilities, span ports, STP, and the BRDG* commands
 // wifibox does not send (unmodelled: ENOSYS).

@@ -2,25 +2,23 @@ package sim
 
 // The model of pci(4)'s /dev/pci and devctl(4)'s /dev/devctl2.
 //
-// Sources read (freebsd/freebsd-src and forks, via the stored copies):
-//   - sys/dev/pci/pci_user.c, pci_open and pci_ioctl: CHERI-Alliance/
-//     freebsd-src 43975258 (a 15 tree, with COMPAT_FREEBSD14 and the
-//     128-byte struct pci_conf), and sobomax/freebsd14_vendor 0f7ff342
-//     (14): the read-only check before the switch, the PCIOCGETCONF walk
-//     and PCIOCATTACHED are the same, with the 48-byte struct up to 14
+// Sources read:
+//   - freebsd-src releng/15.0:sys/dev/pci/pci_user.c pci_open, pci_ioctl
+//     (with COMPAT_FREEBSD14 and the 128-byte struct pci_conf), and
+//     freebsd-src stable/14:sys/dev/pci/pci_user.c pci_open, pci_ioctl:
+//     the read-only check before the switch, the PCIOCGETCONF walk and
+//     PCIOCATTACHED are the same, with the 48-byte struct up to 14
 //     (abi.PCIOCGETCONF_VERSION tells the releases apart).
-//   - sys/amd64/vmm/io/ppt.c, ppt_probe (ENXIO for a non-endpoint header)
-//     and ppt_detach (EBUSY while assigned to a VM): sobomax/
-//     freebsd14_vendor 0f7ff342.
-//   - sys/kern/subr_bus.c, devctl2_ioctl and find_device: freebsd/
-//     freebsd-src 1d1a5c2b (13-CURRENT), opnsense/src df365278 (14) and
-//     CHERI-Alliance/freebsd-src cde43355 (15). They differ in one answer:
-//     up to 14, DEV_CLEAR_DRIVER returns device_probe_and_attach()'s
-//     result, ENXIO when no driver takes the device; the 15 tree calls
+//   - freebsd-src stable/14:sys/amd64/vmm/io/ppt.c ppt_probe (ENXIO for a
+//     non-endpoint header), ppt_detach (EBUSY while assigned to a VM).
+//   - freebsd-src stable/13, stable/14 and releng/15.0:
+//     sys/kern/subr_bus.c devctl2_ioctl, find_device. They differ in one
+//     answer: up to 14, DEV_CLEAR_DRIVER returns device_probe_and_attach()'s
+//     result, ENXIO when no driver takes the device; 15 calls
 //     device_probe() and turns its ENXIO into 0. The __FreeBSD_version of
 //     that change was not found: the model answers as 15 from 1500000 on.
-//   - sys/dev/pci/pci.c, pci_lookup: the "pciD:B:S:F" and "pciB:S:F" names,
-//     as /work/shared/freebsd-abi.md (section 3.3) gives them; not re-read.
+//   - freebsd-src stable/14:sys/dev/pci/pci.c pci_lookup: the "pciD:B:S:F"
+//     and "pciB:S:F" names.
 //
 // Left out: PCIOCGETCONF's match patterns (wifibox passes none; they answer
 // ENOSYS here), the other pci(4) and devctl(4) requests but DEV_DETACH, the
@@ -44,9 +42,13 @@ import (
 	"github.com/wifibox/wifibox/internal/trace"
 )
 
-// wifiCard is the Intel Wi-Fi card, the device pci_device_missing removes
-// and whose native driver native_driver_missing keeps out.
-var wifiCard = host.Selector{Bus: 3}
+// wifiCard is the Intel Wi-Fi card, the device pci_device_missing and
+// wifi_cards=0 remove and whose native driver native_driver_missing keeps
+// out; secondCard the Atheros card that wifi_cards=2 adds.
+var (
+	wifiCard   = host.Selector{Bus: 3}
+	secondCard = host.Selector{Bus: 4}
+)
 
 // device is a PCI function and its device_t: Driver is its devclass
 // (device_get_name(), "" when it has none) with its unit, Attached its
@@ -69,11 +71,18 @@ func newDevice(sel host.Selector, vendor, dev uint16, class, subclass uint8, dri
 	}
 }
 
-// devices gives the devices on the bus (pci_devq), without the Wi-Fi card
-// when the pci_device_missing fault is set.
+// devices gives the devices on the bus (pci_devq): without the Intel
+// Wi-Fi card when the pci_device_missing fault is set or wifi_cards is 0,
+// with the Atheros card only when wifi_cards is 2.
 func (t *txn) devices() []*device {
 	return slices.DeleteFunc(slices.Clone(t.st.Devices), func(d *device) bool {
-		return t.faults.pciDeviceMissing && d.Selector == wifiCard
+		switch d.Selector {
+		case wifiCard:
+			return t.faults.pciDeviceMissing || t.faults.wifiCards == 0
+		case secondCard:
+			return t.faults.wifiCards < 2
+		}
+		return false
 	})
 }
 
@@ -152,8 +161,8 @@ func pciConfSize(osreldate int, req uint32) int {
 	case req == abi.PCIOCGETCONF_FREEBSD14:
 		// PCIOCGETCONF up to 14.x; PCIOCGETCONF_FREEBSD14 on 15,
 		// with options COMPAT_FREEBSD14, which GENERIC carries for
-		// the previous release (not confirmed from a stored 15
-		// GENERIC; conformance tells).
+		// the previous release (not confirmed from 15's GENERIC;
+		// conformance tells).
 		return abi.SizeofPciConf14
 	}
 	return 0

@@ -246,7 +246,7 @@ func libvmmapiOf(t *testing.T, release string) (string, *Kernel, *vmmapi.Library
 }
 
 // TestOldVMOpen: 13.x's vm_open destroys what it fails to open, and its
-// errno is then hw.vmm.destroy's (issue 13, defect 5): the model does so.
+// errno is then hw.vmm.destroy's: the model does so.
 func TestOldVMOpen(t *testing.T) {
 	for release, want := range map[string]abi.Errno{"1305000": abi.EINVAL, "1403000": abi.ENOENT, "1500068": abi.ENOENT} {
 		dir, k, lib := libvmmapiOf(t, release)

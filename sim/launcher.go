@@ -40,6 +40,13 @@ func (s *system) Emulations(program string) ([]string, error) {
 	return list, err
 }
 
+// Configure records the run of /etc/pccard_ether for the interface: devd
+// runs on the simulated host, which has booted.
+func (s *system) Configure(iface string) (bool, error) {
+	err := s.run(trace.Run(host.PccardEtherFor(iface)), traced, func(*txn) error { return nil })
+	return err == nil, err
+}
+
 // Signal sends a signal to a process.
 func (s *system) Signal(pid int, sig syscall.Signal) error {
 	return s.run(trace.Signal(pid, sig), traced, func(*txn) error {

@@ -14,7 +14,7 @@ import (
 // vm_suspend, vm_destroy and vm_close as the release the simulated host
 // answers as has them. Read: the 13-era copy (freebsd-src 02a6052b), the
 // 14-era one (e4656e10) and the /dev/vmmctl one of 15.0
-// (freebsd-abi.md section 5: the opnsense and yizishun copies); see
+// (freebsd-src releng/15.0:lib/libvmmapi/vmmapi.c vm_create); see
 // doc/kernel-calls.md. Differences modelled:
 //
 //   - vm_create: 13.x writes hw.vmm.create; 14.x first loads vmm if

@@ -23,9 +23,20 @@
 //	ignore_power_button=yes  the guest ignores SIGTERM and keeps running
 //	guest_exit_after_ms=N    the guest exits by itself N ms after it booted...
 //	guest_exit_status=S      ...and bhyve exits with status S (default 4)
-//	vmm_busy=yes             unloading vmm fails with EBUSY
+//	vmm_busy=yes             unloading vmm fails with EBUSY, as while a VM
+//	                         of another program exists (one without a node
+//	                         under DIR/dev/vmm: create DIR/dev/vmm/NAME for
+//	                         a VM wifibox can name)
+//	vmm_preloaded=yes        the boot loader loaded vmm.ko (vmm_load="YES"):
+//	                         it is loaded, without a user reference, so
+//	                         kldunload answers EBUSY, and the preload
+//	                         metadata (debug.dump_modinfo) names it
 //	iommu_disabled=yes       hw.vmm.iommu.enable reads 0, passthru fails
 //	pci_device_missing=yes   the Wi-Fi card pci0:3:0:0 is absent
+//	wifi_cards=N             the Wi-Fi cards present: 0, 1 (default: the
+//	                         Intel card pci0:3:0:0, driver iwlwifi from
+//	                         if_iwlwifi.ko) or 2 (and the Atheros card
+//	                         pci0:4:0:0, driver ath from if_ath_pci.ko)
 //	native_driver_missing=yes the Wi-Fi card's native driver is not in the
 //	                         kernel (devmatch_blocklist): only ppt takes it
 //	securelevel=N            kern.securelevel (default -1): above 0,
@@ -71,6 +82,7 @@ import (
 
 	"github.com/wifibox/wifibox/host"
 	netif "github.com/wifibox/wifibox/ifnet"
+	"github.com/wifibox/wifibox/internal/runfile"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/ppt"
 	"github.com/wifibox/wifibox/vmmapi"
@@ -235,6 +247,7 @@ func (s *system) do(line string, m mode, fn func(*txn) error) (*txn, error) {
 	if t.st, err = s.load(); err != nil {
 		return t, err
 	}
+	t.preload()
 	ferr := fn(t)
 	if (ferr == nil || m.always) && m.write {
 		if err := s.save(t.st); err != nil {
@@ -299,25 +312,10 @@ func (s *system) save(st *state) error {
 	return writeAtomic(s.statePath(), append(data, '\n'))
 }
 
-// writeAtomic replaces a file by writing a temporary one beside it and
-// renaming it over the old one.
+// writeAtomic replaces a file of the simulator's own, readable by its
+// user only, atomically.
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return runfile.WriteAtomic(path, data, 0o600)
 }
 
 func (s *system) appendTrace(line string) error {

@@ -275,7 +275,7 @@ func TestBootCPUActive(t *testing.T) {
 }
 
 // A VM whose node is not there is not opened: 13.x's vm_open destroys what
-// it fails to open (issue 13, defect 5).
+// it fails to open.
 func TestNoVMNoOpen(t *testing.T) {
 	for op, do := range map[string]func(v *VMs) error{
 		"suspend": func(v *VMs) error { return v.SuspendVM("wifibox", host.SuspendPowerOff) },
@@ -296,7 +296,7 @@ func TestNoVMNoOpen(t *testing.T) {
 }
 
 // A VM that goes as it is opened is no VM, although 13.x's vm_open
-// leaves errno EINVAL from its vm_destroy (issue 13, defect 5).
+// leaves errno EINVAL from its vm_destroy.
 func TestVMGoneAsOpened(t *testing.T) {
 	s := buildStub(t, "-DOPEN_DESTROYS")
 	paths := pathsWithVM(t)

@@ -123,6 +123,10 @@ func TestCommandLines(t *testing.T) {
 		{"resources", func(h *simHost) {
 			h.config("bhyve.conf", "cpus=2\nmemory=256M\nconsole=yes\npassthru=3/0/0\npriority=75\n")
 		}, strings.Replace(head, "-c 1 -m 128M", "-c 2 -m 256M", 1) + appConfig + ",ro" + tail, 10},
+		{"bhyve=", func(h *simHost) {
+			h.program("usr/local/sbin/bhyve-custom", 0o755)
+			h.config("bhyve.conf", bhyveConf+"bhyve=/usr/local/sbin/bhyve-custom\n")
+		}, strings.Replace(head, "/usr/sbin/bhyve", "/usr/local/sbin/bhyve-custom", 1) + appConfig + ",ro" + tail, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t)
@@ -140,6 +144,64 @@ func TestCommandLines(t *testing.T) {
 				t.Errorf("bhyve runs at nice %s, want %d", got, tc.nice)
 			}
 		})
+	}
+}
+
+// program puts an executable file at path below the host, with mode.
+func (h *simHost) program(path string, mode os.FileMode) {
+	h.t.Helper()
+	full := filepath.Join(h.dir, path)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte("#!/bin/sh\n"), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Chmod(full, mode); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// TestCustomBhyveRefused: a bhyve= that others could change is not run:
+// start fails with the configuration's exit status, says why and what to
+// do, and creates nothing.
+func TestCustomBhyveRefused(t *testing.T) {
+	h := newHost(t)
+	h.program("usr/local/sbin/bhyve-custom", 0o775)
+	h.config("bhyve.conf", "passthru=3/0/0\nbhyve=/usr/local/sbin/bhyve-custom\n")
+	from := len(h.trace())
+	_, errOut, code := h.run("start", "guest")
+	if code != 3 || !strings.Contains(errOut, "refusing to run bhyve=/usr/local/sbin/bhyve-custom: it is writable by group (mode 0775)") ||
+		!strings.Contains(errOut, "chmod g-w /usr/local/sbin/bhyve-custom") {
+		t.Errorf("start guest: exit %d, stderr %q", code, errOut)
+	}
+	for _, op := range h.trace()[from:] {
+		if strings.HasPrefix(op, "exec ") || strings.HasPrefix(op, "vm_create") {
+			t.Errorf("a refused bhyve= did %q", op)
+		}
+	}
+}
+
+// TestShellEnvIgnored: a BHYVE the shell implementation would have run
+// (wifibox_env in rc.conf) is not run; start warns once, on the terminal
+// and in the log, of what replaces it, and runs the base system's bhyve.
+func TestShellEnvIgnored(t *testing.T) {
+	h := newHost(t)
+	cmd := exec.Command(binary, "-S", h.dir, "start")
+	cmd.Env = append(os.Environ(), "BHYVE=/usr/local/sbin/bhyve-custom")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, out)
+	}
+	const warning = "BHYVE=/usr/local/sbin/bhyve-custom is ignored (the shell implementation read it): set bhyve= in bhyve.conf to run another bhyve(8)"
+	if n := strings.Count(string(out), warning); n != 1 {
+		t.Errorf("start warned %d times, want once:\n%s", n, out)
+	}
+	if n := strings.Count(h.log(), warning); n != 1 {
+		t.Errorf("the log has the warning %d times, want once", n)
+	}
+	if line := h.execLine(); !strings.HasPrefix(line, "/usr/sbin/bhyve ") {
+		t.Errorf("bhyve's command line: %s", line)
 	}
 }
 
@@ -190,10 +252,29 @@ func TestForcedPowerOff(t *testing.T) {
 	h.fault("ignore_power_button", "yes")
 	h.must("start")
 	from := len(h.trace())
-	h.must("stop", "guest")
+	out, errOut, code := h.run("stop", "guest")
+	if code != 0 || !strings.Contains(errOut, "WARNING: Guest wifibox was forced off after 1 s: the guest ignored the power button") {
+		t.Errorf("stop does not say the guest was forced off: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
 	want := []string{"signal PID SIGTERM", "vm_suspend wifibox poweroff", "vm_destroy wifibox", "devctl_clear_driver pci0:3:0:0"}
 	if diff := cmp.Diff(want, ops(h.trace(), from)); diff != "" {
 		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+	out, _, _ = h.run("status", "-v")
+	if !regexp.MustCompile(`(?m)^Last stop: .*: forced off after 1 s: the guest ignored the power button$`).MatchString(out) {
+		t.Errorf("status -v does not show the last stop's manner:\n%s", out)
+	}
+	if r := h.stage(); r.LastStop == nil || r.LastStop.Manner != "forced off" || r.LastStop.Grace != 1 || r.LastStop.After < 1 {
+		t.Errorf("status --json: last_stop %+v, want forced off after 1 s", r.LastStop)
+	}
+	// A guest that powers off is said to have done so.
+	h.fault("ignore_power_button", "no")
+	h.must("start")
+	if _, errOut, _ := h.run("stop"); strings.Contains(errOut, "forced off") {
+		t.Errorf("stop of a guest that powered off: %s", errOut)
+	}
+	if r := h.stage(); r.LastStop == nil || r.LastStop.Manner != "powered off" {
+		t.Errorf("status --json after a power-off: last_stop %+v", r.LastStop)
 	}
 }
 
@@ -380,7 +461,7 @@ func TestModulesKeptUnderGuest(t *testing.T) {
 
 // TestRebootKeepsVM: a guest reboot and a crash restart keep the VM and
 // the card on ppt, so the native driver never gets the card in between;
-// stop releases both (issue 13, defect 7).
+// stop releases both.
 func TestRebootKeepsVM(t *testing.T) {
 	h := newHost(t)
 	h.fault("guest_exit_after_ms", "50")
@@ -411,7 +492,7 @@ func TestRebootKeepsVM(t *testing.T) {
 }
 
 // TestStartRefusedOnARM64: start refuses on arm64, whose bhyve has no PCI
-// pass-through, before it loads or creates anything (issue 13, defect 8).
+// pass-through, before it loads or creates anything.
 func TestStartRefusedOnARM64(t *testing.T) {
 	h := newHost(t)
 	h.fault("machine_arch", "aarch64")
@@ -471,5 +552,54 @@ func TestFrozenManager(t *testing.T) {
 	waitGone(t, m)
 	if pid := h.guestPID(); pid == 0 || pid == g {
 		t.Errorf("guest after the start: %d (was %d)", pid, g)
+	}
+}
+
+// TestRestartVMMKept: when the kernel keeps vmm.ko (the boot loader loaded
+// it; another program's VM holds it), restart vmm restarts the guest in a
+// new VM and exits 0 with a warning that names the cause; a preloaded
+// vmm.ko is not blamed on other guests. stop vmm says the same and stops
+// the rest.
+func TestRestartVMMKept(t *testing.T) {
+	for _, tc := range []struct{ fault, says string }{
+		{"vmm_preloaded", "the boot loader loaded it"},
+		{"vmm_busy", "the kernel refuses (EBUSY)"},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			h := newHost(t)
+			h.fault(tc.fault, "yes")
+			h.must("start")
+			before := h.guestPID()
+			from := len(h.trace())
+			out, errOut, code := h.run("restart", "vmm")
+			if code != 0 || !strings.HasSuffix(out, "OK\n") {
+				t.Fatalf("restart vmm: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			if !strings.Contains(errOut, "WARNING: vmm.ko could not be unloaded") || !strings.Contains(errOut, tc.says) {
+				t.Errorf("restart vmm does not warn with the cause %q:\n%s", tc.says, errOut)
+			}
+			if strings.Contains(errOut, "other bhyve guests") || (tc.fault == "vmm_preloaded" && strings.Contains(errOut, "another VM")) {
+				t.Errorf("restart vmm blames other guests:\n%s", errOut)
+			}
+			want := join(stopGuest, unloadVMM, restartGuest)
+			if diff := cmp.Diff(want, ops(h.trace(), from)); diff != "" {
+				t.Errorf("operations (-want +got):\n%s", diff)
+			}
+			if pid := h.guestPID(); pid == 0 || pid == before {
+				t.Errorf("guest after restart vmm: PID %d (before: %d)", pid, before)
+			}
+			// The resume of the default recovery is restart vmm.
+			before = h.guestPID()
+			if _, errOut, code := h.run("resume"); code != 0 || !strings.Contains(errOut, tc.says) {
+				t.Errorf("resume: exit %d\nstderr: %s", code, errOut)
+			}
+			if pid := h.guestPID(); pid == 0 || pid == before {
+				t.Errorf("guest after resume: PID %d (before: %d)", pid, before)
+			}
+			out, errOut, code = h.run("stop", "vmm")
+			if code != 0 || !strings.Contains(errOut, tc.says) || h.guestPID() != 0 {
+				t.Errorf("stop vmm: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/sim"
 )
 
@@ -182,6 +183,7 @@ var (
 		"kldload /boot/kernel/if_bridge.ko",
 		"if_create bridge bridge0", "if_descr bridge0 wifibox", "if_rename bridge0 wifibox0", "if_up wifibox0",
 		"if_create tap tap0", "if_descr tap0 wifibox", "bridge_add wifibox0 tap0", "if_up tap0",
+		"run /etc/pccard_ether wifibox0 forcestart",
 	}
 	loadVMM    = []string{"kldload /boot/kernel/vmm.ko"}
 	startGuest = []string{
@@ -202,8 +204,9 @@ func join(parts ...[]string) []string {
 	return all
 }
 
-// TestTargets checks every row of behaviour.md's target table on the trace:
-// the operations, their order, and the final state.
+// TestTargets checks every row of the target table of man/wifibox.8
+// (DESCRIPTION, Targets) on the trace: the operations, their order, and the
+// final state.
 func TestTargets(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -288,6 +291,44 @@ func TestRecovery(t *testing.T) {
 				t.Error("guest not running after resume")
 			}
 		})
+	}
+}
+
+// TestBuiltInRecovery: a wifibox built with the suspend_guest default, as
+// the port's RECOVER_SUSPEND_GUEST option builds it, over a core.conf
+// without a recovery line (an upgrade keeps the user's old one), stops the
+// guest on suspend; status -v and doctor say the method came from the
+// build. The default build says restart_vmm.
+func TestBuiltInRecovery(t *testing.T) {
+	built := filepath.Join(t.TempDir(), "wifibox")
+	if out, err := exec.Command("go", "build", "-o", built,
+		"-ldflags", "-X github.com/wifibox/wifibox/config.defaultRecovery=suspend_guest", ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	h := newHost(t)
+	h.config("core.conf", "loglevel=info\n")
+	run := func(args ...string) string {
+		out, err := exec.Command(built, append([]string{"-S", h.dir}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("wifibox %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	const line = "suspend_guest (the default built into this wifibox: core.conf has no recovery line)"
+	if out := run("doctor"); !strings.Contains(out, "OK   recovery: "+line+"\n") {
+		t.Errorf("doctor does not show the built-in recovery:\n%s", out)
+	}
+	run("start")
+	if out := run("status", "-v"); !strings.Contains(out, "Recovery:    "+line+"\n") {
+		t.Errorf("status -v does not show the built-in recovery:\n%s", out)
+	}
+	from := len(h.trace())
+	run("suspend")
+	if diff := cmp.Diff(stopGuest, ops(h.trace(), from)); diff != "" {
+		t.Errorf("suspend (-want +got):\n%s", diff)
+	}
+	if out, _, _ := h.run("status", "-v"); !strings.Contains(out, "Recovery:    restart_vmm (the default built into this wifibox: core.conf has no recovery line)\n") {
+		t.Errorf("the default build's status -v:\n%s", out)
 	}
 }
 
@@ -395,7 +436,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"start", "guest", "vmm"}, "ERROR: Too many parameters\n"},
 		{[]string{"stop", "foo"}, "ERROR: Unknown target: foo (supported: guest, netif, vmm)\n"},
 		{[]string{"status", "now"}, "ERROR: Too many parameters\n"},
-		{[]string{"-n", "status"}, "ERROR: -n goes with start, stop, restart, suspend and resume\n"},
+		{[]string{"-n", "status"}, "ERROR: -n goes with start, stop, restart, suspend, resume and setup\n"},
 	} {
 		out, errOut, code := h.run(tc.args...)
 		if code != 1 || out != "" || !strings.HasPrefix(errOut, tc.stderr) {
@@ -404,5 +445,42 @@ func TestCommandLine(t *testing.T) {
 	}
 	if len(h.trace()) != 0 {
 		t.Errorf("a refused command made operations: %q", h.trace())
+	}
+}
+
+// TestResumeRestoresWhatRan: resume restores what ran before the suspend,
+// for every recovery method: after stop nothing (exit 0, no operation);
+// after stop guest, wifibox0 only, and no guest.
+func TestResumeRestoresWhatRan(t *testing.T) {
+	for _, method := range []string{"restart_vmm", "suspend_guest", "suspend_vmm", "none"} {
+		t.Run(method, func(t *testing.T) {
+			h := newHost(t)
+			h.config("core.conf", "loglevel=info\nrecovery="+method+"\n")
+			h.must("start")
+			h.must("stop")
+			from := len(h.trace())
+			h.must("suspend")
+			h.must("resume")
+			if got := ops(h.trace(), from); len(got) != 0 {
+				t.Errorf("suspend and resume after stop made operations: %q", got)
+			}
+			if h.guestPID() != 0 {
+				t.Error("resume after stop started the guest")
+			}
+			h.must("start")
+			h.must("stop", "guest")
+			h.must("suspend")
+			h.must("resume")
+			if h.guestPID() != 0 {
+				t.Error("resume after stop guest started the guest")
+			}
+			var st struct {
+				Bridge struct{ Exists bool } `json:"bridge"`
+			}
+			out, _, _ := h.run("status", "--json")
+			if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Bridge.Exists {
+				t.Errorf("%s is gone after resume (%v):\n%s", manager.Bridge, err, out)
+			}
+		})
 	}
 }

@@ -13,8 +13,8 @@ import (
 
 // TestKillsDuringStartNetif: 100 `start netif` killed with SIGKILL at
 // moments spread over how long one takes, then `stop`, leave no interface
-// on the simulated host but its own (issue 18: what wifibox creates, it
-// marks, and repair reclaims).
+// on the simulated host but its own: what wifibox creates, it marks, and
+// repair reclaims (man/wifibox.8, Targets).
 func TestKillsDuringStartNetif(t *testing.T) {
 	h := newHost(t)
 	begin := time.Now()

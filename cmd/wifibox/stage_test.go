@@ -30,6 +30,29 @@ type stageReport struct {
 		Address string `json:"address"`
 	} `json:"wifi"`
 	WifiUnseen string `json:"wifi_unseen"`
+	LastStop   *struct {
+		Manner string  `json:"manner"`
+		Grace  float64 `json:"grace_seconds"`
+		After  float64 `json:"after_seconds"`
+	} `json:"last_stop"`
+	LastFailure *struct {
+		Stage  string   `json:"stage"`
+		Reason string   `json:"reason"`
+		Bhyve  []string `json:"bhyve_output"`
+	} `json:"last_failure"`
+}
+
+// relayHost starts the guest on a fresh simulated host with udsConf and
+// the faults given as key, value pairs.
+func relayHost(t *testing.T, faults ...string) *simHost {
+	t.Helper()
+	h := newHost(t)
+	h.config("appliance/uds_passthru.conf", udsConf)
+	for i := 0; i+1 < len(faults); i += 2 {
+		h.fault(faults[i], faults[i+1])
+	}
+	h.must("start")
+	return h
 }
 
 func (h *simHost) stage() stageReport {
@@ -93,8 +116,28 @@ func TestStartFailsWhenGuestCannotRun(t *testing.T) {
 			if log := h.log(); strings.Contains(log[strings.LastIndex(log, "Begin: wifibox start"):], "restarting the guest") {
 				t.Error("the failed start left a restart loop")
 			}
-			if r := h.stage(); r.Stage != "stopped" {
+			r := h.stage()
+			if r.Stage != "stopped" {
 				t.Errorf("stage after the failed start: %q", r.Stage)
+			}
+			// The failure outlives its VM manager, until a start
+			// gets the guest running.
+			if f := r.LastFailure; f == nil || f.Stage != "starting" || !strings.Contains(f.Reason, "bhyve exited before the guest ran") ||
+				!strings.Contains(strings.Join(f.Bhyve, "\n"), tc.says) {
+				t.Errorf("status --json: last_failure %+v", f)
+			}
+			out, _, _ = h.run("status", "-v")
+			if !strings.Contains(out, "in stage starting: bhyve exited before the guest ran") || !strings.Contains(out, "bhyve: "+tc.says) {
+				t.Errorf("status -v does not show the failure:\n%s", out)
+			}
+			out, _, _ = h.run("doctor", "-q")
+			if !strings.Contains(out, "WARN last failure: at ") || !strings.Contains(out, "bhyve exited before the guest ran") || !strings.Contains(out, tc.says) {
+				t.Errorf("doctor -q does not show the failure:\n%s", out)
+			}
+			h.fault(tc.fault, "")
+			h.must("start")
+			if f := h.stage().LastFailure; f != nil {
+				t.Errorf("status --json after a start that ran: last_failure %+v", f)
 			}
 		})
 	}
@@ -134,10 +177,7 @@ func TestWait(t *testing.T) {
 // wifi -t 1 gives up after about a second, and status -v tells what
 // wpa_supplicant says.
 func TestWaitWifiNever(t *testing.T) {
-	h := newHost(t)
-	h.config("appliance/uds_passthru.conf", udsConf)
-	h.fault("wifi", "never")
-	h.must("start")
+	h := relayHost(t, "wifi", "never")
 	h.must("wait", "up", "-t", "5")
 	began := time.Now()
 	_, errOut, code := h.run("wait", "wifi", "-t", "1")
@@ -222,5 +262,36 @@ func TestWatchdog(t *testing.T) {
 	h.waitLog(`guest wifibox runs as PID`, 2)
 	if !strings.Contains(h.log(), "guest was rebooted") {
 		t.Error("the watchdog did not restart the guest")
+	}
+}
+
+// TestWaitWifiUnreachable: wait wifi with a relay that cannot start (its
+// socket's group does not exist) fails at once with the reason, not at
+// its timeout.
+func TestWaitWifiUnreachable(t *testing.T) {
+	h := newHost(t)
+	h.config("appliance/uds_passthru.conf", strings.Replace(udsConf, "group=0", "group=nosuchgroup", 1))
+	h.must("start")
+	_, errOut, code := h.run("wait", "wifi", "-t", "5")
+	if code != 3 || !strings.Contains(errOut, `group "nosuchgroup"`) {
+		t.Errorf("wait wifi: exit %d %q, want 3 with the reason", code, errOut)
+	}
+}
+
+// TestWifiNotAnswering: once wpa_supplicant hangs, status -v tells since
+// when it has not answered, besides what it last told.
+func TestWifiNotAnswering(t *testing.T) {
+	h := relayHost(t, "wpa_hang_after_ms", "500")
+	h.must("wait", "wifi", "-t", "20")
+	// The hang comes half a second after the guest is up; status -v asks.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out := h.must("status", "-v")
+		if strings.Contains(out, "not answering since") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status -v does not tell that wpa_supplicant does not answer:\n%s", out)
+		}
 	}
 }

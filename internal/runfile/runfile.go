@@ -225,3 +225,82 @@ func WaitLock(f *os.File, lock func(fd int) error, wait time.Duration) error {
 		return ErrTimeout
 	}
 }
+
+// Replace replaces the file at path with data as WriteAtomic does, keeping
+// the mode and owner of the file it replaces (perm and the running user's
+// for a new file), as sysrc(8) keeps rc.conf's when it moves its
+// temporary file over it. A link or anything but a regular file at path
+// is refused: a file of the host's configuration is never replaced where
+// someone put a link in its place.
+func Replace(path string, data []byte, perm fs.FileMode) error {
+	uid, gid := -1, -1
+	switch fi, err := os.Lstat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("replace %s: it is %s, not a regular file", path, TypeName(fi.Mode()))
+	default:
+		perm = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
+	}
+	return writeAtomic(path, data, perm, uid, gid)
+}
+
+// WriteAtomic replaces the file at path with data: written to a new file
+// of its own beside it (created exclusively, no link followed) and
+// renamed over path, which replaces whatever is there, a planted link
+// included, without following it. A reader finds the old content or the
+// new, never part of it; a failed write (a full disk) leaves the old.
+func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
+	return writeAtomic(path, data, perm, -1, -1)
+}
+
+// writeAtomic is WriteAtomic giving the new file exactly perm, and the
+// owner uid:gid unless uid is -1.
+func writeAtomic(path string, data []byte, perm fs.FileMode, uid, gid int) error {
+	tmp := fmt.Sprintf("%s.%d.new", path, os.Getpid())
+	os.Remove(tmp) // left by a killed process that had this pid
+	f, err := Create(tmp, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm) // what the umask took
+	}
+	if err == nil && uid >= 0 && (uid != os.Getuid() || gid != os.Getgid()) {
+		err = f.Chown(uid, gid)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, Cause(err))
+	}
+	return nil
+}
+
+// ReadSmall reads a file of at most limit bytes at path, never through a
+// link and only a regular file (Open); a longer file is an error.
+func ReadSmall(path string, limit int64) ([]byte, error) {
+	f, err := Open(path, os.O_RDONLY, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, Cause(err))
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
+	}
+	return data, nil
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wifibox/wifibox/internal/linktest"
 )
 
 // TestOpenNamesThePathOnce: an error names the path once, with its cause:
@@ -136,4 +138,75 @@ func TestWaitLock(t *testing.T) {
 	if err := WaitLock(waiter, flock, time.Minute); err != nil {
 		t.Errorf("WaitLock until released: %v", err)
 	}
+}
+
+// TestWriteAtomic: the file is replaced whole; a link planted at its path
+// is replaced, not followed, and ReadSmall refuses to read through one.
+func TestWriteAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "record")
+	for _, content := range []string{"first\n", "second\n"} {
+		if err := WriteAtomic(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if data, err := ReadSmall(path, 100); err != nil || string(data) != content {
+			t.Errorf("ReadSmall = %q, %v; want %q", data, err, content)
+		}
+	}
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("untouched"), 0o644)
+	os.Remove(path)
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadSmall(path, 100); err == nil {
+		t.Error("ReadSmall read through a link")
+	}
+	if err := WriteAtomic(path, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(target); string(data) != "untouched" {
+		t.Errorf("the link's target was written: %q", data)
+	}
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("the path after the write: %v, %v; want a regular file", fi, err)
+	}
+	if _, err := ReadSmall(path, 2); err == nil {
+		t.Error("ReadSmall read a file over its limit")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("files left beside: %v", entries)
+	}
+}
+
+// TestReplace: the content is replaced, the mode kept; a new file gets
+// perm; a link in the file's place is refused and its target untouched.
+func TestReplace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rc.conf")
+	if err := Replace(path, []byte("a=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("new file: %v, %v; want mode 0644", fi, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(path, []byte("a=2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 || string(data) != "a=2\n" {
+		t.Errorf("replaced file: %q, %v, %v; want a=2 with mode 0600", data, fi.Mode(), err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left beside the file: %v", entries)
+	}
+	link := filepath.Join(dir, "link")
+	linktest.Check(t, link, func(bool) {
+		if err := Replace(link, []byte("evil\n"), 0o644); err == nil {
+			t.Errorf("Replace through a link succeeded")
+		}
+	})
 }

@@ -79,6 +79,10 @@ func BridgeDel(bridge, member string) string { return fmt.Sprintf("bridge_del %s
 // Exec is the start of bhyve with its command line.
 func Exec(argv []string) string { return "exec " + strings.Join(argv, " ") }
 
+// Run is the start of the one other program wifibox runs,
+// /etc/pccard_ether (host.Launcher.Configure), with its command line.
+func Run(argv []string) string { return "run " + strings.Join(argv, " ") }
+
 // Signal is a signal sent to a process.
 func Signal(pid int, sig syscall.Signal) string {
 	return fmt.Sprintf("signal %d %s", pid, unix.SignalName(sig))

@@ -1,11 +1,14 @@
 // Package simtest makes simulated FreeBSD hosts for the tests of the
 // packages that run over them (ppt, ifnet, kmod, launch, rtsock,
-// conformance, logging, doctor): a fresh host in a temporary directory,
-// with its fault knobs set, as the model of its kernel or as a host.
+// conformance, logging, doctor, setup): a fresh host in a temporary
+// directory, with its fault knobs set, as the model of its kernel or as a
+// host; and the files of a host, to tell what a command changed.
 package simtest
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -69,4 +72,61 @@ func Names(t testing.TB, n host.Net) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// Files gives every file of the simulated host that a command could
+// change, but the simulator's own, the run directory and the log: each
+// path with its mode and content, or its link's target.
+func Files(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		switch rel {
+		case "sim", "var/run", "var/log", "dev", "trace.log":
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(path)
+			files[rel] = "-> " + target
+			return err
+		case fi.IsDir():
+			files[rel+"/"] = fi.Mode().String()
+		default:
+			data, err := os.ReadFile(path)
+			files[rel] = fi.Mode().String() + " " + string(data)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// WriteFile writes a file of a host, its directories made, with exactly
+// mode (the umask left out).
+func WriteFile(t testing.TB, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
 }
