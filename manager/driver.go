@@ -164,6 +164,7 @@ func (d *driver) do(acts []action) {
 			d.stopWatch()
 			d.stopWatch = func() {}
 			m.stopRelays()
+			d.unfollow()
 		case actStage:
 			m.setStage(a.stage, a.reason, a.next)
 		case actLog:
@@ -215,6 +216,21 @@ func (d *driver) running(first bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.following.Go(func() { m.follow(ctx, g.started) })
+}
+
+// unfollow ends following the guest's stages once a stop begins, and lets
+// the watch of its log go meanwhile, while the guest powers off: its
+// release (inotify's on Linux) takes milliseconds, which the manager's
+// exit, and the stop waiting for it, would take otherwise.
+func (d *driver) unfollow() {
+	d.cancel()
+	go func() {
+		d.following.Wait()
+		if w := d.m.logWatch; w != nil {
+			d.m.logWatch = nil
+			w.Close()
+		}
+	}()
 }
 
 // ended records how a run of the guest ended: the last stop's manner,

@@ -127,7 +127,7 @@ type inProcess struct {
 	dir    string
 	h      *host.Host
 	clock  *testClock
-	log    *bytes.Buffer
+	log    *syncWriter
 	report *bufio.Reader
 	done   chan struct{} // closed when the manager has returned code
 	code   int
@@ -143,8 +143,8 @@ func startManager(t *testing.T, dir string, h *host.Host) (*inProcess, string) {
 	}
 	t.Cleanup(func() { r.Close() })
 	log := logrus.New()
-	buf := &bytes.Buffer{}
-	log.SetOutput(&syncWriter{w: buf})
+	buf := &syncWriter{}
+	log.SetOutput(buf)
 	p := &inProcess{dir: dir, h: h, clock: newTestClock(), log: buf, report: bufio.NewReader(r), done: make(chan struct{})}
 	go func() {
 		p.code = mainWith(p.clock, h, log, w, 0)
@@ -162,16 +162,22 @@ func startManager(t *testing.T, dir string, h *host.Host) (*inProcess, string) {
 	return p, strings.TrimSpace(line)
 }
 
-// syncWriter serialises the log's writes.
+// syncWriter keeps the log, written and read from several goroutines.
 type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.w.Write(p)
+	return s.buf.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }
 
 // waitFor follows the manager's pushed statuses until one satisfies ok.
