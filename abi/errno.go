@@ -1,13 +1,16 @@
 // Package abi holds FreeBSD's numbers and layouts under their C names: errno
 // values and their texts, ioctl requests, syscall numbers, and the structs
 // passed to the kernel, each with the header it comes from. It is the one
-// place these facts are written; testdata/freebsd-abi.json pins them, and
+// place these facts are written. Those golang.org/x/sys generates from
+// FreeBSD's headers are pinned to it at compile time (xsys_freebsd.go);
+// testdata/freebsd-abi.json pins the others, and
 // both the FreeBSD backends (ppt, ifnet, kmod, launch, vmmapi) and the model
 // of the kernel in sim/ use them, so a Linux build speaks FreeBSD's ABI.
 package abi
 
 import (
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,6 +39,7 @@ const (
 	EEXIST          Errno = 17
 	ENODEV          Errno = 19
 	ENOTDIR         Errno = 20
+	EISDIR          Errno = 21
 	EINVAL          Errno = 22
 	ENOTTY          Errno = 25
 	ENOSPC          Errno = 28
@@ -71,6 +75,7 @@ var errnos = map[Errno]struct {
 	EEXIST:          {"EEXIST", "File exists", unix.EEXIST},
 	ENODEV:          {"ENODEV", "Operation not supported by device", unix.ENODEV},
 	ENOTDIR:         {"ENOTDIR", "Not a directory", unix.ENOTDIR},
+	EISDIR:          {"EISDIR", "Is a directory", unix.EISDIR},
 	EINVAL:          {"EINVAL", "Invalid argument", unix.EINVAL},
 	ENOTTY:          {"ENOTTY", "Inappropriate ioctl for device", unix.ENOTTY},
 	ENOSPC:          {"ENOSPC", "No space left on device", unix.ENOSPC},
@@ -112,6 +117,23 @@ func (e Errno) Is(target error) bool {
 		return ok && d.host == t
 	}
 	return false
+}
+
+// As makes errors.As(err, &errno) with a syscall.Errno (unix.Errno) hold
+// for abi values too, giving the build's own errno of that name, as a
+// system call's error would; a value this package does not list is given
+// as its number.
+func (e Errno) As(target any) bool {
+	p, ok := target.(*syscall.Errno)
+	if !ok {
+		return false
+	}
+	if d, ok := errnos[e]; ok {
+		*p = d.host
+	} else {
+		*p = syscall.Errno(e)
+	}
+	return true
 }
 
 // FromUnix converts what a system call of this build returned. On FreeBSD

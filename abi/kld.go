@@ -18,10 +18,10 @@ const (
 // MAXPATHLEN is the size of a path buffer (sys/sys/param.h).
 const MAXPATHLEN = 1024
 
-// Kld_file_stat is struct kld_file_stat (sys/sys/linker.h), version 2:
+// KldFileStat is struct kld_file_stat (sys/sys/linker.h), version 2:
 // what kldstat(2) fills in for a loaded file. Version must be the struct's
 // size; kern_kldstat answers EINVAL for any other than this and version 1's.
-type Kld_file_stat struct {
+type KldFileStat struct {
 	Version  int32
 	Name     [MAXPATHLEN]byte // the file's name, "vmm.ko"
 	Refs     int32
@@ -33,8 +33,8 @@ type Kld_file_stat struct {
 }
 
 // SizeofKldFileStat is sizeof(struct kld_file_stat), version 2.
-const SizeofKldFileStat = int(unsafe.Sizeof(Kld_file_stat{}))
+const SizeofKldFileStat = int(unsafe.Sizeof(KldFileStat{}))
 
 // SizeofKldFileStat1 is sizeof(struct kld_file_stat_1), the first version,
 // without pathname; kern_kldstat accepts it too.
-const SizeofKldFileStat1 = int(unsafe.Offsetof(Kld_file_stat{}.Pathname))
+const SizeofKldFileStat1 = int(unsafe.Offsetof(KldFileStat{}.Pathname))

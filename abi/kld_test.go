@@ -8,15 +8,8 @@ import (
 )
 
 func TestKld(t *testing.T) {
-	var s Kld_file_stat
+	var s KldFileStat
 	abitest.Check(t, map[string]int64{
-		"sys.kldload":                     SYS_KLDLOAD,
-		"sys.kldunload":                   SYS_KLDUNLOAD,
-		"sys.kldnext":                     SYS_KLDNEXT,
-		"sys.kldstat":                     SYS_KLDSTAT,
-		"sys.kldfirstmod":                 SYS_KLDFIRSTMOD,
-		"sys.modfnext":                    SYS_MODFNEXT,
-		"sys.modfind":                     SYS_MODFIND,
 		"MAXPATHLEN":                      MAXPATHLEN,
 		"sizeof.kld_file_stat":            int64(SizeofKldFileStat),
 		"sizeof.kld_file_stat_1":          int64(SizeofKldFileStat1),

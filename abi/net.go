@@ -5,7 +5,8 @@ import "unsafe"
 // Network interfaces: the interface ioctls on a datagram socket
 // (sys/sys/sockio.h, sys/net/if.h), if_bridge's commands
 // (sys/net/if_bridgevar.h) and interface types (sys/net/if_types.h). The
-// same on amd64 and arm64; testdata/freebsd-abi.json pins each one.
+// same on amd64 and arm64; x/sys (xsys_freebsd.go)
+// or testdata/freebsd-abi.json pins each one.
 const (
 	IFNAMSIZ = 16 // an interface name with its NUL
 
@@ -23,6 +24,7 @@ const (
 	IFF_BROADCAST   = 0x2
 	IFF_LOOPBACK    = 0x8
 	IFF_DRV_RUNNING = 0x40 // in if_drv_flags
+	IFF_PROMISC     = 0x100
 	IFF_SIMPLEX     = 0x800
 	IFF_MULTICAST   = 0x8000
 

@@ -4,12 +4,14 @@ package abi
 // sys/sys/socket.h, sys/net/if_dl.h): the messages rt_ifmsg and
 // rt_ifannouncemsg broadcast (sys/net/rtsock.c) and the RTM_IFINFO
 // messages sysctl_iflist returns. The same on amd64 and arm64;
-// testdata/freebsd-abi.json pins each one.
+// x/sys (xsys_freebsd.go)
+// or testdata/freebsd-abi.json pins each one.
 const (
 	PF_ROUTE = 17 // AF_ROUTE
 	SOCK_RAW = 3
 	AF_LINK  = 18
 
+	NET_RT_DUMP    = 1 // sysctl net.routetable.0.AF.NET_RT_DUMP.0[.fib]
 	NET_RT_IFLISTL = 5 // sysctl net.routetable.0.0.NET_RT_IFLISTL.0
 
 	RTM_VERSION    = 5
@@ -24,22 +26,22 @@ const (
 
 // IfData is struct if_data (152 bytes).
 type IfData struct {
-	Type      uint8 // ifi_type: IFT_*
-	Physical  uint8
-	AddrLen   uint8
-	HdrLen    uint8
-	LinkState uint8 // ifi_link_state: LINK_STATE_*
-	Vhid      uint8
-	DataLen   uint16     // ifi_datalen: sizeof(struct if_data)
-	Mtu       uint32     // ifi_mtu
-	Metric    uint32     // ifi_metric
-	_         [17]uint64 // ifi_baudrate to ifi_lastchange
+	Type       uint8 // ifi_type: IFT_*
+	Physical   uint8
+	Addrlen    uint8
+	Hdrlen     uint8
+	Link_state uint8 // ifi_link_state: LINK_STATE_*
+	Vhid       uint8
+	Datalen    uint16     // ifi_datalen: sizeof(struct if_data)
+	Mtu        uint32     // ifi_mtu
+	Metric     uint32     // ifi_metric
+	_          [17]uint64 // ifi_baudrate to ifi_lastchange
 }
 
 // IfMsghdr is struct if_msghdr, what rt_ifmsg sends on the routing sockets
 // when an interface's flags or link state change.
 type IfMsghdr struct {
-	MsgLen  uint16 // ifm_msglen: the whole message
+	Msglen  uint16 // ifm_msglen: the whole message
 	Version uint8  // ifm_version: RTM_VERSION
 	Type    uint8  // ifm_type: RTM_IFINFO
 	Addrs   int32  // ifm_addrs: RTA_* bits of the addresses that follow
@@ -53,7 +55,7 @@ type IfMsghdr struct {
 // the NET_RT_IFLISTL sysctl returns; the interface's sockaddr_dl follows
 // at Len (ifm_len).
 type IfMsghdrl struct {
-	MsgLen  uint16
+	Msglen  uint16
 	Version uint8
 	Type    uint8
 	Addrs   int32
@@ -66,10 +68,10 @@ type IfMsghdrl struct {
 	Data    IfData
 }
 
-// IfAnnouncemsghdr is struct if_announcemsghdr (24 bytes), what
+// IfAnnounceMsghdr is struct if_announcemsghdr (24 bytes), what
 // rt_ifannouncemsg sends when an interface arrives or leaves.
-type IfAnnouncemsghdr struct {
-	MsgLen  uint16 // ifan_msglen
+type IfAnnounceMsghdr struct {
+	Msglen  uint16 // ifan_msglen
 	Version uint8  // ifan_version
 	Type    uint8  // ifan_type: RTM_IFANNOUNCE
 	Index   uint16 // ifan_index
@@ -77,14 +79,14 @@ type IfAnnouncemsghdr struct {
 	What    uint16 // ifan_what: IFAN_ARRIVAL or IFAN_DEPARTURE
 }
 
-// SockaddrDl is the fixed part of struct sockaddr_dl; sdl_data follows it,
-// the interface's name in its first NLen bytes.
-type SockaddrDl struct {
+// RawSockaddrDatalink is the fixed part of struct sockaddr_dl; sdl_data follows it,
+// the interface's name in its first Nlen bytes.
+type RawSockaddrDatalink struct {
 	Len    uint8 // sdl_len: the whole sockaddr
 	Family uint8 // AF_LINK
 	Index  uint16
 	Type   uint8
-	NLen   uint8
-	ALen   uint8
-	SLen   uint8
+	Nlen   uint8
+	Alen   uint8
+	Slen   uint8
 }

@@ -33,8 +33,8 @@ func wantErrno(t *testing.T, what string, err error, errno abi.Errno) {
 	}
 }
 
-func stat(s sys.Sys, fileid int) (abi.Kld_file_stat, error) {
-	st := abi.Kld_file_stat{Version: int32(abi.SizeofKldFileStat)}
+func stat(s sys.Sys, fileid int) (abi.KldFileStat, error) {
+	st := abi.KldFileStat{Version: int32(abi.SizeofKldFileStat)}
 	err := s.Kldstat(fileid, unsafe.Pointer(&st))
 	return st, err
 }
@@ -119,7 +119,7 @@ func TestKldErrors(t *testing.T) {
 	wantErrno(t, "modfind of no module", err, abi.ENOENT)
 	// The kernel, file 1, has no user reference.
 	wantErrno(t, "kldunload of the kernel", s.Kldunload(1), abi.EBUSY)
-	st := abi.Kld_file_stat{Version: 7}
+	st := abi.KldFileStat{Version: 7}
 	wantErrno(t, "kldstat of a wrong version", s.Kldstat(1, unsafe.Pointer(&st)), abi.EINVAL)
 	if _, err := stat(s, 1); err != nil {
 		t.Errorf("kldstat of the kernel: %v", err)

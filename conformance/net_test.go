@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -330,4 +331,173 @@ func TestRoutingSocketClose(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Next still blocked 30 s after Close")
 	}
+}
+
+// TestDestroyOpenTap: destroying a tap whose device is open waits until
+// it is closed (tun_destroy sleeps while tunopen's busy holds), meanwhile
+// the tap is still there and cannot be opened again; the close lets the
+// destroy finish.
+func TestDestroyOpenTap(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		n := ifnetOf(t, k)
+		tap := clone(t, n, "tap")
+		fd, err := k.Open("/dev/"+tap, unix.O_RDWR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- n.DestroyInterface(tap) }()
+		// A destroy that does not wait has returned by now.
+		time.Sleep(100 * time.Millisecond)
+		select {
+		case err := <-done:
+			k.Close(fd)
+			t.Fatalf("SIOCIFDESTROY of a tap open returned (%v) before the close", err)
+		default:
+		}
+		if _, err := n.Interface(tap); err != nil {
+			t.Errorf("the tap while its destroy waits: %v, want it listed", err)
+		}
+		_, err = k.Open("/dev/"+tap, unix.O_RDWR)
+		wantErr(t, "open a tap open and being destroyed", err, abi.EBUSY)
+		if err := k.Close(fd); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("SIOCIFDESTROY after the close: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("SIOCIFDESTROY still waiting 30 s after the tap was closed")
+		}
+		if _, err := n.Interface(tap); !errors.Is(err, unix.ENXIO) {
+			t.Errorf("the tap after its destroy: %v, want ENXIO", err)
+		}
+	})
+}
+
+// TestRoutetableComponents: net.routetable takes, after the protocol,
+// the family, the operation and its argument, and a fib for NET_RT_DUMP
+// only (sysctl_rtsock): NET_RT_IFLISTL with fewer components is EISDIR,
+// with more ENOTDIR.
+func TestRoutetableComponents(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		_, err := k.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL)
+		wantErr(t, "NET_RT_IFLISTL without its argument", err, abi.EISDIR)
+		_, err = k.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL, 0, 0)
+		wantErr(t, "NET_RT_IFLISTL with a fib", err, abi.ENOTDIR)
+		if b, err := k.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL, 0); err != nil || len(b) == 0 {
+			t.Errorf("NET_RT_IFLISTL: %d bytes, %v", len(b), err)
+		}
+	})
+}
+
+// linkState reads an interface's ifi_link_state from NET_RT_IFLISTL.
+func linkState(t *testing.T, k sys.Sys, index int) uint8 {
+	t.Helper()
+	b, err := k.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(b) >= 4 {
+		size := int(binary.NativeEndian.Uint16(b))
+		var m abi.IfMsghdrl
+		if b[3] == abi.RTM_IFINFO {
+			if _, err := binary.Decode(b, binary.NativeEndian, &m); err != nil {
+				t.Fatal(err)
+			}
+			if int(m.Index) == index {
+				return m.Data.Link_state
+			}
+		}
+		b = b[size:]
+	}
+	t.Fatalf("no interface of index %d listed", index)
+	return 0
+}
+
+// bridgeAndTap clones a bridge and a tap, with if_bridge there.
+func bridgeAndTap(t *testing.T, k sys.Sys) (n *ifnet.Net, bridge, tap string) {
+	t.Helper()
+	loadBridge(t, k)
+	n = ifnetOf(t, k)
+	return n, clone(t, n, "bridge"), clone(t, n, "tap")
+}
+
+// TestBridgeLinkState: a bridge without members has link state UNKNOWN
+// (bridge_linkcheck), as a new one has; with a member whose link is down
+// it is DOWN, with one up it is UP.
+func TestBridgeLinkState(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		n, b, tap := bridgeAndTap(t, k)
+		bi, err := n.Interface(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := linkState(t, k, bi.Index); got != abi.LINK_STATE_UNKNOWN {
+			t.Errorf("a bridge that never had a member: link state %d, want UNKNOWN", got)
+		}
+		if err := n.AddMember(b, tap); err != nil {
+			t.Fatal(err)
+		}
+		if got := linkState(t, k, bi.Index); got != abi.LINK_STATE_DOWN {
+			t.Errorf("a bridge whose member's link is down: link state %d, want DOWN", got)
+		}
+		fd := open(t, k, "/dev/"+tap, unix.O_RDWR)
+		if got := linkState(t, k, bi.Index); got != abi.LINK_STATE_UP {
+			t.Errorf("a bridge whose member's link is up: link state %d, want UP", got)
+		}
+		k.Close(fd)
+	})
+}
+
+// TestJoinPromisc: a tap joining a bridge is put into promiscuous mode
+// (bridge_ioctl_add: ifpromisc), which the routing socket announces with
+// an RTM_IFINFO carrying IFF_PROMISC; leaving it takes that back, with
+// another.
+func TestJoinPromisc(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		n, b, tap := bridgeAndTap(t, k)
+		i, err := n.Interface(tap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd, err := k.Socket(abi.PF_ROUTE, abi.SOCK_RAW, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer k.Close(fd)
+		// flags reads the routing messages up to the next RTM_IFINFO
+		// about the tap, and gives its flags.
+		flags := func() int32 {
+			t.Helper()
+			buf := make([]byte, 2048)
+			for {
+				n, err := k.Read(fd, buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m abi.IfMsghdr
+				if n >= int(unsafe.Sizeof(m)) && buf[3] == abi.RTM_IFINFO {
+					binary.Decode(buf[:n], binary.NativeEndian, &m)
+					if int(m.Index) == i.Index {
+						return m.Flags
+					}
+				}
+			}
+		}
+		if err := n.AddMember(b, tap); err != nil {
+			t.Fatal(err)
+		}
+		if f := flags(); f&abi.IFF_PROMISC == 0 {
+			t.Errorf("RTM_IFINFO after BRDGADD: flags %#x, want IFF_PROMISC", f)
+		}
+		if err := n.DeleteMember(b, tap); err != nil {
+			t.Fatal(err)
+		}
+		if f := flags(); f&abi.IFF_PROMISC != 0 {
+			t.Errorf("RTM_IFINFO after BRDGDEL: flags %#x, want no IFF_PROMISC", f)
+		}
+	})
 }

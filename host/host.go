@@ -6,9 +6,10 @@
 // FreeBSD implementations live in vmmapi/, kmod/, ppt/, ifnet/, launch/ and
 // procs/; the simulated host (sim/) runs them over its model of the kernel
 // where they take one, and implements the rest itself. Errors returned
-// through these interfaces wrap a
-// syscall.Errno carrying FreeBSD's semantics, so callers decide with
-// errors.Is(err, unix.EEXIST) and friends.
+// through these interfaces wrap the kernel's errno: a syscall.Errno, or on
+// the model an abi.Errno, which matches the syscall.Errno of its name. So
+// callers decide with errors.Is(err, unix.EEXIST) and friends, and
+// errors.As(err, &errno) with a syscall.Errno works on both.
 package host
 
 import (

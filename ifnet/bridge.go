@@ -176,9 +176,13 @@ func create(n host.Net, kind, journal string, all []host.Interface, created *[]s
 
 // Reclaim destroys the interfaces wifibox created that nothing uses: those
 // it marked (Mark) or noted in the journal, if a bridge other than the
-// named one (one not renamed yet), or a tap that is a member of no bridge
-// and not in inUse (a tap not added yet, or released). The bridge and its
-// members are left to Setup and Teardown. It gives the names destroyed;
+// named one (one not renamed yet), or a tap that is a member of no bridge,
+// not in inUse (a tap not added yet, or released) and not open. A tap
+// whose link is up is open: a running bhyve's, which `service netif
+// stop` released from its bridge, and which its VM manager puts back.
+// Destroying it would not fail but wait in the kernel until bhyve exits
+// (tun_destroy in sys/net/if_tuntap.c), with the command's lock held. The
+// bridge and its members are left to Setup and Teardown. It gives the names destroyed;
 // it goes on after a failure and returns every one. The journal is
 // emptied once all is done.
 func Reclaim(n host.Net, bridge, journal string, inUse ...string) (destroyed []string, err error) {
@@ -210,7 +214,7 @@ func reclaim(n host.Net, bridge, journal string, all []host.Interface, inUse []s
 				members[m] = true
 			}
 		}
-		if i.Name != bridge && !slices.Contains(inUse, i.Name) {
+		if i.Name != bridge && !slices.Contains(inUse, i.Name) && !(i.Kind == KindTap && i.LinkUp) {
 			candidates = append(candidates, i)
 		}
 	}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/ifnet"
@@ -60,7 +62,7 @@ func TestSetupOn15(t *testing.T) {
 	// The order Setup used before: up, then add.
 	tap := h.create(t, "tap")
 	must(t, h.net.SetUp(tap))
-	if err := h.net.AddMember("wifibox0", tap); !errors.Is(err, abi.EINVAL) {
+	if err := h.net.AddMember("wifibox0", tap); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("adding a tap that is up on 15.0: %v, want EINVAL", err)
 	}
 	// 14.3 lets it in.
@@ -185,7 +187,7 @@ func TestSetupWithoutBridgeModule(t *testing.T) {
 		return nil
 	}
 	_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
-	if !errors.Is(err, abi.EINVAL) || !strings.Contains(err.Error(), "SIOCIFCREATE2") || !strings.Contains(err.Error(), "if_bridge is not loaded") {
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "SIOCIFCREATE2") || !strings.Contains(err.Error(), "if_bridge is not loaded") {
 		t.Errorf("Setup without the bridge cloner: %v", err)
 	}
 }
@@ -307,14 +309,14 @@ func TestSetupUndoFails(t *testing.T) {
 			t.Errorf("Setup = %v, want it to mention %q", err, want)
 		}
 	}
-	if !errors.Is(err, abi.EPERM) {
+	if !errors.Is(err, unix.EPERM) {
 		t.Errorf("Setup = %v, want EPERM", err)
 	}
 }
 
 func TestTap(t *testing.T) {
 	h := newTestHost(t)
-	if _, err := ifnet.Tap(h.net, "wifibox0"); !errors.Is(err, abi.ENXIO) {
+	if _, err := ifnet.Tap(h.net, "wifibox0"); !errors.Is(err, unix.ENXIO) {
 		t.Errorf("Tap without a bridge: %v, want ENXIO", err)
 	}
 	h = setUpHost(t, true, "em0")
@@ -394,11 +396,77 @@ func TestTeardownGoesOn(t *testing.T) {
 		return nil
 	}
 	_, err := ifnet.Teardown(h.net, "wifibox0", h.journal())
-	if !errors.Is(err, abi.EPERM) || !strings.Contains(err.Error(), "BRDGDEL") {
+	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "BRDGDEL") {
 		t.Errorf("Teardown = %v, want the BRDGDEL failure", err)
 	}
 	h.sys.fail = nil
 	if diff := cmp.Diff([]string{"em0", "lo0"}, h.names(t)); diff != "" {
 		t.Errorf("interfaces (-want +got):\n%s", diff)
+	}
+}
+
+// TestSetupLeavesHeldTap: right after `service netif stop` destroyed
+// wifibox0, the running guest's tap is marked and in no bridge, but its
+// bhyve holds it open. A start's Setup must not reclaim it: destroying it
+// would wait in the kernel until bhyve exits (tun_destroy), with the
+// command's lock held. The guest's VM manager puts it back (Repair).
+func TestSetupLeavesHeldTap(t *testing.T) {
+	h := newTestHost(t)
+	tap, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+	must(t, err)
+	closeTap := h.holdTap(t, tap)
+	defer closeTap()
+	must(t, h.net.DestroyInterface("wifibox0"))
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Setup still running after 30 s: it waits on the destroy of %s, which its bhyve holds", tap)
+	}
+	if i, err := h.net.Interface(tap); err != nil || !i.LinkUp {
+		t.Errorf("the guest's tap after Setup: %+v, %v; want it kept, open", i, err)
+	}
+	destroyed, err := ifnet.Reclaim(h.net, "wifibox0", h.journal())
+	if err != nil || destroyed != nil {
+		t.Errorf("Reclaim = %v, %v; want nothing destroyed", destroyed, err)
+	}
+	if _, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal()); err != nil {
+		t.Errorf("Repair after Setup: %v", err)
+	}
+}
+
+// TestRepairOn15: after `service netif stop` the guest's tap, which came
+// up once and so has its IPv6 link-local address, cannot join wifibox0
+// again on 15.0 (member_ifaddrs): Repair says ErrTapGone, so the guest
+// starts again on a new tap, and leaves no bridge of its own behind. On
+// 14.3 it joins again.
+func TestRepairOn15(t *testing.T) {
+	for _, rel := range []string{"1403000", "1500068"} {
+		t.Run(rel, func(t *testing.T) {
+			h := newTestHost(t, "osreldate="+rel)
+			tap, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+			must(t, err)
+			defer h.holdTap(t, tap)()
+			must(t, h.net.SetDown(tap))
+			must(t, h.net.DestroyInterface("wifibox0"))
+			done, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal())
+			if rel == "1403000" {
+				if err != nil || len(done) == 0 {
+					t.Errorf("Repair on 14.3 = %q, %v; want the tap back in a new wifibox0", done, err)
+				}
+				return
+			}
+			if !errors.Is(err, ifnet.ErrTapGone) || !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "member_ifaddrs") {
+				t.Errorf("Repair on 15.0 = %q, %v; want ErrTapGone naming member_ifaddrs", done, err)
+			}
+			if _, err := h.net.Interface("wifibox0"); !errors.Is(err, unix.ENXIO) {
+				t.Errorf("wifibox0 after the failed repair: %v, want it undone (ENXIO)", err)
+			}
+		})
 	}
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/wifibox/wifibox/sys"
 )
 
-var errInvalidName = fmt.Errorf("an interface name has 1 to %d bytes and no NUL: %w", abi.IFNAMSIZ-1, abi.EINVAL)
+var errInvalidName = fmt.Errorf("an interface name has 1 to %d bytes and no NUL: %w", abi.IFNAMSIZ-1, unix.EINVAL)
 
 // Net is the FreeBSD implementation of host.Net.
 type Net struct {
@@ -166,7 +166,7 @@ func (n *Net) Description(name string) (string, error) {
 		req.Length, req.Buffer = size, unsafe.Pointer(&buf[0])
 		err := n.ioctl(abi.SIOCGIFDESCR, unsafe.Pointer(&req))
 		switch {
-		case errors.Is(err, abi.ENOMSG):
+		case errors.Is(err, unix.ENOMSG):
 			return "", nil
 		case err != nil:
 			return "", fmt.Errorf("read the description of interface %s: SIOCGIFDESCR: %w", name, err)
@@ -267,7 +267,7 @@ func (n *Net) WaitLinkDown(name string, timeout time.Duration) error {
 			if i, err := n.Interface(name); err != nil || !i.LinkUp {
 				return err
 			}
-			return fmt.Errorf("the link of %s is still up after %v: another process has it open, a bhyve still running? %w", name, timeout, abi.EBUSY)
+			return fmt.Errorf("the link of %s is still up after %v: another process has it open, a bhyve still running? %w", name, timeout, unix.EBUSY)
 		}
 		if err != nil {
 			return fmt.Errorf("wait for the link of %s to go down: %w", name, err)
@@ -328,7 +328,7 @@ func (n *Net) Interface(name string) (host.Interface, error) {
 
 // errNoInterface is the error for an interface that does not exist.
 func errNoInterface(name string) error {
-	return fmt.Errorf("interface %s: %w", name, abi.ENXIO)
+	return fmt.Errorf("interface %s: %w", name, unix.ENXIO)
 }
 
 // Interfaces lists every interface from the NET_RT_IFLISTL sysctl: its
@@ -344,7 +344,7 @@ func Interfaces(s sys.Sys) ([]host.Interface, error) {
 	var err error
 	for {
 		b, err = s.Sysctl("net.routetable", 0, 0, abi.NET_RT_IFLISTL, 0)
-		if !errors.Is(err, abi.ENOMEM) {
+		if !errors.Is(err, unix.ENOMEM) {
 			break
 		}
 	}
@@ -397,14 +397,14 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 	if hdr.Addrs&(abi.RTA_IFP<<1-1) != abi.RTA_IFP {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: addresses %#x, want the interface's alone first", hdr.Addrs)
 	}
-	var sdl abi.SockaddrDl
+	var sdl abi.RawSockaddrDatalink
 	addr := msg[hdr.Len:]
 	if _, err := binary.Decode(addr, binary.NativeEndian, &sdl); err != nil {
 		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl: %w", err)
 	}
-	end := int(unsafe.Sizeof(sdl)) + int(sdl.NLen)
+	end := int(unsafe.Sizeof(sdl)) + int(sdl.Nlen)
 	if sdl.Family != abi.AF_LINK || end > int(sdl.Len) || end > len(addr) {
-		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl of family %d, length %d with a name of %d bytes", sdl.Family, sdl.Len, sdl.NLen)
+		return host.Interface{}, fmt.Errorf("RTM_IFINFO message: sockaddr_dl of family %d, length %d with a name of %d bytes", sdl.Family, sdl.Len, sdl.Nlen)
 	}
 	name := string(addr[unsafe.Sizeof(sdl):end])
 	return host.Interface{
@@ -412,7 +412,7 @@ func parseIfinfo(msg []byte) (host.Interface, error) {
 		Index:  int(hdr.Index),
 		Kind:   kind(hdr.Data.Type, name),
 		Up:     hdr.Flags&abi.IFF_UP != 0,
-		LinkUp: hdr.Data.LinkState == abi.LINK_STATE_UP,
+		LinkUp: hdr.Data.Link_state == abi.LINK_STATE_UP,
 	}, nil
 }
 

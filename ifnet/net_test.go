@@ -106,6 +106,17 @@ func (h *testHost) create(t *testing.T, kind string) string {
 	return name
 }
 
+// holdTap opens /dev/TAP as bhyve does, from another process's view of
+// the kernel: its link comes up. The returned func closes it.
+func (h *testHost) holdTap(t *testing.T, tap string) func() {
+	t.Helper()
+	bhyve, err := sim.NewKernel(h.dir)
+	must(t, err)
+	fd, err := bhyve.Open("/dev/"+tap, unix.O_RDWR)
+	must(t, err)
+	return func() { must(t, bhyve.Close(fd)) }
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -143,18 +154,18 @@ func TestErrors(t *testing.T) {
 		want error
 		text string
 	}{
-		{"create with no cloner", func() error { _, err := n.CreateInterface("wlan"); return err }(), abi.EINVAL, "create interface wlan: SIOCIFCREATE2"},
-		{"create a taken unit", func() error { _, err := n.CreateInterface("bridge0"); return err }(), abi.EEXIST, "SIOCIFCREATE2"},
-		{"rename onto a name in use", n.RenameInterface("bridge0", "em0"), abi.EEXIST, "rename interface bridge0 to em0: SIOCSIFNAME"},
-		{"rename a missing interface", n.RenameInterface("tap9", "x0"), abi.ENXIO, "SIOCSIFNAME"},
-		{"rename to a name too long", n.RenameInterface("bridge0", "abcdefghijklmnop"), abi.EINVAL, "bridge0"},
-		{"destroy a missing interface", n.DestroyInterface("tap9"), abi.ENXIO, "destroy interface tap9: SIOCIFDESTROY"},
-		{"destroy a card", n.DestroyInterface("em0"), abi.EINVAL, "SIOCIFDESTROY"},
-		{"bring up a missing interface", n.SetUp("tap9"), abi.ENXIO, "bring up interface tap9: SIOCGIFFLAGS"},
-		{"describe a missing interface", func() error { _, err := n.Interface("tap9"); return err }(), abi.ENXIO, "tap9"},
-		{"mark a missing interface", n.SetDescription("tap9", "x"), abi.ENXIO, "describe interface tap9 as \"x\": SIOCSIFDESCR"},
-		{"a description too long", n.SetDescription("bridge0", strings.Repeat("x", abi.IFDESCRSIZE)), abi.ENAMETOOLONG, "SIOCSIFDESCR"},
-		{"read a missing description", func() error { _, err := n.Description("tap9"); return err }(), abi.ENXIO, "SIOCGIFDESCR"},
+		{"create with no cloner", func() error { _, err := n.CreateInterface("wlan"); return err }(), unix.EINVAL, "create interface wlan: SIOCIFCREATE2"},
+		{"create a taken unit", func() error { _, err := n.CreateInterface("bridge0"); return err }(), unix.EEXIST, "SIOCIFCREATE2"},
+		{"rename onto a name in use", n.RenameInterface("bridge0", "em0"), unix.EEXIST, "rename interface bridge0 to em0: SIOCSIFNAME"},
+		{"rename a missing interface", n.RenameInterface("tap9", "x0"), unix.ENXIO, "SIOCSIFNAME"},
+		{"rename to a name too long", n.RenameInterface("bridge0", "abcdefghijklmnop"), unix.EINVAL, "bridge0"},
+		{"destroy a missing interface", n.DestroyInterface("tap9"), unix.ENXIO, "destroy interface tap9: SIOCIFDESTROY"},
+		{"destroy a card", n.DestroyInterface("em0"), unix.EINVAL, "SIOCIFDESTROY"},
+		{"bring up a missing interface", n.SetUp("tap9"), unix.ENXIO, "bring up interface tap9: SIOCGIFFLAGS"},
+		{"describe a missing interface", func() error { _, err := n.Interface("tap9"); return err }(), unix.ENXIO, "tap9"},
+		{"mark a missing interface", n.SetDescription("tap9", "x"), unix.ENXIO, "describe interface tap9 as \"x\": SIOCSIFDESCR"},
+		{"a description too long", n.SetDescription("bridge0", strings.Repeat("x", abi.IFDESCRSIZE)), unix.ENAMETOOLONG, "SIOCSIFDESCR"},
+		{"read a missing description", func() error { _, err := n.Description("tap9"); return err }(), unix.ENXIO, "SIOCGIFDESCR"},
 	} {
 		if !errors.Is(c.err, c.want) || c.err == nil || !strings.Contains(c.err.Error(), c.text) {
 			t.Errorf("%s: error %v, want %v mentioning %q", c.what, c.err, c.want, c.text)
@@ -218,7 +229,7 @@ func TestInterfacesRetries(t *testing.T) {
 		t.Errorf("Interfaces after ENOMEM = %v", got)
 	}
 	h.sys.fail = func(int, uint32) error { return abi.EPERM }
-	if _, err := h.net.Interfaces(); !errors.Is(err, abi.EPERM) || !strings.Contains(err.Error(), "NET_RT_IFLISTL") {
+	if _, err := h.net.Interfaces(); !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "NET_RT_IFLISTL") {
 		t.Errorf("Interfaces = %v, want EPERM from NET_RT_IFLISTL", err)
 	}
 }
@@ -246,16 +257,16 @@ func TestMembers(t *testing.T) {
 		want error
 		text string
 	}{
-		{"add a missing interface", n.AddMember("bridge0", "tap9"), abi.ENOENT, "add tap9 to bridge bridge0: SIOCSDRVSPEC BRDGADD"},
-		{"add a member again", n.AddMember("bridge0", "tap0"), abi.EEXIST, "BRDGADD"},
-		{"add another bridge's member", n.AddMember("bridge1", "tap1"), abi.EBUSY, "BRDGADD"},
-		{"add a bridge", n.AddMember("bridge0", "bridge1"), abi.EINVAL, "BRDGADD"},
-		{"add the loopback", n.AddMember("bridge0", "lo0"), abi.EINVAL, "BRDGADD"},
-		{"add to a missing bridge", n.AddMember("bridge7", "tap2"), abi.ENXIO, "BRDGADD"},
-		{"add to a tap", n.AddMember("tap2", "tap0"), abi.EINVAL, "BRDGADD"},
-		{"delete a non-member", n.DeleteMember("bridge0", "tap2"), abi.ENOENT, "remove tap2 from bridge bridge0: SIOCSDRVSPEC BRDGDEL"},
-		{"list a tap's members", func() error { _, err := n.Members("tap2"); return err }(), abi.EINVAL, "list members of bridge tap2: SIOCGDRVSPEC BRDGGIFS"},
-		{"list a missing bridge", func() error { _, err := n.Members("bridge7"); return err }(), abi.ENXIO, "BRDGGIFS"},
+		{"add a missing interface", n.AddMember("bridge0", "tap9"), unix.ENOENT, "add tap9 to bridge bridge0: SIOCSDRVSPEC BRDGADD"},
+		{"add a member again", n.AddMember("bridge0", "tap0"), unix.EEXIST, "BRDGADD"},
+		{"add another bridge's member", n.AddMember("bridge1", "tap1"), unix.EBUSY, "BRDGADD"},
+		{"add a bridge", n.AddMember("bridge0", "bridge1"), unix.EINVAL, "BRDGADD"},
+		{"add the loopback", n.AddMember("bridge0", "lo0"), unix.EINVAL, "BRDGADD"},
+		{"add to a missing bridge", n.AddMember("bridge7", "tap2"), unix.ENXIO, "BRDGADD"},
+		{"add to a tap", n.AddMember("tap2", "tap0"), unix.EINVAL, "BRDGADD"},
+		{"delete a non-member", n.DeleteMember("bridge0", "tap2"), unix.ENOENT, "remove tap2 from bridge bridge0: SIOCSDRVSPEC BRDGDEL"},
+		{"list a tap's members", func() error { _, err := n.Members("tap2"); return err }(), unix.EINVAL, "list members of bridge tap2: SIOCGDRVSPEC BRDGGIFS"},
+		{"list a missing bridge", func() error { _, err := n.Members("bridge7"); return err }(), unix.ENXIO, "BRDGGIFS"},
 	} {
 		if !errors.Is(c.err, c.want) || c.err == nil || !strings.Contains(c.err.Error(), c.text) {
 			t.Errorf("%s: error %v, want %v mentioning %q", c.what, c.err, c.want, c.text)
@@ -291,7 +302,7 @@ func TestModelInsists(t *testing.T) {
 		{"a command past the table", abi.SIOCSDRVSPEC, abi.Ifdrv{Cmd: 200, Len: uint64(unsafe.Sizeof(req)), Data: unsafe.Pointer(&req)}},
 	} {
 		copy(c.d.Name[:], "bridge0")
-		if err := k.Ioctl(fd, c.req, unsafe.Pointer(&c.d)); !errors.Is(err, abi.EINVAL) {
+		if err := k.Ioctl(fd, c.req, unsafe.Pointer(&c.d)); !errors.Is(err, unix.EINVAL) {
 			t.Errorf("%s: %v, want EINVAL", c.what, err)
 		}
 	}
@@ -312,7 +323,7 @@ func TestWaitLinkDown(t *testing.T) {
 	fd, err := bhyve.Open("/dev/"+tap, unix.O_RDWR)
 	must(t, err)
 	err = h.net.WaitLinkDown(tap, 10*time.Millisecond)
-	if !errors.Is(err, abi.EBUSY) || !strings.Contains(err.Error(), "another process has it open") {
+	if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), "another process has it open") {
 		t.Errorf("WaitLinkDown of a tap held open = %v, want EBUSY saying why", err)
 	}
 	done := make(chan error, 1)
@@ -325,7 +336,7 @@ func TestWaitLinkDown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("WaitLinkDown still waiting 30 s after the tap was closed")
 	}
-	if err := h.net.WaitLinkDown("tap9", time.Hour); !errors.Is(err, abi.ENXIO) {
+	if err := h.net.WaitLinkDown("tap9", time.Hour); !errors.Is(err, unix.ENXIO) {
 		t.Errorf("WaitLinkDown of a missing tap = %v, want ENXIO", err)
 	}
 }

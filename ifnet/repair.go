@@ -25,6 +25,14 @@ var ErrTapGone = errors.New("the guest's tap is gone")
 // brings a tap that is down while its bhyve holds it up again, the tap
 // joining before it comes up as Setup does. A bridge that is there but down is left down: that is what
 // the administrator asked of netif. A missing tap is ErrTapGone.
+//
+// On FreeBSD 15.0 the tap cannot join again: it came up once, so it has
+// its IPv6 link-local address (in6_if_up), which neither going down nor
+// leaving the bridge removes, and BRDGADD refuses a member with an
+// address (EINVAL) unless net.link.bridge.member_ifaddrs=1. wifibox
+// makes no address calls, so the repair does not clear it: that refusal
+// is ErrTapGone too, and the guest starts again on a new tap, which joins
+// before it comes up and so never has one.
 func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) {
 	all, err := n.Interfaces()
 	if err != nil {
@@ -47,7 +55,7 @@ func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) 
 			return nil, undo(n, created, err)
 		}
 		if err := n.AddMember(bridge, tap); err != nil {
-			return nil, undo(n, created, err)
+			return nil, undo(n, created, rejoin(tap, err))
 		}
 		if err := forget(journal); err != nil {
 			return nil, err
@@ -57,7 +65,7 @@ func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) 
 		return nil, err
 	case !slices.ContainsFunc(members, func(m host.Interface) bool { return m.Name == tap }):
 		if err := n.AddMember(bridge, tap); err != nil {
-			return nil, err
+			return nil, rejoin(tap, err)
 		}
 		done = append(done, fmt.Sprintf("%s was no member of %s: added it again", tap, bridge))
 	}
@@ -68,4 +76,13 @@ func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) 
 		done = append(done, fmt.Sprintf("%s was down, so the guest's frames were dropped: brought it up again", tap))
 	}
 	return done, nil
+}
+
+// rejoin words a tap's refusal back into its bridge: EINVAL (15.0's
+// member_ifaddrs) makes it ErrTapGone.
+func rejoin(tap string, err error) error {
+	if errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("%s cannot join again, it has an address (FreeBSD 15.0, net.link.bridge.member_ifaddrs=0): %w: %w", tap, ErrTapGone, err)
+	}
+	return err
 }

@@ -5,7 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/wifibox/wifibox/abi"
+	"golang.org/x/sys/unix"
+
 	"github.com/wifibox/wifibox/host"
 )
 
@@ -101,5 +102,5 @@ func DriverModule(k host.Kernel, driver string) (name, file string, err error) {
 		}
 	}
 	return "", "", fmt.Errorf("find the kernel module of driver %s: no loaded file provides it (modules pci/%s and pci/if_%s_pci, file if_%s.ko): %w",
-		driver, driver, driver, driver, abi.ENOENT)
+		driver, driver, driver, driver, unix.ENOENT)
 }

@@ -62,9 +62,9 @@ func (k *Kernel) Unload(module string) error {
 	case err != nil:
 		return fmt.Errorf("unload kernel module %s: %w", module, err)
 	case fileid == 0:
-		return fmt.Errorf("unload kernel module %s: %w (the module is not loaded)", module, abi.ENOENT)
+		return fmt.Errorf("unload kernel module %s: %w (the module is not loaded)", module, unix.ENOENT)
 	case fileid == kernelFileID:
-		return fmt.Errorf("unload kernel module %s: %w (it is built into the kernel)", module, abi.EBUSY)
+		return fmt.Errorf("unload kernel module %s: %w (it is built into the kernel)", module, unix.EBUSY)
 	}
 	file, err := k.path(fileid)
 	if err != nil {
@@ -80,7 +80,7 @@ func (k *Kernel) Unload(module string) error {
 		return fmt.Errorf("unload kernel module %s: after kldunload %s: %w", module, file, err)
 	}
 	if after != 0 {
-		return fmt.Errorf("unload kernel module %s: kldunload %s: the module is still loaded, another loaded file depends on it: %w", module, file, abi.EBUSY)
+		return fmt.Errorf("unload kernel module %s: kldunload %s: the module is still loaded, another loaded file depends on it: %w", module, file, unix.EBUSY)
 	}
 	return nil
 }
@@ -133,7 +133,7 @@ func (k *Kernel) SysctlString(name string) (string, error) {
 // (kldfirstmod, modfnext).
 func (k *Kernel) provider(name string) (int, error) {
 	modid, err := k.sys.Modfind(name)
-	if errors.Is(err, abi.ENOENT) {
+	if errors.Is(err, unix.ENOENT) {
 		return 0, nil
 	}
 	if err != nil {
@@ -145,7 +145,7 @@ func (k *Kernel) provider(name string) (int, error) {
 			return 0, fmt.Errorf("kldnext: %w", err)
 		}
 		if fileid == 0 {
-			return 0, fmt.Errorf("no loaded file holds module %d: %w", modid, abi.ENOENT)
+			return 0, fmt.Errorf("no loaded file holds module %d: %w", modid, unix.ENOENT)
 		}
 		m, err := k.sys.Kldfirstmod(fileid)
 		for ; err == nil && m != 0; m, err = k.sys.Modfnext(m) {
@@ -161,7 +161,7 @@ func (k *Kernel) provider(name string) (int, error) {
 
 // path gives the full path of a loaded file (kldstat).
 func (k *Kernel) path(fileid int) (string, error) {
-	stat := abi.Kld_file_stat{Version: int32(abi.SizeofKldFileStat)}
+	stat := abi.KldFileStat{Version: int32(abi.SizeofKldFileStat)}
 	if err := k.sys.Kldstat(fileid, unsafe.Pointer(&stat)); err != nil {
 		return "", fmt.Errorf("kldstat %d: %w", fileid, err)
 	}
@@ -173,15 +173,15 @@ const rootHint = " (wifibox must run as root, and kern.securelevel must be 0 or 
 // loadHint tells what a kldload failure likely means for the file.
 func loadHint(file string, err error) string {
 	switch {
-	case errors.Is(err, abi.EPERM):
+	case errors.Is(err, unix.EPERM):
 		return rootHint
-	case errors.Is(err, abi.ENOENT):
+	case errors.Is(err, unix.ENOENT):
 		return " (no such file: check kern.module_path)"
-	case errors.Is(err, abi.EEXIST):
+	case errors.Is(err, unix.EEXIST):
 		return " (it, or a module in it, is loaded already)"
-	case filepath.Base(file) == "vmm.ko" && (errors.Is(err, abi.ENXIO) || errors.Is(err, abi.ENOEXEC)):
+	case filepath.Base(file) == "vmm.ko" && (errors.Is(err, unix.ENXIO) || errors.Is(err, unix.ENOEXEC)):
 		return " (vmm cannot start: enable the CPU's virtualisation, VT-x or AMD-V, in the firmware settings; inside a virtual machine, nested virtualisation must be on)"
-	case errors.Is(err, abi.ENOEXEC):
+	case errors.Is(err, unix.ENOEXEC):
 		return " (not a module for this kernel, or it failed to start: see dmesg)"
 	}
 	return ""
@@ -190,9 +190,9 @@ func loadHint(file string, err error) string {
 // unloadHint tells what a kldunload failure likely means for the module.
 func unloadHint(module string, err error) string {
 	switch {
-	case errors.Is(err, abi.EPERM):
+	case errors.Is(err, unix.EPERM):
 		return rootHint
-	case errors.Is(err, abi.EBUSY):
+	case errors.Is(err, unix.EBUSY):
 		return " (the module is in use)"
 	}
 	return ""

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
-	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/sim"
@@ -68,7 +68,7 @@ func (s *simHost) trace() []string {
 }
 
 // checkError checks that err wraps errno and says each of want.
-func checkError(t *testing.T, err error, errno abi.Errno, want ...string) {
+func checkError(t *testing.T, err error, errno unix.Errno, want ...string) {
 	t.Helper()
 	if !errors.Is(err, errno) {
 		t.Fatalf("error %v does not wrap %v", err, errno)
@@ -106,19 +106,19 @@ func TestLoadErrors(t *testing.T) {
 		name  string
 		file  string
 		setup func(s *simHost)
-		errno abi.Errno
+		errno unix.Errno
 		want  string
 	}{
 		{"loaded", "kernel/vmm.ko", func(s *simHost) { s.must(s.k.Load(s.file("kernel/vmm.ko"))) },
-			abi.EEXIST, "loaded already"},
+			unix.EEXIST, "loaded already"},
 		{"same file name elsewhere", "modules/vmm.ko", func(s *simHost) { s.file("modules/vmm.ko"); s.must(s.k.Load(s.file("kernel/vmm.ko"))) },
-			abi.EEXIST, "loaded already"},
+			unix.EEXIST, "loaded already"},
 		{"no file", "kernel/nope.ko", func(*simHost) {},
-			abi.ENOENT, "check kern.module_path"},
+			unix.ENOENT, "check kern.module_path"},
 		{"not a module", "kernel/nope.ko", func(s *simHost) { s.file("kernel/nope.ko") },
-			abi.ENOEXEC, "see dmesg"},
+			unix.ENOEXEC, "see dmesg"},
 		{"securelevel", "kernel/nmdm.ko", func(s *simHost) { s.fault("securelevel", "1") },
-			abi.EPERM, "securelevel"},
+			unix.EPERM, "securelevel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,32 +151,32 @@ func TestUnloadErrors(t *testing.T) {
 		name   string
 		module string
 		setup  func(s *simHost)
-		errno  abi.Errno
+		errno  unix.Errno
 		want   []string
 	}{
 		{name: "absent", module: "vmm", setup: func(*simHost) {},
-			errno: abi.ENOENT, want: []string{"unload kernel module vmm: ", "not loaded"}},
+			errno: unix.ENOENT, want: []string{"unload kernel module vmm: ", "not loaded"}},
 		{name: "built in", module: "if_tuntap", setup: func(*simHost) {},
-			errno: abi.EBUSY, want: []string{"unload kernel module if_tuntap: ", "built into the kernel"}},
+			errno: unix.EBUSY, want: []string{"unload kernel module if_tuntap: ", "built into the kernel"}},
 		{name: "vmm with a VM", module: "vmm",
 			setup: func(s *simHost) {
 				s.must(s.k.Load(s.file("kernel/vmm.ko")))
 				s.must(s.h.VMs.CreateVM("other"))
 			},
-			errno: abi.EBUSY,
+			errno: unix.EBUSY,
 			want:  []string{"unload kernel module vmm: kldunload " + "/", "vmm.ko: ", "the module is in use"}},
 		{name: "vmm busy", module: "vmm",
 			setup: func(s *simHost) {
 				s.must(s.k.Load(s.file("kernel/vmm.ko")))
 				s.fault("vmm_busy", "yes")
 			},
-			errno: abi.EBUSY, want: []string{"the module is in use"}},
+			errno: unix.EBUSY, want: []string{"the module is in use"}},
 		{name: "securelevel", module: "nmdm",
 			setup: func(s *simHost) {
 				s.must(s.k.Load(s.file("kernel/nmdm.ko")))
 				s.fault("securelevel", "2")
 			},
-			errno: abi.EPERM, want: []string{"kldunload ", "nmdm.ko: ", "securelevel"}},
+			errno: unix.EPERM, want: []string{"kldunload ", "nmdm.ko: ", "securelevel"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,7 +198,7 @@ func TestSysctl(t *testing.T) {
 	}
 	// A sysctl of a module not loaded is missing, told apart from a zero.
 	_, err = s.k.SysctlInt("hw.vmm.maxcpu")
-	checkError(t, err, abi.ENOENT, "read sysctl hw.vmm.maxcpu")
+	checkError(t, err, unix.ENOENT, "read sysctl hw.vmm.maxcpu")
 	s.must(s.k.Load(s.file("kernel/vmm.ko")))
 	for name, want := range map[string]int64{"hw.vmm.maxcpu": 16, "hw.vmm.iommu.enable": 1, "hw.vmm.amdvi.enable": 0, "hw.vmm.ppt.devices": 0} {
 		if got, err := s.k.SysctlInt(name); err != nil || got != want {
@@ -206,7 +206,7 @@ func TestSysctl(t *testing.T) {
 		}
 	}
 	_, err = s.k.SysctlString("kern.nope")
-	checkError(t, err, abi.ENOENT)
+	checkError(t, err, unix.ENOENT)
 	if _, err := s.k.SysctlInt("kern.module_path"); err == nil || !strings.Contains(err.Error(), "is no integer") {
 		t.Errorf("SysctlInt of a string: %v", err)
 	}
@@ -282,7 +282,7 @@ func TestEnsureCannotReplace(t *testing.T) {
 	s.must(s.k.Load(s.file("modules/vmm.ko")))
 	s.fault("vmm_busy", "yes")
 	_, loaded, err := kmod.Ensure(s.k, "vmm", s.file("kernel/vmm.ko"), true)
-	if loaded || !errors.Is(err, abi.EBUSY) {
+	if loaded || !errors.Is(err, unix.EBUSY) {
 		t.Fatalf("Ensure = %v, %v; want an error wrapping EBUSY", loaded, err)
 	}
 	want := "vmm.ko is loaded from a different location (" + s.file("modules/vmm.ko") + ", expected " + s.file("kernel/vmm.ko") + "), but cannot be replaced: "
@@ -297,7 +297,7 @@ func TestEnsureReplacementFails(t *testing.T) {
 	other := s.file("modules/vmm.ko")
 	s.must(s.k.Load(other))
 	_, loaded, err := kmod.Ensure(s.k, "vmm", filepath.Join(s.dir, "boot/missing/vmm.ko"), true)
-	if loaded || !errors.Is(err, abi.ENOENT) || !strings.Contains(err.Error(), "vmm.ko from "+other+" is loaded again") {
+	if loaded || !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "vmm.ko from "+other+" is loaded again") {
 		t.Errorf("Ensure = %v, %v; want an error wrapping ENOENT that says vmm is back", loaded, err)
 	}
 	if got, _ := s.k.Module("vmm"); got.File != other {
@@ -331,5 +331,5 @@ func TestDriverModule(t *testing.T) {
 		}
 	}
 	_, _, err = kmod.DriverModule(s.k, "nvme")
-	checkError(t, err, abi.ENOENT, "driver nvme", "pci/nvme", "if_nvme.ko")
+	checkError(t, err, unix.ENOENT, "driver nvme", "pci/nvme", "if_nvme.ko")
 }

@@ -13,6 +13,7 @@ package legacy
 import (
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -85,11 +86,26 @@ func Find(p host.Procs, ours int) (Guest, error) {
 			g.Managers = append(g.Managers, proc.PID)
 		case relayTitle.MatchString(proc.Title):
 			g.Relays = append(g.Relays, proc.PID)
-		case proc.Title == bhyveTitle && (ours == 0 || proc.PPID != ours):
+		case isBhyve(proc.Title) && (ours == 0 || proc.PPID != ours):
 			g.Bhyves = append(g.Bhyves, proc.PID)
 		}
 	}
 	return g, nil
+}
+
+// isBhyve tells whether a title is the guest's bhyve: `bhyve: wifibox`,
+// or, before bhyve titles itself, its command line, the program bhyve
+// with the VM's name last, as the shell implementation runs it
+// (`${BHYVE} ${_bhyve_args}`, WIFIBOX_VM last). bhyve 14 calls
+// setproctitle only after it has set up its devices and started its
+// vCPUs (usr.sbin/bhyve/bhyverun.c main), so a bhyve still initialising
+// has no title yet.
+func isBhyve(title string) bool {
+	if title == bhyveTitle {
+		return true
+	}
+	args := strings.Fields(title)
+	return len(args) > 1 && path.Base(args[0]) == "bhyve" && args[len(args)-1] == bhyve.VMName
 }
 
 // Stopper stops the shell implementation's processes.

@@ -265,6 +265,9 @@ type guest struct {
 // when a later step fails. The first run destroys a VM left over from an
 // earlier manager; a later one runs the guest again in the VM it kept.
 func (m *manager) launch(first bool) (Plan, *guest, error) {
+	if !first {
+		m.replaceGoneTap()
+	}
 	plan, err := Prepare(m.h)
 	if err != nil {
 		return plan, nil, err

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -60,6 +61,24 @@ func (m *manager) watchNet(tap string) (stop func()) {
 	}
 }
 
+// replaceGoneTap gives wifibox0 a new tap before the guest runs again
+// when it has none: a tap destroyed while bhyve held it (ifconfig tap0
+// destroy) goes only once bhyve has exited (tun_destroy in
+// sys/net/if_tuntap.c waits for its close), when no network watch runs.
+func (m *manager) replaceGoneTap() {
+	if tap, err := ifnet.Tap(m.h.Net, Bridge); err != nil || tap != "" {
+		return
+	}
+	_, gone := m.h.Net.Interface(Bridge)
+	tap, _, err := ifnet.Setup(m.h.Net, Bridge, NetifJournal(m.h.Paths.RunDir))
+	m.configureCreated(gone)
+	if err != nil {
+		m.log.Errorf("VM manager: %s has no tap, and a new one could not be made: %v", Bridge, err)
+		return
+	}
+	m.log.Warnf("VM manager: network repair: %s had no tap: the guest starts again on %s", Bridge, tap)
+}
+
 // Configure has wifibox0, which wifibox has just created, configured as
 // rc.conf says (host.Launcher.Configure), and logs what came of it.
 func Configure(h *host.Host, log *logrus.Logger) {
@@ -75,6 +94,15 @@ func Configure(h *host.Host, log *logrus.Logger) {
 	}
 }
 
+// configureCreated configures wifibox0 (Configure) when it is there now
+// and was not (gone, the error of looking it up before): a repair
+// created it.
+func (m *manager) configureCreated(gone error) {
+	if _, now := m.h.Net.Interface(Bridge); gone != nil && now == nil {
+		Configure(m.h, m.log)
+	}
+}
+
 // repairNet puts the guest's network back in order, logs what it did and
 // keeps it for status. It tells whether the guest is being reset for a new
 // tap, which ends the watch.
@@ -82,18 +110,18 @@ func (m *manager) repairNet(tap string) (reset bool) {
 	journal := NetifJournal(m.h.Paths.RunDir)
 	_, gone := m.h.Net.Interface(Bridge)
 	done, err := ifnet.Repair(m.h.Net, Bridge, tap, journal)
-	if _, now := m.h.Net.Interface(Bridge); gone != nil && now == nil {
-		Configure(m.h, m.log)
-	}
 	if errors.Is(err, ifnet.ErrTapGone) {
 		newTap, _, serr := ifnet.Setup(m.h.Net, Bridge, journal)
+		m.configureCreated(gone)
 		if serr != nil {
 			m.log.Errorf("VM manager: %s is gone, and a new tap could not be made: %v", tap, serr)
 			return false
 		}
-		done = append(done, tap+" was gone: the guest is reset and started again on "+newTap)
+		done = append(done, fmt.Sprintf("%v: the guest is reset and started again on %s", err, newTap))
 		err = m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendReset)
 		reset = err == nil
+	} else {
+		m.configureCreated(gone)
 	}
 	for _, what := range done {
 		m.log.Warnf("VM manager: network repair: %s", what)

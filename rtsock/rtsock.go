@@ -75,9 +75,14 @@ func Open(s sys.Sys) (*Socket, error) {
 
 // Next reads messages until one about an interface comes, and gives it.
 // It blocks meanwhile; Close from another goroutine makes it return
-// ErrClosed.
+// ErrClosed. Whether the socket was closed is checked before each read
+// too: a Close between two reads has released the descriptor, whose
+// number the next open may take.
 func (r *Socket) Next() (Event, error) {
 	for {
+		if r.closed.Load() {
+			return Event{}, ErrClosed
+		}
 		n, err := r.s.Read(r.fd, r.buf)
 		if r.closed.Load() {
 			return Event{}, ErrClosed
@@ -119,17 +124,17 @@ func Parse(msg []byte) (Event, bool, error) {
 		if err := decode(msg, &m, "RTM_IFINFO"); err != nil {
 			return Event{}, false, err
 		}
-		if int(m.MsgLen) != len(msg) || m.Version != abi.RTM_VERSION {
-			return Event{}, false, fmt.Errorf("RTM_IFINFO message of version %d, length %d in %d bytes (want version %d, the bytes read)", m.Version, m.MsgLen, len(msg), abi.RTM_VERSION)
+		if int(m.Msglen) != len(msg) || m.Version != abi.RTM_VERSION {
+			return Event{}, false, fmt.Errorf("RTM_IFINFO message of version %d, length %d in %d bytes (want version %d, the bytes read)", m.Version, m.Msglen, len(msg), abi.RTM_VERSION)
 		}
-		return Event{Kind: Info, Index: int(m.Index), LinkUp: m.Data.LinkState == abi.LINK_STATE_UP, Up: m.Flags&abi.IFF_UP != 0}, true, nil
+		return Event{Kind: Info, Index: int(m.Index), LinkUp: m.Data.Link_state == abi.LINK_STATE_UP, Up: m.Flags&abi.IFF_UP != 0}, true, nil
 	case abi.RTM_IFANNOUNCE:
-		var m abi.IfAnnouncemsghdr
+		var m abi.IfAnnounceMsghdr
 		if err := decode(msg, &m, "RTM_IFANNOUNCE"); err != nil {
 			return Event{}, false, err
 		}
-		if int(m.MsgLen) != len(msg) || m.Version != abi.RTM_VERSION || m.What > abi.IFAN_DEPARTURE {
-			return Event{}, false, fmt.Errorf("RTM_IFANNOUNCE message of version %d, length %d in %d bytes, what %d", m.Version, m.MsgLen, len(msg), m.What)
+		if int(m.Msglen) != len(msg) || m.Version != abi.RTM_VERSION || m.What > abi.IFAN_DEPARTURE {
+			return Event{}, false, fmt.Errorf("RTM_IFANNOUNCE message of version %d, length %d in %d bytes, what %d", m.Version, m.Msglen, len(msg), m.What)
 		}
 		kind := Arrival
 		if m.What == abi.IFAN_DEPARTURE {

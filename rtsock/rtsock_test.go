@@ -17,6 +17,7 @@ import (
 	"github.com/wifibox/wifibox/rtsock"
 	"github.com/wifibox/wifibox/sim"
 	"github.com/wifibox/wifibox/sim/simtest"
+	"github.com/wifibox/wifibox/sys"
 )
 
 // holdTap, set in the environment to DIR:TAP, makes the test binary open
@@ -223,5 +224,35 @@ func TestParse(t *testing.T) {
 		if _, _, err := rtsock.Parse(msg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// countingSys counts the reads of a routing socket.
+type countingSys struct {
+	sys.Sys
+	reads int
+}
+
+func (c *countingSys) Socket(int, int, int) (int, error) { return 7, nil }
+func (c *countingSys) Close(int) error                   { return nil }
+
+func (c *countingSys) Read(int, []byte) (int, error) {
+	c.reads++
+	return 0, nil
+}
+
+// TestNoReadAfterClose: a Next called after Close (a watch's loop, closed
+// between two of its calls) reads nothing: the descriptor is released,
+// and its number may be another file's by then.
+func TestNoReadAfterClose(t *testing.T) {
+	c := &countingSys{}
+	s, err := rtsock.Open(c)
+	must(t, err)
+	must(t, s.Close())
+	if _, err := s.Next(); !errors.Is(err, rtsock.ErrClosed) {
+		t.Errorf("Next after Close = %v, want ErrClosed", err)
+	}
+	if c.reads != 0 {
+		t.Errorf("Next after Close made %d reads, want none", c.reads)
 	}
 }

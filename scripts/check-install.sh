@@ -99,6 +99,12 @@ fi
 # A second install over the first replaces the read-only files.
 make -s install BUILDDIR="$tmp/build" DESTDIR="$tmp/gnu" >/dev/null || fail "make install over an installation"
 
+step "make on FreeBSD builds the release: nosim, no cgo"
+for mk in make bmake; do
+	$mk -n OS=FreeBSD | grep -q '^env CGO_ENABLED=0 go build -tags nosim ' ||
+		fail "$mk on FreeBSD does not build the release (-tags nosim, CGO_ENABLED=0)"
+done
+
 step "make install PREFIX=/opt/wb installs a program built for /opt/wb, or refuses"
 # The program's paths are fixed when it is built: an install under
 # another PREFIX refuses the program built for /usr/local, saying how to

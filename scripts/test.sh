@@ -65,3 +65,13 @@ sh scripts/check-install.sh
 
 step go test
 go test -count=1 ./...
+
+# The race detector over the packages whose tests run in-process (the
+# state machines, the seam and its model's conformance, the relay): not
+# over cmd/wifibox, sim and console, whose tests spend their time in the
+# wifibox, bhyve and guest processes they start, where -race would only
+# slow them.
+step "go test -race (in-process packages)"
+go test -race -count=1 ./abi ./bhyve ./config ./conformance ./doctor ./failure \
+	./ifnet ./internal/... ./kmod ./launch ./legacy ./lifecycle ./logging \
+	./logview ./manager ./ppt ./procs ./relay ./rtsock ./vmmapi

@@ -342,7 +342,7 @@ func (k *Kernel) Kldnext(fileid int) (int, error) {
 // pathname), ENOENT for no such file.
 func (k *Kernel) Kldstat(fileid int, stat unsafe.Pointer) error {
 	return k.s.syscall("kldstat", query, func(t *txn) error {
-		s := (*abi.Kld_file_stat)(stat)
+		s := (*abi.KldFileStat)(stat)
 		version := int(s.Version)
 		if version != abi.SizeofKldFileStat && version != abi.SizeofKldFileStat1 {
 			return abi.EINVAL

@@ -48,6 +48,12 @@ type ifnet struct {
 	// Opener is the process holding a tap's /dev/tapN open; its link is
 	// up meanwhile (tunopen and tunclose in if_tuntap.c).
 	Opener int `json:"opener,omitempty"`
+	// Dying is the process destroying a tap that is open, which waits in
+	// tun_destroy for the close (TUN_DYING); 0 for none.
+	Dying int `json:"dying,omitempty"`
+	// Promisc: IFF_PROMISC, set while the interface is a bridge member
+	// (bridge_ioctl_add: ifpromisc(ifs, 1); bridge_delete_member: 0).
+	Promisc bool `json:"promisc,omitempty"`
 }
 
 // ifType gives the interface's IFT_* type.
@@ -72,6 +78,9 @@ func (i *ifnet) flags() uint32 {
 	if i.Up {
 		f |= abi.IFF_UP
 	}
+	if i.Promisc {
+		f |= abi.IFF_PROMISC
+	}
 	if (i.Kind == "tap" && i.Opener != 0) || (i.Kind != "tap" && i.Up) {
 		f |= abi.IFF_DRV_RUNNING
 	}
@@ -79,8 +88,11 @@ func (i *ifnet) flags() uint32 {
 }
 
 // linkState gives ifi_link_state: a tap's link is up while its device is
-// open; a bridge's is up when a member's is (bridge_linkcheck); a network
-// card's is up; the loopback's is unknown.
+// open; a bridge's is up when a member's is, down when none is, and
+// unknown while it has no member (bridge_linkcheck sets
+// LINK_STATE_UNKNOWN for an empty member list, which is also the state a
+// new interface starts in); a network card's is up; the loopback's is
+// unknown.
 func (t *txn) linkState(i *ifnet) uint8 {
 	switch i.Kind {
 	case "tap":
@@ -89,6 +101,9 @@ func (t *txn) linkState(i *ifnet) uint8 {
 		}
 		return abi.LINK_STATE_DOWN
 	case "bridge":
+		if len(i.Members) == 0 {
+			return abi.LINK_STATE_UNKNOWN
+		}
 		for _, m := range i.Members {
 			if mi := t.iface(m); mi != nil && t.linkState(mi) == abi.LINK_STATE_UP {
 				return abi.LINK_STATE_UP
@@ -221,6 +236,15 @@ func (t *txn) freeIndex() int {
 // such interface, EINVAL when no cloner made it. A member leaves its
 // bridge and a bridge releases its members (bridge_ifdetach,
 // bridge_clone_destroy); the departure is announced (if_detach_internal).
+//
+// A tap whose device is open is not destroyed while it is: tun_destroy
+// (if_tuntap.c, freebsd-src 002829ea, as on stable/13 and stable/14) sets
+// TUN_DYING and, while tun_busy is not 0 (tunopen busies the tap until
+// tundtor, the last close), sleeps on tun_cv with cv_wait_unlock, which
+// no signal ends; newer main sleeps with cv_wait_sig, which a signal ends
+// with TUN_DYING cleared. The call returns only once the opener has
+// closed the device or exited: a bhyve that runs holds it until it exits.
+// Meanwhile the tap is still listed, and tunopen refuses it (EBUSY).
 func ifDestroy(t *txn, f *file, arg unsafe.Pointer) error {
 	req := (*abi.Ifreq)(arg)
 	name := cstring(req.Name[:])
@@ -232,17 +256,40 @@ func ifDestroy(t *txn, f *file, arg unsafe.Pointer) error {
 	if i.Cloner == "" {
 		return abi.EINVAL
 	}
+	t.reapTap(i)
+	if i.Kind == "tap" && i.Opener != 0 {
+		i.Dying = os.Getpid()
+		t.sleep = i.Opener
+		t.line += fmt.Sprintf(" (sleeps until process %d closes /dev/%s)", i.Opener, i.Name)
+		return nil
+	}
 	t.destroy(i)
 	return nil
 }
 
-// destroy detaches an interface.
+// destroy detaches an interface: a member leaves its bridge; a bridge's
+// members leave it, and drop out of promiscuous mode (announced).
 func (t *txn) destroy(i *ifnet) {
 	if b := t.bridgeOf(i.Name); b != nil {
 		b.Members = slices.DeleteFunc(b.Members, func(m string) bool { return m == i.Name })
 	}
+	for _, name := range i.Members {
+		if m := t.iface(name); m != nil {
+			t.promisc(m, false)
+		}
+	}
 	t.st.Interfaces = slices.DeleteFunc(t.st.Interfaces, func(other *ifnet) bool { return other == i })
 	t.announce(i, abi.IFAN_DEPARTURE)
+}
+
+// promisc is ifpromisc (if.c if_setflag): a change of IFF_PROMISC goes
+// through the driver's SIOCSIFFLAGS and is announced with RTM_IFINFO
+// (rt_ifmsg), the message a tap joining or leaving a bridge sends.
+func (t *txn) promisc(i *ifnet, on bool) {
+	if i.Promisc != on {
+		i.Promisc = on
+		t.ifinfo(i)
+	}
 }
 
 // ifRename is SIOCSIFNAME (ifhwioctl: copyinstr of the new name from
@@ -439,6 +486,7 @@ func bridgeAdd(t *txn, b *ifnet, arg unsafe.Pointer) error {
 		return abi.EINVAL
 	}
 	b.Members = append(b.Members, name)
+	t.promisc(m, true)
 	return nil
 }
 
@@ -452,6 +500,9 @@ func bridgeDel(t *txn, b *ifnet, arg unsafe.Pointer) error {
 		return abi.ENOENT
 	}
 	b.Members = slices.Delete(b.Members, n, n+1)
+	if m := t.iface(name); m != nil {
+		t.promisc(m, false)
+	}
 	return nil
 }
 
@@ -480,15 +531,24 @@ func bridgeGifs(t *txn, b *ifnet, arg unsafe.Pointer) error {
 	return nil
 }
 
-// sysctlRoutetable is net.routetable (rtsock.c sysctl_rtsock): the
-// components after the name are protocol, family, operation, argument and
-// an optional fib (EINVAL for another count); NET_RT_IFLISTL with argument
-// 0 lists every interface (sysctl_iflist): an if_msghdrl with the
-// interface's sockaddr_dl per interface (its addresses' RTM_NEWADDR
-// messages are left out). Other operations are unmodelled.
+// sysctlRoutetable is net.routetable (rtsock.c sysctl_rtsock, 14-era
+// d87a5f2a): the components after the name are the protocol (0), then
+// the family, the operation and its argument; NET_RT_DUMP alone takes a
+// fib after them. Fewer components are EISDIR, more ENOTDIR, so
+// NET_RT_IFLISTL takes exactly 4. NET_RT_IFLISTL with argument 0 lists
+// every interface (sysctl_iflist): an if_msghdrl with the interface's
+// sockaddr_dl per interface (its addresses' RTM_NEWADDR messages are
+// left out). Other operations are unmodelled.
 func sysctlRoutetable(t *txn, args []int) ([]byte, error) {
-	if len(args) < 4 || len(args) > 5 {
-		return nil, abi.EINVAL
+	max := 4
+	if len(args) > 2 && args[2] == abi.NET_RT_DUMP {
+		max = 5
+	}
+	switch {
+	case len(args) < 4:
+		return nil, abi.EISDIR
+	case len(args) > max:
+		return nil, abi.ENOTDIR
 	}
 	if args[2] != abi.NET_RT_IFLISTL || args[3] != 0 || args[1] != 0 {
 		return nil, abi.ENOSYS
@@ -504,11 +564,11 @@ func sysctlRoutetable(t *txn, args []int) ([]byte, error) {
 
 // ifdata fills struct if_data for an interface.
 func (t *txn) ifdata(i *ifnet) abi.IfData {
-	d := abi.IfData{Type: i.ifType(), LinkState: t.linkState(i), Mtu: 1500}
-	d.DataLen = uint16(unsafe.Sizeof(d))
+	d := abi.IfData{Type: i.ifType(), Link_state: t.linkState(i), Mtu: 1500}
+	d.Datalen = uint16(unsafe.Sizeof(d))
 	if i.Kind != "loopback" {
-		d.AddrLen = 6
-		d.HdrLen = 14
+		d.Addrlen = 6
+		d.Hdrlen = 14
 	}
 	return d
 }
@@ -520,8 +580,8 @@ func (t *txn) iflistMsg(i *ifnet) []byte {
 		Flags: int32(i.flags()), Index: uint16(i.Index), Data: d}
 	hdr.Len = uint16(unsafe.Sizeof(hdr))
 	hdr.DataOff = uint16(unsafe.Offsetof(hdr.Data))
-	sdl := sockaddrDl(i, d.AddrLen)
-	hdr.MsgLen = hdr.Len + uint16(len(sdl))
+	sdl := sockaddrDl(i, d.Addrlen)
+	hdr.Msglen = hdr.Len + uint16(len(sdl))
 	b, _ := binary.Append(nil, binary.NativeEndian, &hdr)
 	return append(b, sdl...)
 }
@@ -530,10 +590,10 @@ func (t *txn) iflistMsg(i *ifnet) []byte {
 // at least sizeof(struct sockaddr_dl) (54 bytes), in a message rounded up
 // to a long (SA_SIZE).
 func sockaddrDl(i *ifnet, alen uint8) []byte {
-	const fixed = int(unsafe.Sizeof(abi.SockaddrDl{}))
+	const fixed = int(unsafe.Sizeof(abi.RawSockaddrDatalink{}))
 	size := max(54, (fixed+len(i.Name)+int(alen)+7)&^7)
-	sdl := abi.SockaddrDl{Len: uint8(size), Family: abi.AF_LINK, Index: uint16(i.Index),
-		Type: i.ifType(), NLen: uint8(len(i.Name)), ALen: alen}
+	sdl := abi.RawSockaddrDatalink{Len: uint8(size), Family: abi.AF_LINK, Index: uint16(i.Index),
+		Type: i.ifType(), Nlen: uint8(len(i.Name)), Alen: alen}
 	b, _ := binary.Append(nil, binary.NativeEndian, &sdl)
 	b = append(b, i.Name...)
 	if alen == 6 {
@@ -564,7 +624,8 @@ func dynamicCdev(path string) (*cdev, bool) {
 // tapOpen is tunopen (if_tuntap.c, freebsd-src 002829ea): ENOENT without
 // the interface (devfs has no such node; the model serves the tap's
 // current name, which tunrename makes an alias of), EBUSY while it is
-// open (TUN_OPEN; a process that died has closed it); then
+// open (TUN_OPEN; a process that died has closed it) or being destroyed
+// (TUN_DYING, while the destroying process waits); then
 // IFF_DRV_RUNNING and the link up (if_link_state_change, which rt_ifmsg
 // announces). IFF_UP is left as it is: net.link.tap.up_on_open is 0 by
 // default.
@@ -574,7 +635,7 @@ func tapOpen(t *txn, name string) error {
 		return abi.ENOENT
 	}
 	t.reapTap(i)
-	if i.Opener != 0 {
+	if i.Opener != 0 || (i.Dying != 0 && processAlive(i.Dying)) {
 		return abi.EBUSY
 	}
 	i.Opener = os.Getpid()

@@ -32,8 +32,8 @@ func (s *system) routesPath() string { return filepath.Join(s.simDir(), "routes"
 // announce queues RTM_IFANNOUNCE for an interface that arrived or leaves
 // (rt_ifannouncemsg, called by if_attach_internal and if_detach_internal).
 func (t *txn) announce(i *ifnet, what uint16) {
-	m := abi.IfAnnouncemsghdr{Version: abi.RTM_VERSION, Type: abi.RTM_IFANNOUNCE, Index: uint16(i.Index), What: what}
-	m.MsgLen = uint16(unsafe.Sizeof(m))
+	m := abi.IfAnnounceMsghdr{Version: abi.RTM_VERSION, Type: abi.RTM_IFANNOUNCE, Index: uint16(i.Index), What: what}
+	m.Msglen = uint16(unsafe.Sizeof(m))
 	copy(m.Name[:], i.Name)
 	b, _ := binary.Append(nil, binary.NativeEndian, &m)
 	t.routes = append(t.routes, b)
@@ -44,7 +44,7 @@ func (t *txn) announce(i *ifnet, what uint16) {
 // struct if_msghdr and no address.
 func (t *txn) ifinfo(i *ifnet) {
 	m := abi.IfMsghdr{Version: abi.RTM_VERSION, Type: abi.RTM_IFINFO, Flags: int32(i.flags()), Index: uint16(i.Index), Data: t.ifdata(i)}
-	m.MsgLen = uint16(unsafe.Sizeof(m))
+	m.Msglen = uint16(unsafe.Sizeof(m))
 	b, _ := binary.Append(nil, binary.NativeEndian, &m)
 	t.routes = append(t.routes, b)
 }

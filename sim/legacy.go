@@ -342,15 +342,18 @@ func (s *system) legacyScript(ready *os.File) int {
 }
 
 // legacyBhyve is bhyve run by the script: the simulated bhyve, titled
-// `bhyve: NAME` as bhyve(8) titles itself.
+// `bhyve: NAME` as bhyve(8) titles itself, once its devices are set up:
+// bhyve 14 calls setproctitle after it has started its vCPUs
+// (usr.sbin/bhyve/bhyverun.c main); until then its title is its command
+// line.
 func (s *system) legacyBhyve(argv []string, ready *os.File) int {
 	a, err := parseBhyveArgs(argv[1:])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
 		return host.ExitError
 	}
-	setTitle("bhyve: " + a.name)
 	b := &bhyve{s: s, args: a, pid: os.Getpid(), tapOpened: func() {
+		setTitle("bhyve: " + a.name)
 		if ready != nil {
 			ready.Write([]byte("ready\n"))
 			ready.Close()

@@ -12,21 +12,23 @@ import (
 // libvmmapi is the model of FreeBSD's libvmmapi (lib/libvmmapi/vmmapi.c)
 // at vmmapi's function table, over the kernel model: vm_create, vm_open,
 // vm_suspend, vm_destroy and vm_close as the release the simulated host
-// answers as has them. Read: the 13-era copy (freebsd-src 02a6052b), the
-// 14-era one (e4656e10) and the /dev/vmmctl one of 15.0
+// answers as has them. Read: freebsd-src stable/13:lib/libvmmapi/vmmapi.c
+// (in a copy derived from stable/13, its vm_run still by vCPU number), the
+// 14-era one (freebsd-src e4656e10) and the /dev/vmmctl one of 15.0
 // (freebsd-src releng/15.0:lib/libvmmapi/vmmapi.c vm_create); see
-// doc/kernel-calls.md. Differences modelled:
+// doc/kernel-calls.md. The copy earlier readings took
+// for 13.x (freebsd-src 02a6052b) is 12-era: it lacks vm_close and its
+// vm_open destroys what it fails to open; no release wifibox supports has
+// that library. Differences modelled:
 //
-//   - vm_create: 13.x writes hw.vmm.create; 14.x first loads vmm if
-//     modfind finds none (kldload("vmm")), then writes hw.vmm.create;
-//     15.0 loads vmm likewise, opens /dev/vmmctl and asks
-//     VMMCTL_VM_CREATE (ENAMETOOLONG for a name its buffer cannot hold).
-//   - vm_open: opens /dev/vmm/NAME; 13.x calls vm_destroy when that fails,
-//     which writes hw.vmm.destroy: errno becomes that sysctl's answer
-//     (EINVAL for no such VM, ENOENT without vmm) and a VM that exists but
-//     could not be opened is destroyed; 14.x frees the context and keeps
-//     errno; 15.0 (vm_openf with no flags) opens /dev/vmmctl first.
-//   - vm_close: absent from 13.x (not found in the 13-era copy).
+//   - vm_create: 13.x and 14.x first load vmm if modfind finds none
+//     (kldload("vmm")), then write hw.vmm.create; 15.0 loads vmm
+//     likewise, opens /dev/vmmctl and asks VMMCTL_VM_CREATE
+//     (ENAMETOOLONG for a name its buffer cannot hold).
+//   - vm_open: opens /dev/vmm/NAME, and on failure frees the context and
+//     keeps open's errno (13.x, 14.x); 15.0 (vm_openf with no flags) opens
+//     /dev/vmmctl first.
+//   - vm_close: closes the descriptor and frees the context (all three).
 //
 // A context is an id into the model's table. The kernel's answers come
 // from its handlers, each under the host's lock as one system call.
@@ -56,9 +58,7 @@ func (k *Kernel) Libvmmapi() (*vmmapi.Library, error) {
 		VMDestroy:    m.destroy,
 		Errno:        func() abi.Errno { return m.errno },
 	}
-	if m.release >= 1400000 {
-		lib.VMClose = m.close
-	}
+	lib.VMClose = m.close
 	return lib, nil
 }
 
@@ -76,10 +76,8 @@ func (m *libvmmapi) fail(err error) bool {
 }
 
 func (m *libvmmapi) create(name string) int32 {
-	if m.release >= 1400000 {
-		if _, err := m.k.Modfind("vmm"); err != nil {
-			m.k.Kldload("vmm")
-		}
+	if _, err := m.k.Modfind("vmm"); err != nil {
+		m.k.Kldload("vmm")
 	}
 	if m.release >= 1500000 && len(name) > abi.VM_MAX_NAMELEN {
 		m.fail(abi.ENAMETOOLONG)
@@ -108,14 +106,7 @@ func (m *libvmmapi) open(name string) uintptr {
 		}
 		return nil
 	})
-	if err != nil {
-		if m.release < 1400000 {
-			err = m.k.s.destroyVMByName(name)
-			if err == nil {
-				err = abi.ENOENT // open's errno, when the destroy worked
-			}
-		}
-		m.fail(err)
+	if m.fail(err) {
 		return 0
 	}
 	m.mu.Lock()

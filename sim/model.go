@@ -201,8 +201,38 @@ func (k *Kernel) Ioctl(fd int, req uint32, arg unsafe.Pointer) error {
 	if !ok {
 		return k.unmodelled(fmt.Sprintf("ioctl %#x on %s", req, f.name()))
 	}
-	// The trace line is the handler's to set; a query leaves none.
-	return k.s.syscall(f.name(), h.mode, func(t *txn) error { return h.do(t, f, arg) })
+	// The trace line is the handler's to set; a query leaves none. A
+	// handler that has to sleep (t.sleep) has saved what it did so far;
+	// the call sleeps outside the host's lock until the process it waits
+	// for exits or the routing log grows (the close it waits for sends
+	// RTM_IFINFO), then runs it again. The watch is set up before the
+	// second run, so a wake-up between the two is not lost.
+	var w *logWaiter
+	defer func() {
+		if w != nil {
+			w.close()
+		}
+	}()
+	for {
+		var sleep int
+		err := k.s.syscall(f.name(), h.mode, func(t *txn) error {
+			err := h.do(t, f, arg)
+			sleep = t.sleep
+			return err
+		})
+		if err != nil || sleep == 0 {
+			return err
+		}
+		if w == nil {
+			if w, err = newLogWaiter(k.s.routesPath()); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.wait([]int{sleep}); err != nil {
+			return err
+		}
+	}
 }
 
 func (f *file) name() string {

@@ -185,6 +185,11 @@ type txn struct {
 	// routes are the routing messages the operation broadcasts, sent
 	// when it succeeds.
 	routes [][]byte
+	// sleep is set by an operation that has to wait in the kernel for
+	// another process (tun_destroy for a tap's opener): the process whose
+	// exit or close ends the wait. The caller sleeps outside the host's
+	// lock and runs the operation again (Kernel.Ioctl).
+	sleep int
 }
 
 // mode says what an operation does besides reading the state.

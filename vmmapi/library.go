@@ -1,6 +1,7 @@
 package vmmapi
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -23,7 +24,9 @@ type Library struct {
 	// VMActiveCPUs fills a cpuset_t of libvmmapi's size (vm_active_cpus).
 	VMActiveCPUs func(ctx uintptr, cpus *byte) int32
 	VMDestroy    func(ctx uintptr) // destroys the VM, closes and frees the ctx
-	VMClose      func(ctx uintptr) // nil where libvmmapi lacks it (13.x)
+	// VMClose is nil where libvmmapi lacks it: the 12.x library (13.x's
+	// has it: freebsd-src stable/13:lib/libvmmapi/vmmapi.c vm_close).
+	VMClose func(ctx uintptr)
 	// Errno gives the calling thread's errno as FreeBSD's value.
 	Errno func() abi.Errno
 }
@@ -33,6 +36,11 @@ type Library struct {
 type library struct {
 	mu sync.Mutex
 	*Library
+	// kept holds, for a library without vm_close, the one ctx of each VM
+	// that is reused by every call on it: a ctx (its malloc and its
+	// descriptor of /dev/vmm/NAME) cannot be freed without vm_close but
+	// by vm_destroy, so opening one a call would leak one a call.
+	kept map[string]uintptr
 }
 
 // Open opens the first library of the list that dlopen finds and binds its
@@ -121,12 +129,39 @@ func (l *library) create(name string) abi.Errno {
 	return l.call(func() bool { return l.VMCreate(name) != 0 })
 }
 
+// open opens the VM (vm_open); without vm_close it gives the ctx kept
+// for the VM, opened on its first use.
 func (l *library) open(name string) (ctx uintptr, errno abi.Errno) {
+	if l.VMClose == nil {
+		l.mu.Lock()
+		ctx, ok := l.kept[name]
+		l.mu.Unlock()
+		if ok {
+			return ctx, 0
+		}
+	}
 	errno = l.call(func() bool {
 		ctx = l.VMOpen(name)
 		return ctx == 0
 	})
+	if errno == 0 && l.VMClose == nil {
+		l.mu.Lock()
+		if l.kept == nil {
+			l.kept = map[string]uintptr{}
+		}
+		l.kept[name] = ctx
+		l.mu.Unlock()
+	}
 	return ctx, errno
+}
+
+// forget drops the ctx kept for a VM: vm_destroy has freed it, or it
+// refers to a VM that is gone (ENXIO), whose ctx stays allocated: the one
+// leak left, once for each VM destroyed by another process.
+func (l *library) forget(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.kept, name)
 }
 
 func (l *library) suspend(ctx uintptr, how int32) abi.Errno {
@@ -154,10 +189,19 @@ func (l *library) destroy(ctx uintptr) {
 	l.call(func() bool { l.VMDestroy(ctx); return false })
 }
 
-// close releases the ctx from vm_open. Without vm_close (13.x) the ctx
-// and its descriptor of /dev/vmm/NAME stay open until the process exits.
+// close releases the ctx from vm_open; without vm_close it is kept for
+// the next call (open).
 func (l *library) close(ctx uintptr) {
 	if l.VMClose != nil {
 		l.call(func() bool { l.VMClose(ctx); return false })
+	}
+}
+
+// gone forgets the ctx kept for a VM whose device answered ENXIO: the VM
+// it was opened on was destroyed (by another process), and a VM of that
+// name made since is another device.
+func (l *library) gone(name string, errno abi.Errno) {
+	if errors.Is(errno, unix.ENXIO) {
+		l.forget(name)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
 )
@@ -118,7 +120,7 @@ func (v *VMs) VMExists(name string) (bool, error) {
 
 // SuspendVM forces the VM into the given suspend state (vm_open,
 // vm_suspend, vm_close). A VM whose node /dev/vmm/NAME is not there is not
-// opened: 13.x's vm_open destroys what it fails to open.
+// opened: 12.x's vm_open destroys what it fails to open.
 func (v *VMs) SuspendVM(name string, how host.SuspendHow) error {
 	value, err := suspendValue(runtime.GOARCH, how)
 	if err != nil {
@@ -130,6 +132,7 @@ func (v *VMs) SuspendVM(name string, how host.SuspendHow) error {
 	}
 	defer lib.close(ctx)
 	if errno := lib.suspend(ctx, value); errno != 0 {
+		lib.gone(name, errno)
 		return callError("suspend", "vm_suspend", name, errno)
 	}
 	return nil
@@ -145,6 +148,7 @@ func (v *VMs) BootCPUActive(name string) (bool, error) {
 	defer lib.close(ctx)
 	active, errno := lib.bootCPUActive(ctx)
 	if errno != 0 {
+		lib.gone(name, errno)
 		return false, callError("query", "vm_active_cpus", name, errno)
 	}
 	return active, nil
@@ -158,15 +162,18 @@ func (v *VMs) DestroyVM(name string) error {
 		return err
 	}
 	lib.destroy(ctx)
+	lib.forget(name)
 	return nil
 }
 
 // open opens the VM for op (vm_open) if its node /dev/vmm/NAME is there;
 // a VM that is not there is noSuchVM. Whether a failed vm_open found no VM
-// is told by the node, not by errno: 13.x's vm_open calls vm_destroy on
-// failure (lib/libvmmapi/vmmapi.c, freebsd-src 02a6052b), whose
+// is told by the node, not by errno: 12.x's vm_open calls vm_destroy on
+// failure (lib/libvmmapi/vmmapi.c, freebsd-src 02a6052b, 12-era), whose
 // hw.vmm.destroy leaves errno EINVAL, or ENOENT, whatever open(2) said;
-// 14.0 keeps open's errno and destroys nothing (e4656e10), as 15.0's
+// 13.x keeps open's errno and destroys nothing (freebsd-src
+// stable/13:lib/libvmmapi/vmmapi.c vm_open), as 14.0 does (e4656e10) and
+// as 15.0's
 // vm_openf does.
 func (v *VMs) open(op, name string) (*library, uintptr, error) {
 	exists, err := v.VMExists(name)
@@ -174,7 +181,7 @@ func (v *VMs) open(op, name string) (*library, uintptr, error) {
 		return nil, 0, fmt.Errorf("%s VM %s: %w", op, name, err)
 	}
 	if !exists {
-		return nil, 0, noSuchVM{fmt.Errorf("%s VM %s: %w (there is no VM named %s: no %s)", op, name, abi.ENOENT, name, v.paths.VMDevice(name))}
+		return nil, 0, noSuchVM{fmt.Errorf("%s VM %s: %w (there is no VM named %s: no %s)", op, name, unix.ENOENT, name, v.paths.VMDevice(name))}
 	}
 	lib, err := v.load()
 	if err != nil {
@@ -198,7 +205,7 @@ type noSuchVM struct{ error }
 func (e noSuchVM) Unwrap() error { return e.error }
 
 func (e noSuchVM) Is(target error) bool {
-	return errors.Is(abi.EINVAL, target) || errors.Is(abi.ENOENT, target)
+	return target == error(unix.EINVAL) || target == error(unix.ENOENT)
 }
 
 // suspendValue gives enum vm_suspend_how's value for the architecture
@@ -226,15 +233,15 @@ var suspendHows = map[string]map[host.SuspendHow]int32{
 func callError(op, call, name string, errno abi.Errno) error {
 	var hint string
 	switch {
-	case errno == abi.EPERM || errno == abi.EACCES:
+	case errors.Is(errno, unix.EPERM) || errors.Is(errno, unix.EACCES):
 		hint = "wifibox must run as root; in a jail, the jail needs allow.vmm"
-	case call == "vm_create" && (errno == abi.ENXIO || errno == abi.ENODEV):
+	case call == "vm_create" && (errors.Is(errno, unix.ENXIO) || errors.Is(errno, unix.ENODEV)):
 		hint = "vmm(4) is not initialised: enable the CPU's virtualisation (VT-x or AMD-V) in the firmware settings"
-	case call == "vm_create" && errno == abi.EEXIST:
+	case call == "vm_create" && errors.Is(errno, unix.EEXIST):
 		hint = fmt.Sprintf("a VM named %s exists already, probably left over from an earlier run: `wifibox stop` or `wifibox restart` removes it", name)
-	case call == "vm_open" && errno == abi.ENOENT:
+	case call == "vm_open" && errors.Is(errno, unix.ENOENT):
 		hint = fmt.Sprintf("there is no VM named %s", name)
-	case call == "vm_suspend" && errno == abi.EALREADY:
+	case call == "vm_suspend" && errors.Is(errno, unix.EALREADY):
 		hint = "the VM is being suspended already"
 	}
 	if hint == "" {

@@ -3,8 +3,8 @@
  * It has the functions wifibox binds, with libvmmapi's signatures and
  * return conventions (0 or -1 with errno; NULL with errno), records each
  * call with its arguments, and fails a chosen call with a chosen errno.
- * Built with -DNO_VM_CLOSE it lacks vm_close, like some 13.x libraries.
- * Built with -DOPEN_DESTROYS a failed vm_open calls vm_destroy, as 13.x's
+ * Built with -DNO_VM_CLOSE it lacks vm_close, like 12.x libraries.
+ * Built with -DOPEN_DESTROYS a failed vm_open calls vm_destroy, as 12.x's
  * does (lib/libvmmapi/vmmapi.c, freebsd-src 02a6052b), whose
  * hw.vmm.destroy of a VM that is not there leaves errno EINVAL.
  *
