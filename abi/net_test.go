@@ -95,3 +95,13 @@ func TestNet(t *testing.T) {
 		}
 	}
 }
+
+// TestKinfoProc pins the facts of struct kinfo_proc that x/sys lacks.
+func TestKinfoProc(t *testing.T) {
+	abitest.Check(t, map[string]int64{
+		"sizeof.kinfo_proc":                 abi.SizeofKinfoProc,
+		"offsetof.kinfo_proc.ki_structsize": abi.OffsetofKiStructsize,
+		"offsetof.kinfo_proc.ki_pid":        abi.OffsetofKiPid,
+		"offsetof.kinfo_proc.ki_ppid":       abi.OffsetofKiPpid,
+	})
+}

@@ -90,3 +90,52 @@ type RawSockaddrDatalink struct {
 	Alen   uint8
 	Slen   uint8
 }
+
+// The routing table's dump (sysctl net.routetable.0.AF_INET.NET_RT_DUMP.0,
+// sysctl_dumpentry in sys/net/rtsock.c): an RTM_GET message, struct
+// rt_msghdr, per route, followed by the sockaddrs rtm_addrs names, in
+// RTAX_* order, each rounded up to a long (SA_SIZE; one of length 0 takes
+// a long).
+const (
+	AF_INET = 2
+	RTM_GET = 0x4
+
+	RTA_DST     = 0x1
+	RTA_GATEWAY = 0x2
+	RTA_NETMASK = 0x4
+
+	RTAX_DST     = 0
+	RTAX_GATEWAY = 1
+	RTAX_NETMASK = 2
+	RTAX_MAX     = 8
+
+	RTF_UP      = 0x1
+	RTF_GATEWAY = 0x2 // the route goes through the gateway sockaddr
+	RTF_HOST    = 0x4 // a host route: no netmask
+)
+
+// RtMsghdr is struct rt_msghdr (152 bytes).
+type RtMsghdr struct {
+	Msglen  uint16 // rtm_msglen
+	Version uint8  // rtm_version: RTM_VERSION
+	Type    uint8  // rtm_type: RTM_GET in a dump
+	Index   uint16 // rtm_index: the outgoing interface
+	_       uint16
+	Flags   int32 // rtm_flags: RTF_*
+	Addrs   int32 // rtm_addrs: RTA_* bits of the sockaddrs that follow
+	Pid     int32
+	Seq     int32
+	Errno   int32
+	Fmask   int32
+	Inits   uint64
+	Rmx     [14]uint64 // struct rt_metrics
+}
+
+// RawSockaddrInet4 is struct sockaddr_in (16 bytes).
+type RawSockaddrInet4 struct {
+	Len    uint8
+	Family uint8 // AF_INET
+	Port   uint16
+	Addr   [4]byte
+	Zero   [8]uint8
+}

@@ -28,7 +28,7 @@ func nativeHost() (*host.Host, error) {
 		PCI:      ppt.New(sys.Native()),
 		Net:      net,
 		Launcher: &launch.Launcher{Sys: native},
-		Procs:    procs.New(),
+		Procs:    procs.New(native),
 		Paths:    paths,
 	}, nil
 }

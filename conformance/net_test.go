@@ -501,3 +501,28 @@ func TestJoinPromisc(t *testing.T) {
 		}
 	})
 }
+
+// TestRouteDump: NET_RT_DUMP of AF_INET lists the IPv4 routes as RTM_GET
+// messages that rtsock reads, the loopback's host route 127.0.0.1/32 out
+// of lo0 among them; with a fib it takes 5 components.
+func TestRouteDump(t *testing.T) {
+	releases(t, func(t *testing.T, k sys.Sys) {
+		routes, err := rtsock.Routes(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, err := ifnetOf(t, k).Interface("lo0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, r := range routes {
+			found = found || (r.Dst.String() == "127.0.0.1/32" && r.Index == lo.Index)
+		}
+		if !found {
+			t.Errorf("routes %+v: no host route 127.0.0.1/32 out of lo0 (index %d)", routes, lo.Index)
+		}
+		_, err = k.Sysctl("net.routetable", 0, abi.AF_INET, abi.NET_RT_DUMP, 0, 0, 0)
+		wantErr(t, "NET_RT_DUMP with a component past the fib", err, abi.ENOTDIR)
+	})
+}

@@ -12,6 +12,7 @@ package dryrun
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -328,6 +329,9 @@ func (d *dry) WaitLinkDown(string, time.Duration) error { return nil }
 
 // Watch is the real host's: watching changes nothing.
 func (d *dry) Watch() (host.Watch, error) { return d.real.Net.Watch() }
+
+// DefaultGateway reads the routing table, which the dry run leaves alone.
+func (d *dry) DefaultGateway(name string) (netip.Addr, error) { return d.real.Net.DefaultGateway(name) }
 
 // Launcher.
 

@@ -15,6 +15,7 @@ package host
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"syscall"
 	"time"
 )
@@ -175,6 +176,10 @@ type Net interface {
 	// Watch follows what the kernel reports of the interfaces (the
 	// routing socket) from now on.
 	Watch() (Watch, error)
+	// DefaultGateway gives the gateway of the IPv4 default route out of
+	// the named interface, from the routing table (NET_RT_DUMP); an error
+	// when there is none.
+	DefaultGateway(name string) (netip.Addr, error)
 }
 
 // Watch gives the changes of the interfaces as the kernel reports them.

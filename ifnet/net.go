@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 	"unsafe"
@@ -361,17 +362,12 @@ func Interfaces(s sys.Sys) ([]host.Interface, error) {
 // parseInterfaceList reads the RTM_IFINFO messages of a NET_RT_IFLISTL
 // answer and skips the others (the addresses of each interface).
 func parseInterfaceList(b []byte) ([]host.Interface, error) {
+	msgs, err := rtsock.Split(b)
+	if err != nil {
+		return nil, err
+	}
 	var list []host.Interface
-	for len(b) > 0 {
-		if len(b) < 4 {
-			return nil, fmt.Errorf("truncated routing message (%d bytes)", len(b))
-		}
-		size := int(binary.NativeEndian.Uint16(b))
-		if size < 4 || size > len(b) {
-			return nil, fmt.Errorf("routing message length %d with %d bytes left", size, len(b))
-		}
-		msg := b[:size]
-		b = b[size:]
+	for _, msg := range msgs {
 		if msg[3] != abi.RTM_IFINFO {
 			continue
 		}
@@ -382,6 +378,25 @@ func parseInterfaceList(b []byte) ([]host.Interface, error) {
 		list = append(list, i)
 	}
 	return list, nil
+}
+
+// DefaultGateway gives the gateway of the IPv4 default route out of the
+// named interface, from the routing table (rtsock.Routes): the guest's
+// address when the host routes through wifibox0, what the shell
+// implementation read from netstat -r.
+func (n *Net) DefaultGateway(name string) (netip.Addr, error) {
+	i, err := n.Interface(name)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("find the default gateway through %s: %w", name, err)
+	}
+	routes, err := rtsock.Routes(n.s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("find the default gateway through %s: %w", name, err)
+	}
+	if gw, ok := rtsock.DefaultGateway(routes, i.Index); ok {
+		return gw, nil
+	}
+	return netip.Addr{}, fmt.Errorf("no default route through %s: set network=IP:NETMASK in uds_passthru.conf, or check that the host's DHCP client set one", name)
 }
 
 // parseIfinfo reads one RTM_IFINFO message: an if_msghdrl whose sockaddr_dl

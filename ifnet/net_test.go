@@ -340,3 +340,28 @@ func TestWaitLinkDown(t *testing.T) {
 		t.Errorf("WaitLinkDown of a missing tap = %v, want ENXIO", err)
 	}
 }
+
+// TestDefaultGateway: the gateway of the default route out of wifibox0,
+// read from the routing table (NET_RT_DUMP), the relay's guest address
+// when uds_passthru.conf gives none; none out of another interface, and
+// none without the route.
+func TestDefaultGateway(t *testing.T) {
+	h := newTestHost(t, "default_gateway=10.0.0.1")
+	if _, err := h.net.DefaultGateway("wifibox0"); !errors.Is(err, unix.ENXIO) {
+		t.Errorf("DefaultGateway without wifibox0: %v, want ENXIO", err)
+	}
+	_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+	must(t, err)
+	if gw, err := h.net.DefaultGateway("wifibox0"); err != nil || gw.String() != "10.0.0.1" {
+		t.Errorf("DefaultGateway(wifibox0) = %v, %v; want 10.0.0.1", gw, err)
+	}
+	if gw, err := h.net.DefaultGateway("lo0"); err == nil || !strings.Contains(err.Error(), "no default route through lo0") {
+		t.Errorf("DefaultGateway(lo0) = %v, %v; want no default route", gw, err)
+	}
+	h = newTestHost(t)
+	_, _, err = ifnet.Setup(h.net, "wifibox0", h.journal())
+	must(t, err)
+	if gw, err := h.net.DefaultGateway("wifibox0"); err == nil {
+		t.Errorf("DefaultGateway(wifibox0) with no default route = %v", gw)
+	}
+}

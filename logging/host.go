@@ -3,6 +3,7 @@ package logging
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"syscall"
 	"time"
@@ -256,6 +257,12 @@ func (l *logged) WaitLinkDown(name string, timeout time.Duration) error {
 }
 
 func (l *logged) Watch() (host.Watch, error) { return l.h.Net.Watch() }
+
+func (l *logged) DefaultGateway(name string) (netip.Addr, error) {
+	gw, err := l.h.Net.DefaultGateway(name)
+	l.query("route get default via "+name, gw.String, err)
+	return gw, err
+}
 
 // Launcher.
 

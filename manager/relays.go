@@ -45,7 +45,6 @@ func relayPlan(p host.Paths, log *logrus.Logger) (opts relay.Options, reason str
 	return relay.Options{
 		Sockets:    sockets,
 		Guest:      uds.GuestIP,
-		Resolve:    func() (netip.Addr, error) { return relay.DefaultGateway(Bridge) },
 		MaxClients: uds.MaxSessions,
 		Log:        log,
 	}, ""
@@ -66,6 +65,7 @@ func RelayProblem(p host.Paths) string {
 // guest runs without it, as it did with the shell implementation.
 func (m *manager) startRelays() {
 	opts, reason := relayPlan(m.h.Paths, m.log)
+	opts.Resolve = func() (netip.Addr, error) { return m.h.Net.DefaultGateway(Bridge) }
 	opts.Adopt, m.adopt = m.adopt, nil
 	defer func() {
 		for _, h := range opts.Adopt {

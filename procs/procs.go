@@ -2,11 +2,12 @@
 // of processes (sysctl kern.proc.proc, an array of struct kinfo_proc), each
 // one's title (sysctl kern.proc.args.PID, the arguments or what
 // setproctitle(3) replaced them with), and a wait for a process's exit
-// (kqueue(2) with EVFILT_PROC and NOTE_EXIT, which works for any process,
-// not only children). wifibox finds a guest the shell implementation runs
-// through it, by the titles of its processes. The system calls are a thin
-// seam (sys); the decoding of kinfo_proc is plain Go, checked against
-// testdata/freebsd-abi.json.
+// (sys.Sys.WaitExit: kqueue(2) with EVFILT_PROC and NOTE_EXIT, which works
+// for any process, not only children). wifibox finds a guest the shell
+// implementation runs through it, by the titles of its processes. The
+// calls go through the seam (sys.Sys), which the simulated host's model
+// answers with kinfo_proc records of its own processes; the decoding of
+// kinfo_proc is plain Go, its facts in abi.
 package procs
 
 import (
@@ -19,49 +20,37 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/sys"
 )
 
-// The facts of struct kinfo_proc (sys/sys/user.h) that wifibox reads, the
-// same on amd64 and arm64 (KINFO_PROC_SIZE of sys/amd64/include/proc.h and
-// sys/arm64/include/proc.h).
-const (
-	kinfoProcSize   = 1088
-	offStructsize   = 0  // int ki_structsize
-	offPID          = 72 // pid_t ki_pid
-	offPPID         = 76 // pid_t ki_ppid
-	kinfoProcMinLen = offPPID + 4
-)
-
-// The facts of kqueue(2) (sys/sys/event.h) that the wait uses.
-const (
-	evfiltProc = -5         // EVFILT_PROC
-	noteExit   = 0x80000000 // NOTE_EXIT
-	evAdd      = 0x0001     // EV_ADD
-	evOneshot  = 0x0010     // EV_ONESHOT
-	evError    = 0x4000     // EV_ERROR
-)
-
-// sys makes the system calls.
-type sys interface {
-	// procList reads sysctl kern.proc.proc.
-	procList() ([]byte, error)
-	// procArgs reads sysctl kern.proc.args.PID.
-	procArgs(pid int) ([]byte, error)
-	// waitExit registers EVFILT_PROC/NOTE_EXIT for pid on a new kqueue
-	// and waits for the event or the timeout: ESRCH when pid does not
-	// exist, false on the timeout.
-	waitExit(pid int, timeout time.Duration) (bool, error)
-}
+// kinfoProcMinLen is how much of a kinfo_proc is read.
+const kinfoProcMinLen = abi.OffsetofKiPpid + 4
 
 // Table is the process table of one system.
-type Table struct{ sys sys }
+type Table struct{ s sys.Sys }
+
+// New gives the process table of the system s reaches.
+func New(s sys.Sys) *Table { return &Table{s: s} }
+
+// procList reads sysctl kern.proc.proc; the table may grow between the
+// size query and the read (ENOMEM), which is then tried again.
+func (t *Table) procList() ([]byte, error) {
+	for range 3 {
+		raw, err := t.s.Sysctl("kern.proc.proc")
+		if !errors.Is(err, unix.ENOMEM) {
+			return raw, err
+		}
+	}
+	return t.s.Sysctl("kern.proc.proc")
+}
 
 // Processes lists the processes with their titles. A process that exits
 // while it is read, or whose arguments cannot be read (a zombie, a system
 // process), is left out.
 func (t *Table) Processes() ([]host.Process, error) {
-	raw, err := t.sys.procList()
+	raw, err := t.procList()
 	if err != nil {
 		return nil, fmt.Errorf("list processes: sysctl kern.proc.proc: %w", err)
 	}
@@ -71,7 +60,7 @@ func (t *Table) Processes() ([]host.Process, error) {
 	}
 	var list []host.Process
 	for _, p := range entries {
-		args, err := t.sys.procArgs(p.PID)
+		args, err := t.s.Sysctl("kern.proc.args", p.PID)
 		if err != nil || len(args) == 0 {
 			continue
 		}
@@ -89,13 +78,13 @@ func decodeKinfoProcs(raw []byte) ([]host.Process, error) {
 		if len(raw) < kinfoProcMinLen {
 			return nil, fmt.Errorf("a kinfo_proc of %d bytes: %w", len(raw), unix.EINVAL)
 		}
-		size := int(int32(binary.NativeEndian.Uint32(raw[offStructsize:])))
-		if size != kinfoProcSize || size > len(raw) {
-			return nil, fmt.Errorf("kinfo_proc of size %d, this wifibox knows %d: %w", size, kinfoProcSize, unix.EINVAL)
+		size := int(int32(binary.NativeEndian.Uint32(raw[abi.OffsetofKiStructsize:])))
+		if size != abi.SizeofKinfoProc || size > len(raw) {
+			return nil, fmt.Errorf("kinfo_proc of size %d, this wifibox knows %d: %w", size, abi.SizeofKinfoProc, unix.EINVAL)
 		}
 		list = append(list, host.Process{
-			PID:  int(int32(binary.NativeEndian.Uint32(raw[offPID:]))),
-			PPID: int(int32(binary.NativeEndian.Uint32(raw[offPPID:]))),
+			PID:  int(int32(binary.NativeEndian.Uint32(raw[abi.OffsetofKiPid:]))),
+			PPID: int(int32(binary.NativeEndian.Uint32(raw[abi.OffsetofKiPpid:]))),
 		})
 		raw = raw[size:]
 	}
@@ -111,7 +100,7 @@ func title(args []byte) string {
 
 // WaitExit waits for the process to exit, up to the timeout.
 func (t *Table) WaitExit(pid int, timeout time.Duration) (bool, error) {
-	exited, err := t.sys.waitExit(pid, timeout)
+	exited, err := t.s.WaitExit(pid, timeout)
 	if errors.Is(err, unix.ESRCH) {
 		return true, nil
 	}

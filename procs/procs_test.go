@@ -9,55 +9,46 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/abi"
 	"github.com/wifibox/wifibox/host"
-	"github.com/wifibox/wifibox/internal/abitest"
+	"github.com/wifibox/wifibox/sys"
 )
 
-func TestABI(t *testing.T) {
-	abitest.Check(t, map[string]int64{
-		"sizeof.kinfo_proc":                 kinfoProcSize,
-		"offsetof.kinfo_proc.ki_structsize": offStructsize,
-		"offsetof.kinfo_proc.ki_pid":        offPID,
-		"offsetof.kinfo_proc.ki_ppid":       offPPID,
-		"EVFILT_PROC":                       evfiltProc,
-		"NOTE_EXIT":                         noteExit,
-		"EV_ADD":                            evAdd,
-		"EV_ONESHOT":                        evOneshot,
-		"EV_ERROR":                          evError,
-	})
-}
-
-// fake is a process table: kinfo_proc records written the way the kernel
-// fills them (fill_kinfo_proc: ki_structsize, ki_pid, ki_ppid), the
-// arguments of each process, and the pids that exit within a wait.
+// fake is a process table behind the seam: kinfo_proc records written
+// the way the kernel fills them (fill_kinfo_proc: ki_structsize, ki_pid,
+// ki_ppid), the arguments of each process, and the pids that exit within
+// a wait.
 type fake struct {
+	sys.Sys
 	procs   []host.Process
 	args    map[int]string // absent: the read fails (ESRCH)
 	exiting map[int]bool
 	waited  []int
 }
 
-func (f *fake) procList() ([]byte, error) {
-	var raw []byte
-	for _, p := range f.procs {
-		rec := make([]byte, kinfoProcSize)
-		binary.NativeEndian.PutUint32(rec[offStructsize:], kinfoProcSize)
-		binary.NativeEndian.PutUint32(rec[offPID:], uint32(p.PID))
-		binary.NativeEndian.PutUint32(rec[offPPID:], uint32(p.PPID))
-		raw = append(raw, rec...)
+func (f *fake) Sysctl(name string, args ...int) ([]byte, error) {
+	switch name {
+	case "kern.proc.proc":
+		var raw []byte
+		for _, p := range f.procs {
+			rec := make([]byte, abi.SizeofKinfoProc)
+			binary.NativeEndian.PutUint32(rec[abi.OffsetofKiStructsize:], abi.SizeofKinfoProc)
+			binary.NativeEndian.PutUint32(rec[abi.OffsetofKiPid:], uint32(p.PID))
+			binary.NativeEndian.PutUint32(rec[abi.OffsetofKiPpid:], uint32(p.PPID))
+			raw = append(raw, rec...)
+		}
+		return raw, nil
+	case "kern.proc.args":
+		a, ok := f.args[args[0]]
+		if !ok {
+			return nil, unix.ESRCH
+		}
+		return []byte(a), nil
 	}
-	return raw, nil
+	return nil, unix.ENOENT
 }
 
-func (f *fake) procArgs(pid int) ([]byte, error) {
-	a, ok := f.args[pid]
-	if !ok {
-		return nil, unix.ESRCH
-	}
-	return []byte(a), nil
-}
-
-func (f *fake) waitExit(pid int, timeout time.Duration) (bool, error) {
+func (f *fake) WaitExit(pid int, timeout time.Duration) (bool, error) {
 	f.waited = append(f.waited, pid)
 	if _, ok := f.args[pid]; !ok {
 		return false, unix.ESRCH
@@ -76,7 +67,7 @@ func TestProcesses(t *testing.T) {
 			// 900: a zombie, whose arguments cannot be read
 		},
 	}
-	got, err := (&Table{sys: f}).Processes()
+	got, err := New(f).Processes()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +85,7 @@ func TestProcesses(t *testing.T) {
 // TestProcessesBadLayout: a kinfo_proc of another size (a kernel of
 // another ABI) is an error, not garbage pids.
 func TestProcessesBadLayout(t *testing.T) {
-	raw := make([]byte, kinfoProcSize)
+	raw := make([]byte, abi.SizeofKinfoProc)
 	binary.NativeEndian.PutUint32(raw, 816)
 	if _, err := decodeKinfoProcs(raw); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("size 816: %v, want EINVAL", err)
@@ -106,7 +97,7 @@ func TestProcessesBadLayout(t *testing.T) {
 
 func TestWaitExit(t *testing.T) {
 	f := &fake{args: map[int]string{10: "x", 11: "y"}, exiting: map[int]bool{10: true}}
-	tab := &Table{sys: f}
+	tab := New(f)
 	for _, c := range []struct {
 		pid  int
 		want bool

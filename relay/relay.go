@@ -23,8 +23,7 @@
 // (see peer.go); each request is answered within ReplyTimeout of its
 // coming. The VM manager is an attached client itself (Subscribe), and
 // hands the sockets to the next VM manager across a restart (Handover,
-// Options.Adopt). The package also finds the guest's address in the
-// routing table (DefaultGateway).
+// Options.Adopt).
 package relay
 
 import (
@@ -73,7 +72,8 @@ type Options struct {
 	Sockets []Socket
 	// Guest is the guest's address: the IP of uds_passthru.conf's
 	// network=IP:NETMASK. When it is the zero Addr, Resolve finds it each
-	// time the relay connects (on FreeBSD, DefaultGateway of wifibox0),
+	// time the relay connects (the default gateway through wifibox0,
+	// host.Net.DefaultGateway),
 	// so a default route that appears after the relay started is found.
 	Guest   netip.Addr
 	Resolve func() (netip.Addr, error)

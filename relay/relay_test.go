@@ -274,7 +274,8 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveFails(t *testing.T) {
-	g := newRig(t, Options{Resolve: func() (netip.Addr, error) { return DefaultGateway("wifibox0") }})
+	noRoute := errors.New("no default route through wifibox0")
+	g := newRig(t, Options{Resolve: func() (netip.Addr, error) { return netip.Addr{}, noRoute }})
 	got := g.client(t, "c1").request("STATUS")
 	if want := "FAIL relay: guest unreachable: find the guest's address: "; !strings.HasPrefix(got, want) {
 		t.Errorf("got %q, want %q...", got, want)

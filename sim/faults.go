@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -49,6 +50,9 @@ type faults struct {
 	// machineArch is hw.machine_arch: amd64, or aarch64 for a machine
 	// wifibox refuses to run its guest on.
 	machineArch string
+	// defaultGateway is the gateway of the IPv4 default route out of
+	// wifibox0, while it exists; the zero Addr for none.
+	defaultGateway netip.Addr
 }
 
 // defaultOsreldate is the release a simulated host answers as unless
@@ -85,6 +89,14 @@ var faultKeys = map[string]func(f *faults, v string) error{
 	"guest_up_after_ms":     func(f *faults, v string) error { return parseMillis(v, &f.guestUpAfter) },
 	"wifi_after_ms":         func(f *faults, v string) error { return parseMillis(v, &f.wifiAfter) },
 	"wpa_hang_after_ms":     func(f *faults, v string) error { return parseMillis(v, &f.wpaHangAfter) },
+	"default_gateway": func(f *faults, v string) error {
+		a, err := netip.ParseAddr(v)
+		if err != nil || !a.Is4() {
+			return fmt.Errorf("malformed value %q, expected: an IPv4 address", v)
+		}
+		f.defaultGateway = a
+		return nil
+	},
 	"machine_arch": func(f *faults, v string) error {
 		if v != "amd64" && v != "aarch64" {
 			return fmt.Errorf("malformed value %q, expected: amd64 or aarch64", v)

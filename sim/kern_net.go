@@ -538,7 +538,8 @@ func bridgeGifs(t *txn, b *ifnet, arg unsafe.Pointer) error {
 // NET_RT_IFLISTL takes exactly 4. NET_RT_IFLISTL with argument 0 lists
 // every interface (sysctl_iflist): an if_msghdrl with the interface's
 // sockaddr_dl per interface (its addresses' RTM_NEWADDR messages are
-// left out). Other operations are unmodelled.
+// left out). NET_RT_DUMP of AF_INET in the default fib gives the IPv4
+// routes (routeDump). Other operations are unmodelled.
 func sysctlRoutetable(t *txn, args []int) ([]byte, error) {
 	max := 4
 	if len(args) > 2 && args[2] == abi.NET_RT_DUMP {
@@ -549,6 +550,9 @@ func sysctlRoutetable(t *txn, args []int) ([]byte, error) {
 		return nil, abi.EISDIR
 	case len(args) > max:
 		return nil, abi.ENOTDIR
+	}
+	if args[2] == abi.NET_RT_DUMP && args[1] == abi.AF_INET && args[3] == 0 && len(args) == 4 {
+		return t.routeDump(), nil
 	}
 	if args[2] != abi.NET_RT_IFLISTL || args[3] != 0 || args[1] != 0 {
 		return nil, abi.ENOSYS
@@ -673,4 +677,41 @@ func (t *txn) closeTap(i *ifnet) {
 	i.Inet6 = false
 	i.Opener = 0
 	t.ifinfo(i)
+}
+
+// routeDump is NET_RT_DUMP of AF_INET (sysctl_dumpentry in rtsock.c): an
+// RTM_GET message per route, its sockaddrs (destination, gateway,
+// netmask, as rtm_addrs says) each rounded up to a long. The model's table
+// has the loopback's host route (127.0.0.1 through lo0, its gateway
+// lo0's link address) and, with the default_gateway knob, the default
+// route out of wifibox0 while it exists. Left out: every other route
+// (the networks of the host's addresses, which the model does not keep).
+func (t *txn) routeDump() []byte {
+	var out []byte
+	inet := func(a [4]byte) []byte {
+		b, _ := binary.Append(nil, binary.NativeEndian, &abi.RawSockaddrInet4{Len: 16, Family: abi.AF_INET, Addr: a})
+		return b
+	}
+	route := func(index int, flags int32, sockaddrs ...[]byte) {
+		hdr := abi.RtMsghdr{Version: abi.RTM_VERSION, Type: abi.RTM_GET, Index: uint16(index), Flags: flags,
+			Addrs: abi.RTA_DST | abi.RTA_GATEWAY}
+		if len(sockaddrs) > 2 {
+			hdr.Addrs |= abi.RTA_NETMASK
+		}
+		body := []byte{}
+		for _, sa := range sockaddrs {
+			body = append(body, sa...)
+			body = append(body, make([]byte, (len(sa)+7)&^7-len(sa))...)
+		}
+		hdr.Msglen = uint16(int(unsafe.Sizeof(hdr)) + len(body))
+		b, _ := binary.Append(nil, binary.NativeEndian, &hdr)
+		out = append(append(out, b...), body...)
+	}
+	if lo := t.iface("lo0"); lo != nil {
+		route(lo.Index, abi.RTF_UP|abi.RTF_HOST, inet([4]byte{127, 0, 0, 1}), sockaddrDl(lo, 0))
+	}
+	if b := t.iface("wifibox0"); b != nil && t.faults.defaultGateway.IsValid() {
+		route(b.Index, abi.RTF_UP|abi.RTF_GATEWAY, inet([4]byte{}), inet(t.faults.defaultGateway.As4()), inet([4]byte{}))
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
@@ -587,5 +588,38 @@ func TestVMCreateLongName(t *testing.T) {
 		if r := lib.VMCreate(long); r != -1 || lib.Errno() != want {
 			t.Errorf("%s: vm_create of %d characters = %d, errno %v; want -1, %v", release, len(long), r, lib.Errno(), want)
 		}
+	}
+}
+
+// TestProcessTable: the model answers kern.proc.proc with a kinfo_proc
+// for each registered process that runs and kern.proc.args with its
+// arguments, which procs decodes into the table legacy.Find reads; the
+// wait for its exit ends when it is killed.
+func TestProcessTable(t *testing.T) {
+	dir, h := newHost(t)
+	cmd := exec.Command("sleep", "60")
+	must(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	s := &system{dir: dir}
+	must(t, s.register(cmd.Process.Pid))
+	list, err := h.Procs.Processes()
+	must(t, err)
+	want := []host.Process{{PID: cmd.Process.Pid, PPID: os.Getpid(), Title: "sleep 60"}}
+	same(t, "Processes", want, list)
+	k, err := NewKernel(dir)
+	must(t, err)
+	_, err = k.Sysctl("kern.proc.args", 1<<22+1)
+	check(t, "kern.proc.args of no process", err, unix.ESRCH)
+	if exited, err := h.Procs.WaitExit(cmd.Process.Pid, time.Millisecond); exited || err != nil {
+		t.Errorf("WaitExit of a process that runs = %v, %v; want false", exited, err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if exited, err := h.Procs.WaitExit(cmd.Process.Pid, time.Minute); !exited || err != nil {
+		t.Errorf("WaitExit of a killed process = %v, %v; want true", exited, err)
+	}
+	list, err = h.Procs.Processes()
+	if err != nil || len(list) != 0 {
+		t.Errorf("Processes after the exit = %v, %v; want none", list, err)
 	}
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/abi"
 )
 
 // The simulated host's process table (host.Procs) holds the processes
@@ -81,24 +82,44 @@ func procStat(pid int) (ppid int, ok bool) {
 	return ppid, err == nil
 }
 
-// Processes lists the registered processes that run, with their titles.
-func (s *system) Processes() ([]host.Process, error) {
-	pids, err := Registered(s.dir)
-	if err != nil {
-		return nil, err
-	}
-	var list []host.Process
-	for _, pid := range pids {
-		ppid, ok := procStat(pid)
-		if !ok {
-			continue
+// The process table at the seam: sysctl kern.proc.proc gives a struct
+// kinfo_proc for each registered process that runs, filled as
+// fill_kinfo_proc (sys/kern/kern_proc.c) fills the fields wifibox reads
+// (ki_structsize, ki_pid, ki_ppid) and zero elsewhere; kern.proc.args.PID
+// gives its arguments, NUL-terminated each, or the title setTitle left
+// there (sysctl_kern_proc_args), ESRCH for a process that does not run.
+// procs decodes them, as on FreeBSD.
+func init() {
+	sysctls["kern.proc.proc"] = func(t *txn, args []int) ([]byte, error) {
+		pids, err := Registered(t.dir)
+		if err != nil {
+			return nil, err
 		}
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil || len(cmdline) == 0 {
-			continue
+		var raw []byte
+		for _, pid := range pids {
+			ppid, ok := procStat(pid)
+			if !ok {
+				continue
+			}
+			rec := make([]byte, abi.SizeofKinfoProc)
+			binary.NativeEndian.PutUint32(rec[abi.OffsetofKiStructsize:], abi.SizeofKinfoProc)
+			binary.NativeEndian.PutUint32(rec[abi.OffsetofKiPid:], uint32(pid))
+			binary.NativeEndian.PutUint32(rec[abi.OffsetofKiPpid:], uint32(ppid))
+			raw = append(raw, rec...)
 		}
-		cmdline = bytes.TrimRight(cmdline, "\x00")
-		list = append(list, host.Process{PID: pid, PPID: ppid, Title: strings.ReplaceAll(string(cmdline), "\x00", " ")})
+		return raw, nil
 	}
-	return list, nil
+	sysctls["kern.proc.args"] = func(t *txn, args []int) ([]byte, error) {
+		if len(args) != 1 {
+			return nil, abi.EINVAL
+		}
+		if _, ok := procStat(args[0]); !ok {
+			return nil, abi.ESRCH
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", args[0]))
+		if err != nil {
+			return nil, abi.ESRCH
+		}
+		return cmdline, nil
+	}
 }

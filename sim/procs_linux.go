@@ -9,8 +9,9 @@ import (
 )
 
 // WaitExit waits on a pidfd(2) of the process, the Linux counterpart of
-// kqueue's EVFILT_PROC: it becomes readable when the process exits.
-func (s *system) WaitExit(pid int, timeout time.Duration) (bool, error) {
+// kqueue's EVFILT_PROC: it becomes readable when the process exits. A
+// process that does not exist has exited.
+func (k *Kernel) WaitExit(pid int, timeout time.Duration) (bool, error) {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if errors.Is(err, unix.ESRCH) {
 		return true, nil

@@ -49,6 +49,10 @@
 //	                         libvmmapi answer as (default 1403000, 14.3)
 //	cpu=amd                  hw.model names an AMD CPU, not an Intel one
 //	machine_arch=aarch64     hw.machine_arch names arm64's, not amd64
+//	default_gateway=IP       while wifibox0 exists, the routing table has
+//	                         an IPv4 default route out of it through IP, as
+//	                         the host's DHCP client sets from the guest's
+//	                         lease (none by default)
 //	passthru_rejected=yes    bhyve cannot assign the passthru device: it
 //	                         exits 4 during its device setup, after it
 //	                         opened its tap (the Launcher's ready)
@@ -85,6 +89,7 @@ import (
 	"github.com/wifibox/wifibox/internal/runfile"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/ppt"
+	"github.com/wifibox/wifibox/procs"
 	"github.com/wifibox/wifibox/vmmapi"
 )
 
@@ -118,7 +123,7 @@ func Open(dir string) (*host.Host, error) {
 		PCI:      ppt.New(k),
 		Net:      net,
 		Launcher: s,
-		Procs:    s,
+		Procs:    procs.New(k),
 		Paths:    host.DefaultPaths(s.dir),
 	}, nil
 }

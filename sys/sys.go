@@ -1,8 +1,9 @@
 // Package sys is the seam between wifibox's encoding of FreeBSD's calls and
 // the kernel that answers them. Sys carries the system calls the FreeBSD
 // backends make (open, close, ioctl with the argument's bytes and the
-// pointers inside them, socket and read for the routing socket, sysctl, and
-// the kld calls), with nothing decided above them: ppt, ifnet, kmod and
+// pointers inside them, socket and read for the routing socket, sysctl, the
+// kld calls, and the wait for a process's exit), with nothing decided above
+// them: ppt, ifnet, kmod and
 // launch fill and read the arguments in plain Go and hand them over here.
 // Native gives the real calls on FreeBSD; sim.Kernel answers them from a
 // model of FreeBSD's kernel on any system, so the simulated host, the unit
@@ -10,7 +11,10 @@
 // Errors are abi.Errno values: FreeBSD's numbers and texts on every build.
 package sys
 
-import "unsafe"
+import (
+	"time"
+	"unsafe"
+)
 
 // Sys is FreeBSD's system-call interface, as far as wifibox uses it.
 type Sys interface {
@@ -50,4 +54,9 @@ type Sys interface {
 	Modfnext(modid int) (int, error)
 	// Modfind gives the id of the named module (modfind(2)).
 	Modfind(name string) (modid int, err error)
+
+	// WaitExit waits, at most timeout, for a process (any, not only a
+	// child) to exit: kqueue(2) with EVFILT_PROC and NOTE_EXIT. It tells
+	// whether it exited; ESRCH when there is no such process.
+	WaitExit(pid int, timeout time.Duration) (exited bool, err error)
 }

@@ -3,6 +3,8 @@
 package sys
 
 import (
+	"errors"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -109,3 +111,31 @@ func (native) Kldfirstmod(fileid int) (int, error) { return callID(abi.SYS_KLDFI
 func (native) Modfnext(modid int) (int, error) { return callID(abi.SYS_MODFNEXT, modid) }
 
 func (native) Modfind(name string) (int, error) { return callString(abi.SYS_MODFIND, name) }
+
+func (native) WaitExit(pid int, timeout time.Duration) (bool, error) {
+	kq, err := unix.Kqueue()
+	if err != nil {
+		return false, errno(err)
+	}
+	defer unix.Close(kq)
+	change := []unix.Kevent_t{{Ident: uint64(pid), Filter: abi.EVFILT_PROC, Flags: abi.EV_ADD | abi.EV_ONESHOT, Fflags: abi.NOTE_EXIT}}
+	events := make([]unix.Kevent_t, 1)
+	deadline := time.Now().Add(timeout)
+	for {
+		left := max(time.Until(deadline), 0)
+		ts := unix.NsecToTimespec(left.Nanoseconds())
+		n, err := unix.Kevent(kq, change, events, &ts)
+		change = nil // registered once; EINTR retries only wait
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return false, errno(err)
+		case n == 0:
+			return false, nil
+		case events[0].Flags&abi.EV_ERROR != 0:
+			return false, abi.FromUnix(unix.Errno(events[0].Data))
+		}
+		return true, nil
+	}
+}
