@@ -277,8 +277,10 @@ func (r *Runner) lock(name string) (func(), error) {
 		return nil, failure.New(failure.Environment, err)
 	}
 	// The lock is taken, and its holder recorded, only under the gate
-	// (a flock of the run directory, held for those few calls only), so
-	// a command that finds the lock held always finds its holder named.
+	// (a flock of the run directory, held for those few calls only: flock
+	// takes any vnode, a directory too, freebsd-src main:
+	// sys/kern/kern_descrip.c sys_flock), so a command that finds the
+	// lock held always finds its holder named.
 	// A waiter waits for a shared lock, which the kernel grants once the
 	// holder lets go, and then tries again under the gate.
 	gated := func(fn func() error) error {
