@@ -135,7 +135,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	run, ok := map[string]func([]string) error{
 		"start":        c.lifecycle((*lifecycle.Runner).Start),
 		"stop":         c.lenient(c.lifecycle((*lifecycle.Runner).Stop)),
-		"restart":      c.lenient(c.lifecycle((*lifecycle.Runner).Restart)),
+		"restart":      c.lifecycle((*lifecycle.Runner).Restart),
 		"status":       c.lenient(c.status),
 		"wait":         c.wait,
 		"console":      c.console,
@@ -180,9 +180,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return failure.Status(err)
 }
 
-// readOnly are the commands that only look: they write no log, and a
-// broken core.conf does not stop them (doctor reports it).
+// readOnly are the commands that only look: they write no log.
 var readOnly = map[string]bool{"doctor": true, "log": true}
+
+// anyUser are the commands besides readOnly that need no root: status and
+// wait ask the VM manager's status socket, which answers any user. Run by
+// another user they write no log, which is root's.
+var anyUser = map[string]bool{"status": true, "wait": true, "version": true}
 
 // open finds the host and reads core.conf for the log level. The VM
 // manager, which has no terminal, logs to the file only.
@@ -190,7 +194,7 @@ func (c *command) open(name string) error {
 	var err error
 	if c.simDir != "" {
 		c.host, err = simulator.open(c.simDir)
-	} else if !readOnly[name] && name != "status" && name != "version" && os.Geteuid() != 0 {
+	} else if !readOnly[name] && !anyUser[name] && os.Geteuid() != 0 {
 		// A simulated host belongs to its user; FreeBSD's kernel does
 		// what wifibox asks of root only.
 		return failure.New(failure.Environment, fmt.Errorf(
@@ -201,15 +205,21 @@ func (c *command) open(name string) error {
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	core, warnings, err := config.LoadCore(c.host.Paths.CoreConf())
-	switch {
-	case err == nil:
-	case name == legacyManager: // it must end a respawn loop whatever the configuration
-		core, warnings = config.Core{LogLevel: config.LogWarn}, append(warnings, err.Error())
-	case name == "setup": // it creates core.conf, and doctor reports a broken one
-		core = config.Core{LogLevel: config.LogWarn}
-	case !readOnly[name]:
-		return failure.New(failure.Config, err)
+	// Only what starts the guest refuses a core.conf it cannot use: the
+	// way out (stop, status, suspend, ...) works whatever it says, and
+	// restart checks it before it stops anything (lifecycle's preflight).
+	var core config.Core
+	var warnings []string
+	switch name {
+	case "start", managerCommand:
+		core, warnings, err = config.LoadCore(c.host.Paths.CoreConf())
+		if err != nil {
+			return failure.New(failure.Config, err)
+		}
+	case "setup": // it creates core.conf, and doctor reports a broken one
+		core, _ = config.LoadCoreLenient(c.host.Paths.CoreConf())
+	default:
+		core, warnings = config.LoadCoreLenient(c.host.Paths.CoreConf())
 	}
 	c.core = core
 	user, logFile := c.stderr, c.host.Paths.Log
@@ -218,8 +228,11 @@ func (c *command) open(name string) error {
 	} else {
 		warnings = append(warnings, ignoredEnv(os.LookupEnv)...)
 	}
-	if readOnly[name] {
+	switch {
+	case name == "doctor": // it reports core.conf itself
 		logFile, warnings = "", nil
+	case readOnly[name], anyUser[name] && os.Geteuid() != 0:
+		logFile = ""
 	}
 	if c.dry { // nothing is logged of what does not happen
 		logFile = ""
@@ -265,16 +278,17 @@ func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]stri
 }
 
 // lenient runs a command that works whatever bhyve.conf and
-// uds_passthru.conf say (stop, restart, status): it acts on what it finds
-// on the host, and only warns of what makes them unusable.
+// uds_passthru.conf say (stop, status): it acts on what it finds on the
+// host, and only warns of what makes them unusable. restart checks them
+// before it stops anything (lifecycle's preflight).
 func (c *command) lenient(run func([]string) error) func([]string) error {
 	return func(args []string) error {
 		paths := c.host.Paths
 		if _, _, err := config.LoadBhyve(paths.BhyveConf(), 0); err != nil {
 			c.log.Warnf("%v (start refuses it until it is fixed)", err)
 		}
-		if _, _, _, err := config.LoadUDSPassthru(paths.UDSPassthruConf()); err != nil {
-			c.log.Warnf("%v (the guest runs without the control-socket pass-through until it is fixed)", err)
+		if _, _, _, err := manager.RelayConfig(paths); err != nil {
+			c.log.Warnf("%v (%s)", err, config.WithoutRelay)
 		}
 		return run(args)
 	}
@@ -378,6 +392,9 @@ func (c *command) console(args []string) error {
 		return err
 	}
 	if st.GuestPID == 0 {
+		if advice := c.shellGuestAdvice("`wifibox console`"); advice != "" {
+			return failure.New(failure.Environment, errors.New(advice))
+		}
 		return failure.New(failure.Environment, errors.New("There is no guest to attach to"))
 	}
 	cfg, _, err := config.LoadBhyve(paths.BhyveConf(), 0)

@@ -37,10 +37,10 @@ func (c *command) status(args []string) error {
 		return err
 	}
 	old := c.legacy(st)
-	pid := st.GuestPID
-	if pid == 0 && len(old.Bhyves) > 0 {
-		pid = old.Bhyves[0]
+	if st.ManagerPID == 0 && len(old.Bhyves) > 0 {
+		st = shellGuest(old)
 	}
+	pid := st.GuestPID
 	switch {
 	case asJSON:
 		data, err := json.MarshalIndent(c.report(st, old), "", "  ")
@@ -134,6 +134,28 @@ func (c *command) leftover() manager.Status {
 	return st
 }
 
+// shellGuestState is the state of a guest the shell implementation runs.
+const shellGuestState = "run by the shell implementation"
+
+// shellGuest is the status of a guest the shell implementation runs: it
+// runs (its stage is running, as far as can be told without a VM manager
+// of this wifibox), and says how to take it over.
+func shellGuest(g legacy.Guest) manager.Status {
+	return manager.Status{GuestPID: g.Bhyves[0], State: shellGuestState, Stage: manager.StageRunning,
+		Reason: fmt.Sprintf("%s, PID %d; `wifibox start` takes it over", shellGuestState, g.Bhyves[0])}
+}
+
+// shellGuestAdvice says what to do about a guest the shell implementation
+// runs for a command that needs one of this wifibox; "" when it runs none.
+func (c *command) shellGuestAdvice(then string) string {
+	g, err := legacy.Find(c.host.Procs, 0)
+	if err != nil || len(g.Bhyves) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("The guest is %s, PID %d, which this wifibox does not follow: "+
+		"`wifibox start` stops it and starts it under this wifibox; then %s", shellGuestState, g.Bhyves[0], then)
+}
+
 // notRunning says why a guest that does not run does not, when there is
 // more to say than that.
 func notRunning(st manager.Status) string {
@@ -156,8 +178,11 @@ func (c *command) legacy(st manager.Status) legacy.Guest {
 	switch {
 	case err != nil:
 		c.log.Warnf("Cannot look for a guest run by the shell implementation: %v", err)
-	case g.Found():
+	case len(g.Bhyves) > 0:
 		c.log.Warnf("The shell implementation of wifibox runs (%v): `service wifibox restart` stops it and starts the guest under this wifibox", g)
+	case g.Found(): // its guest has exited
+		c.log.Warnf("What is left of the shell implementation of wifibox runs (%v): `service wifibox restart` stops it, "+
+			"`service wifibox start` stops it and starts the guest under this wifibox", g)
 	}
 	return g
 }
@@ -224,9 +249,6 @@ func (c *command) report(st manager.Status, old legacy.Guest) statusReport {
 	}
 	if old.Found() {
 		r.Legacy = old.Listed()
-		if !r.Running && len(old.Bhyves) > 0 {
-			r.Running, r.GuestPID = true, old.Bhyves[0]
-		}
 	}
 	if r.State == "" {
 		r.State = "stopped"

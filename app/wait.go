@@ -40,6 +40,9 @@ func (c *command) wait(args []string) error {
 		return failure.New(failure.Environment, err)
 	}
 	if pid == 0 {
+		if advice := c.shellGuestAdvice("`wifibox wait`"); advice != "" {
+			return failure.New(failure.NotRunning, errors.New(advice))
+		}
 		return failure.New(failure.NotRunning, errors.New("wifibox is not run: nothing to wait for (wifibox start)"))
 	}
 	st, err := manager.Wait(dir, stage, timeout)

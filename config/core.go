@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -63,7 +64,33 @@ func LoadCore(path string) (Core, []string, error) {
 	if err != nil {
 		return Core{}, nil, err
 	}
-	return newCore(file, as)
+	return newCore(file, as, false)
+}
+
+// LoadCoreLenient reads core.conf at path for a command that must work
+// whatever it says (stop, status, suspend, resume and the others but
+// start): what it cannot use, a setting or the whole file (missing,
+// unsafe, malformed), is a warning saying where or the fix, and the
+// default.
+func LoadCoreLenient(path string) (Core, []string) {
+	file, as, err := load(path)
+	if err != nil {
+		def := defaultCore()
+		return def, []string{fmt.Sprintf("%v; using the defaults (loglevel=%s recovery=%s watchdog=0) "+
+			"until it is fixed (start refuses it)", err, def.LogLevel, def.Recovery)}
+	}
+	core, warnings, _ := newCore(file, as, true)
+	return core, warnings
+}
+
+// defaultCore is core.conf's defaults: what a lenient reading takes for a
+// file it cannot use.
+func defaultCore() Core {
+	recovery := defaultRecovery
+	if !contains(recoveries, recovery) {
+		recovery = string(RecoveryRestartVMM)
+	}
+	return Core{LogLevel: LogWarn, Recovery: Recovery(recovery), RecoveryFrom: RecoveryBuiltIn}
 }
 
 // RecoveryText tells the recovery method in effect and where it comes
@@ -90,31 +117,45 @@ const (
 	RecoveryBuiltIn  = "built-in default"
 )
 
-// newCore validates the assignments of core.conf, which file names.
-func newCore(file string, as Assignments) (Core, []string, error) {
+// newCore validates the assignments of core.conf, which file names. A
+// lenient one takes the default for a setting it cannot use, with a
+// warning.
+func newCore(file string, as Assignments, lenient bool) (Core, []string, error) {
 	s, warnings := newSettings(file, as, "loglevel", "recovery", "watchdog")
-	// An unknown loglevel must not stop the boot (the shell
-	// implementation took one as none): it is a warning, and the default.
+	def := defaultCore()
+	// fallback is the default for a malformed setting, with a warning:
+	// always for an unknown loglevel, which must not stop the boot (the
+	// shell implementation took one as none), when lenient for the rest.
+	fallback := func(err error, value string) {
+		warnings = append(warnings, fmt.Sprintf("%v; using %s", err, value))
+	}
+	const untilFixed = " until it is fixed (start refuses it)"
 	level, err := s.choice("loglevel", logLevels[LogWarn], true, logLevels...)
 	if err != nil {
-		warnings = append(warnings, fmt.Sprintf("%v; using %s", err, logLevels[LogWarn]))
+		fallback(err, logLevels[LogWarn])
 		level = int(LogWarn)
 	}
 	from := RecoveryFromFile
+	recovery, err := s.choice("recovery", defaultRecovery, false, recoveries...)
 	if _, set := s.as.Last("recovery"); !set {
 		from = RecoveryBuiltIn
-		if !contains(recoveries, defaultRecovery) {
-			return Core{}, warnings, invalid(Pos{File: file}, "no recovery line, and the default built into this wifibox, %q, is none of %s: set recovery= here, or build wifibox with one of them",
+		if err != nil {
+			err = invalid(Pos{File: file}, "no recovery line, and the default built into this wifibox, %q, is none of %s: set recovery= here, or build wifibox with one of them",
 				defaultRecovery, strings.Join(recoveries, ", "))
 		}
 	}
-	recovery, err := s.choice("recovery", defaultRecovery, false, recoveries...)
-	if err != nil {
+	switch {
+	case err != nil && !lenient:
 		return Core{}, warnings, err
+	case err != nil:
+		fallback(err, string(def.Recovery)+untilFixed)
+		recovery, from = slices.Index(recoveries, string(def.Recovery)), RecoveryBuiltIn
 	}
 	watchdog, err := s.integer("watchdog", "0", 0, 3600)
-	if err != nil {
+	if err != nil && !lenient {
 		return Core{}, warnings, err
+	} else if err != nil {
+		fallback(err, "0 (no watchdog)"+untilFixed)
 	}
 	return Core{LogLevel: LogLevel(level), Recovery: Recovery(recoveries[recovery]), RecoveryFrom: from,
 		Watchdog: time.Duration(watchdog) * time.Second}, warnings, nil

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +28,7 @@ func TestCoreValues(t *testing.T) {
 		{"watchdog=30", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn, Watchdog: 30 * time.Second}},
 		{"watchdog=0", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}},
 	} {
-		got, warnings, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
+		got, warnings, err := newCore("core.conf", mustParse(t, "core.conf", c.in), false)
 		if err != nil || len(warnings) != 0 {
 			t.Errorf("%q: %v, warnings %q", c.in, err, warnings)
 			continue
@@ -50,7 +53,7 @@ func TestCoreBuiltInRecovery(t *testing.T) {
 		{"loglevel=warn", Core{LogLevel: LogWarn, Recovery: RecoverySuspendGuest, RecoveryFrom: RecoveryBuiltIn}},
 		{"recovery=restart_vmm", Core{LogLevel: LogWarn, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryFromFile}},
 	} {
-		got, _, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
+		got, _, err := newCore("core.conf", mustParse(t, "core.conf", c.in), false)
 		if err != nil {
 			t.Fatalf("%q: %v", c.in, err)
 		}
@@ -59,9 +62,9 @@ func TestCoreBuiltInRecovery(t *testing.T) {
 		}
 	}
 	defaultRecovery = "suspend"
-	_, _, err := newCore("core.conf", mustParse(t, "core.conf", "loglevel=warn"))
+	_, _, err := newCore("core.conf", mustParse(t, "core.conf", "loglevel=warn"), false)
 	checkInvalid(t, "built-in suspend", err, `core.conf: no recovery line, and the default built into this wifibox, "suspend", is none of restart_vmm, suspend_guest, suspend_vmm, none: set recovery= here, or build wifibox with one of them`)
-	if _, _, err := newCore("core.conf", mustParse(t, "core.conf", "recovery=none")); err != nil {
+	if _, _, err := newCore("core.conf", mustParse(t, "core.conf", "recovery=none"), false); err != nil {
 		t.Errorf("a recovery line with a bad built-in default: %v", err)
 	}
 }
@@ -73,7 +76,7 @@ func TestCoreErrors(t *testing.T) {
 		{"watchdog=yes", `core.conf:1:10: malformed watchdog value: "yes", expected: non-negative integer`},
 		{"watchdog=3601", `core.conf:1:10: watchdog should be in between 0 and 3600: 3601`},
 	} {
-		_, _, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
+		_, _, err := newCore("core.conf", mustParse(t, "core.conf", c.in), false)
 		checkInvalid(t, c.in, err, c.want)
 	}
 }
@@ -86,7 +89,7 @@ func TestCoreUnknownLogLevel(t *testing.T) {
 		{"\nloglevel=warning", `core.conf:2:10: malformed loglevel value: "warning", expected: none, error, warn, info or debug; using warn`},
 		{"loglevel=", `core.conf:1:10: malformed loglevel value: "", expected: none, error, warn, info or debug; using warn`},
 	} {
-		got, warnings, err := newCore("core.conf", mustParse(t, "core.conf", c.in))
+		got, warnings, err := newCore("core.conf", mustParse(t, "core.conf", c.in), false)
 		if err != nil {
 			t.Errorf("%q: %v", c.in, err)
 			continue
@@ -101,11 +104,35 @@ func TestCoreUnknownLogLevel(t *testing.T) {
 }
 
 func TestCoreWarnings(t *testing.T) {
-	_, warnings, err := newCore("core.conf", mustParse(t, "core.conf", "_level=debug\nloglevel=$_level\nlog_level=info\n"))
+	_, warnings, err := newCore("core.conf", mustParse(t, "core.conf", "_level=debug\nloglevel=$_level\nlog_level=info\n"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"core.conf:3: unknown setting log_level, ignored"}, warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// TestCoreLenient: read leniently, a malformed setting is its default
+// with a warning saying where; a file that cannot be used at all (here
+// one others can write) gives every default with the fix.
+func TestCoreLenient(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "core.conf")
+	if err := os.WriteFile(path, []byte("loglevel=info\nrecovery=suspend_gust\nwatchdog=5s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, warnings := LoadCoreLenient(path)
+	want := Core{LogLevel: LogInfo, Recovery: RecoveryRestartVMM, RecoveryFrom: RecoveryBuiltIn}
+	if got != want || len(warnings) != 2 || !strings.HasPrefix(warnings[0], "core.conf:2:10: malformed recovery value") ||
+		!strings.HasPrefix(warnings[1], "core.conf:3:10: malformed watchdog value") {
+		t.Errorf("got %+v, %q; want %+v", got, warnings, want)
+	}
+	if err := os.Chmod(path, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	got, warnings = LoadCoreLenient(path)
+	if got != defaultCore() || len(warnings) != 1 || !strings.Contains(warnings[0], "chmod g-w "+path) {
+		t.Errorf("group-writable: got %+v, %q", got, warnings)
 	}
 }

@@ -19,9 +19,12 @@ type UDSPassthru struct {
 	// via wifibox0.
 	GuestIP netip.Addr
 	// Netmask is the NETMASK of network; the zero Addr when not given.
-	Netmask     netip.Addr
-	Sockets     []Socket // sockets [""]
-	MaxSessions int      // max_sessions [16] (ours): attached clients at once per socket
+	Netmask netip.Addr
+	Sockets []Socket // sockets [""]
+	// SocketsAt is where the value of sockets starts, for the messages
+	// about its entries.
+	SocketsAt   Pos
+	MaxSessions int // max_sessions [16] (ours): attached clients at once per socket
 }
 
 // Socket is one entry of sockets: path=P,user=U,group=G,mode=M,port=N.
@@ -32,6 +35,9 @@ type Socket struct {
 	Mode  fs.FileMode // permission bits
 	Port  int         // the guest's TCP port, 1 to 65535
 }
+
+// WithoutRelay tells what a uds_passthru.conf that cannot be used means.
+const WithoutRelay = "the guest runs without the control-socket pass-through until it is fixed"
 
 // LoadUDSPassthru reads uds_passthru.conf at path, which is optional: when
 // the file does not exist it gives the defaults and false. It gives
@@ -59,6 +65,7 @@ func newUDSPassthru(file string, as Assignments) (UDSPassthru, []string, error) 
 	if u.GuestIP, u.Netmask, err = s.network(); err != nil {
 		return UDSPassthru{}, warnings, err
 	}
+	_, u.SocketsAt = s.get("sockets", "")
 	if u.Sockets, err = s.sockets(); err != nil {
 		return UDSPassthru{}, warnings, err
 	}

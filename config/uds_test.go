@@ -44,7 +44,7 @@ func TestUDSPassthruValues(t *testing.T) {
 			t.Errorf("%s: %v, warnings %q", c.name, err, warnings)
 			continue
 		}
-		if diff := cmp.Diff(c.want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		if diff := cmp.Diff(c.want, got, cmpopts.EquateComparable(netip.Addr{}), cmpopts.IgnoreFields(UDSPassthru{}, "SocketsAt")); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", c.name, diff)
 		}
 	}

@@ -261,13 +261,16 @@ func (d *doctor) configFiles() {
 	if _, err := manager.AppConfig(p); err != nil {
 		d.add(Warn, "app_config", err.Error(), manager.AppConfigFix(p))
 	}
-	uds, present, warnings, err := config.LoadUDSPassthru(p.UDSPassthruConf())
+	// As start checks it: the file, and its sockets' users, groups and
+	// paths.
+	uds, present, warnings, err := manager.RelayConfig(p)
 	if !present {
 		d.add(OK, "uds_passthru.conf", "not present, no control socket is relayed", "")
 		return
 	}
-	if d.configFile(p.UDSPassthruConf(), "", warnings, err) {
-		d.uds = &uds
+	var cerr *config.Error
+	if d.configFile(p.UDSPassthruConf(), "", warnings, err) || !errors.As(err, &cerr) {
+		d.uds = &uds // its network is right even when a socket is not
 	}
 }
 

@@ -104,6 +104,11 @@ func (r *Runner) running() (pid int, stale bool, err error) {
 func (r *Runner) Start(target string) error {
 	p := targets[target]
 	return r.run("start", "Starting", func(step func(func() error) error) error {
+		if p.guest { // before anything changes
+			if err := step(r.preflight); err != nil {
+				return err
+			}
+		}
 		return r.startParts(p, step)
 	})
 }
@@ -138,12 +143,21 @@ func (r *Runner) Restart(target string) error {
 			return err
 		}
 		defer unlock()
+		// What is left of a guest of the shell implementation that has
+		// exited (its socket relays) goes too.
+		if _, err := r.stopLegacy("stopping what is left of it, its guest has exited"); err != nil {
+			return err
+		}
 		if err := r.repair(); err != nil {
 			return err
 		}
 		return failure.New(failure.NotRunning, failure.ErrShown)
 	}
 	return r.run("restart", "Restarting", func(step func(func() error) error) error {
+		// A restart whose start would refuse stops nothing.
+		if err := step(r.preflight); err != nil {
+			return err
+		}
 		if p.guest {
 			r.takeSockets()
 			defer r.dropSockets()
@@ -183,11 +197,6 @@ func (r *Runner) dropSockets() {
 }
 
 func (r *Runner) startParts(p parts, step func(func() error) error) error {
-	if p.guest { // before anything changes
-		if err := step(r.checkArch); err != nil {
-			return err
-		}
-	}
 	if p.vmm {
 		if err := step(r.loadVMM); err != nil {
 			return err
@@ -304,7 +313,13 @@ func (r *Runner) lock(name string) (func(), error) {
 		err = gated(func() error {
 			err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 			if err == nil {
-				return runfile.Record(f, fmt.Sprintf("PID %d, wifibox %s", os.Getpid(), name))
+				// Who holds the lock is only informational: a full
+				// /var must not stop a command, stop at shutdown
+				// least of all.
+				if rerr := runfile.Record(f, fmt.Sprintf("PID %d, wifibox %s", os.Getpid(), name)); rerr != nil {
+					r.Log.Warnf("Cannot note in %s which command holds it: %v; a command waiting for it names its holder unknown", path, rerr)
+				}
+				return nil
 			}
 			if who := runfile.Holder(f); who != "unknown" {
 				holder = who // else a waiter's passing shared lock
@@ -539,6 +554,36 @@ func (r *Runner) waitExit(what string, pid int) bool {
 		r.Log.Warnf("The %s PID %d has not exited in %s (%v)", what, pid, exitWait, err)
 	}
 	return exited
+}
+
+// preflight checks everything the start of the guest uses before the
+// first change to the host, so that a start that refuses leaves nothing
+// behind: the machine, core.conf, bhyve.conf (cpus against hw.vmm.maxcpu
+// only once vmm is loaded, as that sysctl comes with it) and the bhyve it
+// names, the guest's images and the firmware. A uds_passthru.conf that cannot be used is a
+// warning: the guest runs without the control-socket pass-through.
+func (r *Runner) preflight() error {
+	if err := r.checkArch(); err != nil {
+		return err
+	}
+	p := r.Host.Paths
+	if _, _, err := config.LoadCore(p.CoreConf()); err != nil {
+		return failure.New(failure.Config, err)
+	}
+	cfg, _, err := config.LoadBhyve(p.BhyveConf(), 0)
+	if err == nil {
+		_, err = cfg.ProgramPath(p)
+	}
+	if err != nil {
+		return failure.New(failure.Config, err)
+	}
+	if err := manager.CheckFiles(p); err != nil {
+		return err
+	}
+	if _, _, _, err := manager.RelayConfig(p); err != nil {
+		r.Log.Warnf("%v (%s)", err, config.WithoutRelay)
+	}
+	return nil
 }
 
 // checkArch refuses a guest on a machine other than amd64, as the kernel

@@ -161,7 +161,7 @@ func Wait(runDir string, stage Stage, timeout time.Duration) (Status, error) {
 	if !deadline.IsZero() && deadline.Before(first) {
 		first = deadline
 	}
-	conn, err := dial(runDir, first, StatusWait)
+	conn, err := dial(runDir, "wait", first, StatusWait)
 	if err != nil {
 		return s, err
 	}

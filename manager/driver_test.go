@@ -183,7 +183,7 @@ func (s *syncWriter) String() string {
 // waitFor follows the manager's pushed statuses until one satisfies ok.
 func (p *inProcess) waitFor(t *testing.T, what string, ok func(Status) bool) Status {
 	t.Helper()
-	conn, err := dial(p.h.Paths.RunDir, time.Now().Add(time.Minute), time.Minute)
+	conn, err := dial(p.h.Paths.RunDir, "wait", time.Now().Add(time.Minute), time.Minute)
 	if err != nil {
 		t.Fatalf("wait for %s: %v", what, err)
 	}

@@ -27,6 +27,9 @@ import (
 const (
 	pidName    = "manager.pid"
 	socketName = "manager.sock"
+	// statusName is the status socket: any user may connect to it, and
+	// it answers status and wait only (see ServeStatus).
+	statusName = "status.sock"
 	// guestName holds the pid of the bhyve the manager runs, so that
 	// what runs is known when the manager was killed.
 	guestName = "bhyve.pid"
@@ -48,6 +51,7 @@ type runFiles struct {
 	pid     *os.File
 	pidPath string
 	socket  string
+	status  string // the status socket
 	guest   string
 }
 
@@ -80,7 +84,7 @@ func claim(runDir string) (*runFiles, error) {
 		err = os.Link(tmp, path)
 		if err == nil {
 			return &runFiles{pid: f, pidPath: path, socket: filepath.Join(runDir, socketName),
-				guest: filepath.Join(runDir, guestName)}, nil
+				status: filepath.Join(runDir, statusName), guest: filepath.Join(runDir, guestName)}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			break
@@ -130,18 +134,25 @@ func (r *runFiles) release() {
 	unix.FcntlFlock(r.pid.Fd(), unix.F_SETLK, &unlock)
 	os.Remove(r.guest)
 	os.Remove(r.socket)
+	os.Remove(r.status)
 	os.Remove(r.pidPath)
 	r.pid.Close()
 }
 
-// listen opens the control socket, readable and writable by root only.
-func listen(path string) (net.Listener, error) {
+// listen opens the control socket, readable and writable by root only
+// (mode 0600), or with public the status socket, which every user may
+// connect to (0666: connect(2) needs write permission on a socket).
+func listen(path string, public bool) (net.Listener, error) {
 	os.Remove(path) // a socket left by a killed manager
-	old := syscall.Umask(0o177)
+	mask, what := 0o177, "control socket"
+	if public {
+		mask, what = 0o111, "status socket"
+	}
+	old := syscall.Umask(mask)
 	ln, err := net.Listen("unix", path)
 	syscall.Umask(old)
 	if err != nil {
-		return nil, fmt.Errorf("listen on control socket %s: %w", path, runfile.Cause(err))
+		return nil, fmt.Errorf("listen on %s %s: %w", what, path, runfile.Cause(err))
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	return ln, nil
@@ -214,7 +225,7 @@ func lockHolder(f *os.File, lock unix.Flock_t) (int, error) {
 
 // RemoveStale removes the files a dead manager left.
 func RemoveStale(runDir string) error {
-	for _, name := range []string{pidName, socketName, guestName} {
+	for _, name := range []string{pidName, socketName, statusName, guestName} {
 		if err := os.Remove(filepath.Join(runDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -285,10 +296,19 @@ func (l *lineLog) last() []string {
 // stopped (SIGSTOP) or hung.
 var ErrNoAnswer = errors.New("the VM manager does not answer")
 
-// dial connects to the VM manager's control socket by the deadline.
-func dial(runDir string, deadline time.Time, wait time.Duration) (net.Conn, error) {
+// dial connects to the VM manager's control socket by the deadline; a
+// user that may not (anyone but root) is connected to its status socket
+// for a request that socket answers (status, wait). Root keeps to the
+// control socket, whose clients others cannot crowd out.
+func dial(runDir, req string, deadline time.Time, wait time.Duration) (net.Conn, error) {
+	name, _, _ := strings.Cut(req, " ")
 	path := filepath.Join(runDir, socketName)
-	conn, err := (&net.Dialer{Deadline: deadline}).Dial("unix", path)
+	d := &net.Dialer{Deadline: deadline}
+	conn, err := d.Dial("unix", path)
+	if errors.Is(err, fs.ErrPermission) && statusRequests[name] {
+		path = filepath.Join(runDir, statusName)
+		conn, err = d.Dial("unix", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to the VM manager at %s: %w", path, noAnswer(runfile.Cause(err), wait))
 	}
@@ -299,7 +319,7 @@ func dial(runDir string, deadline time.Time, wait time.Duration) (net.Conn, erro
 // all of it within wait: a deadline on the socket, no timer polls.
 func request(runDir, req string, wait time.Duration) (string, error) {
 	deadline := time.Now().Add(wait)
-	conn, err := dial(runDir, deadline, wait)
+	conn, err := dial(runDir, req, deadline, wait)
 	if err != nil {
 		return "", err
 	}

@@ -62,7 +62,7 @@ func (m *manager) handover(conn net.Conn) {
 // that does not answer within StatusWait is an ErrNoAnswer error.
 func Handover(runDir string) ([]relay.Handed, error) {
 	deadline := time.Now().Add(StatusWait)
-	conn, err := dial(runDir, deadline, StatusWait)
+	conn, err := dial(runDir, "handover", deadline, StatusWait)
 	if err != nil {
 		return nil, err
 	}

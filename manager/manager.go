@@ -16,9 +16,10 @@
 // guest's log and asks its Wi-Fi daemon through the relay (monitor.go), and
 // runs the optional watchdog. It also owns the files through which other
 // wifibox commands reach it in the run directory: a pid file, locked for as
-// long as the manager lives, bhyve's pid, and a control socket (0600) that
+// long as the manager lives, bhyve's pid, a control socket (0600) that
 // answers status and stop, and pushes each change of stage to a waiting
-// client. Every wait is on an event (the process, a channel, a timer, a
+// client, and a status socket (0666) that answers any user status and
+// wait only. Every wait is on an event (the process, a channel, a timer, a
 // socket, the guest's log): nothing polls, but for the watchdog's
 // questions and a recheck of the Wi-Fi every few seconds. A command's wait
 // on the manager is bounded too: a deadline on the control socket
@@ -173,25 +174,35 @@ func mainWith(clk clock, h *host.Host, log *logrus.Logger, report io.WriteCloser
 	m.adopt = inherited() // before bhyve runs: it is not to inherit them
 	now := time.Now()
 	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: now, Stage: StageStarting, StageSince: now}
-	ln, err := listen(files.socket)
+	ln, err := listen(files.socket, false)
+	var public net.Listener
+	if err == nil {
+		public, err = listen(files.status, true)
+	}
 	if err == nil {
 		// Only now does the pid file name the manager: a command that
 		// finds it finds the control socket listening.
 		err = files.publish()
 	}
 	if err != nil {
-		if ln != nil {
-			ln.Close()
+		for _, l := range []net.Listener{ln, public} {
+			if l != nil {
+				l.Close()
+			}
 		}
 		files.release()
 		reportError(report, err)
 		return 1
 	}
 	m.files = files
-	served := make(chan struct{})
+	served := make(chan struct{}, 2)
 	go func() {
-		m.serve(ln)
-		close(served)
+		m.serve(ln, nil)
+		served <- struct{}{}
+	}()
+	go func() {
+		m.serve(public, make(chan struct{}, maxStatusClients))
+		served <- struct{}{}
 	}()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
@@ -211,6 +222,8 @@ func mainWith(clk clock, h *host.Host, log *logrus.Logger, report io.WriteCloser
 	// finds no manager rather than one that does not answer.
 	files.release()
 	ln.Close()
+	public.Close()
+	<-served
 	<-served // no connection is accepted any more: answers.Add is over
 	close(m.done)
 	// Requests that come late find the guest stopped.
@@ -365,28 +378,58 @@ func (m *manager) release(plan Plan) {
 	}
 }
 
-// serve answers the control socket: one request line, one answer (status,
-// status wifi, which asks the Wi-Fi daemon first, and stop), or a stream
-// of them (wait: the status at each change of stage).
-func (m *manager) serve(ln net.Listener) {
+// maxStatusClients bounds the connections the status socket, which any
+// user may open, serves at once; one more is closed unanswered.
+const maxStatusClients = 32
+
+// statusRequests are the requests the status socket answers: they tell,
+// and change nothing.
+var statusRequests = map[string]bool{"status": true, "wait": true}
+
+// serve answers a socket: one request line, one answer (status, status
+// wifi, which asks the Wi-Fi daemon first, and stop), or a stream of them
+// (wait: the status at each change of stage). The status socket, which
+// has slots, answers statusRequests only, to as many clients at once as
+// it has slots.
+func (m *manager) serve(ln net.Listener, slots chan struct{}) {
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			return
 		}
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+			default:
+				conn.Close()
+				continue
+			}
+		}
 		m.answers.Add(1)
-		go m.answer(conn)
+		go func() {
+			m.answer(conn, slots != nil)
+			if slots != nil {
+				<-slots
+			}
+		}()
 	}
 }
 
-func (m *manager) answer(conn net.Conn) {
+func (m *manager) answer(conn net.Conn, public bool) {
 	defer m.answers.Done()
 	defer conn.Close()
+	// A client that sends no request is not waited for.
+	conn.SetReadDeadline(time.Now().Add(StatusWait))
 	line, err := bufio.NewReader(conn).ReadString('\n')
+	conn.SetReadDeadline(time.Time{})
 	if err != nil {
 		return
 	}
 	req, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	if public && !statusRequests[req] {
+		io.WriteString(conn, "error the status socket answers status and wait only\n")
+		return
+	}
 	switch req {
 	case "status":
 		// `status wifi` asks the Wi-Fi daemon first, if the guest runs.

@@ -50,15 +50,8 @@ func Prepare(h *host.Host) (Plan, error) {
 	if err != nil {
 		return Plan{}, failure.New(failure.Config, err)
 	}
-	for _, image := range []string{p.ESPImage(), p.RootImage()} {
-		if _, err := os.Stat(image); err != nil {
-			return Plan{}, failure.New(failure.Image,
-				fmt.Errorf("%s could not be found, guest cannot be started: %w", image, errors.Unwrap(err)))
-		}
-	}
-	if _, err := os.Stat(p.Firmware); err != nil {
-		return Plan{}, failure.New(failure.Environment,
-			fmt.Errorf("UEFI firmware %s could not be found: %w; install the sysutils/bhyve-firmware package", p.Firmware, errors.Unwrap(err)))
+	if err := CheckFiles(p); err != nil {
+		return Plan{}, err
 	}
 	tap, err := ifnet.Tap(h.Net, Bridge)
 	if err == nil && tap == "" {
@@ -106,6 +99,23 @@ func Prepare(h *host.Host) (Plan, error) {
 		Settings: fmt.Sprintf("%s: cpus=%d memory=%s console=%t passthru=%v priority=%d stop_wait_max=%d",
 			p.BhyveConf(), cfg.CPUs, cfg.Memory, cfg.Console, cfg.Passthru, cfg.Priority, cfg.StopWaitMax),
 	}, nil
+}
+
+// CheckFiles checks that the guest's images and the UEFI firmware are
+// there, with the exit status of what is missing: a guest image (4), the
+// firmware (127).
+func CheckFiles(p host.Paths) error {
+	for _, image := range []string{p.ESPImage(), p.RootImage()} {
+		if _, err := os.Stat(image); err != nil {
+			return failure.New(failure.Image,
+				fmt.Errorf("%s could not be found, guest cannot be started: %w", image, errors.Unwrap(err)))
+		}
+	}
+	if _, err := os.Stat(p.Firmware); err != nil {
+		return failure.New(failure.Environment,
+			fmt.Errorf("UEFI firmware %s could not be found: %w; install the sysutils/bhyve-firmware package", p.Firmware, errors.Unwrap(err)))
+	}
+	return nil
 }
 
 // NoPassthru is the warning for a bhyve.conf that passes no device

@@ -12,12 +12,41 @@ import (
 	"github.com/wifibox/wifibox/relay"
 )
 
+// RelayConfig reads appliance/uds_passthru.conf and checks, changing
+// nothing, that its sockets can be created: their users and groups exist,
+// their paths are not refused (relay.Check). It gives the configuration,
+// whether the file exists, its warnings (unknown names), and why the
+// control-socket relay cannot start, naming the file (file:line:column)
+// and what to do; nil when it can, or when the file does not exist. start
+// warns of it, doctor lists it, status and wait tell it (RelayProblem).
+func RelayConfig(p host.Paths) (config.UDSPassthru, bool, []string, error) {
+	uds, exists, warnings, err := config.LoadUDSPassthru(p.UDSPassthruConf())
+	if err != nil || !exists {
+		return uds, exists, warnings, err
+	}
+	if err := relay.Check(relaySockets(p, uds)); err != nil {
+		return uds, true, warnings, fmt.Errorf("%s: the control-socket relay cannot start as %s says: %w", uds.SocketsAt, p.UDSPassthruConf(), err)
+	}
+	return uds, true, warnings, nil
+}
+
+// relaySockets are the relay's sockets of uds_passthru.conf.
+func relaySockets(p host.Paths, uds config.UDSPassthru) []relay.Socket {
+	sockets := make([]relay.Socket, len(uds.Sockets))
+	for i, s := range uds.Sockets {
+		sockets[i] = relay.Socket{
+			Path: filepath.Join(p.Root, s.Path), User: s.User, Group: s.Group, Mode: s.Mode, Port: s.Port,
+		}
+	}
+	return sockets
+}
+
 // relayPlan reads appliance/uds_passthru.conf into the relay's options.
 // reason, when not "", says why no relay can start, and so why the stage
 // wifi cannot be seen: the file is absent, refused, or names an owner
-// that does not exist.
+// that does not exist or a path that is refused (RelayConfig).
 func relayPlan(p host.Paths, log *logrus.Logger) (opts relay.Options, reason string) {
-	uds, exists, warnings, err := config.LoadUDSPassthru(p.UDSPassthruConf())
+	uds, exists, warnings, err := RelayConfig(p)
 	if log != nil {
 		for _, w := range warnings {
 			log.Warn(w)
@@ -33,17 +62,8 @@ func relayPlan(p host.Paths, log *logrus.Logger) (opts relay.Options, reason str
 		log.Debugf("VM manager: configuration as read: %s: network=%v:%v sockets=%+v max_sessions=%d",
 			p.UDSPassthruConf(), uds.GuestIP, uds.Netmask, uds.Sockets, uds.MaxSessions)
 	}
-	sockets := make([]relay.Socket, len(uds.Sockets))
-	for i, s := range uds.Sockets {
-		sockets[i] = relay.Socket{
-			Path: filepath.Join(p.Root, s.Path), User: s.User, Group: s.Group, Mode: s.Mode, Port: s.Port,
-		}
-	}
-	if err := relay.Check(sockets); err != nil {
-		return opts, fmt.Sprintf("the control-socket relay cannot start as %s says: %v", p.UDSPassthruConf(), err)
-	}
 	return relay.Options{
-		Sockets:    sockets,
+		Sockets:    relaySockets(p, uds),
 		Guest:      uds.GuestIP,
 		MaxClients: uds.MaxSessions,
 		Log:        log,

@@ -135,10 +135,14 @@ func owner(s Socket) (uid, gid int, err error) {
 
 // Check tells, without creating anything, why the relay of these
 // sockets could not start as configured: a user or group that does not
-// exist. nil when nothing known stands in the way.
+// exist, or a path that is refused (see inspect). nil when nothing known
+// stands in the way.
 func Check(sockets []Socket) error {
 	for _, s := range sockets {
 		if _, _, err := owner(s); err != nil {
+			return fmt.Errorf("socket %s: %w", s.Path, err)
+		}
+		if _, _, err := inspect(s.Path); err != nil {
 			return fmt.Errorf("socket %s: %w", s.Path, err)
 		}
 	}
@@ -167,35 +171,51 @@ func lookupID(kind, name string, lookup func(string) (string, error)) (int, erro
 // prepare makes way for binding path: the directory is created when
 // missing, a stale socket removed. Nothing here follows a symbolic link.
 func prepare(path string) error {
+	noDir, stale, err := inspect(path)
+	switch {
+	case err != nil:
+		return err
+	case noDir:
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("create directory: %w", err)
+		}
+	case stale:
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("remove stale socket: %w", err)
+		}
+	}
+	return nil
+}
+
+// inspect tells, without following a symbolic link, whether path can be
+// bound: its directory is missing (noDir), a stale socket is in its place
+// (stale), or it is refused (err): a directory that is a symbolic link or
+// no directory, a path that is a symbolic link or a file but a socket.
+func inspect(path string) (noDir, stale bool, err error) {
 	dir := filepath.Dir(path)
 	fi, err := os.Lstat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create directory: %w", err)
-		}
+		return true, false, nil
 	case err != nil:
-		return err
+		return false, false, err
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return fmt.Errorf("directory %s refused, a symbolic link: %w; give the real directory in uds_passthru.conf", dir, unix.ELOOP)
+		return false, false, fmt.Errorf("directory %s refused, a symbolic link: %w; give the real directory in uds_passthru.conf", dir, unix.ELOOP)
 	case !fi.IsDir():
-		return fmt.Errorf("%s is not a directory: %w", dir, unix.ENOTDIR)
+		return false, false, fmt.Errorf("%s is not a directory: %w", dir, unix.ENOTDIR)
 	}
 	fi, err = os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return false, false, nil
 	case err != nil:
-		return err
+		return false, false, err
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return fmt.Errorf("refused, a symbolic link: %w; remove it or give another path in uds_passthru.conf", unix.ELOOP)
+		return false, false, fmt.Errorf("refused, a symbolic link: %w; remove it or give another path in uds_passthru.conf", unix.ELOOP)
 	case fi.Mode().Type() != fs.ModeSocket:
-		return fmt.Errorf("a file that is not a socket is in the way: %w; remove it or give another path in uds_passthru.conf", unix.EEXIST)
+		return false, false, fmt.Errorf("a file that is not a socket is in the way: %w; remove it or give another path in uds_passthru.conf", unix.EEXIST)
 	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("remove stale socket: %w", err)
-	}
-	return nil
+	return false, true, nil
 }
 
 // own gives the socket its owner and mode. The path was just bound in a

@@ -16,7 +16,7 @@ import (
 	bhyvecmd "github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
-	"github.com/wifibox/wifibox/relay/relaytest"
+	"github.com/wifibox/wifibox/internal/guestfake"
 )
 
 // bhyveArgs is what the simulated bhyve takes from its command line.
@@ -518,7 +518,7 @@ func (g *simGuest) up() error {
 func (g *simGuest) associate() {
 	for _, c := range g.ctrls {
 		c.wpa.Scanning.Store(false)
-		c.wpa.Event(relaytest.Connected)
+		c.wpa.Event(guestfake.Connected)
 	}
 	g.log("wpa_supplicant: wlan0: CTRL-EVENT-CONNECTED - Connection to 02:00:00:00:01:00 completed [id=0 id_str=]")
 }

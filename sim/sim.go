@@ -78,6 +78,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,7 +162,7 @@ type state struct {
 	Linker     linker         `json:"linker"`
 	VMs        map[string]*vm `json:"vms"`
 	Devices    []*device      `json:"devices"`
-	Interfaces []*ifnet       `json:"interfaces"`
+	Interfaces []*iface       `json:"interfaces"`
 }
 
 // vm is a virtual machine: its suspend state, its vCPUs, and the
@@ -279,7 +280,14 @@ func (s *system) do(line string, m mode, fn func(*txn) error) (*txn, error) {
 
 // lock takes the exclusive lock of the host, across processes.
 func (s *system) lock() (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(s.simDir(), "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	path := filepath.Join(s.simDir(), "lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, fs.ErrPermission) {
+		// A user other than the host's owner, who may look (status) as
+		// any user may read the process table, the interfaces and the
+		// PCI devices of FreeBSD: flock(2) needs no write access.
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock simulated host: %w", err)
 	}
@@ -325,7 +333,7 @@ func (s *system) save(st *state) error {
 // writeAtomic replaces a file of the simulator's own, readable by its
 // user only, atomically.
 func writeAtomic(path string, data []byte) error {
-	return runfile.WriteAtomic(path, data, 0o600)
+	return runfile.WriteAtomic(path, data, 0o644) // readable by other users, as the kernel's state is
 }
 
 func (s *system) appendTrace(line string) error {

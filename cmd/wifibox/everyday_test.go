@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,31 +44,95 @@ func TestNotRoot(t *testing.T) {
 		t.Skip("running a command as nobody needs root")
 	}
 	h := newHost(t)
-	// The simulated host is root's; nobody may read it, as a user may
-	// read a FreeBSD system's files.
-	for _, dir := range []string{h.dir, filepath.Dir(binary)} {
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, args := range [][]string{{"-S", h.dir, "start"}, {"start"}} {
-		cmd := exec.Command(binary, args...)
-		cmd.Env = []string{"PATH=/usr/bin:/bin"}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-		var errOut strings.Builder
-		cmd.Stderr = &errOut
-		err := cmd.Run()
-		exit, _ := err.(*exec.ExitError)
-		if exit == nil || exit.ExitCode() != 127 || !strings.Contains(errOut.String(), "wifibox must run as root") {
-			t.Errorf("wifibox %q as nobody: %v, stderr %q", args, err, errOut.String())
+	for _, args := range [][]string{{"start"}, {"-S", "", "start"}} {
+		_, errOut, code := h.asNobody(args...)
+		if code != 127 || !strings.Contains(errOut, "wifibox must run as root") {
+			t.Errorf("wifibox %q as nobody: exit %d, stderr %q", args, code, errOut)
 		}
 		lock := filepath.Join(h.dir, "var/run/wifibox/wifibox.lock")
-		if strings.Count(errOut.String(), lock) > 1 {
-			t.Errorf("the error repeats the path: %q", errOut.String())
+		if strings.Count(errOut, lock) > 1 {
+			t.Errorf("the error repeats the path: %q", errOut)
 		}
 	}
 	if len(h.trace()) != 0 {
 		t.Errorf("a refused command made operations: %q", h.trace())
+	}
+}
+
+// asNobody runs wifibox on the host as uid 65534 and gives its output and
+// exit status. The simulated host is root's; nobody may read it, as a user
+// may read a FreeBSD system's files.
+func (h *simHost) asNobody(args ...string) (stdout, stderr string, code int) {
+	h.t.Helper()
+	for _, dir := range []string{h.dir, filepath.Dir(binary)} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(binary, append([]string{"-S", h.dir}, args...)...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else if err != nil {
+		h.t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// TestStatusAnyUser: while the guest runs, any user sees its status
+// through the VM manager's status socket (status, --json, wait), and
+// cannot stop it: neither with stop nor by sending stop to that socket.
+func TestStatusAnyUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("running a command as nobody needs root")
+	}
+	h := newHost(t)
+	h.must("start")
+	pid := h.guestPID()
+	out, errOut, code := h.asNobody("status")
+	if want := fmt.Sprintf("wifibox is run as PID %d.\n", pid); code != 0 || out != want || errOut != "" {
+		t.Errorf("status as nobody: exit %d, %q, stderr %q; want %q", code, out, errOut, want)
+	}
+	out, errOut, code = h.asNobody("status", "-v")
+	if code != 0 || !strings.Contains(out, "Stage:       ") || strings.Contains(out, "Problem:") || errOut != "" {
+		t.Errorf("status -v as nobody: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	out, _, code = h.asNobody("status", "--json")
+	var r struct {
+		Running bool   `json:"running"`
+		Stage   string `json:"stage"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 || !r.Running || r.Stage == "failed" {
+		t.Errorf("status --json as nobody: exit %d, %v, %+v", code, err, r)
+	}
+	if _, errOut, code := h.asNobody("wait", "running", "-t", "0"); code != 0 {
+		t.Errorf("wait as nobody: exit %d, %s", code, errOut)
+	}
+	_, errOut, code = h.asNobody("stop")
+	if code == 0 || !strings.Contains(errOut, "wifibox must run as root") {
+		t.Errorf("stop as nobody: exit %d, %q", code, errOut)
+	}
+	// The status socket refuses what it does not answer.
+	sock := filepath.Join(h.dir, "var/run/wifibox/status.sock")
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o666 {
+		t.Fatalf("status socket: %v, %v", fi, err)
+	}
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "stop\n")
+	answer, _ := bufio.NewReader(conn).ReadString('\n')
+	if !strings.HasPrefix(answer, "error ") {
+		t.Errorf("stop on the status socket: %q", answer)
+	}
+	if h.guestPID() != pid || !alive(pid) {
+		t.Errorf("the guest PID %d stopped", pid)
 	}
 }
 

@@ -17,8 +17,9 @@ import (
 )
 
 // TestExpansionBomb: a0=x then aN=$a(N-1)$a(N-1) up to 32 levels in
-// core.conf is a configuration error (exit status 3) at the reference that
-// passes the bound, not a process that runs out of memory.
+// core.conf is a configuration error at the reference that passes the
+// bound, not a process that runs out of memory: start refuses it (exit
+// status 3), status warns of it.
 func TestExpansionBomb(t *testing.T) {
 	h := newHost(t)
 	var b strings.Builder
@@ -27,9 +28,14 @@ func TestExpansionBomb(t *testing.T) {
 		fmt.Fprintf(&b, "a%d=$a%d$a%d\n", n, n-1, n-1)
 	}
 	h.config("core.conf", b.String())
-	out, errOut, code := h.run("status")
-	if code != 3 || out != "" || !strings.HasPrefix(errOut, "ERROR: core.conf:21:5: reference to a19 expands the values of this file beyond") {
-		t.Errorf("status: exit %d, stdout %q, stderr %q; want 3 and the error at core.conf:21:5", code, out, errOut)
+	const at = "core.conf:21:5: reference to a19 expands the values of this file beyond"
+	out, errOut, code := h.run("start")
+	if code != 3 || out != "" || !strings.HasPrefix(errOut, "ERROR: "+at) {
+		t.Errorf("start: exit %d, stdout %q, stderr %q; want 3 and the error at core.conf:21:5", code, out, errOut)
+	}
+	out, errOut, code = h.run("status")
+	if code != 1 || !notRun.MatchString(out) || !strings.HasPrefix(errOut, "WARNING: "+at) {
+		t.Errorf("status: exit %d, stdout %q, stderr %q; want 1 and the warning at core.conf:21:5", code, out, errOut)
 	}
 }
 

@@ -117,9 +117,11 @@ func (h *legacyHost) checkClean() {
 }
 
 type jsonReport struct {
-	Running    bool `json:"running"`
-	ManagerPID int  `json:"manager_pid"`
-	GuestPID   int  `json:"guest_pid"`
+	Running    bool   `json:"running"`
+	Stage      string `json:"stage"`
+	State      string `json:"state"`
+	ManagerPID int    `json:"manager_pid"`
+	GuestPID   int    `json:"guest_pid"`
 	Bridge     struct {
 		Exists bool   `json:"exists"`
 		Tap    string `json:"tap"`
@@ -162,8 +164,12 @@ func TestLegacyStatus(t *testing.T) {
 	if !strings.Contains(out, "Shell impl.:  bhyve PID "+strconv.Itoa(h.bhyve)) && !strings.Contains(out, "Shell impl.: bhyve PID "+strconv.Itoa(h.bhyve)) {
 		t.Errorf("status -v:\n%s", out)
 	}
+	if !strings.Contains(out, "Stage:       running: run by the shell implementation, PID "+strconv.Itoa(h.bhyve)) {
+		t.Errorf("status -v does not show the stage as running by the shell implementation:\n%s", out)
+	}
 	r := h.statusJSON()
-	if !r.Running || r.GuestPID != h.bhyve || r.ManagerPID != 0 || r.Legacy == nil ||
+	if !r.Running || r.GuestPID != h.bhyve || r.ManagerPID != 0 || r.Legacy == nil || r.Stage != "running" ||
+		r.State != "run by the shell implementation" ||
 		!slices.Equal(r.Legacy.Managers, []int{h.daemon}) || !slices.Equal(r.Legacy.Bhyves, []int{h.bhyve}) ||
 		!slices.Equal(r.Legacy.Relays, []int{h.relay}) {
 		t.Errorf("status --json: %+v", r)
@@ -172,6 +178,37 @@ func TestLegacyStatus(t *testing.T) {
 	if !strings.Contains(out, "bhyve PID "+strconv.Itoa(h.bhyve)) {
 		t.Errorf("doctor does not tell of the shell implementation's guest:\n%s", out)
 	}
+	// wait and console say that the guest is the shell implementation's,
+	// and what to do.
+	for _, args := range [][]string{{"wait"}, {"console"}} {
+		_, errOut, code := h.run(args...)
+		if code == 0 || !strings.Contains(errOut, "run by the shell implementation, PID "+strconv.Itoa(h.bhyve)) ||
+			!strings.Contains(errOut, "`wifibox start`") {
+			t.Errorf("%s: exit %d, %q", args[0], code, errOut)
+		}
+	}
+}
+
+// TestLegacyExited: once the shell implementation's guest has exited
+// (its daemon(8) ran this wifibox's _manage_vm, which ended it), status
+// says what is left, its socket relay, and the advice works: restart stops
+// the relay and its socat.
+func TestLegacyExited(t *testing.T) {
+	h := newLegacyHost(t)
+	// The guest powers off: the script exits, daemon runs `wifibox
+	// _manage_vm` again, which is now this wifibox's and ends the daemon.
+	syscall.Kill(h.bhyve, syscall.SIGTERM)
+	waitGone(t, h.bhyve)
+	waitGone(t, h.daemon)
+	_, errOut, code := h.run("status")
+	if code != 1 || !strings.Contains(errOut, "service wifibox restart") {
+		t.Errorf("status: exit %d, %q", code, errOut)
+	}
+	if !alive(h.socat) {
+		t.Fatalf("the relay's socat PID %d has gone by itself", h.socat)
+	}
+	h.run("restart")
+	h.checkNoneLeft()
 }
 
 // TestLegacyStop: stop stops the shell implementation's guest the way it
