@@ -465,7 +465,7 @@ func TestSetupLeavesHeldTap(t *testing.T) {
 	if err != nil || destroyed != nil {
 		t.Errorf("Reclaim = %v, %v; want nothing destroyed", destroyed, err)
 	}
-	if _, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal()); err != nil {
+	if _, _, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal()); err != nil {
 		t.Errorf("Repair after Setup: %v", err)
 	}
 }
@@ -484,10 +484,10 @@ func TestRepairOn15(t *testing.T) {
 			defer h.holdTap(t, tap)()
 			must(t, h.net.SetDown(tap))
 			must(t, h.net.DestroyInterface("wifibox0"))
-			done, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal())
+			done, created, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal())
 			if rel == "1403000" {
-				if err != nil || len(done) == 0 {
-					t.Errorf("Repair on 14.3 = %q, %v; want the tap back in a new wifibox0", done, err)
+				if err != nil || len(done) == 0 || !created {
+					t.Errorf("Repair on 14.3 = %q, created %v, %v; want the tap back in a new wifibox0", done, created, err)
 				}
 				return
 			}

@@ -33,14 +33,18 @@ var ErrTapGone = errors.New("the guest's tap is gone")
 // makes no address calls, so the repair does not clear it: that refusal
 // is ErrTapGone too, and the guest starts again on a new tap, which joins
 // before it comes up and so never has one.
-func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) {
+//
+// created tells whether Repair made the bridge anew: the caller has it
+// configured as rc.conf says. It is Repair's own finding, not one made
+// before the call, as a bridge being destroyed can still be there then.
+func Repair(n host.Net, bridge, tap, journal string) (done []string, created bool, err error) {
 	all, err := n.Interfaces()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	i := slices.IndexFunc(all, func(i host.Interface) bool { return i.Name == tap })
 	if i < 0 {
-		return nil, fmt.Errorf("%s: %w", tap, ErrTapGone)
+		return nil, false, fmt.Errorf("%s: %w", tap, ErrTapGone)
 	}
 	// A tap that is down with its link down is one its bhyve has closed
 	// (tundtor in if_tuntap.c takes it down): the guest is exiting, and
@@ -50,32 +54,33 @@ func Repair(n host.Net, bridge, tap, journal string) (done []string, err error) 
 	_, members, err := membersIn(n, bridge, all)
 	switch {
 	case errors.Is(err, unix.ENXIO):
-		var created []string
-		if err := createBridge(n, bridge, journal, all, &created); err != nil {
-			return nil, undo(n, created, err)
+		var made []string
+		if err := createBridge(n, bridge, journal, all, &made); err != nil {
+			return nil, false, undo(n, made, err)
 		}
 		if err := n.AddMember(bridge, tap); err != nil {
-			return nil, undo(n, created, rejoin(tap, err))
+			return nil, false, undo(n, made, rejoin(tap, err))
 		}
 		if err := forget(journal); err != nil {
-			return nil, err
+			return nil, true, err
 		}
+		created = true
 		done = append(done, fmt.Sprintf("%s was gone: created it again with %s as its member", bridge, tap))
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	case !slices.ContainsFunc(members, func(m host.Interface) bool { return m.Name == tap }):
 		if err := n.AddMember(bridge, tap); err != nil {
-			return nil, rejoin(tap, err)
+			return nil, false, rejoin(tap, err)
 		}
 		done = append(done, fmt.Sprintf("%s was no member of %s: added it again", tap, bridge))
 	}
 	if tapDown {
 		if err := n.SetUp(tap); err != nil {
-			return done, err
+			return done, created, err
 		}
 		done = append(done, fmt.Sprintf("%s was down, so the guest's frames were dropped: brought it up again", tap))
 	}
-	return done, nil
+	return done, created, nil
 }
 
 // rejoin words a tap's refusal back into its bridge: EINVAL (15.0's

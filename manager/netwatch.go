@@ -108,9 +108,9 @@ func (m *manager) configureCreated(gone error) {
 // tap, which ends the watch.
 func (m *manager) repairNet(tap string) (reset bool) {
 	journal := NetifJournal(m.h.Paths.RunDir)
-	_, gone := m.h.Net.Interface(Bridge)
-	done, err := ifnet.Repair(m.h.Net, Bridge, tap, journal)
+	done, created, err := ifnet.Repair(m.h.Net, Bridge, tap, journal)
 	if errors.Is(err, ifnet.ErrTapGone) {
+		_, gone := m.h.Net.Interface(Bridge)
 		newTap, _, serr := ifnet.Setup(m.h.Net, Bridge, journal)
 		m.configureCreated(gone)
 		if serr != nil {
@@ -120,8 +120,8 @@ func (m *manager) repairNet(tap string) (reset bool) {
 		done = append(done, fmt.Sprintf("%v: the guest is reset and started again on %s", err, newTap))
 		err = m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendReset)
 		reset = err == nil
-	} else {
-		m.configureCreated(gone)
+	} else if created {
+		Configure(m.h, m.log)
 	}
 	for _, what := range done {
 		m.log.Warnf("VM manager: network repair: %s", what)

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/wifibox/wifibox/relay/relaytest"
+	"github.com/wifibox/wifibox/internal/guestfake"
 )
 
 // freebsd models what FreeBSD's kernel does with a datagram sent to an
@@ -118,7 +118,7 @@ func TestFlood(t *testing.T) {
 	kernels(t, func(t *testing.T, g *rig, k *freebsd) {
 		flood := g.client(t, "flood")
 		k.stopReading(flood)
-		defer relaytest.Flood(flood.conn, flood.to, "STATUS")()
+		defer guestfake.Flood(flood.conn, flood.to, "STATUS")()
 		c := g.client(t, "c")
 		for range 50 {
 			c.expect("PING", "PONG\n")
@@ -164,8 +164,8 @@ func TestAttachBeforeGuest(t *testing.T) {
 	g := startGuestAt(t, 0, addr)
 	r.Kick()
 	g.waitMonitors(t, 1)
-	g.wpa.Event(relaytest.Connected)
-	if got := mon.receive(); got != relaytest.Connected {
+	g.wpa.Event(guestfake.Connected)
+	if got := mon.receive(); got != guestfake.Connected {
 		t.Fatalf("got %q, want the new guest's event", got)
 	}
 }
@@ -192,8 +192,8 @@ func TestSubscribe(t *testing.T) {
 		if e := next(); e != nil {
 			t.Fatalf("got %q, want nil: attached", e)
 		}
-		g.guest.wpa.Event(relaytest.Connected)
-		if e := next(); string(e) != relaytest.Connected {
+		g.guest.wpa.Event(guestfake.Connected)
+		if e := next(); string(e) != guestfake.Connected {
 			t.Fatalf("got %q, want the event", e)
 		}
 		g.guest.restart(t)
@@ -235,8 +235,8 @@ func TestHandover(t *testing.T) {
 	g.guest.restart(t) // the new guest
 	next.Kick()
 	g.guest.waitMonitors(t, 1)
-	g.guest.wpa.Event(relaytest.Connected)
-	if got := mon.receive(); got != relaytest.Connected {
+	g.guest.wpa.Event(guestfake.Connected)
+	if got := mon.receive(); got != guestfake.Connected {
 		t.Fatalf("got %q, want the new guest's event", got)
 	}
 }

@@ -7,7 +7,7 @@
 // guest, and asks the guest's daemon through it (Request) how the Wi-Fi
 // is.
 //
-// The guest's end is socat (see relaytest.Socat): every TCP connection
+// The guest's end is socat (see guestfake.Socat): every TCP connection
 // binds the same datagram socket, so the newest one takes the replies and
 // events of all, and the stream keeps no message boundaries. The relay
 // therefore speaks the wpa_ctrl protocol itself. Each socket has one

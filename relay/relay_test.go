@@ -16,7 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
-	"github.com/wifibox/wifibox/relay/relaytest"
+	"github.com/wifibox/wifibox/internal/guestfake"
 )
 
 // bound keeps a broken relay from hanging a test; no test asserts on time.
@@ -39,8 +39,8 @@ func tempDir(t testing.TB) string {
 // datagram socket behind socat on a port of 127.0.0.1.
 type guest struct {
 	dir   string
-	wpa   *relaytest.WPA
-	socat *relaytest.Socat
+	wpa   *guestfake.WPA
+	socat *guestfake.Socat
 	port  int
 }
 
@@ -56,7 +56,7 @@ func startGuestAt(t testing.TB, coalesce time.Duration, addr string) *guest {
 	t.Helper()
 	g := &guest{dir: tempDir(t)}
 	g.start(t)
-	g.socat = &relaytest.Socat{Target: g.wpa.Path(), Bind: filepath.Join(g.dir, "socat"), Coalesce: coalesce, Linger: 50 * time.Millisecond}
+	g.socat = &guestfake.Socat{Target: g.wpa.Path(), Bind: filepath.Join(g.dir, "socat"), Coalesce: coalesce, Linger: 50 * time.Millisecond}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func startGuestAt(t testing.TB, coalesce time.Duration, addr string) *guest {
 // start starts wpa_supplicant.
 func (g *guest) start(t testing.TB) {
 	t.Helper()
-	w, err := relaytest.ListenWPA(filepath.Join(g.dir, "wlan0"), 0)
+	w, err := guestfake.ListenWPA(filepath.Join(g.dir, "wlan0"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestRequests(t *testing.T) {
 	g := newRig(t, Options{})
 	c := g.client(t, "c1")
 	c.expect("PING", "PONG\n")
-	c.expect("STATUS", relaytest.Status)
+	c.expect("STATUS", guestfake.Status)
 	c.expect("LIST_NETWORKS", "UNKNOWN COMMAND\n")
 	c.expect(strings.Repeat("x", MaxMessage), "UNKNOWN COMMAND\n") // the largest allowed
 	want := []SocketStats{{Path: g.path, Port: g.guest.port, Attached: 0}}
@@ -304,7 +304,7 @@ func TestTwoClients(t *testing.T) {
 	for range 4 {
 		a.send("PING")
 		b.send("STATUS")
-		if got := b.receive(); got != relaytest.Status {
+		if got := b.receive(); got != guestfake.Status {
 			t.Errorf("b got %q, want the status", got)
 		}
 		if got := a.receive(); got != "PONG\n" {
@@ -323,21 +323,21 @@ func TestMergedStreamSplit(t *testing.T) {
 	mon.expect("ATTACH", "OK\n")
 	for range 4 {
 		cmd.expect("DISCONNECT", "OK\n")
-		for _, want := range []string{relaytest.Disconnected, relaytest.DSCPClear} {
+		for _, want := range []string{guestfake.Disconnected, guestfake.DSCPClear} {
 			if got := mon.receive(); got != want {
 				t.Fatalf("monitor got %q, want %q", got, want)
 			}
 		}
 		cmd.expect("RECONNECT", "OK\n")
-		if got := mon.receive(); got != relaytest.Connected {
-			t.Fatalf("monitor got %q, want %q", got, relaytest.Connected)
+		if got := mon.receive(); got != guestfake.Connected {
+			t.Fatalf("monitor got %q, want %q", got, guestfake.Connected)
 		}
 	}
 	// A client that sends ATTACH and then commands on one socket gets
 	// the reply and the events apart.
 	mon.send("DISCONNECT")
 	got := []string{mon.receive(), mon.receive(), mon.receive()}
-	want := []string{relaytest.Disconnected, relaytest.DSCPClear, "OK\n"}
+	want := []string{guestfake.Disconnected, guestfake.DSCPClear, "OK\n"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("datagrams (-want +got):\n%s", diff)
 	}
@@ -359,9 +359,9 @@ func TestSharedAttach(t *testing.T) {
 	if n := attached(g.relay); n != 2 {
 		t.Errorf("%d attached clients, want 2", n)
 	}
-	g.guest.wpa.Event(relaytest.ScanResults)
+	g.guest.wpa.Event(guestfake.ScanResults)
 	for _, cl := range []*client{a, b} {
-		if got := cl.receive(); got != relaytest.ScanResults {
+		if got := cl.receive(); got != guestfake.ScanResults {
 			t.Errorf("got %q, want the event", got)
 		}
 	}
@@ -405,7 +405,7 @@ func TestVanishedMonitor(t *testing.T) {
 	c := g.client(t, "c1")
 	c.expect("ATTACH", "OK\n")
 	c.vanish()
-	g.guest.wpa.Event(relaytest.ScanResults)
+	g.guest.wpa.Event(guestfake.ScanResults)
 	waitLog(t, g.log, "is gone")
 	if n := attached(g.relay); n != 0 {
 		t.Errorf("%d attached clients after the client vanished, want 0", n)
@@ -422,8 +422,8 @@ func TestGuestRestart(t *testing.T) {
 	for range 2 {
 		g.guest.restart(t)
 		g.guest.waitMonitors(t, 1)
-		g.guest.wpa.Event(relaytest.ScanResults)
-		if got := mon.receive(); got != relaytest.ScanResults {
+		g.guest.wpa.Event(guestfake.ScanResults)
+		if got := mon.receive(); got != guestfake.ScanResults {
 			t.Fatalf("got %q, want the event", got)
 		}
 	}
@@ -441,7 +441,7 @@ func TestEmptyReply(t *testing.T) {
 	c := g.client(t, "c1")
 	for range 2 {
 		c.expect("BSS RANGE=ALL MASK=0x2", "")
-		c.expect("STATUS", relaytest.Status)
+		c.expect("STATUS", guestfake.Status)
 	}
 }
 
@@ -525,8 +525,8 @@ func TestOversizedMessageRefused(t *testing.T) {
 	c.expect("ATTACH", "OK\n")
 	c.expect(strings.Repeat("x", MaxMessage+1), "FAIL relay: message longer than 4096 bytes\n")
 	// Still attached.
-	g.guest.wpa.Event(relaytest.ScanResults)
-	if got := c.receive(); got != relaytest.ScanResults {
+	g.guest.wpa.Event(guestfake.ScanResults)
+	if got := c.receive(); got != guestfake.ScanResults {
 		t.Errorf("got %q, want the event", got)
 	}
 }

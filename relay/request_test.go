@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wifibox/wifibox/relay/relaytest"
+	"github.com/wifibox/wifibox/internal/guestfake"
 )
 
 // TestRelayRequest: Request asks the guest's daemon on the socket's guest
@@ -15,7 +15,7 @@ import (
 func TestRelayRequest(t *testing.T) {
 	g := newRig(t, Options{})
 	ctx := context.Background()
-	if reply, err := g.relay.Request(ctx, "STATUS"); err != nil || reply != strings.TrimSpace(relaytest.Status) {
+	if reply, err := g.relay.Request(ctx, "STATUS"); err != nil || reply != strings.TrimSpace(guestfake.Status) {
 		t.Errorf("STATUS: %q, %v", reply, err)
 	}
 	c := g.client(t, "c1")
@@ -24,7 +24,7 @@ func TestRelayRequest(t *testing.T) {
 	if reply, err := g.relay.Request(ctx, "SIGNAL_POLL"); err != nil || reply != "FAIL" {
 		t.Errorf("SIGNAL_POLL while scanning: %q, %v", reply, err)
 	}
-	c.expect("STATUS", relaytest.Scanning)
+	c.expect("STATUS", guestfake.Scanning)
 	g.guest.wpa.Mute.Store(true)
 	ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()

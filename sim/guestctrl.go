@@ -8,16 +8,16 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/wifibox/wifibox/relay/relaytest"
+	"github.com/wifibox/wifibox/internal/guestfake"
 )
 
 // guestCtrl is one control socket of the simulated guest, served as the
 // real guest image serves it: wpa_supplicant's Unix datagram socket, and
 // the guest's uds_passthru relay in front of it, socat, on a TCP port (see
-// relaytest.Socat for the command line it models).
+// guestfake.Socat for the command line it models).
 type guestCtrl struct {
 	dir   string
-	wpa   *relaytest.WPA
+	wpa   *guestfake.WPA
 	ln    net.Listener
 	socat chan error
 }
@@ -40,14 +40,14 @@ func serveCtrl(path string, port int) (*guestCtrl, error) {
 		return nil, err
 	}
 	g := &guestCtrl{dir: dir}
-	if g.wpa, err = relaytest.ListenWPA(filepath.Join(dir, filepath.Base(path)), 5*time.Second); err != nil {
+	if g.wpa, err = guestfake.ListenWPA(filepath.Join(dir, filepath.Base(path)), 5*time.Second); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	if g.ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err != nil {
 		return nil, errors.Join(err, g.wpa.Close(), os.RemoveAll(dir))
 	}
-	s := &relaytest.Socat{Target: g.wpa.Path(), Bind: filepath.Join(dir, "socat"), Coalesce: coalesce, Linger: linger}
+	s := &guestfake.Socat{Target: g.wpa.Path(), Bind: filepath.Join(dir, "socat"), Coalesce: coalesce, Linger: linger}
 	g.socat = make(chan error, 1)
 	go func() { g.socat <- s.Serve(g.ln) }()
 	return g, nil

@@ -91,7 +91,7 @@ func initState() *state {
 			newDevice(wifiCard, 0x8086, 0x2723, 0x02, 0x80, "iwlwifi"),
 			newDevice(secondCard, 0x168c, 0x0034, 0x02, 0x80, "ath"),
 		},
-		Interfaces: []*ifnet{
+		Interfaces: []*iface{
 			{Name: "lo0", Kind: "loopback", Index: 1, Up: true},
 			{Name: "em0", Kind: "ether", Index: 2, Up: true},
 		},

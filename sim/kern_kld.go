@@ -271,7 +271,7 @@ func (t *txn) kldunload(id int) error {
 		if m.Name == "if_bridge" {
 			// bridge_modevent MOD_UNLOAD: if_clone_detach destroys
 			// every bridge (sys/net/if_bridge.c).
-			t.st.Interfaces = slices.DeleteFunc(t.st.Interfaces, func(i *ifnet) bool { return i.Kind == "bridge" })
+			t.st.Interfaces = slices.DeleteFunc(t.st.Interfaces, func(i *iface) bool { return i.Kind == "bridge" })
 		}
 	}
 	l.Files = slices.DeleteFunc(l.Files, func(g *linkerFile) bool { return g == f })

@@ -28,8 +28,8 @@ import (
 // comes up, MTU, capabilities, span ports, STP, and the BRDG* commands
 // wifibox does not send (unmodelled: ENOSYS).
 
-// ifnet is a network interface.
-type ifnet struct {
+// iface is a network interface (the kernel's struct ifnet).
+type iface struct {
 	Name  string `json:"name"`
 	Kind  string `json:"kind"`  // "tap", "bridge", "ether", "loopback"
 	Index int    `json:"index"` // if_index
@@ -57,7 +57,7 @@ type ifnet struct {
 }
 
 // ifType gives the interface's IFT_* type.
-func (i *ifnet) ifType() uint8 {
+func (i *iface) ifType() uint8 {
 	switch i.Kind {
 	case "bridge":
 		return abi.IFT_BRIDGE
@@ -70,7 +70,7 @@ func (i *ifnet) ifType() uint8 {
 // flags gives if_flags | if_drv_flags: what the driver sets at attach,
 // IFF_UP, and IFF_DRV_RUNNING: a tap's while its device is open (tunopen,
 // tundtor in if_tuntap.c), the others' while up (their if_init).
-func (i *ifnet) flags() uint32 {
+func (i *iface) flags() uint32 {
 	f := uint32(abi.IFF_BROADCAST | abi.IFF_SIMPLEX | abi.IFF_MULTICAST)
 	if i.Kind == "loopback" {
 		f = abi.IFF_LOOPBACK | abi.IFF_MULTICAST
@@ -93,7 +93,7 @@ func (i *ifnet) flags() uint32 {
 // LINK_STATE_UNKNOWN for an empty member list, which is also the state a
 // new interface starts in); a network card's is up; the loopback's is
 // unknown.
-func (t *txn) linkState(i *ifnet) uint8 {
+func (t *txn) linkState(i *iface) uint8 {
 	switch i.Kind {
 	case "tap":
 		if i.Opener != 0 && processAlive(i.Opener) {
@@ -116,7 +116,7 @@ func (t *txn) linkState(i *ifnet) uint8 {
 	return abi.LINK_STATE_UNKNOWN
 }
 
-func (t *txn) iface(name string) *ifnet {
+func (t *txn) iface(name string) *iface {
 	for _, i := range t.st.Interfaces {
 		if i.Name == name {
 			return i
@@ -126,7 +126,7 @@ func (t *txn) iface(name string) *ifnet {
 }
 
 // bridgeOf gives the bridge the interface is a member of, or nil.
-func (t *txn) bridgeOf(name string) *ifnet {
+func (t *txn) bridgeOf(name string) *iface {
 	for _, b := range t.st.Interfaces {
 		if slices.Contains(b.Members, name) {
 			return b
@@ -140,7 +140,7 @@ func cstring(b []byte) string { return unix.ByteSliceToString(b) }
 
 // ifreqName reads ifr_name, as ifunit_ref does: the interface of that name,
 // or ENXIO (ifioctl).
-func (t *txn) ifreqName(arg unsafe.Pointer) (*ifnet, error) {
+func (t *txn) ifreqName(arg unsafe.Pointer) (*iface, error) {
 	req := (*abi.Ifreq)(arg)
 	i := t.iface(cstring(req.Name[:]))
 	if i == nil {
@@ -203,7 +203,7 @@ func ifCreate(t *txn, f *file, arg unsafe.Pointer) error {
 		unit = n
 	}
 	held := func(u int) bool {
-		return slices.ContainsFunc(t.st.Interfaces, func(i *ifnet) bool { return i.Cloner == kind && i.Unit == u }) ||
+		return slices.ContainsFunc(t.st.Interfaces, func(i *iface) bool { return i.Cloner == kind && i.Unit == u }) ||
 			t.iface(fmt.Sprintf("%s%d", kind, u)) != nil
 	}
 	if wildcard {
@@ -213,7 +213,7 @@ func ifCreate(t *txn, f *file, arg unsafe.Pointer) error {
 		return abi.EEXIST
 	}
 	name = fmt.Sprintf("%s%d", kind, unit)
-	i := &ifnet{Name: name, Kind: kind, Index: t.freeIndex(), Cloner: kind, Unit: unit}
+	i := &iface{Name: name, Kind: kind, Index: t.freeIndex(), Cloner: kind, Unit: unit}
 	t.st.Interfaces = append(t.st.Interfaces, i)
 	req.Name = [abi.IFNAMSIZ]byte{}
 	copy(req.Name[:], name)
@@ -226,7 +226,7 @@ func ifCreate(t *txn, f *file, arg unsafe.Pointer) error {
 // in if.c).
 func (t *txn) freeIndex() int {
 	for index := 1; ; index++ {
-		if !slices.ContainsFunc(t.st.Interfaces, func(i *ifnet) bool { return i.Index == index }) {
+		if !slices.ContainsFunc(t.st.Interfaces, func(i *iface) bool { return i.Index == index }) {
 			return index
 		}
 	}
@@ -269,7 +269,7 @@ func ifDestroy(t *txn, f *file, arg unsafe.Pointer) error {
 
 // destroy detaches an interface: a member leaves its bridge; a bridge's
 // members leave it, and drop out of promiscuous mode (announced).
-func (t *txn) destroy(i *ifnet) {
+func (t *txn) destroy(i *iface) {
 	if b := t.bridgeOf(i.Name); b != nil {
 		b.Members = slices.DeleteFunc(b.Members, func(m string) bool { return m == i.Name })
 	}
@@ -278,14 +278,14 @@ func (t *txn) destroy(i *ifnet) {
 			t.promisc(m, false)
 		}
 	}
-	t.st.Interfaces = slices.DeleteFunc(t.st.Interfaces, func(other *ifnet) bool { return other == i })
+	t.st.Interfaces = slices.DeleteFunc(t.st.Interfaces, func(other *iface) bool { return other == i })
 	t.announce(i, abi.IFAN_DEPARTURE)
 }
 
 // promisc is ifpromisc (if.c if_setflag): a change of IFF_PROMISC goes
 // through the driver's SIOCSIFFLAGS and is announced with RTM_IFINFO
 // (rt_ifmsg), the message a tap joining or leaving a bridge sends.
-func (t *txn) promisc(i *ifnet, on bool) {
+func (t *txn) promisc(i *iface, on bool) {
 	if i.Promisc != on {
 		i.Promisc = on
 		t.ifinfo(i)
@@ -418,7 +418,7 @@ type bridgeCommand struct {
 	name    string
 	copyout bool    // BC_F_COPYOUT: sent with SIOCGDRVSPEC
 	size    uintptr // bc_argsize
-	do      func(t *txn, b *ifnet, arg unsafe.Pointer) error
+	do      func(t *txn, b *iface, arg unsafe.Pointer) error
 }
 
 // bridgeCommands are the commands wifibox sends; the table has 31 entries
@@ -465,7 +465,7 @@ func ifDrvSpec(t *txn, arg unsafe.Pointer, get bool) error {
 // for a type other than Ethernet (a bridge, the loopback). On 15.0 a
 // member that has an address is refused with EINVAL (member_ifaddrs,
 // net.link.bridge.member_ifaddrs=0 by default).
-func bridgeAdd(t *txn, b *ifnet, arg unsafe.Pointer) error {
+func bridgeAdd(t *txn, b *iface, arg unsafe.Pointer) error {
 	req := (*abi.Ifbreq)(arg)
 	name := cstring(req.IfsName[:])
 	t.line += " " + name
@@ -491,7 +491,7 @@ func bridgeAdd(t *txn, b *ifnet, arg unsafe.Pointer) error {
 }
 
 // bridgeDel is BRDGDEL (bridge_ioctl_del): ENOENT when it is not a member.
-func bridgeDel(t *txn, b *ifnet, arg unsafe.Pointer) error {
+func bridgeDel(t *txn, b *iface, arg unsafe.Pointer) error {
 	req := (*abi.Ifbreq)(arg)
 	name := cstring(req.IfsName[:])
 	t.line += " " + name
@@ -509,7 +509,7 @@ func bridgeDel(t *txn, b *ifnet, arg unsafe.Pointer) error {
 // bridgeGifs is BRDGGIFS (bridge_ioctl_gifs): with ifbic_len 0 it only
 // sets the size all entries need; otherwise it fills as many entries as
 // fit and sets ifbic_len to the bytes written.
-func bridgeGifs(t *txn, b *ifnet, arg unsafe.Pointer) error {
+func bridgeGifs(t *txn, b *iface, arg unsafe.Pointer) error {
 	conf := (*abi.Ifbifconf)(arg)
 	entry := uint32(unsafe.Sizeof(abi.Ifbreq{}))
 	need := uint32(len(b.Members)) * entry
@@ -559,7 +559,7 @@ func sysctlRoutetable(t *txn, args []int) ([]byte, error) {
 	}
 	var out []byte
 	list := slices.Clone(t.st.Interfaces)
-	slices.SortFunc(list, func(a, b *ifnet) int { return a.Index - b.Index })
+	slices.SortFunc(list, func(a, b *iface) int { return a.Index - b.Index })
 	for _, i := range list {
 		out = append(out, t.iflistMsg(i)...)
 	}
@@ -567,7 +567,7 @@ func sysctlRoutetable(t *txn, args []int) ([]byte, error) {
 }
 
 // ifdata fills struct if_data for an interface.
-func (t *txn) ifdata(i *ifnet) abi.IfData {
+func (t *txn) ifdata(i *iface) abi.IfData {
 	d := abi.IfData{Type: i.ifType(), Link_state: t.linkState(i), Mtu: 1500}
 	d.Datalen = uint16(unsafe.Sizeof(d))
 	if i.Kind != "loopback" {
@@ -578,7 +578,7 @@ func (t *txn) ifdata(i *ifnet) abi.IfData {
 }
 
 // iflistMsg is one interface's RTM_IFINFO message of NET_RT_IFLISTL.
-func (t *txn) iflistMsg(i *ifnet) []byte {
+func (t *txn) iflistMsg(i *iface) []byte {
 	d := t.ifdata(i)
 	hdr := abi.IfMsghdrl{Version: abi.RTM_VERSION, Type: abi.RTM_IFINFO, Addrs: abi.RTA_IFP,
 		Flags: int32(i.flags()), Index: uint16(i.Index), Data: d}
@@ -593,7 +593,7 @@ func (t *txn) iflistMsg(i *ifnet) []byte {
 // sockaddrDl is the interface's link-level address as if_attach makes it:
 // at least sizeof(struct sockaddr_dl) (54 bytes), in a message rounded up
 // to a long (SA_SIZE).
-func sockaddrDl(i *ifnet, alen uint8) []byte {
+func sockaddrDl(i *iface, alen uint8) []byte {
 	const fixed = int(unsafe.Sizeof(abi.RawSockaddrDatalink{}))
 	size := max(54, (fixed+len(i.Name)+int(alen)+7)&^7)
 	sdl := abi.RawSockaddrDatalink{Len: uint8(size), Family: abi.AF_LINK, Index: uint16(i.Index),
@@ -607,9 +607,13 @@ func sockaddrDl(i *ifnet, alen uint8) []byte {
 	return append(b, make([]byte, (size+7)&^7-len(b))...)
 }
 
-// dynamicCdev gives the device of a path that exists while an interface
-// does: /dev/tapN, the character device of a tap (if_tuntap.c).
+// dynamicCdev gives the device of a path that exists while an object
+// does: /dev/tapN, the character device of a tap (if_tuntap.c), and
+// /dev/vmm/NAME, a VM's (vmCdev).
 func dynamicCdev(path string) (*cdev, bool) {
+	if d, ok := vmCdev(path); ok {
+		return d, true
+	}
 	name, ok := strings.CutPrefix(path, "/dev/")
 	if !ok || !strings.HasPrefix(name, "tap") {
 		return nil, false
@@ -658,14 +662,14 @@ func tapClose(t *txn, name string) error {
 // reapTap closes the device of a tap whose opener has exited, as exit(2)
 // did: the model learns of the exit late (at the next call about the tap,
 // or in a read of the routing socket), and the close takes effect then.
-func (t *txn) reapTap(i *ifnet) {
+func (t *txn) reapTap(i *iface) {
 	if i.Kind == "tap" && i.Opener != 0 && !processAlive(i.Opener) {
 		t.closeTap(i)
 	}
 }
 
 // closeTap closes a tap's device, by its close or its opener's exit.
-func (t *txn) closeTap(i *ifnet) {
+func (t *txn) closeTap(i *iface) {
 	if i.Up {
 		i.Up = false
 		t.ifinfo(i)

@@ -31,7 +31,7 @@ func (s *system) routesPath() string { return filepath.Join(s.simDir(), "routes"
 
 // announce queues RTM_IFANNOUNCE for an interface that arrived or leaves
 // (rt_ifannouncemsg, called by if_attach_internal and if_detach_internal).
-func (t *txn) announce(i *ifnet, what uint16) {
+func (t *txn) announce(i *iface, what uint16) {
 	m := abi.IfAnnounceMsghdr{Version: abi.RTM_VERSION, Type: abi.RTM_IFANNOUNCE, Index: uint16(i.Index), What: what}
 	m.Msglen = uint16(unsafe.Sizeof(m))
 	copy(m.Name[:], i.Name)
@@ -42,7 +42,7 @@ func (t *txn) announce(i *ifnet, what uint16) {
 // ifinfo queues RTM_IFINFO for an interface whose flags or link state
 // changed (rt_ifmsg, called by if_up, if_down and do_link_state_change):
 // struct if_msghdr and no address.
-func (t *txn) ifinfo(i *ifnet) {
+func (t *txn) ifinfo(i *iface) {
 	m := abi.IfMsghdr{Version: abi.RTM_VERSION, Type: abi.RTM_IFINFO, Flags: int32(i.flags()), Index: uint16(i.Index), Data: t.ifdata(i)}
 	m.Msglen = uint16(unsafe.Sizeof(m))
 	b, _ := binary.Append(nil, binary.NativeEndian, &m)

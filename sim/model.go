@@ -199,7 +199,11 @@ func (k *Kernel) Ioctl(fd int, req uint32, arg unsafe.Pointer) error {
 	}
 	table := socketIoctls
 	if f.sock == nil {
-		table = cdevs[f.path].ioctls
+		d, ok := cdevs[f.path]
+		if !ok {
+			d, _ = dynamicCdev(f.path)
+		}
+		table = d.ioctls
 	}
 	h, ok := table[req]
 	if !ok {

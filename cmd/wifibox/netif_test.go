@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -188,4 +190,55 @@ func TestTapDestroyed(t *testing.T) {
 		t.Errorf("the new tap %s: up %v, member %v", newTap, tapUp, member)
 	}
 	logSays(t, h, manager.Bridge+" had no tap: the guest starts again on "+newTap)
+}
+
+// TestStartDuringNetifRestart: right after `service netif stop` destroyed
+// wifibox0, before the VM manager has put it back (it is stopped here, so
+// the window stays open), the guest's tap is marked and in no bridge,
+// but bhyve holds it. A `start netif` must not reclaim it, which would
+// wait in the kernel until bhyve exits (tun_destroy) with the command's
+// lock held: it returns, and the guest keeps its tap.
+func TestStartDuringNetifRestart(t *testing.T) {
+	h := newHost(t)
+	h.must("start")
+	guest := h.guestPID()
+	n, tap := guestNet(t, h)
+	mgr := h.managerPID()
+	if err := syscall.Kill(mgr, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(mgr, syscall.SIGCONT)
+	if err := n.DestroyInterface(manager.Bridge); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "-S", h.dir, "start", "netif")
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		// The guest part finds the VM manager stopped (SIGSTOP), and
+		// says so as status does: 127.
+		var exit *exec.ExitError
+		if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 127) {
+			t.Errorf("start netif during the netif restart: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("start netif still running after 60 s: it waits on the destroy of %s, which bhyve holds", tap)
+	}
+	if i, err := n.Interface(tap); err != nil || !i.LinkUp {
+		t.Errorf("the guest's tap after start netif: %+v, %v; want it there, held by bhyve", i, err)
+	}
+	syscall.Kill(mgr, syscall.SIGCONT)
+	eventually(t, "the guest's tap back in wifibox0", func() bool {
+		_, _, member := netState(t, n, tap)
+		return member
+	})
+	if pid := h.guestPID(); pid != guest {
+		t.Errorf("guest %d after start netif, want %d, still running", pid, guest)
+	}
+	h.must("stop")
 }

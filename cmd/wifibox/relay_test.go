@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wifibox/wifibox/relay/relaytest"
+	"github.com/wifibox/wifibox/internal/guestfake"
 )
 
 // TestRelay: with uds_passthru.conf the guest's wpa_supplicant control
@@ -190,7 +190,7 @@ func TestRelayFlood(t *testing.T) {
 	h := relayHost(t)
 	h.must("wait", "wifi", "-t", "20")
 	flood := newWPAClient(t, h, "flood")
-	defer relaytest.Flood(flood.conn, flood.to, "STATUS")()
+	defer guestfake.Flood(flood.conn, flood.to, "STATUS")()
 	ping := newWPAClient(t, h, "ping")
 	for i := range 20 {
 		if got := ping.request("PING"); got != "PONG\n" {

@@ -1,10 +1,10 @@
-// Package relaytest holds the guest's end of the control-socket relay, for
+// Package guestfake holds the guest's end of the control-socket relay, for
 // the tests of package relay and for the simulated guest of package sim:
 // a fake wpa_supplicant control interface (WPA) on a Unix datagram socket,
 // and a model of the guest image's uds_passthru relay, socat (Socat), which
 // carries that socket's datagrams over a TCP stream without framing. No
 // production code imports it.
-package relaytest
+package guestfake
 
 import (
 	"errors"

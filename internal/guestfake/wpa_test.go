@@ -1,4 +1,4 @@
-package relaytest
+package guestfake
 
 import (
 	"net"
