@@ -416,13 +416,19 @@ func wifiLine(st manager.Status) string {
 func (c *command) version([]string) error {
 	c.log.Info("Begin: wifibox version")
 	fmt.Fprintf(c.stdout, "wifibox version %s\n", version)
+	var errs []error
 	for _, image := range []string{c.host.Paths.ESPImage(), c.host.Paths.RootImage()} {
 		sum, err := doctor.Checksum(image)
 		if err != nil {
-			sum = err.Error()
+			errs = append(errs, fmt.Errorf("guest image %s: %w", filepath.Base(image), err))
+			continue
 		}
 		fmt.Fprintf(c.stdout, "Disk image checksum (%s): %s\n", filepath.Base(image), sum)
 	}
 	c.log.Info("End: wifibox version")
+	if len(errs) > 0 {
+		return failure.New(failure.Image, fmt.Errorf("%w; reinstall the guest package (pkg install -f wifibox-alpine), which puts its images in %s",
+			errors.Join(errs...), c.host.Paths.GuestRoot))
+	}
 	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/internal/runfile"
+	"github.com/wifibox/wifibox/internal/suggest"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
@@ -56,8 +57,11 @@ func ParseTarget(args []string) (string, error) {
 		return "", nil
 	}
 	if _, ok := targets[args[0]]; !ok || args[0] == "" {
-		return "", failure.New(failure.Usage,
-			fmt.Errorf("Unknown target: %s (supported: guest, netif, vmm)", args[0]))
+		msg := fmt.Sprintf("Unknown target: %s (supported: guest, netif, vmm)", args[0])
+		if s := suggest.Nearest(args[0], []string{"guest", "netif", "vmm"}); s != "" {
+			msg += "; did you mean " + s + "?"
+		}
+		return "", failure.New(failure.Usage, errors.New(msg))
 	}
 	return args[0], nil
 }
@@ -480,7 +484,13 @@ func (r *Runner) startGuest() error {
 	if r.DryRun {
 		return failure.New(failure.Environment, manager.DryLaunch(h, r.Log))
 	}
-	if err := os.MkdirAll(filepath.Join(h.Paths.RunAppliance(), "log"), 0o755); err != nil {
+	// The guest controls appliance/: a link it left there is replaced,
+	// never followed.
+	repaired, err := runfile.MakeDirsIn(h.Paths.RunDir, filepath.Join(host.RunApplianceIn, "log"), 0o755)
+	for _, what := range repaired {
+		r.Log.Warnf("%s", what)
+	}
+	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
 	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:], r.handed...)
@@ -558,12 +568,17 @@ func (r *Runner) waitExit(what string, pid int) bool {
 
 // preflight checks everything the start of the guest uses before the
 // first change to the host, so that a start that refuses leaves nothing
-// behind: the machine, core.conf, bhyve.conf (cpus against hw.vmm.maxcpu
+// behind: the machine and its IOMMU, core.conf, bhyve.conf (cpus against hw.vmm.maxcpu
 // only once vmm is loaded, as that sysctl comes with it) and the bhyve it
 // names, the guest's images and the firmware. A uds_passthru.conf that cannot be used is a
 // warning: the guest runs without the control-socket pass-through.
 func (r *Runner) preflight() error {
 	if err := r.checkArch(); err != nil {
+		return err
+	}
+	// Before vmm is loaded the firmware's ACPI tables tell; once it is,
+	// startGuest checks again with what vmm tells.
+	if err := r.checkIOMMU(); err != nil {
 		return err
 	}
 	p := r.Host.Paths
@@ -596,15 +611,15 @@ func (r *Runner) checkArch() error {
 	return failure.New(failure.Environment, err)
 }
 
+// checkIOMMU refuses a host whose kernel tells that it has no IOMMU for
+// bhyve's PCI pass-through, as doctor judges it (kmod.CheckIOMMU); where
+// the kernel cannot tell, bhyve finds out.
 func (r *Runner) checkIOMMU() error {
-	for _, name := range kmod.IOMMUSysctls {
-		if v, err := r.Host.Kernel.SysctlInt(name); err == nil && v == 1 {
-			return nil
-		}
+	v := kmod.CheckIOMMU(r.Host.Kernel, filepath.Join(r.Host.Paths.Root, "boot/loader.conf"))
+	if v.Problem == "" {
+		return nil
 	}
-	return failure.New(failure.Environment, errors.New("PCI pass-through is not available for bhyve: "+
-		"no IOMMU is enabled (hw.vmm.iommu.enable and hw.vmm.amdvi.enable are not 1); "+
-		"enable VT-d/AMD-Vi in the firmware, and on AMD add hw.vmm.amdvi.enable=1 to /boot/loader.conf"))
+	return failure.New(failure.Environment, errors.New("PCI pass-through is not available for bhyve: "+v.Problem+"; "+v.Fix))
 }
 
 // checkVirtFS checks that the bhyve to run, the one bhyve.conf names or

@@ -276,7 +276,7 @@ func TestCrashesRecover(t *testing.T) {
 			t.Errorf("kill %d: restarts %d", i+1, st.Restarts)
 		}
 	}
-	if !strings.Contains(p.log.String(), "guest crashed (killed by signal 9 (killed))") {
+	if !strings.Contains(p.log.String(), "guest crashed, killed by signal 9 (killed)") {
 		t.Error("the crash is not logged with its signal")
 	}
 

@@ -104,6 +104,10 @@ type Status struct {
 	// StopWait is how long, in seconds, a guest asked to power off has
 	// before it is forced off (stop_wait_max as the guest was started).
 	StopWait int `json:"stop_wait_seconds"`
+	// Console tells whether the guest was started with its console (the
+	// nmdm pair, console=yes in bhyve.conf as it was then); nil from a
+	// manager that does not tell.
+	Console *bool `json:"console,omitempty"`
 	// Relays are the control sockets passed through to the guest.
 	Relays []relay.SocketStats `json:"relays"`
 	// Repairs are the latest repairs of the guest's network (watchNet).
@@ -338,6 +342,7 @@ func (m *manager) launch(first bool) (Plan, *guest, error) {
 	}
 	m.update(func(s *Status) {
 		s.Tap, s.Passthru, s.StopWait = plan.Tap, passthru, int(plan.StopWait/time.Second)
+		s.Console = &plan.Console
 	})
 	return plan, &guest{Guest: g, started: started, out: out}, nil
 }
@@ -484,4 +489,14 @@ func DryStop(h *host.Host, log *logrus.Logger, st Status) error {
 	}
 	m.cleanup(plan)
 	return nil
+}
+
+// ended says how the guest ended, as a reason in a sentence: "crashed with
+// exit status 4 (error)", "crashed, killed by signal 9 (killed)", with no
+// parentheses nested.
+func ended(how string, exit host.ExitStatus) string {
+	if exit.Signal != 0 {
+		return how + ", " + exit.String()
+	}
+	return how + " with " + exit.String()
 }

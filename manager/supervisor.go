@@ -178,7 +178,7 @@ type Ending struct {
 	At     time.Time
 	// Exit is bhyve's exit status; zero when bhyve did not run.
 	Exit host.ExitStatus
-	// Reason says it in words: "crashed (exit status 4 (error))".
+	// Reason says it in words: "crashed with exit status 4 (error)".
 	Reason string
 	// Tail are bhyve's last lines.
 	Tail []string
@@ -422,18 +422,18 @@ func (m *machine) exited(ev event) []action {
 			logf(logrus.InfoLevel, "VM manager: guest stopped (%s), signaling exit", ev.exit),
 			action{kind: actStage, stage: StageStopped, reason: ev.exit.String()})
 	case restartGuest:
-		end.Manner, end.Reason = Rebooted, "rebooted ("+ev.exit.String()+")"
+		end.Manner, end.Reason = Rebooted, ended("rebooted", ev.exit)
 		acts = append(acts, action{kind: actEnded, ending: end},
-			logf(logrus.InfoLevel, "VM manager: guest was rebooted (%s) after %s, starting it again in VM %s", ev.exit, ran.Round(time.Millisecond), bhyve.VMName))
+			logf(logrus.InfoLevel, "VM manager: guest was %s after %s, starting it again in VM %s", end.Reason, ran.Round(time.Millisecond), bhyve.VMName))
 		if ran >= stableRun {
 			m.restarts++
 			return append(acts, m.start(ev.at)...)
 		}
 		return append(acts, m.backOff(ev.at, end.Reason)...)
 	}
-	end.Manner, end.Reason = Crashed, "crashed ("+ev.exit.String()+")"
+	end.Manner, end.Reason = Crashed, ended("crashed", ev.exit)
 	acts = append(acts, action{kind: actEnded, ending: end},
-		logf(logrus.WarnLevel, "VM manager: guest crashed (%s) after %s", ev.exit, ran.Round(time.Millisecond)))
+		logf(logrus.WarnLevel, "VM manager: guest %s after %s", end.Reason, ran.Round(time.Millisecond)))
 	return append(acts, m.backOff(ev.at, end.Reason)...)
 }
 

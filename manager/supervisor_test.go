@@ -127,7 +127,7 @@ func run(t *testing.T, table []step) *machine {
 
 // TestTransitions covers every transition of the supervisor.
 func TestTransitions(t *testing.T) {
-	crashed := "crashed (killed by signal 9 (killed))"
+	crashed := "crashed, killed by signal 9 (killed)"
 	tests := []struct {
 		name  string
 		table []step
@@ -185,19 +185,19 @@ func TestTransitions(t *testing.T) {
 			{launchedOK, 5 * time.Second, phaseStarting, []string{"arm ready 1m0s"}},
 			{tapReady, 5 * time.Second, phaseSettling, []string{"arm settle 25ms"}},
 			{cpuActive, 5 * time.Second, phaseRunning, []string{"disarm ready", "running"}},
-			{exitedWith(host.ExitStatus{Code: 4}), 6 * time.Second, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed (exit status 4 (error))) next +10s", "arm backoff 4s"}},
+			{exitedWith(host.ExitStatus{Code: 4}), 6 * time.Second, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed with exit status 4 (error)) next +10s", "arm backoff 4s"}},
 		})},
 		{"a stable run resets the backoff", rows(toRunning, []step{
-			{exitedWith(host.ExitStatus{Code: 4}), time.Second, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed (exit status 4 (error))) next +2s", "arm backoff 1s"}},
+			{exitedWith(host.ExitStatus{Code: 4}), time.Second, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed with exit status 4 (error)) next +2s", "arm backoff 1s"}},
 			{event{kind: evBackoffDone}, 2 * time.Second, phaseStarting, []string{"stage starting", "launch"}},
 			{launchedOK, 2 * time.Second, phaseStarting, []string{"arm ready 1m0s"}},
-			{exitedWith(host.ExitStatus{Code: 4}), 2*time.Second + stableRun, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed (exit status 4 (error))) next +1m3s", "arm backoff 1s"}},
+			{exitedWith(host.ExitStatus{Code: 4}), 2*time.Second + stableRun, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed with exit status 4 (error)) next +1m3s", "arm backoff 1s"}},
 		})},
 		{"a triple fault keeps the VM", rows(toRunning, []step{
-			{exitedWith(host.ExitStatus{Code: 3}), time.Second, phaseBackingOff, []string{"ended crashed", "stage restarting (crashed (exit status 3 (triple fault))) next +2s", "arm backoff 1s"}},
+			{exitedWith(host.ExitStatus{Code: 3}), time.Second, phaseBackingOff, []string{"ended crashed", "stage restarting (crashed with exit status 3 (triple fault)) next +2s", "arm backoff 1s"}},
 		})},
 		{"a quick reboot keeps the VM and backs off", rows(toRunning, []step{
-			{exitedWith(host.ExitStatus{Code: 0}), time.Second, phaseBackingOff, []string{"ended rebooted", "stage restarting (rebooted (exit status 0 (guest rebooted))) next +2s", "arm backoff 1s"}},
+			{exitedWith(host.ExitStatus{Code: 0}), time.Second, phaseBackingOff, []string{"ended rebooted", "stage restarting (rebooted with exit status 0 (guest rebooted)) next +2s", "arm backoff 1s"}},
 		})},
 		{"a reboot after a stable run starts at once", rows(toRunning, []step{
 			{exitedWith(host.ExitStatus{Code: 0}), stableRun, phaseStarting, []string{"ended rebooted", "stage starting", "launch"}},
@@ -206,18 +206,18 @@ func TestTransitions(t *testing.T) {
 			{cpuActive, stableRun, phaseRunning, []string{"disarm ready", "running"}},
 		})},
 		{"a restart that cannot launch backs off", rows(toRunning, []step{
-			{exitedWith(host.ExitStatus{Code: 0}), time.Second, phaseBackingOff, []string{"ended rebooted", "stage restarting (rebooted (exit status 0 (guest rebooted))) next +2s", "arm backoff 1s"}},
+			{exitedWith(host.ExitStatus{Code: 0}), time.Second, phaseBackingOff, []string{"ended rebooted", "stage restarting (rebooted with exit status 0 (guest rebooted)) next +2s", "arm backoff 1s"}},
 			{event{kind: evBackoffDone}, 2 * time.Second, phaseStarting, []string{"stage starting", "launch"}},
 			{event{kind: evLaunched, err: errors.New("no tap")}, 2 * time.Second, phaseBackingOff, []string{"ended failed", "destroy VM", "stage restarting (could not be started again: no tap) next +4s", "arm backoff 2s"}},
 		})},
 		{"stop while backing off", rows(toRunning, []step{
-			{exitedWith(host.ExitStatus{Code: 4}), time.Second, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed (exit status 4 (error))) next +2s", "arm backoff 1s"}},
+			{exitedWith(host.ExitStatus{Code: 4}), time.Second, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed with exit status 4 (error)) next +2s", "arm backoff 1s"}},
 			{event{kind: evStopRequested}, time.Second, phaseStopped, []string{"disarm backoff", "release", "ended not running"}},
 		})},
 		{"a crash of a restarted guest before it runs backs off", rows(toRunning, []step{
 			{exitedWith(host.ExitStatus{Code: 0}), stableRun, phaseStarting, []string{"ended rebooted", "stage starting", "launch"}},
 			{launchedOK, stableRun, phaseStarting, []string{"arm ready 1m0s"}},
-			{exitedWith(host.ExitStatus{Code: 4}), stableRun + time.Second, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed (exit status 4 (error))) next +1m2s", "arm backoff 1s"}},
+			{exitedWith(host.ExitStatus{Code: 4}), stableRun + time.Second, phaseBackingOff, []string{"ended crashed", "destroy VM", "stage restarting (crashed with exit status 4 (error)) next +1m2s", "arm backoff 1s"}},
 		})},
 	}
 	for _, tc := range tests {

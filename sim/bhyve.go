@@ -352,9 +352,14 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	if strings.IndexByte(b.args.flags, bhyvecmd.OptWired) < 0 {
 		return errors.New("passthru: the guest memory must be wired (-S) for PCI passthrough")
 	}
-	if t.faults.iommuDisabled {
+	// vmm.c vm_assign_pptdev: ENXIO when iommu_create_domain finds no
+	// IOMMU: iommu.c iommu_init does nothing with hw.vmm.iommu.enable=0,
+	// and fails without an ACPI DMAR table (vtd.c vtd_init) or without
+	// IVHDs or hw.vmm.amdvi.enable=1 (amdvi_hw.c amdvi_init).
+	if t.faults.iommuDisabled || t.faults.noIOMMU || (t.faults.cpuVendor == "amd" && !t.faults.amdviEnable) {
 		return fmt.Errorf("passthru: vm_assign_pptdev %s: %w", bsf, unix.ENXIO)
 	}
+	t.st.IOMMUInitialized = true
 	if t.faults.passthruRejected {
 		// passthru_init (usr.sbin/bhyve/pci_passthru.c) warns when
 		// vm_assign_pptdev fails, ppt_assign_device's EBUSY for a

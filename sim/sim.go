@@ -32,6 +32,12 @@
 //	                         kldunload answers EBUSY, and the preload
 //	                         metadata (debug.dump_modinfo) names it
 //	iommu_disabled=yes       hw.vmm.iommu.enable reads 0, passthru fails
+//	iommu=none               the machine has no DMA remapping (VT-d or
+//	                         AMD-Vi off or missing): no ACPI DMAR or IVRS
+//	                         table, hw.vmm.amdvi.count 0, passthru fails;
+//	                         hw.vmm.iommu.enable still reads 1
+//	amdvi_enable=yes         the loader tunable hw.vmm.amdvi.enable=1,
+//	                         without which AMD-Vi is not used
 //	pci_device_missing=yes   the Wi-Fi card pci0:3:0:0 is absent
 //	wifi_cards=N             the Wi-Fi cards present: 0, 1 (default: the
 //	                         Intel card pci0:3:0:0, driver iwlwifi from
@@ -163,6 +169,9 @@ type state struct {
 	VMs        map[string]*vm `json:"vms"`
 	Devices    []*device      `json:"devices"`
 	Interfaces []*iface       `json:"interfaces"`
+	// IOMMUInitialized is iommu.c's iommu_avail: set by the first
+	// successful vm_assign_pptdev since vmm loaded.
+	IOMMUInitialized bool `json:"iommu_initialized,omitempty"`
 }
 
 // vm is a virtual machine: its suspend state, its vCPUs, and the

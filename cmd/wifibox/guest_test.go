@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/sim"
 )
 
 // waitLog waits until the log has n lines matching pattern. It re-reads the
@@ -322,7 +325,7 @@ func TestRecoverKilledBhyve(t *testing.T) {
 	if destroy < 0 || exec < destroy || slices.Contains(got, "devctl_clear_driver pci0:3:0:0") {
 		t.Errorf("operations after the kill: %q, want vm_destroy before exec and the card kept", got)
 	}
-	if !strings.Contains(h.log(), "guest crashed (killed by signal 9") {
+	if !strings.Contains(h.log(), "guest crashed, killed by signal 9") {
 		t.Error("the crash is not logged with its signal")
 	}
 	if got := h.guestPID(); got == 0 || got == pid {
@@ -503,6 +506,53 @@ func TestStartRefusedOnARM64(t *testing.T) {
 	}
 	if ops := h.trace()[from:]; len(ops) != 0 {
 		t.Errorf("the refused start did %q", ops)
+	}
+}
+
+// TestNoIOMMU: on a machine without an IOMMU (no ACPI DMAR or IVRS
+// table; hw.vmm.iommu.enable says 1 all the same), doctor fails and start
+// refuses, on Intel and on AMD, before vmm is loaded and after; start
+// creates no VM. The AMD machine has the amdvi tunable, so that only the
+// missing IOMMU is found.
+func TestNoIOMMU(t *testing.T) {
+	for _, cpu := range []string{"intel", "amd"} {
+		h := newHost(t)
+		h.fault("iommu", "none")
+		h.fault("cpu", cpu)
+		h.fault("amdvi_enable", "yes")
+		if err := os.WriteFile(filepath.Join(h.dir, "boot/loader.conf"), []byte("hw.vmm.amdvi.enable=1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, loaded := range []bool{false, true} {
+			if loaded { // the refused start may have left it loaded
+				sh, err := sim.Open(h.dir)
+				var m host.Module
+				if err == nil {
+					m, err = sh.Kernel.Module("vmm")
+				}
+				if err == nil && !m.Present {
+					err = sh.Kernel.Load(filepath.Join(h.dir, "boot/kernel/vmm.ko"))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, _, code := h.run("doctor", "-q")
+			if code == 0 || !strings.Contains(out, "FAIL IOMMU: ") {
+				t.Errorf("%s, vmm loaded %v: doctor exit %d, %q; want a failure naming the IOMMU", cpu, loaded, code, out)
+			}
+			from := len(h.trace())
+			out, errOut, code := h.run("start")
+			if code != 127 || !strings.Contains(errOut, "PCI pass-through is not available for bhyve") {
+				t.Errorf("%s, vmm loaded %v: start exit %d\nstdout: %s\nstderr: %s", cpu, loaded, code, out, errOut)
+			}
+			for _, op := range h.trace()[from:] {
+				// Refused before any change to the host.
+				if strings.HasPrefix(op, "vm_create") || strings.HasPrefix(op, "kldload") || strings.HasPrefix(op, "if_create") {
+					t.Errorf("%s, vmm loaded %v: the refused start went as far as %q", cpu, loaded, op)
+				}
+			}
+		}
 	}
 }
 
