@@ -17,3 +17,11 @@ const (
 
 // VM_SUSPEND_TRIPLEFAULT is amd64's fourth way a VM is suspended.
 const VM_SUSPEND_TRIPLEFAULT = 4
+
+// The ioctls of a VM's device node /dev/vmm/NAME that the conformance
+// tests make (vmm_dev.h): VM_ACTIVATE_CPU takes struct vm_activate_cpu
+// (an int, the vCPU's id), VM_REINIT nothing.
+const (
+	VM_REINIT       = 0x20007605
+	VM_ACTIVATE_CPU = 0x8004765a
+)

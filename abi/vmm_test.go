@@ -13,5 +13,7 @@ func TestVMM(t *testing.T) {
 		"amd64.VM_SUSPEND_POWEROFF":    VM_SUSPEND_POWEROFF,
 		"amd64.VM_SUSPEND_HALT":        VM_SUSPEND_HALT,
 		"amd64.VM_SUSPEND_TRIPLEFAULT": VM_SUSPEND_TRIPLEFAULT,
+		"VM_REINIT":                    VM_REINIT,
+		"VM_ACTIVATE_CPU":              VM_ACTIVATE_CPU,
 	})
 }

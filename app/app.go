@@ -397,11 +397,22 @@ func (c *command) console(args []string) error {
 		}
 		return failure.New(failure.Environment, errors.New("There is no guest to attach to"))
 	}
-	cfg, _, err := config.LoadBhyve(paths.BhyveConf(), 0)
-	if err != nil {
-		return failure.New(failure.Config, err)
+	// Whether the guest has its console is what it was started with;
+	// bhyve.conf tells only when its manager does not say.
+	cfg, _, cerr := config.LoadBhyve(paths.BhyveConf(), 0)
+	started := cerr == nil && cfg.Console
+	switch {
+	case st.Console != nil:
+		started = *st.Console
+	case cerr != nil:
+		return failure.New(failure.Config, cerr)
 	}
-	if !cfg.Console {
+	switch {
+	case !started && cerr == nil && cfg.Console:
+		return failure.New(failure.Environment, fmt.Errorf(
+			"The guest was started with console=no, so it has no null-modem device; %s says console=yes now, "+
+				"which takes effect when the guest starts again: `wifibox restart guest`", paths.BhyveConf()))
+	case !started:
 		return failure.New(failure.Environment, fmt.Errorf(
 			"No null-modem device is configured: set console=yes in %s, then `wifibox restart guest`", paths.BhyveConf()))
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/internal/suggest"
 )
 
 // commandHelp is one command as `wifibox help` shows it: its arguments,
@@ -179,7 +180,7 @@ func (e *usageError) Error() string { return e.msg }
 // nearest valid one when one is near.
 func unknown(kind, word string, valid []string, usage string) error {
 	msg := fmt.Sprintf("unknown %s %s", kind, word)
-	if s := nearest(word, valid); s != "" {
+	if s := suggest.Nearest(word, valid); s != "" {
 		msg += "; did you mean " + s + "?"
 	}
 	return failure.New(failure.Usage, &usageError{msg: msg, usage: usage})
@@ -205,53 +206,6 @@ func showUsageError(err error, stderr io.Writer) bool {
 // wantsHelp tells whether a command's arguments ask for its help.
 func wantsHelp(args []string) bool {
 	return len(args) == 1 && (args[0] == "-h" || args[0] == "--help")
-}
-
-// nearest gives the valid word nearest to word when word is near enough
-// to be a typo of it (a third of its letters wrong, one at least right) or
-// its beginning (two letters at least); "" when none is.
-func nearest(word string, valid []string) string {
-	w := strings.TrimLeft(word, "-")
-	best, bestDist := "", -1
-	for _, v := range valid {
-		t := strings.TrimLeft(v, "-")
-		d := distance(w, t)
-		if len(w) > 1 && strings.HasPrefix(t, w) {
-			d = 0 // a beginning is the nearest there is
-		} else if d > max(1, len(t)/3) || d >= len(t) {
-			continue
-		}
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = v, d
-		}
-	}
-	return best
-}
-
-// distance is the optimal string alignment distance: the edits (insert,
-// delete, substitute, swap two neighbours) that turn a into b.
-func distance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // usageFailure shows err when it is a usage error and gives its exit

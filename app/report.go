@@ -78,19 +78,32 @@ func (c *command) guest(wifi bool) (manager.Status, error) {
 	if pid != 0 {
 		st, err := manager.Query(dir, wifi)
 		if err == nil {
+			// The manager names its bhyve until it has seen it exit:
+			// one that is dead (a zombie too) is not named.
+			if st.GuestPID != 0 {
+				if exited, err := c.host.Procs.WaitExit(st.GuestPID, 0); err == nil && exited {
+					st.GuestPID = 0
+				}
+			}
 			return st, nil
 		}
 		// A manager killed after its pid file was read is gone, not
 		// broken.
 		if pid, _, rerr := manager.Running(dir); rerr != nil || pid != 0 {
-			if errors.Is(err, manager.ErrNoAnswer) {
-				err = fmt.Errorf("The VM manager PID %d is not answering (%w); it may be stopped or hung: "+
-					"`wifibox stop` kills it and cleans up", pid, err)
-			}
-			return st, failure.New(failure.Environment, err)
+			return st, notAnswering(pid, err)
 		}
 	}
 	return c.leftover(), nil
+}
+
+// notAnswering is the error of a command whose question the VM manager
+// pid did not answer: what status says of a stopped or hung manager.
+func notAnswering(pid int, err error) error {
+	if errors.Is(err, manager.ErrNoAnswer) {
+		err = fmt.Errorf("The VM manager PID %d is not answering (%w); it may be stopped or hung: "+
+			"`wifibox stop` kills it and cleans up", pid, err)
+	}
+	return failure.New(failure.Environment, err)
 }
 
 // leftover tells what runs without a VM manager: the bhyve and the VM a
@@ -403,13 +416,19 @@ func wifiLine(st manager.Status) string {
 func (c *command) version([]string) error {
 	c.log.Info("Begin: wifibox version")
 	fmt.Fprintf(c.stdout, "wifibox version %s\n", version)
+	var errs []error
 	for _, image := range []string{c.host.Paths.ESPImage(), c.host.Paths.RootImage()} {
 		sum, err := doctor.Checksum(image)
 		if err != nil {
-			sum = err.Error()
+			errs = append(errs, fmt.Errorf("guest image %s: %w", filepath.Base(image), err))
+			continue
 		}
 		fmt.Fprintf(c.stdout, "Disk image checksum (%s): %s\n", filepath.Base(image), sum)
 	}
 	c.log.Info("End: wifibox version")
+	if len(errs) > 0 {
+		return failure.New(failure.Image, fmt.Errorf("%w; reinstall the guest package (pkg install -f wifibox-alpine), which puts its images in %s",
+			errors.Join(errs...), c.host.Paths.GuestRoot))
+	}
 	return nil
 }

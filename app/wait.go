@@ -54,7 +54,7 @@ func (c *command) wait(args []string) error {
 	case errors.Is(err, manager.ErrGone):
 		return failure.New(failure.NotRunning, fmt.Errorf("The guest stopped before it reached the stage %s", stage))
 	case err != nil:
-		return failure.New(failure.Environment, err)
+		return notAnswering(pid, err)
 	}
 	c.log.Infof("The guest reached the stage %s", st.Stage)
 	return nil

@@ -1,8 +1,8 @@
 // Package bhyve owns what wifibox knows of the bhyve(8) program: the command
 // line it runs the guest with (argument by argument as the shell
 // implementation builds it, so guests see the same devices in the same
-// slots), the nice value of its priority, and the meaning of its exit
-// statuses for the VM manager.
+// slots) and the nice value of its priority. What its exit statuses mean
+// is the VM manager's restart policy (manager's judge).
 package bhyve
 
 import (
@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"github.com/wifibox/wifibox/host"
 )
@@ -105,33 +104,6 @@ func Args(s Spec) []string {
 // Nice gives the nice value for bhyve.conf's priority (0 highest, 99
 // lowest), with the shell implementation's integer arithmetic.
 func Nice(priority int) int { return priority*40/99 - 20 }
-
-// Outcome is what the VM manager does after bhyve exited.
-type Outcome int
-
-// The outcomes.
-const (
-	Stop    Outcome = iota // the guest was powered off, halted or terminated
-	Restart                // the guest rebooted: start it again at once
-	Crashed                // anything else: start it again after a backoff
-)
-
-// Judge tells what an exit status means for the guest.
-func Judge(s host.ExitStatus) Outcome {
-	if s.Signal != 0 {
-		if s.Signal == syscall.SIGTERM { // the shell sees 143
-			return Stop
-		}
-		return Crashed
-	}
-	switch s.Code {
-	case host.ExitReset:
-		return Restart
-	case host.ExitPowerOff, host.ExitHalt, 128 + int(syscall.SIGTERM):
-		return Stop
-	}
-	return Crashed
-}
 
 // OtherVMs names the VMs other than wifibox's, from their nodes under
 // /dev/vmm (the VMs of vmm(4): while one exists, vmm.ko cannot be

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -90,27 +89,8 @@ func TestNice(t *testing.T) {
 	}
 }
 
-func TestJudge(t *testing.T) {
-	for _, tc := range []struct {
-		status host.ExitStatus
-		want   Outcome
-	}{
-		{host.ExitStatus{Code: 0}, Restart},
-		{host.ExitStatus{Code: 1}, Stop},
-		{host.ExitStatus{Code: 2}, Stop},
-		{host.ExitStatus{Code: 143}, Stop},
-		{host.ExitStatus{Signal: syscall.SIGTERM}, Stop},
-		{host.ExitStatus{Code: 3}, Crashed},
-		{host.ExitStatus{Code: 4}, Crashed},
-		{host.ExitStatus{Signal: syscall.SIGABRT}, Crashed},
-	} {
-		if got := Judge(tc.status); got != tc.want {
-			t.Errorf("Judge(%v) = %d, want %d", tc.status, got, tc.want)
-		}
-	}
-}
-
-// TestExitStatusABI pins the exit statuses Judge reads to bhyve's.
+// TestExitStatusABI pins the exit statuses the VM manager's restart
+// policy (manager.judge) reads to bhyve's.
 func TestExitStatusABI(t *testing.T) {
 	abitest.Check(t, map[string]int64{
 		"bhyve.exit.reset":       host.ExitReset,

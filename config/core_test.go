@@ -113,6 +113,24 @@ func TestCoreWarnings(t *testing.T) {
 	}
 }
 
+// TestUnknownNamesClipped: an unknown setting's name is quoted in its
+// warning up to 80 bytes, as values are, and so is a name in an error.
+func TestUnknownNamesClipped(t *testing.T) {
+	long := strings.Repeat("n", 500<<10)
+	clipped := strings.Repeat("n", 80) + "... (512000 bytes)"
+	_, warnings, err := newCore("core.conf", mustParse(t, "core.conf", "\n"+long+"=1\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"core.conf:2: unknown setting " + clipped + ", ignored"}, warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	_, err = Parse("core.conf", []byte("a=$"+long))
+	if want := "core.conf:1:3: reference to " + clipped + ", which is not assigned earlier in this file"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
 // TestCoreLenient: read leniently, a malformed setting is its default
 // with a warning saying where; a file that cannot be used at all (here
 // one others can write) gives every default with the fix.

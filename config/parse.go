@@ -53,6 +53,11 @@ func ParseAfter(name string, data []byte, before Assignments) (Assignments, erro
 	for _, a := range before {
 		p.vars[a.Name] = a.Value
 	}
+	return p.parse()
+}
+
+// parse reads the assignments from the start of the data.
+func (p *parser) parse() (Assignments, error) {
 	for {
 		p.skipBlanks()
 		if p.eof() {
@@ -79,18 +84,30 @@ type parser struct {
 	out  Assignments
 	// expanded counts the bytes the references expanded to so far.
 	expanded int
+	// What pos counted: the newlines before offset counted, and where the
+	// line of that offset starts; scanned is how many bytes it looked at
+	// in all, which stays within the size of the data.
+	counted, lines, lineStart, scanned int
 }
 
 func (p *parser) eof() bool { return p.i >= len(p.data) }
 
-// pos gives the position of the byte at offset off.
+// pos gives the position of the byte at offset off. Positions are asked
+// for in the order of the file, so it counts lines from where it counted
+// last, which keeps parsing linear; an earlier offset counts from the
+// start.
 func (p *parser) pos(off int) Pos {
-	before := p.data[:off]
-	return Pos{
-		File:   p.name,
-		Line:   bytes.Count(before, []byte{'\n'}) + 1,
-		Column: off - bytes.LastIndexByte(before, '\n'),
+	if off < p.counted {
+		p.counted, p.lines, p.lineStart = 0, 0, 0
 	}
+	seen := p.data[p.counted:off]
+	p.scanned += len(seen)
+	if n := bytes.Count(seen, []byte{'\n'}); n > 0 {
+		p.lines += n
+		p.lineStart = p.counted + bytes.LastIndexByte(seen, '\n') + 1
+	}
+	p.counted = off
+	return Pos{File: p.name, Line: p.lines + 1, Column: off - p.lineStart + 1}
 }
 
 func (p *parser) errorAt(off int, format string, args ...any) error {
@@ -206,7 +223,7 @@ func (p *parser) notAssignment(prev string) error {
 	word := p.word()
 	if prev != "" {
 		return p.errorAt(start, "command %q after the value of %s is not allowed: "+
-			"sh would run it; quote a value that contains spaces", word, prev)
+			"sh would run it; quote a value that contains spaces", word, clip(prev))
 	}
 	if strings.HasSuffix(word, "()") || p.followedByParen(word) {
 		return p.errorAt(start, "function definition %q is not allowed: %s",
@@ -426,10 +443,10 @@ func (p *parser) braced(b *strings.Builder, start int) error {
 		return p.errorAt(start, "special parameter \"${%c\" is not allowed: only $name and ${name} of earlier assignments are expanded", c)
 	case name != "":
 		if op := p.expansionOperator(); op != "" {
-			return p.errorAt(start, "parameter expansion operator %q in ${%s...} is not allowed: only $name and ${name} of earlier assignments are expanded", op, name)
+			return p.errorAt(start, "parameter expansion operator %q in ${%s...} is not allowed: only $name and ${name} of earlier assignments are expanded", op, clip(name))
 		}
 	}
-	return p.errorAt(start, "malformed reference %q: expected ${name}", "${"+name+string(rune(c)))
+	return p.errorAt(start, "malformed reference %q: expected ${name}", clip("${"+name+string(rune(c))))
 }
 
 // expansionOperator gives the operator of ${name<op>word} at p.i, or "".
@@ -448,12 +465,12 @@ func (p *parser) expansionOperator() string {
 func (p *parser) expand(b *strings.Builder, name string, start int) error {
 	v, ok := p.vars[name]
 	if !ok {
-		return p.errorAt(start, "reference to %s, which is not assigned earlier in this file", name)
+		return p.errorAt(start, "reference to %s, which is not assigned earlier in this file", clip(name))
 	}
 	p.expanded += len(v)
 	if p.expanded > maxSize {
 		return p.errorAt(start, "reference to %s expands the values of this file beyond %d bytes, "+
-			"the size a configuration file may have: write the values out instead of doubling them", name, maxSize)
+			"the size a configuration file may have: write the values out instead of doubling them", clip(name), maxSize)
 	}
 	b.WriteString(v)
 	return nil

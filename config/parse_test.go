@@ -335,3 +335,44 @@ func writeFile(t *testing.T, path, text string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// mebibyteConf is a core.conf of 1 MiB, the most ReadFile reads: a line
+// for each of tens of thousands of assignments, which is what makes a
+// parser that counts lines from the start for each of them quadratic.
+func mebibyteConf() []byte {
+	line := []byte("loglevel=warn # a comment\n")
+	data := bytes.Repeat(line, maxSize/len(line))
+	return append(data, bytes.Repeat([]byte("#"), maxSize-len(data))...)
+}
+
+// TestParseLinear: the positions of a 1 MiB file's assignments are right,
+// and finding them looks at each byte of the file once, not once for each
+// assignment before it.
+func TestParseLinear(t *testing.T) {
+	data := mebibyteConf()
+	p := &parser{name: "t.conf", data: data, vars: map[string]string{}}
+	as, err := p.parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(data, []byte{'\n'}); len(as) != n {
+		t.Fatalf("%d assignments, want %d", len(as), n)
+	}
+	if last, want := as[len(as)-1], (Pos{File: "t.conf", Line: len(as), Column: 1}); last.Pos != want || last.ValuePos.Column != 10 {
+		t.Errorf("the last assignment at %v (value at %v), want %v", last.Pos, last.ValuePos, want)
+	}
+	if p.scanned > len(data) {
+		t.Errorf("positions looked at %d bytes of a %d-byte file: parsing is not linear", p.scanned, len(data))
+	}
+}
+
+// BenchmarkParseMiB parses a 1 MiB core.conf, the largest ReadFile gives.
+func BenchmarkParseMiB(b *testing.B) {
+	data := mebibyteConf()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse("core.conf", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

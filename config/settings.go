@@ -30,7 +30,7 @@ func newSettings(file string, as Assignments, known ...string) (settings, []stri
 			continue
 		}
 		warned[a.Name] = true
-		warnings = append(warnings, fmt.Sprintf("%s: unknown setting %s, ignored", Pos{File: a.Pos.File, Line: a.Pos.Line}, a.Name))
+		warnings = append(warnings, fmt.Sprintf("%s: unknown setting %s, ignored", Pos{File: a.Pos.File, Line: a.Pos.Line}, clip(a.Name)))
 	}
 	return settings{file: file, as: as}, warnings
 }
@@ -53,10 +53,10 @@ func (s settings) get(name, def string) (string, Pos) {
 	return def, Pos{File: s.file}
 }
 
-// maxShown bounds how much of a value an error message quotes.
+// maxShown bounds how much of a value or a name a message quotes.
 const maxShown = 80
 
-// clip gives a value to quote in a message: as is when short, else its
+// clip gives a value or a name to quote in a message: as is when short, else its
 // first maxShown bytes and how long it is.
 func clip(v string) string {
 	if len(v) <= maxShown {

@@ -3,6 +3,7 @@ package conformance
 import (
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -150,6 +151,20 @@ func TestSysctl(t *testing.T) {
 	}
 	if vmmErr != nil {
 		wantErrno(t, "hw.vmm.maxcpu without vmm", err, abi.ENOENT)
+	}
+}
+
+// TestACPITables: machdep.acpi_root leads, through /dev/mem, to the
+// firmware's tables, which on every ACPI machine include the FADT
+// ("FACP"); kern.securelevel reads as an int.
+func TestACPITables(t *testing.T) {
+	s := kernel(t)
+	tables, err := kmod.New(s).ACPITables()
+	if err != nil || !slices.Contains(tables, "FACP") {
+		t.Errorf("ACPI tables = %q, %v; want FACP among them", tables, err)
+	}
+	if b, err := s.Sysctl("kern.securelevel"); err != nil || len(b) != 4 {
+		t.Errorf("kern.securelevel = %v, %v; want an int", b, err)
 	}
 }
 

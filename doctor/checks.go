@@ -24,6 +24,8 @@ import (
 // a later check may use what an earlier one read.
 var checks = []func(*doctor){
 	(*doctor).shellImplementation,
+	(*doctor).vmManager,
+	(*doctor).securelevel,
 	(*doctor).lastFailure,
 	(*doctor).vmm,
 	(*doctor).iommu,
@@ -101,6 +103,54 @@ func (d *doctor) shellImplementation() {
 	} // nothing to say when it does not run: the usual case
 }
 
+// securelevel checks kern.securelevel: above 0 the kernel refuses what a
+// start does, each with EPERM: kldload and kldunload (sys/kern/
+// kern_linker.c kern_kldload, securelevel_gt), opening /dev/pci for
+// writing (sys/dev/pci/pci_user.c pci_open), and bhyve's opening of
+// /dev/io and /dev/mem for PCI pass-through (sys/dev/io/iodev.c ioopen,
+// sys/dev/mem/memdev.c memopen). It cannot be lowered while the system
+// runs (init(8)).
+func (d *doctor) securelevel() {
+	const what = "securelevel"
+	level, err := d.h.Kernel.SysctlInt("kern.securelevel")
+	switch {
+	case err != nil:
+		d.add(Warn, what, err.Error(), "")
+	case level > 0:
+		d.add(Fail, what, fmt.Sprintf("kern.securelevel=%d: above 0 the kernel refuses loading modules, binding the card to ppt and PCI pass-through (EPERM)", level),
+			`set kern_securelevel_enable="NO" in `+filepath.Join(d.h.Paths.Root, "etc/rc.conf")+" and reboot (a securelevel cannot be lowered while the system runs)")
+	default:
+		d.add(OK, what, fmt.Sprintf("kern.securelevel=%d", level), "")
+	}
+}
+
+// vmManager checks that a running VM manager answers on its control
+// socket, as status needs it to: one that is stopped (SIGSTOP) or hung
+// fails status, wait and stop's orderly path. Nothing is said when none
+// runs.
+func (d *doctor) vmManager() {
+	const what = "VM manager"
+	dir := d.h.Paths.RunDir
+	pid, _, err := manager.Running(dir)
+	if err != nil {
+		d.add(Fail, what, err.Error(), d.readFix(err, "remove what is named, then wifibox start"))
+		return
+	}
+	if pid == 0 {
+		return
+	}
+	st, err := manager.Query(dir, false)
+	if err == nil {
+		d.add(OK, what, fmt.Sprintf("PID %d answers (stage %s)", pid, st.Stage), "")
+		return
+	}
+	if now, _, rerr := manager.Running(dir); rerr == nil && now == 0 {
+		return // it ended meanwhile
+	}
+	d.add(Fail, what, fmt.Sprintf("PID %d does not answer on its control socket (%v); it may be stopped or hung", pid, err),
+		d.readFix(err, fmt.Sprintf("kill -CONT %d if it was stopped; otherwise wifibox stop kills it and cleans up", pid)))
+}
+
 const whatVMM = "CPU virtualization"
 
 // vmm checks that vmm is loaded, or can be loaded at start from the file
@@ -148,28 +198,21 @@ func (d *doctor) vmm() {
 	d.add(OK, whatVMM, fmt.Sprintf("vmm is loaded, hw.vmm.maxcpu=%d", maxCPU), "")
 }
 
+// iommu judges the IOMMU as start does (kmod.CheckIOMMU); before vmm is
+// loaded, the loader tunables vmm will read are checked too.
 func (d *doctor) iommu() {
 	const what = "IOMMU"
-	if !d.vmmUp {
-		d.iommuBeforeVMM()
-		return
+	v := kmod.CheckIOMMU(d.h.Kernel, filepath.Join(d.h.Paths.Root, "boot/loader.conf"))
+	switch {
+	case v.Problem != "":
+		d.add(Fail, what, v.Problem+", PCI pass-through cannot work", v.Fix)
+	case !d.vmmUp:
+		d.iommuBeforeVMM(v)
+	case v.Err != nil:
+		d.add(Warn, what, "cannot be told: "+v.Err.Error(), d.readFix(v.Err, "check that the firmware enables the IOMMU (VT-d or AMD-Vi)"))
+	default:
+		d.add(OK, what, v.Detail, "")
 	}
-	var values []string
-	for _, name := range kmod.IOMMUSysctls {
-		v, err := d.h.Kernel.SysctlInt(name)
-		if err == nil && v == 1 {
-			d.add(OK, what, name+"=1", "")
-			return
-		}
-		if err == nil {
-			values = append(values, fmt.Sprintf("%s=%d", name, v))
-		}
-	}
-	detail := "not enabled, PCI pass-through cannot work"
-	if len(values) > 0 {
-		detail = fmt.Sprintf("not enabled (%s), PCI pass-through cannot work", strings.Join(values, ", "))
-	}
-	d.add(Fail, what, detail, d.iommuFix())
 }
 
 // iommuFix tells how to enable the IOMMU for the host's CPU (hw.model), or

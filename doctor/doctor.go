@@ -39,8 +39,10 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/internal/runfile"
 )
 
 // Status is how a check ended.
@@ -133,12 +135,19 @@ func Fit(findings []Finding) bool {
 
 // Checksum gives the SHA-256 of a file in hex, as sha256(1) -q prints it:
 // the guest images' checksums of `wifibox version` and doctor.
+// Only a regular file is read: opening does not wait on a FIFO in its
+// place.
 func Checksum(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return "", err
+	} else if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is %s, not a regular file", path, runfile.TypeName(fi.Mode()))
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err // read PATH: the cause

@@ -77,8 +77,9 @@ func TestFreshHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, ok := runDoctor(t, dir, h)
-	want := `OK   CPU virtualization: vmm is not loaded, wifibox start loads /H/boot/kernel/vmm.ko
-SKIP IOMMU: Intel CPU: whether VT-d is on shows once vmm is loaded (wifibox start loads it); it must be enabled in the firmware settings
+	want := `OK   securelevel: kern.securelevel=-1
+OK   CPU virtualization: vmm is not loaded, wifibox start loads /H/boot/kernel/vmm.ko
+OK   IOMMU: the firmware's ACPI DMAR table lists the IOMMU
 OK   bhyve: /H/usr/sbin/bhyve
 OK   bhyve virtio-9p
 OK   UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd
@@ -134,8 +135,9 @@ ifconfig_wifibox0="inet 10.0.0.2/24"
 	write(t, h.Paths.UDSPassthruConf(), "network=10.0.0.1:255.255.255.0\n", 0o644)
 	write(t, h.Paths.Log, "", 0o644)
 	out, ok := runDoctor(t, dir, h)
-	want := `OK   CPU virtualization: vmm is loaded, hw.vmm.maxcpu=16
-OK   IOMMU: hw.vmm.iommu.enable=1
+	want := `OK   securelevel: kern.securelevel=-1
+OK   CPU virtualization: vmm is loaded, hw.vmm.maxcpu=16
+OK   IOMMU: the firmware's ACPI DMAR table lists the IOMMU
 OK   bhyve: /H/usr/sbin/bhyve
 OK   bhyve virtio-9p
 OK   UEFI firmware: /H/usr/local/share/uefi-firmware/BHYVE_UEFI.fd
@@ -181,8 +183,77 @@ var findings = []struct {
 		loadVMM(t, h)
 		setFault(t, dir, "iommu_disabled")
 	},
-	want: `FAIL IOMMU: not enabled (hw.vmm.iommu.enable=0, hw.vmm.amdvi.enable=0), PCI pass-through cannot work
-     fix: enable VT-d in the firmware settings and reboot`,
+	want: `FAIL IOMMU: hw.vmm.iommu.enable=0, so vmm uses no IOMMU, PCI pass-through cannot work
+     fix: remove hw.vmm.iommu.enable=0 from /H/boot/loader.conf (or loader.conf.d) and reboot`,
+}, {
+	// Above securelevel 0 start fails with EPERM (kldload, /dev/pci).
+	name: "securelevel",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		if err := sim.SetFault(dir, "securelevel", "1"); err != nil {
+			t.Fatal(err)
+		}
+	},
+	want: `FAIL securelevel: kern.securelevel=1: above 0 the kernel refuses loading modules, binding the card to ppt and PCI pass-through (EPERM)
+     fix: set kern_securelevel_enable="NO" in /H/etc/rc.conf and reboot (a securelevel cannot be lowered while the system runs)`,
+}, {
+	// A machine without an IOMMU, before vmm is loaded: no ACPI DMAR
+	// table, while hw.vmm.iommu.enable would say 1.
+	name: "no IOMMU",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		if err := sim.SetFault(dir, "iommu", "none"); err != nil {
+			t.Fatal(err)
+		}
+	},
+	want: `FAIL IOMMU: the firmware reports no IOMMU (no ACPI DMAR table), so no device can be passed through, PCI pass-through cannot work
+     fix: enable VT-d ("Intel Virtualization Technology for Directed I/O") in the firmware settings and reboot`,
+}, {
+	// The same once vmm is loaded: hw.vmm.iommu.enable=1 does not pass.
+	name: "no IOMMU, vmm loaded",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		if err := sim.SetFault(dir, "iommu", "none"); err != nil {
+			t.Fatal(err)
+		}
+		loadVMM(t, h)
+	},
+	want: `FAIL IOMMU: the firmware reports no IOMMU (no ACPI DMAR table), so no device can be passed through, PCI pass-through cannot work
+     fix: enable VT-d ("Intel Virtualization Technology for Directed I/O") in the firmware settings and reboot`,
+}, {
+	// An AMD machine without AMD-Vi, vmm loaded: ivrs_drv.c found no
+	// unit, whatever the tunables say.
+	name: "AMD without AMD-Vi, vmm loaded",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		for _, kv := range [][2]string{{"iommu", "none"}, {"cpu", "amd"}, {"amdvi_enable", "yes"}} {
+			if err := sim.SetFault(dir, kv[0], kv[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		loadVMM(t, h)
+	},
+	want: `FAIL IOMMU: hw.vmm.amdvi.count=0: vmm found no AMD-Vi unit in the firmware's ACPI IVRS table, PCI pass-through cannot work
+     fix: enable the IOMMU (AMD-Vi) in the firmware settings and reboot`,
+}, {
+	name: "AMD with AMD-Vi, vmm loaded",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		for _, kv := range [][2]string{{"cpu", "amd"}, {"amdvi_enable", "yes"}} {
+			if err := sim.SetFault(dir, kv[0], kv[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		loadVMM(t, h)
+	},
+	want: "OK   IOMMU: hw.vmm.amdvi.count=1, hw.vmm.amdvi.enable=1",
+	fit:  true,
+}, {
+	// vmm loaded on AMD without the tunable: amdvi_init refuses.
+	name: "AMD without the amdvi tunable, vmm loaded",
+	setup: func(t *testing.T, dir string, h *host.Host) {
+		if err := sim.SetFault(dir, "cpu", "amd"); err != nil {
+			t.Fatal(err)
+		}
+		loadVMM(t, h)
+	},
+	want: `FAIL IOMMU: hw.vmm.amdvi.enable=0, so vmm does not use AMD-Vi, PCI pass-through cannot work
+     fix: add hw.vmm.amdvi.enable=1 to /H/boot/loader.conf and reboot`,
 }, {
 	// arm64's bhyve has no PCI pass-through.
 	name: "arm64",
@@ -206,7 +277,7 @@ WARN rc.conf: ifconfig_wifibox0 is not set, so the host gets no address on wifib
 	setup: func(t *testing.T, dir string, h *host.Host) { setFault(t, dir, "module_files_missing") },
 	want: `FAIL CPU virtualization: vmm is not loaded and /H/boot/missing/vmm.ko does not exist
      fix: restore /H/boot/missing/vmm.ko from FreeBSD's base system (freebsd-update fetch install), or put the directory holding vmm.ko first in kern.module_path
-SKIP IOMMU: Intel CPU: whether VT-d is on shows once vmm is loaded (wifibox start loads it); it must be enabled in the firmware settings`,
+OK   IOMMU: the firmware's ACPI DMAR table lists the IOMMU`,
 }, {
 	name:  "no_virtio_9p",
 	setup: func(t *testing.T, dir string, h *host.Host) { setFault(t, dir, "no_virtio_9p") },
@@ -356,7 +427,7 @@ OK   native driver of pci0:3:0:0 (3/0/0): none, ppt0 holds the device`,
 		write(t, filepath.Join(dir, "boot/loader.conf"), "hw.vmm.amdvi.enable=0\n", 0o644)
 		write(t, filepath.Join(dir, "boot/loader.conf.local"), `hw.vmm.amdvi.enable="1" # AMD-Vi`+"\n", 0o644)
 	},
-	want: "OK   IOMMU: AMD CPU, hw.vmm.amdvi.enable=1 in /H/boot/loader.conf.local (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)",
+	want: "OK   IOMMU: AMD CPU, hw.vmm.amdvi.enable=1 in /H/boot/loader.conf.local; the firmware's ACPI IVRS table lists the IOMMU",
 	fit:  true,
 }, {
 	name: "AMD with the older amdvi tunable",
@@ -366,7 +437,7 @@ OK   native driver of pci0:3:0:0 (3/0/0): none, ppt0 holds the device`,
 		}
 		write(t, filepath.Join(dir, "boot/loader.conf"), "hw.vmm.amdvi_enable=1\n", 0o644)
 	},
-	want: "OK   IOMMU: AMD CPU, hw.vmm.amdvi_enable=1 in /H/boot/loader.conf (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)",
+	want: "OK   IOMMU: AMD CPU, hw.vmm.amdvi_enable=1 in /H/boot/loader.conf; the firmware's ACPI IVRS table lists the IOMMU",
 	fit:  true,
 }, {
 	name: "iommu turned off in loader.conf.d",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/kmod"
 )
 
 // LoaderTunable gives a tunable of loader.conf(5) of the host under root
@@ -43,15 +44,14 @@ func LoaderTunable(root, name string) (value, file string, ok bool) {
 	return value, file, ok
 }
 
-// iommuBeforeVMM checks the IOMMU while vmm is not loaded, when the
-// hw.vmm sysctls do not exist yet: from the CPU's vendor (hw.model) and the
-// loader tunables that vmm reads when it loads. AMD-Vi is off unless
+// iommuBeforeVMM checks, while vmm is not loaded and the hw.vmm sysctls
+// do not exist yet, the loader tunables that vmm reads when it loads, after
+// what the firmware's ACPI tables told (v). AMD-Vi is off unless
 // hw.vmm.amdvi.enable=1 or hw.vmm.amdvi_enable=1 (sys/amd64/vmm/amd/
 // amdvi_hw.c: SYSCTL_INT CTLFLAG_RDTUN and TUNABLE_INT of
-// amdvi_enable_user, 0 by default); Intel's VT-d is
-// used unless hw.vmm.iommu.enable=0 (sys/amd64/vmm/io/iommu.c), if the
-// firmware enables it, which only shows once vmm is loaded.
-func (d *doctor) iommuBeforeVMM() {
+// amdvi_enable_user, 0 by default); no IOMMU is used with
+// hw.vmm.iommu.enable=0 (sys/amd64/vmm/io/iommu.c).
+func (d *doctor) iommuBeforeVMM(v kmod.IOMMU) {
 	const what = "IOMMU"
 	model, _ := d.h.Kernel.SysctlString("hw.model")
 	if v, file, ok := LoaderTunable(d.h.Paths.Root, "hw.vmm.iommu.enable"); ok && v == "0" {
@@ -59,22 +59,27 @@ func (d *doctor) iommuBeforeVMM() {
 			"remove hw.vmm.iommu.enable=0 from "+file+" and reboot")
 		return
 	}
-	switch {
-	case strings.Contains(model, "AMD"):
+	found := v.Detail
+	if v.Err != nil {
+		found = "whether the firmware enables it cannot be told (" + v.Err.Error() + ")"
+	}
+	if strings.Contains(model, "AMD") {
 		// amdvi_hw.c reads both the sysctl's tunable and an older name.
 		for _, name := range []string{"hw.vmm.amdvi.enable", "hw.vmm.amdvi_enable"} {
-			if v, file, ok := LoaderTunable(d.h.Paths.Root, name); ok && v == "1" {
-				d.add(OK, what, "AMD CPU, "+name+"=1 in "+file+" (AMD-Vi must be on in the firmware too; checked again once vmm is loaded)", "")
+			if val, file, ok := LoaderTunable(d.h.Paths.Root, name); ok && val == "1" {
+				d.add(OK, what, "AMD CPU, "+name+"=1 in "+file+"; "+found, "")
 				return
 			}
 		}
 		d.add(Fail, what, "AMD CPU and hw.vmm.amdvi.enable=1 is not set in loader.conf, so PCI pass-through will not work",
 			d.iommuFix())
-	case strings.Contains(model, "Intel"):
-		d.add(Skip, what, "Intel CPU: whether VT-d is on shows once vmm is loaded (wifibox start loads it); it must be enabled in the firmware settings", "")
-	default:
-		d.add(Skip, what, "can only be checked once vmm is loaded (wifibox start loads it)", "")
+		return
 	}
+	if v.Err != nil {
+		d.add(Skip, what, found+"; vmm checks it at the first start", "")
+		return
+	}
+	d.add(OK, what, found, "")
 }
 
 // otherVMs checks for VMs other than wifibox's (/dev/vmm/NAME): while they

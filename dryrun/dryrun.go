@@ -125,6 +125,8 @@ func (d *dry) Files() ([]string, error) { return d.real.Kernel.Files() }
 
 func (d *dry) SysctlString(name string) (string, error) { return d.real.Kernel.SysctlString(name) }
 
+func (d *dry) ACPITables() ([]string, error) { return d.real.Kernel.ACPITables() }
+
 // VMs.
 
 func (d *dry) CreateVM(name string) error {

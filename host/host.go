@@ -42,6 +42,9 @@ type Kernel interface {
 	SysctlInt(name string) (int64, error)
 	// SysctlString reads a string sysctl; ENOENT likewise.
 	SysctlString(name string) (string, error)
+	// ACPITables gives the signatures of the firmware's ACPI tables
+	// ("FACP", "DMAR", ...), as acpidump(8) finds them; root only.
+	ACPITables() ([]string, error)
 }
 
 // Module is what Kernel.Module reports.

@@ -75,7 +75,12 @@ func (p Paths) ESPImage() string { return filepath.Join(p.GuestRoot, "esp.img") 
 func (p Paths) RootImage() string { return filepath.Join(p.GuestRoot, "root.img") }
 
 // RunAppliance is the run-time directory shared read-write with the guest.
-func (p Paths) RunAppliance() string { return filepath.Join(p.RunDir, "appliance") }
+func (p Paths) RunAppliance() string { return filepath.Join(p.RunDir, RunApplianceIn) }
+
+// RunApplianceIn is RunAppliance relative to RunDir: the guest controls
+// what is below it, which is opened from RunDir following no link
+// (runfile.OpenIn).
+const RunApplianceIn = "appliance"
 
 // ConsoleHost is bhyve's end of the console's nmdm(4) pair.
 func (p Paths) ConsoleHost() string { return filepath.Join(p.Dev, "nmdm-wifibox.1A") }

@@ -3,6 +3,7 @@ package ifnet_test
 import (
 	"errors"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -402,6 +403,35 @@ func TestTeardownGoesOn(t *testing.T) {
 	h.sys.fail = nil
 	if diff := cmp.Diff([]string{"em0", "lo0"}, h.names(t)); diff != "" {
 		t.Errorf("interfaces (-want +got):\n%s", diff)
+	}
+}
+
+// TestJournalFIFO: a FIFO put in the journal's place is refused at once,
+// naming it, by Setup and by Reclaim (start and stop), which would
+// otherwise wait forever for a writer or a reader while they hold the
+// command lock. The guard only turns a hang into a failure.
+func TestJournalFIFO(t *testing.T) {
+	h := newTestHost(t)
+	if err := syscall.Mkfifo(h.journal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []struct {
+		name string
+		run  func() error
+	}{
+		{"Setup", func() error { _, _, err := ifnet.Setup(h.net, "wifibox0", h.journal()); return err }},
+		{"Reclaim", func() error { _, err := ifnet.Reclaim(h.net, "wifibox0", h.journal()); return err }},
+	} {
+		done := make(chan error, 1)
+		go func() { done <- call.run() }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "named pipe") {
+				t.Errorf("%s with a FIFO for a journal: %v, want an error naming the named pipe", call.name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s with a FIFO for a journal hangs", call.name)
+		}
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/wifibox/wifibox/internal/runfile"
 )
 
 // The journal is a file of interface names, one a line, that Setup notes
@@ -15,12 +15,14 @@ import (
 // between the clone and the mark left. "" is no journal (the dry run).
 
 // note appends a name to the journal. The file is created for root alone,
-// and a link in its place is not followed.
+// and opened as the other run files are (runfile.Open): a link in its
+// place is not followed, and a FIFO is refused at once rather than waited
+// on.
 func note(journal, name string) error {
 	if journal == "" {
 		return nil
 	}
-	f, err := os.OpenFile(journal, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	f, err := runfile.Open(journal, os.O_WRONLY|os.O_APPEND, true, 0o600)
 	if err != nil {
 		return fmt.Errorf("note interface %s in the journal: %w", name, err)
 	}
@@ -34,12 +36,15 @@ func note(journal, name string) error {
 	return nil
 }
 
-// journaled gives the names in the journal.
+// maxJournal bounds what journaled reads: a few interface names.
+const maxJournal = 64 << 10
+
+// journaled gives the names in the journal, opened as note opens it.
 func journaled(journal string) ([]string, error) {
 	if journal == "" {
 		return nil, nil
 	}
-	f, err := os.OpenFile(journal, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	f, err := runfile.Open(journal, os.O_RDONLY, false, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -47,7 +52,7 @@ func journaled(journal string) ([]string, error) {
 		return nil, fmt.Errorf("read the interface journal: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	data, err := io.ReadAll(io.LimitReader(f, maxJournal))
 	if err != nil {
 		return nil, fmt.Errorf("read the interface journal %s: %w", journal, err)
 	}

@@ -59,11 +59,6 @@ func ModuleFile(k host.Kernel, module string) (string, error) {
 	return dir + "/" + module + ".ko", nil
 }
 
-// IOMMUSysctls tell whether bhyve may use an IOMMU for PCI pass-through:
-// it may when one of them is 1 (Intel VT-d, AMD-Vi). They exist once vmm is
-// loaded.
-var IOMMUSysctls = []string{"hw.vmm.iommu.enable", "hw.vmm.amdvi.enable"}
-
 // DriverModule finds, from the kernel, the loaded file that provides a PCI
 // driver (the class of a device, iwlwifi of iwlwifi0), and gives its name
 // without .ko, the module devmatch(8) loads and devmatch_blocklist names

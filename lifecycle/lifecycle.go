@@ -9,6 +9,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ import (
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/internal/runfile"
+	"github.com/wifibox/wifibox/internal/suggest"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
@@ -55,8 +57,11 @@ func ParseTarget(args []string) (string, error) {
 		return "", nil
 	}
 	if _, ok := targets[args[0]]; !ok || args[0] == "" {
-		return "", failure.New(failure.Usage,
-			fmt.Errorf("Unknown target: %s (supported: guest, netif, vmm)", args[0]))
+		msg := fmt.Sprintf("Unknown target: %s (supported: guest, netif, vmm)", args[0])
+		if s := suggest.Nearest(args[0], []string{"guest", "netif", "vmm"}); s != "" {
+			msg += "; did you mean " + s + "?"
+		}
+		return "", failure.New(failure.Usage, errors.New(msg))
 	}
 	return args[0], nil
 }
@@ -284,29 +289,67 @@ func (r *Runner) lock(name string) (func(), error) {
 	if err != nil { // names the path once
 		return nil, failure.New(failure.Environment, err)
 	}
-	flock := func(fd int) error { return unix.Flock(fd, unix.LOCK_EX) }
-	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-	if errors.Is(err, unix.EWOULDBLOCK) {
-		wait := r.lockWait
-		if wait == 0 {
-			wait = LockWait
+	// The lock is taken, and its holder recorded, only under the gate
+	// (a flock of the run directory, held for those few calls only: flock
+	// takes any vnode, a directory too, freebsd-src main:
+	// sys/kern/kern_descrip.c sys_flock), so a command that finds the
+	// lock held always finds its holder named.
+	// A waiter waits for a shared lock, which the kernel grants once the
+	// holder lets go, and then tries again under the gate.
+	gated := func(fn func() error) error {
+		d, err := os.Open(dir)
+		if err == nil {
+			defer d.Close()
+			err = unix.Flock(int(d.Fd()), unix.LOCK_EX)
 		}
-		holder := runfile.Holder(f)
-		r.Log.Infof("Another wifibox command (%s) is running, waiting up to %s for it to finish", holder, wait)
-		fmt.Fprintf(r.Out, "Waiting up to %s for another wifibox command (%s) to finish...\n", wait, holder)
-		err = runfile.WaitLock(f, flock, wait)
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", dir, err)
+		}
+		return fn()
+	}
+	wait := r.lockWait
+	if wait == 0 {
+		wait = LockWait
+	}
+	deadline := time.Now().Add(wait)
+	holder, announced := "", false
+	for {
+		err = gated(func() error {
+			err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+			if err == nil {
+				// Who holds the lock is only informational: a full
+				// /var must not stop a command, stop at shutdown
+				// least of all.
+				if rerr := runfile.Record(f, fmt.Sprintf("PID %d, wifibox %s", os.Getpid(), name)); rerr != nil {
+					r.Log.Warnf("Cannot note in %s which command holds it: %v; a command waiting for it names its holder unknown", path, rerr)
+				}
+				return nil
+			}
+			if who := runfile.Holder(f); who != "unknown" {
+				holder = who // else a waiter's passing shared lock
+			}
+			return err
+		})
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			break
+		}
+		if holder != "" && !announced {
+			announced = true
+			r.Log.Infof("Another wifibox command (%s) is running, waiting up to %s for it to finish", holder, wait)
+			fmt.Fprintf(r.Out, "Waiting up to %s for another wifibox command (%s) to finish...\n", wait, holder)
+		}
+		err = runfile.WaitLock(f, func(fd int) error { return unix.Flock(fd, unix.LOCK_SH) }, time.Until(deadline))
 		if errors.Is(err, runfile.ErrTimeout) {
 			f.Close()
 			return nil, failure.New(failure.Environment, fmt.Errorf(
 				"Another wifibox command (%s) has held %s for more than %s, giving up: "+
-					"if it hangs, end it, and the next command repairs what it left", holder, path, wait))
+					"if it hangs, end it, and the next command repairs what it left", cmp.Or(holder, "unknown"), path, wait))
 		}
-	}
-	if err == nil {
-		// Who holds the lock is only informational: a full /var must
-		// not stop a command, stop at shutdown least of all.
-		if rerr := runfile.Record(f, fmt.Sprintf("PID %d, wifibox %s", os.Getpid(), name)); rerr != nil {
-			r.Log.Warnf("Cannot note in %s which command holds it: %v; a command waiting for it names its holder unknown", path, rerr)
+		if err == nil {
+			err = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		}
+		if err != nil {
+			break
 		}
 	}
 	if err != nil {
@@ -314,8 +357,10 @@ func (r *Runner) lock(name string) (func(), error) {
 		return nil, failure.New(failure.Environment, fmt.Errorf("lock %s: %w", path, err))
 	}
 	return func() {
-		f.Truncate(0) // nobody holds it
-		f.Close()
+		gated(func() error {
+			f.Truncate(0) // nobody holds it
+			return f.Close()
+		})
 	}, nil
 }
 
@@ -401,7 +446,9 @@ func (r *Runner) startGuest() error {
 	if pid, _, err := r.running(); err != nil {
 		return failure.New(failure.Environment, err)
 	} else if pid != 0 {
-		return r.alreadyManaged(pid)
+		if managed, err := r.alreadyManaged(pid); managed || err != nil {
+			return err
+		}
 	}
 	if err := r.repair(); err != nil {
 		return err
@@ -437,7 +484,13 @@ func (r *Runner) startGuest() error {
 	if r.DryRun {
 		return failure.New(failure.Environment, manager.DryLaunch(h, r.Log))
 	}
-	if err := os.MkdirAll(filepath.Join(h.Paths.RunAppliance(), "log"), 0o755); err != nil {
+	// The guest controls appliance/: a link it left there is replaced,
+	// never followed.
+	repaired, err := runfile.MakeDirsIn(h.Paths.RunDir, filepath.Join(host.RunApplianceIn, "log"), 0o755)
+	for _, what := range repaired {
+		r.Log.Warnf("%s", what)
+	}
+	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
 	pid, err := manager.Spawn(r.Manager[0], r.Manager[1:], r.handed...)
@@ -452,27 +505,80 @@ func (r *Runner) startGuest() error {
 	return nil
 }
 
-// alreadyManaged tells about the guest a VM manager runs already.
-func (r *Runner) alreadyManaged(pid int) error {
-	st, err := manager.Query(r.Host.Paths.RunDir, false)
-	if err == nil && st.Stage == manager.StageRestarting && !r.DryRun {
-		return failure.New(failure.GuestFailed, fmt.Errorf(
+// alreadyManaged tells about the guest a VM manager runs already, and
+// whether it does: a manager that is stopping is waited for, and one
+// that does not answer while its bhyve is gone is killed, so that the
+// start goes on afresh (managed false); one that does not answer while
+// its bhyve lives is an error, as status says it.
+func (r *Runner) alreadyManaged(pid int) (managed bool, err error) {
+	dir := r.Host.Paths.RunDir
+	var st manager.Status
+	if !r.DryRun { // a dry run asks nothing and waits for nothing
+		st, err = manager.Query(dir, false)
+	}
+	switch {
+	case errors.Is(err, manager.ErrNoAnswer):
+		if g := manager.Leftover(dir); g != 0 {
+			if exited, werr := r.Host.Procs.WaitExit(g, 0); werr != nil || !exited {
+				return true, failure.New(failure.Environment, fmt.Errorf(
+					"The VM manager PID %d is not answering (%w), and its bhyve PID %d runs; it may be stopped or hung: "+
+						"`wifibox stop` kills it and cleans up", pid, err, g))
+			}
+		}
+		r.Log.Warnf("The VM manager PID %d is not answering (%v) and its bhyve is gone: killing it, then starting afresh", pid, err)
+		if err := manager.Kill(dir, pid); err != nil {
+			return true, failure.New(failure.Environment, err)
+		}
+		return false, nil
+	case err != nil:
+		return true, failure.New(failure.Environment, err)
+	case st.State == "stopping" || st.State == "cleaning up":
+		wait := manager.StopWait(time.Duration(st.StopWait) * time.Second)
+		r.Log.Infof("The VM manager PID %d is stopping the guest: waiting up to %s for it to finish, then starting afresh", pid, wait)
+		if err := manager.WaitGone(dir, wait); err != nil {
+			return true, failure.New(failure.Environment, fmt.Errorf(
+				"The VM manager PID %d did not finish stopping the guest in %s (%w): `wifibox stop` kills it and cleans up", pid, wait, err))
+		}
+		r.waitExit("VM manager", pid)
+		return false, nil
+	case st.Stage == manager.StageRestarting:
+		return true, failure.New(failure.GuestFailed, fmt.Errorf(
 			"The guest does not run: it %s, and the VM manager PID %d starts it again at %s (in %s); "+
 				"`wifibox restart` starts it now, `wifibox stop` stops trying",
 			st.Reason, pid, st.NextStart.Format(time.TimeOnly), time.Until(st.NextStart).Round(time.Millisecond)))
 	}
 	r.Log.Warnf("Guest is already run by the VM manager PID %d, left intact", pid)
-	return nil
+	return true, nil
+}
+
+// exitWait bounds the wait for a process that has been told to end and
+// is on its way out: a VM manager that answered a stop, a bhyve whose VM
+// was destroyed.
+const exitWait = 5 * time.Second
+
+// waitExit waits at most exitWait for the process pid to exit, and tells
+// whether it has.
+func (r *Runner) waitExit(what string, pid int) bool {
+	exited, err := r.Host.Procs.WaitExit(pid, exitWait)
+	if err != nil || !exited {
+		r.Log.Warnf("The %s PID %d has not exited in %s (%v)", what, pid, exitWait, err)
+	}
+	return exited
 }
 
 // preflight checks everything the start of the guest uses before the
 // first change to the host, so that a start that refuses leaves nothing
-// behind: the machine, core.conf, bhyve.conf (cpus against hw.vmm.maxcpu
+// behind: the machine and its IOMMU, core.conf, bhyve.conf (cpus against hw.vmm.maxcpu
 // only once vmm is loaded, as that sysctl comes with it) and the bhyve it
 // names, the guest's images and the firmware. A uds_passthru.conf that cannot be used is a
 // warning: the guest runs without the control-socket pass-through.
 func (r *Runner) preflight() error {
 	if err := r.checkArch(); err != nil {
+		return err
+	}
+	// Before vmm is loaded the firmware's ACPI tables tell; once it is,
+	// startGuest checks again with what vmm tells.
+	if err := r.checkIOMMU(); err != nil {
 		return err
 	}
 	p := r.Host.Paths
@@ -505,15 +611,15 @@ func (r *Runner) checkArch() error {
 	return failure.New(failure.Environment, err)
 }
 
+// checkIOMMU refuses a host whose kernel tells that it has no IOMMU for
+// bhyve's PCI pass-through, as doctor judges it (kmod.CheckIOMMU); where
+// the kernel cannot tell, bhyve finds out.
 func (r *Runner) checkIOMMU() error {
-	for _, name := range kmod.IOMMUSysctls {
-		if v, err := r.Host.Kernel.SysctlInt(name); err == nil && v == 1 {
-			return nil
-		}
+	v := kmod.CheckIOMMU(r.Host.Kernel, filepath.Join(r.Host.Paths.Root, "boot/loader.conf"))
+	if v.Problem == "" {
+		return nil
 	}
-	return failure.New(failure.Environment, errors.New("PCI pass-through is not available for bhyve: "+
-		"no IOMMU is enabled (hw.vmm.iommu.enable and hw.vmm.amdvi.enable are not 1); "+
-		"enable VT-d/AMD-Vi in the firmware, and on AMD add hw.vmm.amdvi.enable=1 to /boot/loader.conf"))
+	return failure.New(failure.Environment, errors.New("PCI pass-through is not available for bhyve: "+v.Problem+"; "+v.Fix))
 }
 
 // checkVirtFS checks that the bhyve to run, the one bhyve.conf names or
@@ -583,13 +689,22 @@ func (r *Runner) stopGuest() error {
 	if err := manager.Stop(dir, r.stopGrace, wait-time.Since(begin)); err != nil {
 		r.Log.Warnf("The VM manager PID %d did not stop the guest in %s (%v): killing it and cleaning up after it "+
 			"(destroying the VM ends its bhyve)", pid, wait, err)
+		g := manager.Leftover(dir)
 		if err := manager.Kill(dir, pid); err != nil {
 			return failure.New(failure.Environment, err)
 		}
 		r.recordStop(manager.LastStop{Time: time.Now(), Manner: manager.ManagerKilled,
 			Grace: grace.Seconds(), After: time.Since(begin).Seconds()})
-		return r.repair()
+		err := r.repair()
+		if g != 0 && !r.waitExit("bhyve", g) {
+			r.Host.Launcher.Signal(g, unix.SIGKILL)
+			r.waitExit("bhyve", g)
+		}
+		return err
 	}
+	// The manager answers once bhyve has exited and it has cleaned up,
+	// and exits just after: the stop is over when it has.
+	r.waitExit("VM manager", pid)
 	r.Log.Info("Guest has stopped, the VM manager has finished")
 	r.tellStop(begin)
 	// What the manager could not release (a device that was gone from

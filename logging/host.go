@@ -117,6 +117,12 @@ func (l *logged) SysctlString(name string) (string, error) {
 	return v, err
 }
 
+func (l *logged) ACPITables() ([]string, error) {
+	v, err := l.h.Kernel.ACPITables()
+	l.query("ACPI tables", func() string { return strings.Join(v, " ") }, err)
+	return v, err
+}
+
 // VMs.
 
 func (l *logged) CreateVM(name string) error {

@@ -166,3 +166,21 @@ func TestFollowFromLastLines(t *testing.T) {
 	out.waitFor(t, last+"more\n")
 	stop()
 }
+
+// TestFollowBeforeItExists: following a log whose file and directories do
+// not exist yet (the guest's, before it ever ran) waits for them, then
+// shows what is written.
+func TestFollowBeforeItExists(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "appliance", "log")
+	path := filepath.Join(dir, "messages")
+	out, stop := following(t, path)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, "up\n")
+	out.waitFor(t, "up\n")
+	stop()
+}

@@ -32,6 +32,10 @@ import (
 // Log is one of the logs `wifibox log` shows.
 type Log struct {
 	Path string
+	// Below, when set, is a directory of root's that Path lies in: what
+	// follows it in Path is opened following no link at any component
+	// (runfile.OpenIn), since others control it.
+	Below string
 	// Missing says who writes the file, for when it does not exist yet.
 	Missing string
 }
@@ -54,12 +58,15 @@ const All = -1
 const followLines = 10
 
 // Select reads the arguments of `wifibox log`: -f to follow, -n N for the
-// last N lines (10 with -f, the whole file without), then which log, the
-// host's by default. An error is a usage error.
-func Select(p host.Paths, args []string) (l Log, v View, err error) {
+// last N lines (10 with -f, the whole file without), and which log, the
+// host's by default; the options may come before or after the log's name.
+// An error is a usage error.
+func Select(p host.Paths, args []string) (Log, View, error) {
+	var v View
 	v.Lines = All
 	lines := false
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+	var name []string
+	for len(args) > 0 {
 		switch {
 		case args[0] == "-f" && !v.Follow:
 			v.Follow, args = true, args[1:]
@@ -72,20 +79,25 @@ func Select(p host.Paths, args []string) (l Log, v View, err error) {
 				return Log{}, View{}, fmt.Errorf("-n takes a number of lines (usage: wifibox %s)", Usage)
 			}
 			v.Lines, lines, args = n, true, args[2:]
-		default:
+		case strings.HasPrefix(args[0], "-"):
 			return Log{}, View{}, fmt.Errorf("Unknown or repeated option: %s (usage: wifibox %s)", args[0], Usage)
+		default:
+			name, args = append(name, args[0]), args[1:]
 		}
 	}
 	if v.Follow && !lines {
 		v.Lines = followLines
 	}
+	// The guest mounts the run directory's appliance/ read-write: its
+	// logs are opened below the run directory, following no link.
 	guestLog := func(name string) Log {
 		return Log{
 			Path:    filepath.Join(p.RunAppliance(), "log", name),
+			Below:   p.RunDir,
 			Missing: "the guest writes it there once it runs (wifibox start)",
 		}
 	}
-	switch strings.Join(args, " ") {
+	switch strings.Join(name, " ") {
 	case "", "host":
 		return Log{Path: p.Log, Missing: "wifibox writes it at its first command"}, v, nil
 	case "guest":
@@ -93,17 +105,29 @@ func Select(p host.Paths, args []string) (l Log, v View, err error) {
 	case "guest dmesg":
 		return guestLog("dmesg"), v, nil
 	}
-	return Log{}, View{}, fmt.Errorf("Unknown log: %s (usage: wifibox %s)", strings.Join(args, " "), Usage)
+	return Log{}, View{}, fmt.Errorf("Unknown log: %s (usage: wifibox %s)", strings.Join(name, " "), Usage)
 }
 
 // Show shows the log as the package's Show does; a log that does not
 // exist yet is an error that says who writes it.
 func (l Log) Show(w io.Writer, v View, stop <-chan struct{}) error {
-	err := Show(w, l.Path, v, stop)
+	err := show(w, l.Path, l.open, v, stop)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s", err, l.Missing)
 	}
 	return err
+}
+
+// open opens the log, below l.Below when set.
+func (l Log) open() (*os.File, error) {
+	if l.Below == "" {
+		return runfile.Open(l.Path, os.O_RDONLY, false, 0)
+	}
+	rel, err := filepath.Rel(l.Below, l.Path)
+	if err != nil {
+		return nil, err
+	}
+	return runfile.OpenIn(l.Below, rel, os.O_RDONLY)
 }
 
 // Show prints the file at path to w, or its last v.Lines lines. With
@@ -111,8 +135,13 @@ func (l Log) Show(w io.Writer, v View, stop <-chan struct{}) error {
 // file is truncated and going on with the new file when the file is renamed
 // or removed and another one appears at path, until stop is closed; then it
 // returns nil. A file that does not exist is an error wrapping
-// fs.ErrNotExist.
+// fs.ErrNotExist, unless it is followed: then Show waits for it to appear.
 func Show(w io.Writer, path string, v View, stop <-chan struct{}) (err error) {
+	return Log{Path: path}.Show(w, v, stop)
+}
+
+// show is Show with open to open the file at path.
+func show(w io.Writer, path string, open func() (*os.File, error), v View, stop <-chan struct{}) (err error) {
 	out := &escaper{w: w}
 	defer func() {
 		if ferr := out.flush(); err == nil && ferr != nil {
@@ -122,6 +151,9 @@ func Show(w io.Writer, path string, v View, stop <-chan struct{}) (err error) {
 	w = out
 	var changes Watcher
 	if v.Follow {
+		if appeared, err := waitFor(path, stop); err != nil || !appeared {
+			return err
+		}
 		// Watching starts before the first read, so no change is missed.
 		var err error
 		if changes, err = newWatcher(path); err != nil {
@@ -129,7 +161,7 @@ func Show(w io.Writer, path string, v View, stop <-chan struct{}) (err error) {
 		}
 		defer changes.Close()
 	}
-	f, err := runfile.Open(path, os.O_RDONLY, false, 0)
+	f, err := open()
 	if err != nil {
 		return fmt.Errorf("show log: %w", err)
 	}
@@ -154,8 +186,58 @@ func Show(w io.Writer, path string, v View, stop <-chan struct{}) (err error) {
 				return fmt.Errorf("follow %s: %w", path, changes.Err())
 			}
 		}
-		if f, err = catchUp(w, f, path); err != nil {
+		if f, err = catchUp(w, f, path, open); err != nil {
 			return fmt.Errorf("follow %s: %w", path, err)
+		}
+	}
+}
+
+// waitFor waits until something is at path, watching the nearest
+// directory above it that exists for the next component to appear, one
+// after the other, as a log that has never been written (the guest's,
+// before its first start) comes into being. It gives false when stop is
+// closed first. The file found is opened and checked by the caller.
+func waitFor(path string, stop <-chan struct{}) (bool, error) {
+	for {
+		next := path // the first component that does not exist
+		for {
+			_, err := os.Lstat(next)
+			if err == nil && next == path {
+				return true, nil
+			}
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return false, err
+			}
+			parent := filepath.Dir(next)
+			if parent == next {
+				return false, err
+			}
+			if _, err := os.Lstat(parent); err == nil {
+				break
+			}
+			next = parent
+		}
+		w, err := newWatcher(next)
+		if err != nil {
+			return false, fmt.Errorf("wait for %s: %w", path, err)
+		}
+		// Watched before it is looked for again: its creation is seen.
+		if _, err := os.Lstat(next); err == nil {
+			w.Close()
+			continue
+		}
+		select {
+		case <-stop:
+			w.Close()
+			return false, nil
+		case _, ok := <-w.Changed():
+			w.Close()
+			if !ok {
+				return false, fmt.Errorf("wait for %s: %w", path, w.Err())
+			}
 		}
 	}
 }
@@ -196,7 +278,7 @@ func seekLastLines(f *os.File, n int) error {
 // catchUp prints what was appended to f since it was last read, from the
 // start if f was truncated; then, when path names another file (rotated),
 // that file from its start, which it gives back to be followed instead.
-func catchUp(w io.Writer, f *os.File, path string) (*os.File, error) {
+func catchUp(w io.Writer, f *os.File, path string, open func() (*os.File, error)) (*os.File, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return f, err
@@ -218,7 +300,7 @@ func catchUp(w io.Writer, f *os.File, path string) (*os.File, error) {
 	if err != nil {
 		return f, err
 	}
-	next, err := runfile.Open(path, os.O_RDONLY, false, 0)
+	next, err := open()
 	if errors.Is(err, fs.ErrNotExist) {
 		return f, nil // gone again: its successor is on its way
 	}
@@ -251,6 +333,13 @@ func copyBounded(w io.Writer, f *os.File) error {
 		}
 		line, err := r.ReadBytes('\n') // the rest of a cut line
 		if err != nil && err != io.EOF {
+			return err
+		}
+		if _, err := r.Peek(1); err == io.EOF {
+			// The cut line is the last, longer than what is shown:
+			// its end, as the last lines show it.
+			fmt.Fprintf(w, "[wifibox: %d bytes skipped, the last %d shown]\n", skip, len(line))
+			_, err = w.Write(line)
 			return err
 		}
 		fmt.Fprintf(w, "[wifibox: %d bytes skipped, the last %d shown]\n", skip+int64(len(line)), maxShown-len(line))

@@ -27,13 +27,17 @@ func TestSelect(t *testing.T) {
 		{[]string{"host"}, "/h/var/log/wifibox.log", View{Lines: All}},
 		{[]string{"guest"}, "/h/var/run/wifibox/appliance/log/messages", View{Lines: All}},
 		{[]string{"-f", "guest", "dmesg"}, "/h/var/run/wifibox/appliance/log/dmesg", View{Follow: true, Lines: 10}},
+		// Options after the log's name, as tail(1) users type them.
+		{[]string{"guest", "-n", "5"}, "/h/var/run/wifibox/appliance/log/messages", View{Lines: 5}},
+		{[]string{"host", "-f"}, "/h/var/log/wifibox.log", View{Follow: true, Lines: 10}},
+		{[]string{"guest", "-f", "dmesg"}, "/h/var/run/wifibox/appliance/log/dmesg", View{Follow: true, Lines: 10}},
 	} {
 		l, v, err := Select(p, tc.args)
 		if err != nil || l.Path != tc.path || v != tc.view {
 			t.Errorf("Select(%q) = %q, %+v, %v; want %q, %+v", tc.args, l.Path, v, err, tc.path, tc.view)
 		}
 	}
-	for _, args := range [][]string{{"vmm"}, {"guest", "messages"}, {"host", "-f"}, {"-f", "-f"}, {"-n"}, {"-n", "x"}, {"-n", "-1"}, {"-n", "1", "-n", "2"}, {"-x"}} {
+	for _, args := range [][]string{{"vmm"}, {"guest", "messages"}, {"host", "-f", "-f"}, {"-f", "-f"}, {"guest", "-n"}, {"-n"}, {"-n", "x"}, {"-n", "-1"}, {"-n", "1", "-n", "2"}, {"-x"}} {
 		if _, _, err := Select(p, args); err == nil || !strings.Contains(err.Error(), "usage: wifibox log [-f] [-n N] [host|guest|guest dmesg]") {
 			t.Errorf("Select(%q): %v, want a usage error", args, err)
 		}
@@ -78,5 +82,32 @@ func TestShowMissing(t *testing.T) {
 	err = l.Show(&bytes.Buffer{}, View{Lines: All}, nil)
 	if !errors.Is(err, fs.ErrNotExist) || !strings.HasSuffix(err.Error(), ": the guest writes it there once it runs (wifibox start)") {
 		t.Errorf("Show of a missing guest log: %v", err)
+	}
+}
+
+// TestGuestLogFollowsNoLink: a link the guest planted at appliance/log,
+// to a host directory that holds a messages file, is refused naming it;
+// the host's file is not shown.
+func TestGuestLogFollowsNoLink(t *testing.T) {
+	p := host.DefaultPaths(t.TempDir())
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "messages"), []byte("host secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(p.RunAppliance(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(p.RunAppliance(), "log")
+	if err := os.Symlink(outside, link); err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := Select(p, []string{"guest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = l.Show(&out, View{Lines: All}, nil)
+	if err == nil || out.Len() != 0 || !strings.Contains(err.Error(), link+": ") || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("Show through a link at %s: printed %q, %v; want nothing and an error naming the link", link, out.String(), err)
 	}
 }

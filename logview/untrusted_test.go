@@ -114,3 +114,25 @@ func TestShowLastLinesBounded(t *testing.T) {
 		t.Errorf("Show of the last 10 lines of %d bytes without a newline printed %d bytes, want %d", 3*maxShown, out.Len(), maxShown)
 	}
 }
+
+// TestShowLongLastLine: a last line longer than what is shown is shown by
+// its end, with a note, as the last lines of it are; with and without its
+// newline.
+func TestShowLongLastLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "messages")
+	long := strings.Repeat("x", 2*maxShown) + "END"
+	for _, content := range []string{"first\n" + long, "first\n" + long + "\n"} {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := Show(&out, path, View{Lines: All}, nil); err != nil {
+			t.Fatal(err)
+		}
+		note, shown, _ := strings.Cut(out.String(), "\n")
+		want := fmt.Sprintf("[wifibox: %d bytes skipped, the last %d shown]", len(content)-maxShown, maxShown)
+		if note != want || len(shown) != maxShown || !strings.HasSuffix(content, shown) || !strings.Contains(shown, "END") {
+			t.Errorf("Show of a %d-byte last line: note %q (want %q), then %d bytes", len(long), note, want, len(shown))
+		}
+	}
+}

@@ -146,25 +146,35 @@ var (
 
 // Wait waits until the guest has reached stage (Stage.Reached), the VM
 // manager has ended (ErrGone), the stage wifi cannot be reached
-// (ErrUnseen), or timeout has passed (ErrTimeout; 0 waits without end). The manager pushes each change of stage on the control
-// socket: nothing polls. It gives the last status the manager sent.
+// (ErrUnseen), or timeout has passed (ErrTimeout; 0 waits without end).
+// The manager pushes each change of stage on the control socket: nothing
+// polls. It gives the last status the manager sent. A manager that does
+// not send the first within StatusWait, as status grants it, is an
+// ErrNoAnswer error (stopped or hung).
 func Wait(runDir string, stage Stage, timeout time.Duration) (Status, error) {
 	var s Status
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	conn, err := dial(runDir, "wait", deadline, timeout)
+	first := time.Now().Add(StatusWait)
+	if !deadline.IsZero() && deadline.Before(first) {
+		first = deadline
+	}
+	conn, err := dial(runDir, "wait", first, StatusWait)
 	if err != nil {
 		return s, err
 	}
 	defer conn.Close()
-	conn.SetDeadline(deadline)
+	conn.SetDeadline(first)
 	if _, err := io.WriteString(conn, "wait\n"); err != nil {
-		return s, fmt.Errorf("send wait to the VM manager: %w", err)
+		return s, fmt.Errorf("send wait to the VM manager: %w", noAnswer(err, StatusWait))
 	}
 	lines := bufio.NewScanner(conn)
-	for lines.Scan() {
+	for n := 0; lines.Scan(); n++ {
+		if n == 0 {
+			conn.SetDeadline(deadline)
+		}
 		if err := json.Unmarshal(lines.Bytes(), &s); err != nil {
 			return s, fmt.Errorf("the VM manager's status %q: %w", lines.Text(), err)
 		}
@@ -176,10 +186,26 @@ func Wait(runDir string, stage Stage, timeout time.Duration) (Status, error) {
 		}
 	}
 	if errors.Is(lines.Err(), os.ErrDeadlineExceeded) {
+		if s.ManagerPID == 0 && (deadline.IsZero() || first.Before(deadline)) {
+			return s, fmt.Errorf("read the VM manager's status: %w", noAnswer(lines.Err(), StatusWait))
+		}
 		return s, ErrTimeout
 	}
 	if lines.Err() != nil {
 		return s, fmt.Errorf("read the VM manager's status: %w", lines.Err())
 	}
 	return s, ErrGone
+}
+
+// WaitGone waits at most timeout until the VM manager has ended (its
+// control socket closes), without polling; an ErrTimeout error when it
+// has not.
+func WaitGone(runDir string, timeout time.Duration) error {
+	// The stopped stage is never reached on the way: only the end of the
+	// stream ends the wait.
+	_, err := Wait(runDir, StageStopped, timeout)
+	if errors.Is(err, ErrGone) {
+		return nil
+	}
+	return err
 }

@@ -335,10 +335,16 @@ func request(runDir, req string, wait time.Duration) (string, error) {
 	return strings.TrimSpace(answer), nil
 }
 
-// noAnswer makes a deadline that passed an ErrNoAnswer error.
+// noAnswer makes a deadline that passed an ErrNoAnswer error, saying the
+// wait as people read it: what was left of stop's wait, 13.999599793s,
+// is 14s.
 func noAnswer(err error, wait time.Duration) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("%w within %s", ErrNoAnswer, wait)
+		round := time.Millisecond
+		if wait >= time.Second {
+			round = 100 * time.Millisecond
+		}
+		return fmt.Errorf("%w within %s", ErrNoAnswer, wait.Round(round))
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -180,4 +181,19 @@ func TestRunningOnlyOncePublished(t *testing.T) {
 	stdin.Close()
 	cmd.Wait()
 	check(0, true)
+}
+
+// TestNoAnswerRounded: the wait a manager did not answer within is said
+// as people read it.
+func TestNoAnswerRounded(t *testing.T) {
+	for wait, want := range map[time.Duration]string{
+		13999599793 * time.Nanosecond: "within 14s",
+		2 * time.Second:               "within 2s",
+		345678901 * time.Nanosecond:   "within 346ms",
+	} {
+		err := noAnswer(os.ErrDeadlineExceeded, wait)
+		if !errors.Is(err, ErrNoAnswer) || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("noAnswer after %s: %v, want ...%s", wait, err, want)
+		}
+	}
 }

@@ -2,13 +2,16 @@
 // process of its own (detached in its own session) that creates the VM,
 // binds the pass-through devices to ppt, brings the tap up, runs bhyve and,
 // when bhyve exits, acts on the exit status (restart on reboot, restart with
-// a growing backoff on a crash or a quick reboot, stop on power-off). The VM
-// and the devices' binding to ppt are kept across reboots and crash
-// restarts, as bhyve re-initialises an existing VM
+// a growing backoff on a crash or a quick reboot, stop on power-off): an
+// explicit state machine (supervisor.go) run by a driver (driver.go). The
+// VM is kept across reboots, as bhyve re-initialises an existing VM
 // (usr.sbin/bhyve/bhyverun.c: vm_create's EEXIST then vm_reinit; vm_openf
-// with VMMAPI_OPEN_REINIT on 15.0), so the native driver never gets the
-// card in between; they are released when the manager stops, which the
-// shell implementation did on every exit of bhyve. It knows the guest's stage
+// with VMMAPI_OPEN_REINIT on 15.0), which the kernel allows only after a
+// VM suspend; after a crash the VM is destroyed before the next run (see
+// judge). The devices stay bound to ppt across restarts, so the native
+// driver never gets the card in between; they are released when the
+// manager stops, which the shell implementation did on every exit of
+// bhyve. It knows the guest's stage
 // (stage.go: starting, running, up, wifi, restarting, failed), follows the
 // guest's log and asks its Wi-Fi daemon through the relay (monitor.go), and
 // runs the optional watchdog. It also owns the files through which other
@@ -101,6 +104,10 @@ type Status struct {
 	// StopWait is how long, in seconds, a guest asked to power off has
 	// before it is forced off (stop_wait_max as the guest was started).
 	StopWait int `json:"stop_wait_seconds"`
+	// Console tells whether the guest was started with its console (the
+	// nmdm pair, console=yes in bhyve.conf as it was then); nil from a
+	// manager that does not tell.
+	Console *bool `json:"console,omitempty"`
 	// Relays are the control sockets passed through to the guest.
 	Relays []relay.SocketStats `json:"relays"`
 	// Repairs are the latest repairs of the guest's network (watchNet).
@@ -132,6 +139,8 @@ type manager struct {
 	// watchdog restarts a guest that does not answer on its control
 	// socket for that long; 0 is off.
 	watchdog time.Duration
+	// clock times the supervisor.
+	clock clock
 }
 
 func (m *manager) update(f func(*Status)) {
@@ -155,12 +164,17 @@ func (m *manager) snapshot() Status {
 // bhyve runs or `error MESSAGE` when the first start fails, and is then
 // closed. Main returns the process's exit status.
 func Main(h *host.Host, log *logrus.Logger, report io.WriteCloser, watchdog time.Duration) int {
+	return mainWith(realClock{}, h, log, report, watchdog)
+}
+
+// mainWith is Main with the clock that times the supervisor.
+func mainWith(clk clock, h *host.Host, log *logrus.Logger, report io.WriteCloser, watchdog time.Duration) int {
 	files, err := claim(h.Paths.RunDir)
 	if err != nil {
 		reportError(report, err)
 		return 1
 	}
-	m := &manager{h: h, log: log, stop: make(chan stopRequest), changed: make(chan struct{}), done: make(chan struct{}), watchdog: watchdog}
+	m := &manager{h: h, log: log, stop: make(chan stopRequest), changed: make(chan struct{}), done: make(chan struct{}), watchdog: watchdog, clock: clk}
 	m.adopt = inherited() // before bhyve runs: it is not to inherit them
 	now := time.Now()
 	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: now, Stage: StageStarting, StageSince: now}
@@ -248,87 +262,6 @@ func (m *manager) requestStop(grace time.Duration) {
 	<-req.done
 }
 
-// run launches and supervises the guest until it stops, and gives the stop
-// requests to answer. A crash, and a reboot of a guest that ran less than
-// stableRun, wait for the backoff before the next start: a guest that
-// reboots at once is throttled as a crashing one is.
-func (m *manager) run(report io.WriteCloser) []chan struct{} {
-	backoff := firstBackoff
-	// held is the plan whose VM and devices the guest keeps between runs.
-	var held *Plan
-	release := func() {
-		if held != nil {
-			m.cleanup(*held)
-			held = nil
-		}
-	}
-	for first := true; ; first = false {
-		m.setStage(StageStarting, "", time.Time{})
-		plan, g, err := m.launch(first)
-		var reason string
-		if err != nil {
-			if first {
-				m.fail(report, err, err.Error(), nil)
-				return nil
-			}
-			m.log.Errorf("VM manager: guest could not be started again: %v", err)
-			reason = "could not be started again: " + err.Error()
-			m.update(func(s *Status) { s.LastExit = reason })
-			m.noteFailure(reason, nil)
-		} else {
-			held = &plan
-			exit, ready, waiting := m.supervise(plan, g, first, report)
-			if waiting != nil {
-				release()
-				return waiting
-			}
-			if first && !ready {
-				release()
-				reason := fmt.Sprintf("bhyve exited before the guest ran: %s", exit)
-				m.fail(report, failure.New(failure.GuestFailed, errors.New(reason+g.tail())), reason, g.out.last())
-				return nil
-			}
-			m.update(func(s *Status) { s.LastExit = exit.String() })
-			ran := time.Since(g.started)
-			if ran >= stableRun {
-				backoff = firstBackoff
-			}
-			switch bhyve.Judge(exit) {
-			case bhyve.Stop:
-				release()
-				m.log.Infof("VM manager: guest stopped (%s), signaling exit", exit)
-				m.setStage(StageStopped, exit.String(), time.Time{})
-				return nil
-			case bhyve.Restart:
-				m.log.Infof("VM manager: guest was rebooted (%s) after %s, starting it again in VM %s", exit, ran.Round(time.Millisecond), bhyve.VMName)
-				reason = "rebooted (" + exit.String() + ")"
-				if ran >= stableRun {
-					m.update(func(s *Status) { s.Restarts++ })
-					continue
-				}
-			default:
-				m.log.Warnf("VM manager: guest crashed (%s) after %s", exit, ran.Round(time.Millisecond))
-				reason = "crashed (" + exit.String() + ")"
-				m.noteFailure(reason, g.out.last())
-			}
-		}
-		m.log.Infof("VM manager: restarting the guest in %s", backoff)
-		m.update(func(s *Status) { s.State = "restarting"; s.Restarts++ })
-		m.setStage(StageRestarting, reason, time.Now().Add(backoff))
-		timer := time.NewTimer(backoff)
-		select {
-		case <-timer.C:
-		case req := <-m.stop:
-			timer.Stop()
-			m.log.Info("VM manager: stop requested while waiting to restart")
-			release()
-			m.noteStop(LastStop{Time: time.Now(), Manner: NotRunning})
-			return []chan struct{}{req.done}
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
-}
-
 // fail ends a first start that failed: it is logged, recorded with reason
 // and bhyve's last lines, and reported to the starting command.
 func (m *manager) fail(report io.WriteCloser, err error, reason string, bhyveLines []string) {
@@ -343,14 +276,6 @@ type guest struct {
 	host.Guest
 	started time.Time
 	out     *lineLog
-}
-
-func (g *guest) tail() string {
-	lines := g.out.last()
-	if len(lines) == 0 {
-		return ""
-	}
-	return "; bhyve said: " + strings.Join(lines, " / ")
 }
 
 // launch prepares and starts one run of the guest. What it did is undone
@@ -417,119 +342,9 @@ func (m *manager) launch(first bool) (Plan, *guest, error) {
 	}
 	m.update(func(s *Status) {
 		s.Tap, s.Passthru, s.StopWait = plan.Tap, passthru, int(plan.StopWait/time.Second)
+		s.Console = &plan.Console
 	})
 	return plan, &guest{Guest: g, started: started, out: out}, nil
-}
-
-// supervise waits for bhyve to exit, answering stop requests: SIGTERM
-// first, a forced power-off after plan.StopWait, SIGKILL after killGrace
-// more. It tells whether the guest got ready, and the stop requests to
-// answer when it was stopped on request.
-func (m *manager) supervise(plan Plan, g *guest, first bool, report io.WriteCloser) (host.ExitStatus, bool, []chan struct{}) {
-	exited := make(chan host.ExitStatus, 1)
-	go func() {
-		st, err := g.Wait()
-		if err != nil {
-			m.log.Errorf("VM manager: waiting for bhyve: %v", err)
-			st = host.ExitStatus{Code: -1}
-		}
-		g.out.Close()
-		exited <- st
-	}()
-	m.files.setGuest(g.Pid())
-	defer m.files.setGuest(0)
-	ready := g.Ready()
-	gotReady := false
-	var waiting []chan struct{}
-	var deadline, settle <-chan time.Time
-	readyDeadline := time.After(readyTimeout)
-	var stop stopping       // the stop request's course: forced off, killed
-	stopWatch := func() {}  // ends watchNet, once the guest runs
-	var grace time.Duration // the stop request's grace period
-	// follow runs while the guest does.
-	ctx, cancel := context.WithCancel(context.Background())
-	var following sync.WaitGroup
-	defer following.Wait()
-	defer cancel()
-	for {
-		select {
-		case <-readyDeadline:
-			m.log.Errorf("VM manager: bhyve has not got the guest running in %s, killing PID %d", readyTimeout, g.Pid())
-			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGKILL); err != nil {
-				m.log.Errorf("VM manager: kill bhyve: %v", err)
-			}
-		case <-ready:
-			ready, settle = nil, time.After(runningGrace)
-		case <-settle:
-			select {
-			case st := <-exited: // it exited meanwhile: not running
-				exited <- st
-				settle = nil
-				continue
-			default:
-			}
-			if !m.vcpusStarted() { // still setting up its devices
-				settle = time.After(runningGrace)
-				continue
-			}
-			settle, readyDeadline, gotReady = nil, nil, true
-			m.log.Infof("VM manager: guest %s runs as PID %d", bhyve.VMName, g.Pid())
-			// Only a bhyve that got its guest running is reported.
-			m.update(func(s *Status) { s.GuestPID, s.State, s.GuestSince = g.Pid(), "running", time.Now() })
-			m.setStage(StageRunning, "", time.Time{})
-			stopWatch = m.watchNet(plan.Tap)
-			if first {
-				m.startRelays()
-				fmt.Fprintf(report, "ready %d\n", g.Pid())
-				report.Close()
-			}
-			following.Go(func() { m.follow(ctx, g.started) })
-		case st := <-exited:
-			stopWatch()
-			m.update(func(s *Status) { s.GuestPID, s.State = 0, "cleaning up" })
-			m.log.Infof("VM manager: bhyve exited: %s", st)
-			if len(waiting) > 0 {
-				m.noteStop(stop.ended(time.Now()))
-			}
-			return st, gotReady, waiting
-		case req := <-m.stop:
-			waiting = append(waiting, req.done)
-			if len(waiting) > 1 {
-				continue
-			}
-			m.update(func(s *Status) { s.State = "stopping" })
-			stopWatch()
-			stopWatch = func() {}
-			m.stopRelays()
-			m.log.Infof("VM manager: stopping guest %s run as PID %d", bhyve.VMName, g.Pid())
-			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGTERM); err != nil {
-				m.log.Warnf("VM manager: guest could not be stopped gracefully: %v", err)
-			}
-			grace = plan.StopWait
-			if req.grace > 0 && req.grace < grace {
-				grace = req.grace
-				m.log.Infof("VM manager: the guest has %s to power off, then it is forced off", grace)
-			}
-			deadline = time.After(grace)
-			stop = stopping{asked: time.Now(), grace: grace}
-		case <-deadline:
-			if !stop.forced {
-				stop.forced = true
-				m.log.Warnf("VM manager: grace period of %s is over, forcing power-off of guest %s", grace, bhyve.VMName)
-				if err := m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendPowerOff); err != nil {
-					m.log.Errorf("VM manager: force power-off of %s: %v", bhyve.VMName, err)
-				}
-				deadline = time.After(killGrace)
-				continue
-			}
-			m.log.Errorf("VM manager: bhyve did not exit after the forced power-off, killing PID %d", g.Pid())
-			stop.killed = true
-			if err := m.h.Launcher.Signal(g.Pid(), syscall.SIGKILL); err != nil {
-				m.log.Errorf("VM manager: kill bhyve: %v", err)
-			}
-			deadline = nil
-		}
-	}
 }
 
 // vcpusStarted tells whether bhyve has activated the guest's boot vCPU,
@@ -674,4 +489,14 @@ func DryStop(h *host.Host, log *logrus.Logger, st Status) error {
 	}
 	m.cleanup(plan)
 	return nil
+}
+
+// ended says how the guest ended, as a reason in a sentence: "crashed with
+// exit status 4 (error)", "crashed, killed by signal 9 (killed)", with no
+// parentheses nested.
+func ended(how string, exit host.ExitStatus) string {
+	if exit.Signal != 0 {
+		return how + ", " + exit.String()
+	}
+	return how + " with " + exit.String()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/internal/runfile"
 	"github.com/wifibox/wifibox/logview"
 	"github.com/wifibox/wifibox/relay"
 )
@@ -33,6 +34,17 @@ const noRelay = "appliance/uds_passthru.conf does not exist, so no control socke
 // directory's appliance/ as its /var.
 func guestLog(p host.Paths) string { return filepath.Join(p.RunAppliance(), "log", "messages") }
 
+// guestLogInfo examines the guest's log, opened from the run directory
+// following no link the guest planted.
+func guestLogInfo(p host.Paths) (os.FileInfo, error) {
+	f, err := runfile.OpenIn(p.RunDir, filepath.Join(host.RunApplianceIn, "log", "messages"), os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Stat()
+}
+
 // follow follows one run of the guest, from its start at started, until
 // ctx ends: the stage up at the first write to the guest's log, and the
 // stage wifi from the events of wpa_supplicant or hostapd, of which the
@@ -43,7 +55,7 @@ func (m *manager) follow(ctx context.Context, started time.Time) {
 	changes := m.logChanges(path)
 	// Written since bhyve started (the kernel stamps files with a coarse
 	// clock, a tick behind): the guest came up before the watch began.
-	if fi, err := os.Stat(path); err == nil && !fi.ModTime().Before(started.Add(-mtimeSlack)) {
+	if fi, err := guestLogInfo(m.h.Paths); err == nil && !fi.ModTime().Before(started.Add(-mtimeSlack)) {
 		m.guestUp()
 	}
 	r := m.relay()

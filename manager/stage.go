@@ -109,9 +109,9 @@ func (m *manager) moveStage(from []Stage, stage Stage, reason string, next time.
 	}
 	switch {
 	case !next.IsZero():
-		m.log.Infof("VM manager: stage %s (%s), next start at %s", stage, reason, next.Format(time.TimeOnly))
+		m.log.Infof("VM manager: stage %s: %s; next start at %s", stage, reason, next.Format(time.TimeOnly))
 	case reason != "":
-		m.log.Infof("VM manager: stage %s (%s)", stage, reason)
+		m.log.Infof("VM manager: stage %s: %s", stage, reason)
 	default:
 		m.log.Infof("VM manager: stage %s", stage)
 	}

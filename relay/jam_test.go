@@ -140,7 +140,7 @@ func TestHungGuestEveryClient(t *testing.T) {
 		cs = append(cs, c)
 	}
 	for _, c := range cs {
-		if got, want := c.receive(), "FAIL relay: no reply from the guest within 1.5s"; got != want {
+		if got, want := c.receive(), "FAIL relay: no reply from the guest within 1.5s\n"; got != want {
 			t.Errorf("got %q, want %q", got, want)
 		}
 	}

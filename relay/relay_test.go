@@ -277,7 +277,9 @@ func TestResolveFails(t *testing.T) {
 	noRoute := errors.New("no default route through wifibox0")
 	g := newRig(t, Options{Resolve: func() (netip.Addr, error) { return netip.Addr{}, noRoute }})
 	got := g.client(t, "c1").request("STATUS")
-	if want := "FAIL relay: guest unreachable: find the guest's address: "; !strings.HasPrefix(got, want) {
+	// A line, as wpa_supplicant's own replies are ("FAIL\n"), so that
+	// wpa_cli's output ends with a newline.
+	if want := "FAIL relay: guest unreachable: find the guest's address: "; !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "\n") {
 		t.Errorf("got %q, want %q...", got, want)
 	}
 }
@@ -451,7 +453,7 @@ func TestHungGuest(t *testing.T) {
 	g := newRig(t, Options{ReplyTimeout: time.Second})
 	c := g.client(t, "c1")
 	g.guest.wpa.Mute.Store(true)
-	c.expect("STATUS", "FAIL relay: no reply from the guest within 1s")
+	c.expect("STATUS", "FAIL relay: no reply from the guest within 1s\n")
 	g.guest.wpa.Mute.Store(false)
 	c.expect("PING", "PONG\n")
 	time.Sleep(4 * g.guest.socat.Linger) // the old child has ended by now
@@ -494,7 +496,7 @@ func TestLateReply(t *testing.T) {
 	}()
 	_, path := startRelay(t, dir, ln.Addr().(*net.TCPAddr).Port, Options{ReplyTimeout: time.Second})
 	c := newClient(t, dir, "c1", path)
-	c.expect("PING", "FAIL relay: no reply from the guest within 1s")
+	c.expect("PING", "FAIL relay: no reply from the guest within 1s\n")
 	if !<-late {
 		t.Log("the late reply could not be written")
 	}
@@ -521,7 +523,7 @@ func TestOversizedMessageRefused(t *testing.T) {
 	g := newRig(t, Options{})
 	c := g.client(t, "c1")
 	c.expect("ATTACH", "OK\n")
-	c.expect(strings.Repeat("x", MaxMessage+1), "FAIL relay: message longer than 4096 bytes")
+	c.expect(strings.Repeat("x", MaxMessage+1), "FAIL relay: message longer than 4096 bytes\n")
 	// Still attached.
 	g.guest.wpa.Event(guestfake.ScanResults)
 	if got := c.receive(); got != guestfake.ScanResults {
@@ -540,7 +542,7 @@ func TestGuestDown(t *testing.T) {
 	_, path := startRelay(t, dir, port, Options{})
 	c := newClient(t, dir, "c1", path)
 	got := c.request("STATUS")
-	if want := "FAIL relay: guest unreachable: "; !strings.HasPrefix(got, want) || !strings.Contains(got, "refused") {
+	if want := "FAIL relay: guest unreachable: "; !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "refused\n") {
 		t.Errorf("got %q, want %q...connection refused", got, want)
 	}
 	// PING is the relay's to answer while the guest is away: wpa_cli -a
@@ -553,7 +555,7 @@ func TestMaxClients(t *testing.T) {
 	g.client(t, "a").expect("ATTACH", "OK\n")
 	g.client(t, "b").expect("ATTACH", "OK\n")
 	c := g.client(t, "c")
-	c.expect("ATTACH", "FAIL relay: too many attached clients (2)")
+	c.expect("ATTACH", "FAIL relay: too many attached clients (2)\n")
 	c.expect("PING", "PONG\n") // requests still go
 	if n := attached(g.relay); n != 2 {
 		t.Errorf("%d attached clients, want 2", n)

@@ -31,7 +31,7 @@ func (r *Relay) Request(ctx context.Context, req string) (string, error) {
 	select {
 	case reply := <-answer:
 		if msg, failed := bytes.CutPrefix(reply, []byte("FAIL relay: ")); failed {
-			return "", fmt.Errorf("%s to the guest's port %d: %s", req, l.sock.Port, msg)
+			return "", fmt.Errorf("%s to the guest's port %d: %s", req, l.sock.Port, bytes.TrimSuffix(msg, []byte("\n")))
 		}
 		return strings.TrimSpace(string(reply)), nil
 	case <-ctx.Done():

@@ -271,7 +271,7 @@ func (l *listener) receive(msg []byte, from *net.UnixAddr) {
 	p.unasked = 0
 	if len(msg) > MaxMessage {
 		log.Warnf("Control socket %s: refused a message longer than %d bytes from %s", l.sock.Path, MaxMessage, from.Name)
-		l.post(p, fmt.Appendf(nil, "FAIL relay: message longer than %d bytes", MaxMessage), false)
+		l.post(p, fmt.Appendf(nil, "FAIL relay: message longer than %d bytes\n", MaxMessage), false)
 		return
 	}
 	if p.waiting >= maxWaiting {
@@ -291,7 +291,7 @@ func (l *listener) receive(msg []byte, from *net.UnixAddr) {
 		req.timer.Stop()
 		if req.done.CompareAndSwap(false, true) {
 			p.waiting--
-			l.post(p, fmt.Appendf(nil, "FAIL relay: busy: %d requests already wait for the guest", queueLength), false)
+			l.post(p, fmt.Appendf(nil, "FAIL relay: busy: %d requests already wait for the guest\n", queueLength), false)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func (l *listener) expire(req *request) {
 	t := l.r.opts.ReplyTimeout
 	req.deadline = time.Now().Add(t)
 	req.timer = time.AfterFunc(t, func() {
-		l.answer(req, []byte("FAIL relay: no reply from the guest within "+t.String()))
+		l.answer(req, []byte("FAIL relay: no reply from the guest within "+t.String()+"\n"))
 	})
 }
 
@@ -194,7 +194,7 @@ func (l *listener) attach(req *request, arg string) []byte {
 	}
 	l.mu.Unlock()
 	if full {
-		return fmt.Appendf(nil, "FAIL relay: too many attached clients (%d)", l.r.opts.MaxClients)
+		return fmt.Appendf(nil, "FAIL relay: too many attached clients (%d)\n", l.r.opts.MaxClients)
 	}
 	if l.up.conn == nil {
 		if err := l.connect(req.deadline); err != nil {
@@ -299,7 +299,7 @@ func (l *listener) forward(msg []byte, deadline time.Time) []byte {
 				return pong
 			}
 			l.r.opts.Log.Warnf("Control socket %s: guest unreachable: %v", l.sock.Path, err)
-			return []byte("FAIL relay: guest unreachable: " + err.Error())
+			return []byte("FAIL relay: guest unreachable: " + err.Error() + "\n")
 		}
 	}
 	return l.exchange(msg, deadline)
@@ -323,7 +323,7 @@ func (l *listener) exchange(msg []byte, deadline time.Time) []byte {
 	l.awaiting.Store(1)
 	defer l.awaiting.Store(0)
 	if err := l.send(msg); err != nil {
-		return []byte("FAIL relay: send to the guest: " + err.Error())
+		return []byte("FAIL relay: send to the guest: " + err.Error() + "\n")
 	}
 	timeout := time.NewTimer(time.Until(deadline))
 	defer timeout.Stop()
@@ -351,20 +351,20 @@ func (l *listener) exchange(msg []byte, deadline time.Time) []byte {
 			probe = nil
 			l.awaiting.Add(1)
 			if err := l.send(ping); err != nil {
-				return []byte("FAIL relay: send to the guest: " + err.Error())
+				return []byte("FAIL relay: send to the guest: " + err.Error() + "\n")
 			}
 			probing = true
 		case <-l.up.lost:
 			l.drop("the guest closed the connection")
-			return []byte("FAIL relay: the guest closed the connection")
+			return []byte("FAIL relay: the guest closed the connection\n")
 		case <-timeout.C:
 			l.drop("no reply within " + l.r.opts.ReplyTimeout.String())
 			if got != nil {
 				return got
 			}
-			return []byte("FAIL relay: no reply from the guest within " + l.r.opts.ReplyTimeout.String())
+			return []byte("FAIL relay: no reply from the guest within " + l.r.opts.ReplyTimeout.String() + "\n")
 		case <-l.r.ctx.Done():
-			return []byte("FAIL relay: stopping")
+			return []byte("FAIL relay: stopping\n")
 		}
 	}
 }

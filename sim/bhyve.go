@@ -94,6 +94,9 @@ type bhyve struct {
 	s    *system
 	args bhyveArgs
 	pid  int
+	// suspended is how the VM was suspended, when bhyve exits through a
+	// suspend (vmexit_suspend).
+	suspended host.SuspendHow
 	// tapOpened, when set, is called once bhyve has opened its tap (or
 	// set up its devices, without one): the shell implementation's
 	// simulation reports readiness to its script with it.
@@ -122,9 +125,7 @@ func BhyveMain(args []string) int {
 		return host.ExitError
 	}
 	b := &bhyve{s: &system{dir: dir}, args: a, pid: os.Getpid()}
-	code := b.run()
-	b.finish(code)
-	return code
+	return b.main()
 }
 
 // run boots the guest and runs it until bhyve exits, giving the exit
@@ -167,6 +168,10 @@ func (b *bhyve) run() int {
 		}
 		defer c.close()
 	}
+	// A VM suspended before its vCPUs ran is seen by their first vm_run.
+	if code, done := b.vmChanged(); done {
+		return code
+	}
 	fmt.Printf("bhyve: guest %s booting\n", b.args.name)
 	// A VM suspended or destroyed before this bhyve ran it (its pid was
 	// not the VM's yet, so no signal told it) ends the first VM_RUN: the
@@ -188,8 +193,7 @@ func (b *bhyve) run() int {
 	for {
 		select { // a guest that exits does so before it does anything else
 		case <-guestExit:
-			fmt.Printf("guest: exited by itself (status %d)\n", f.guestExitStatus)
-			return f.guestExitStatus
+			return b.guestExit(f.guestExitStatus)
 		default:
 		}
 		select {
@@ -226,20 +230,22 @@ func (b *bhyve) run() int {
 			}
 		case <-poweroff:
 			fmt.Println("guest: reboot: Power down")
+			b.suspended = host.SuspendPowerOff
 			return host.ExitPowerOff
 		case <-guestExit:
-			fmt.Printf("guest: exited by itself (status %d)\n", f.guestExitStatus)
-			return f.guestExitStatus
+			return b.guestExit(f.guestExitStatus)
 		}
 	}
 }
 
 // open creates the VM, or re-initialises an existing one, as bhyve does
 // (usr.sbin/bhyve/bhyverun.c, do_open: 13.x and 14.x take vm_create's
-// EEXIST and call vm_reinit when booting from a ROM; 15.0 opens with
-// vm_openf(VMMAPI_OPEN_REINIT) and creates only on ENOENT); VM_REINIT
-// answers EBUSY while another bhyve runs the VM (vm_reinit in vmm.c: its
-// vCPUs are active).
+// EEXIST and call vm_reinit when booting from a ROM, `perror("vm_reinit");
+// exit(4)` when it fails; 15.0 opens with vm_openf(VMMAPI_OPEN_REINIT),
+// `err(4, "vm_openf")`, and creates only on ENOENT). VM_REINIT answers
+// EBUSY unless every active vCPU is suspended (reinitVM): while another
+// bhyve runs the VM, and after a bhyve that ended other than through a VM
+// suspend.
 func (b *bhyve) open(t *txn) error {
 	err := t.createVM(b.args.name)
 	if !errors.Is(err, unix.EEXIST) {
@@ -248,12 +254,12 @@ func (b *bhyve) open(t *txn) error {
 		}
 		return nil
 	}
-	v := t.vm(b.args.name)
-	if bhyveAlive(v.Pid) {
-		return fmt.Errorf("vm_reinit: %w", unix.EBUSY)
+	if err := t.reinitVM(t.vm(b.args.name)); err != nil {
+		if t.faults.osreldate >= 1500000 {
+			return fmt.Errorf("bhyve: vm_openf: %w", err)
+		}
+		return fmt.Errorf("vm_reinit: %w", err)
 	}
-	v.Suspended, v.Pid = "", 0 // vm_reinit empties the active vCPUs too
-	v.PPT = nil                // vm_reinit: vm_cleanup unassigns the devices
 	return nil
 }
 
@@ -289,7 +295,9 @@ func (b *bhyve) boot(t *txn, slots []string, last bool) error {
 	if b.args.com1 != "" && !t.present("nmdm") {
 		return fmt.Errorf("Unable to initialize backend '%s' for LPC device com1", b.s.strip(b.args.com1))
 	}
-	v.Pid = b.pid
+	// main starts the vCPUs after init_pci (bhyve_start_vcpu,
+	// fbsdrun_addcpu: vm_activate_cpu).
+	v.Pid, v.Active = b.pid, true
 	return nil
 }
 
@@ -352,9 +360,14 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	if strings.IndexByte(b.args.flags, bhyvecmd.OptWired) < 0 {
 		return errors.New("passthru: the guest memory must be wired (-S) for PCI passthrough")
 	}
-	if t.faults.iommuDisabled {
+	// vmm.c vm_assign_pptdev: ENXIO when iommu_create_domain finds no
+	// IOMMU: iommu.c iommu_init does nothing with hw.vmm.iommu.enable=0,
+	// and fails without an ACPI DMAR table (vtd.c vtd_init) or without
+	// IVHDs or hw.vmm.amdvi.enable=1 (amdvi_hw.c amdvi_init).
+	if t.faults.iommuDisabled || t.faults.noIOMMU || (t.faults.cpuVendor == "amd" && !t.faults.amdviEnable) {
 		return fmt.Errorf("passthru: vm_assign_pptdev %s: %w", bsf, unix.ENXIO)
 	}
+	t.st.IOMMUInitialized = true
 	if t.faults.passthruRejected {
 		// passthru_init (usr.sbin/bhyve/pci_passthru.c) warns when
 		// vm_assign_pptdev fails, ppt_assign_device's EBUSY for a
@@ -370,24 +383,60 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	return nil
 }
 
-// suspendExit is bhyve's exit status for each way a VM is suspended.
+// suspendExit is bhyve's exit status for each way a VM is suspended
+// (vmexit_suspend: bhyverun.c on 13.x, amd64/vmexit.c on 14.x and 15.0,
+// the same in each copy read).
 var suspendExit = map[host.SuspendHow]int{
 	host.SuspendReset:    host.ExitReset,
 	host.SuspendPowerOff: host.ExitPowerOff,
 	host.SuspendHalt:     host.ExitHalt,
+	suspendTripleFault:   host.ExitTripleFault,
+}
+
+// suspendTripleFault is how the trace names VM_SUSPEND_TRIPLEFAULT.
+const suspendTripleFault host.SuspendHow = "triplefault"
+
+// guestExit ends bhyve with the status the guest_exit_status knob gives:
+// one of a suspend's (the guest rebooted, powered off, halted or triple
+// faulted: the VM was suspended) or another (an error, which suspends
+// nothing).
+func (b *bhyve) guestExit(status int) int {
+	fmt.Printf("guest: exited by itself (status %d)\n", status)
+	for how, code := range suspendExit {
+		if code == status {
+			b.suspended = how
+		}
+	}
+	return status
+}
+
+// destroyedExit is bhyve's exit status when its VM is destroyed under it:
+// vm_run fails and vm_loop returns, after which fbsdrun_start_thread
+// calls exit(1) on 13.x and 14.x and exit(4) on 15.0 ("the VM was
+// destroyed asynchronously"): usr.sbin/bhyve/bhyverun.c, 13-era and
+// 14-era copies, and the 15-era one with vm_openf.
+func destroyedExit(osreldate int) int {
+	if osreldate >= 1500000 {
+		return host.ExitError
+	}
+	return host.ExitPowerOff
 }
 
 // vmChanged reads the VM's state after it was suspended or destroyed and
-// tells whether bhyve exits, with which status.
+// tells whether bhyve exits, with which status. A suspend is handled by
+// its vCPUs (vm_handle_suspend: each adds itself to the suspended set),
+// then bhyve's vmexit_suspend exits with the status of the suspend.
 func (b *bhyve) vmChanged() (code int, done bool) {
-	err := b.s.run("bhyve", query, func(t *txn) error {
+	err := b.s.run("bhyve", internal, func(t *txn) error {
 		v := t.vm(b.args.name)
 		switch {
 		case v == nil:
-			fmt.Fprintf(os.Stderr, "bhyve: vm_run: VM %s was destroyed\n", b.args.name)
-			code, done = host.ExitError, true
+			fmt.Fprintf(os.Stderr, "vm_run error -1, errno %d\n", int(unix.ENXIO))
+			code, done = destroyedExit(t.faults.osreldate), true
 		case v.Suspended != "":
 			fmt.Printf("bhyve: VM suspended (%s)\n", v.Suspended)
+			v.CPUsSuspended = v.Active
+			b.suspended = v.Suspended
 			code, done = suspendExit[v.Suspended], true
 		}
 		return nil
@@ -399,19 +448,29 @@ func (b *bhyve) vmChanged() (code int, done bool) {
 	return code, done
 }
 
+// main runs the guest and records how bhyve ended, giving its exit status.
+func (b *bhyve) main() int {
+	code := b.run()
+	b.finish()
+	return code
+}
+
 // finish records that this bhyve no longer runs the VM, and the suspend
-// state a guest that rebooted, powered off or halted left it in.
-func (b *bhyve) finish(code int) {
+// a guest that rebooted, powered off or halted went through: its vCPUs
+// are suspended then. Any other end (an error, a signal) suspends
+// nothing: the active vCPUs stay active.
+func (b *bhyve) finish() {
 	err := b.s.run("bhyve", internal, func(t *txn) error {
 		v := t.vm(b.args.name)
 		if v == nil || v.Pid != b.pid {
 			return nil
 		}
 		v.Pid = 0
-		for how, c := range suspendExit {
-			if c == code && v.Suspended == "" {
-				v.Suspended = how
+		if b.suspended != "" {
+			if v.Suspended == "" {
+				v.Suspended = b.suspended
 			}
+			v.CPUsSuspended = v.Active
 		}
 		return nil
 	})

@@ -154,7 +154,8 @@ func TestBhyvePowerButton(t *testing.T) {
 }
 
 func TestBhyveSuspend(t *testing.T) {
-	for how, code := range suspendExit {
+	for _, how := range []host.SuspendHow{host.SuspendReset, host.SuspendPowerOff, host.SuspendHalt} {
+		code := suspendExit[how]
 		t.Run(string(how), func(t *testing.T) {
 			dir, h, argv := guestHost(t)
 			fault(t, dir, "ignore_power_button", "yes")
@@ -176,18 +177,58 @@ func TestBhyveGuestExits(t *testing.T) {
 	b.exit(t, host.ExitStatus{Code: host.ExitTripleFault})
 }
 
+// TestBhyveDestroyedVM: a second bhyve cannot reinitialise a VM another
+// runs, and a bhyve whose VM is destroyed under it exits as its release's
+// does: 1 up to 14.x, 4 on 15.0.
 func TestBhyveDestroyedVM(t *testing.T) {
+	for _, tc := range []struct {
+		osreldate, code int
+		reinit          string
+	}{{1305000, 1, "vm_reinit"}, {1403000, 1, "vm_reinit"}, {1500068, 4, "vm_openf"}} {
+		t.Run(strconv.Itoa(tc.osreldate), func(t *testing.T) {
+			dir, h, argv := guestHost(t)
+			fault(t, dir, "osreldate", strconv.Itoa(tc.osreldate))
+			b := launch(t, h, argv)
+			b.ready(t)
+			second := launch(t, h, argv)
+			second.exit(t, host.ExitStatus{Code: host.ExitError})
+			if !strings.Contains(second.out.String(), tc.reinit+": Device busy") {
+				t.Errorf("second bhyve's output lacks %s's EBUSY:\n%s", tc.reinit, second.out)
+			}
+			must(t, h.VMs.DestroyVM("wifibox"))
+			b.exit(t, host.ExitStatus{Code: tc.code})
+		})
+	}
+}
+
+// TestBhyveReinit: the next bhyve reinitialises the VM after a guest
+// that went through a VM suspend (a reboot), and not after a bhyve that
+// was killed, or forced off after it was killed: its vCPU stays active
+// and unsuspended (vm_reinit's EBUSY), until the VM is destroyed.
+func TestBhyveReinit(t *testing.T) {
 	_, h, argv := guestHost(t)
 	b := launch(t, h, argv)
 	b.ready(t)
-	// A second bhyve for the same VM cannot reinitialise it.
-	second := launch(t, h, argv)
-	second.exit(t, host.ExitStatus{Code: host.ExitError})
-	if !strings.Contains(second.out.String(), "vm_reinit") {
-		t.Errorf("second bhyve's output lacks vm_reinit:\n%s", second.out)
+	must(t, h.VMs.SuspendVM("wifibox", host.SuspendReset))
+	b.exit(t, host.ExitStatus{Code: host.ExitReset})
+	b = launch(t, h, argv)
+	b.ready(t)
+	must(t, h.Launcher.Signal(b.Pid(), syscall.SIGKILL))
+	b.exit(t, host.ExitStatus{Signal: syscall.SIGKILL})
+	if active, err := h.VMs.BootCPUActive("wifibox"); !active || err != nil {
+		t.Errorf("BootCPUActive after bhyve was killed = %v, %v; want true", active, err)
+	}
+	must(t, h.VMs.SuspendVM("wifibox", host.SuspendPowerOff)) // no vCPU thread suspends
+	b = launch(t, h, argv)
+	b.exit(t, host.ExitStatus{Code: host.ExitError})
+	if !strings.Contains(b.out.String(), "vm_reinit: Device busy") {
+		t.Errorf("bhyve's output lacks vm_reinit's EBUSY:\n%s", b.out)
 	}
 	must(t, h.VMs.DestroyVM("wifibox"))
-	b.exit(t, host.ExitStatus{Code: host.ExitError})
+	b = launch(t, h, argv)
+	b.ready(t)
+	must(t, h.Launcher.Signal(b.Pid(), syscall.SIGTERM))
+	b.exit(t, host.ExitStatus{Code: host.ExitPowerOff})
 }
 
 // TestBhyveErrors checks each configuration bhyve refuses: it exits 4 with a
@@ -289,7 +330,8 @@ func TestBhyvePassthruRejected(t *testing.T) {
 }
 
 // TestBootCPUActive: the boot vCPU is active from bhyve's device setup
-// until it exits; a VM that does not exist is ENOENT.
+// on, after bhyve exited too, until the VM is reinitialised or destroyed;
+// a VM that does not exist is ENOENT.
 func TestBootCPUActive(t *testing.T) {
 	_, h, argv := guestHost(t)
 	_, err := h.VMs.BootCPUActive("wifibox")
@@ -305,7 +347,7 @@ func TestBootCPUActive(t *testing.T) {
 	}
 	must(t, h.Launcher.Signal(b.Pid(), syscall.SIGTERM))
 	b.exit(t, host.ExitStatus{Code: host.ExitPowerOff})
-	if active, err := h.VMs.BootCPUActive("wifibox"); active || err != nil {
-		t.Errorf("BootCPUActive after bhyve exited = %v, %v; want false", active, err)
+	if active, err := h.VMs.BootCPUActive("wifibox"); !active || err != nil {
+		t.Errorf("BootCPUActive after bhyve exited = %v, %v; want true", active, err)
 	}
 }

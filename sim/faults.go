@@ -22,8 +22,14 @@ type faults struct {
 	vmmBusy           bool
 	// vmmPreloaded: the boot loader loaded vmm.ko (vmm_load="YES" in
 	// loader.conf), so the linker holds it without a user reference.
-	vmmPreloaded     bool
-	iommuDisabled    bool
+	vmmPreloaded  bool
+	iommuDisabled bool
+	// noIOMMU is a machine without DMA remapping: its firmware has no
+	// ACPI DMAR or IVRS table.
+	noIOMMU bool
+	// amdviEnable is the loader tunable hw.vmm.amdvi.enable=1, which
+	// AMD-Vi needs (amdvi_hw.c amdvi_enable_user, 0 by default).
+	amdviEnable      bool
 	pciDeviceMissing bool
 	// wifiCards is how many Wi-Fi cards the machine has: 0, 1 (the
 	// Intel card) or 2 (the Intel and the Atheros card).
@@ -72,6 +78,8 @@ var faultKeys = map[string]func(f *faults, v string) error{
 	"vmm_busy":            func(f *faults, v string) error { return parseYesNo(v, &f.vmmBusy) },
 	"vmm_preloaded":       func(f *faults, v string) error { return parseYesNo(v, &f.vmmPreloaded) },
 	"iommu_disabled":      func(f *faults, v string) error { return parseYesNo(v, &f.iommuDisabled) },
+	"amdvi_enable":        func(f *faults, v string) error { return parseYesNo(v, &f.amdviEnable) },
+	"iommu":               func(f *faults, v string) error { return parseKeyword(v, "none", &f.noIOMMU) },
 	"pci_device_missing":  func(f *faults, v string) error { return parseYesNo(v, &f.pciDeviceMissing) },
 	"wifi_cards": func(f *faults, v string) error {
 		if err := parseInt(v, &f.wifiCards); err != nil || f.wifiCards > 2 {
@@ -104,13 +112,7 @@ var faultKeys = map[string]func(f *faults, v string) error{
 		f.machineArch = v
 		return nil
 	},
-	"wifi": func(f *faults, v string) error {
-		if v != "never" {
-			return fmt.Errorf("malformed value %q, expected: never", v)
-		}
-		f.wifiNever = true
-		return nil
-	},
+	"wifi": func(f *faults, v string) error { return parseKeyword(v, "never", &f.wifiNever) },
 }
 
 // cpuModels are hw.model of a machine of each vendor.
@@ -124,6 +126,15 @@ func parseVendor(f *faults, v string) error {
 		return fmt.Errorf("malformed value %q, expected: intel or amd", v)
 	}
 	f.cpuVendor = v
+	return nil
+}
+
+// parseKeyword sets *b for a knob whose one value is word.
+func parseKeyword(v, word string, b *bool) error {
+	if v != word {
+		return fmt.Errorf("malformed value %q, expected: %s", v, word)
+	}
+	*b = true
 	return nil
 }
 

@@ -275,6 +275,9 @@ func (t *txn) kldunload(id int) error {
 		}
 	}
 	l.Files = slices.DeleteFunc(l.Files, func(g *linkerFile) bool { return g == f })
+	if !t.present("vmm") {
+		t.st.IOMMUInitialized = false // iommu_cleanup at vmm's MOD_UNLOAD
+	}
 	return nil
 }
 
@@ -447,15 +450,41 @@ func init() {
 		}
 		return 1
 	})
+	// hw.vmm.iommu.initialized: iommu.c, SYSCTL_INT(_hw_vmm_iommu,
+	// OID_AUTO, initialized, CTLFLAG_RD, &iommu_avail, ...): 0 until
+	// iommu_init succeeds, which it does lazily, at the first
+	// iommu_create_domain (vmm.c vm_assign_pptdev, a VM's first
+	// passthru device), and only with an IOMMU.
+	sysctls["hw.vmm.iommu.initialized"] = vmmSysctl(func(t *txn) uint32 {
+		if t.st.IOMMUInitialized {
+			return 1
+		}
+		return 0
+	})
+	// hw.vmm.amdvi.count: amdvi_hw.c, SYSCTL_INT(_hw_vmm_amdvi, OID_AUTO,
+	// count, CTLFLAG_RDTUN, &ivhd_count, ...): the AMD-Vi units
+	// (IVHDs) ivrs_drv.c found in the ACPI IVRS table when vmm loaded;
+	// 0 on an Intel machine, or one without AMD-Vi (iommu=none).
+	sysctls["hw.vmm.amdvi.count"] = vmmSysctl(func(t *txn) uint32 {
+		if t.faults.cpuVendor == "amd" && !t.faults.noIOMMU {
+			return 1
+		}
+		return 0
+	})
 	// hw.vmm.ppt.devices: sys/amd64/vmm/io/ppt.c, SYSCTL_INT(_hw_vmm_ppt,
 	// OID_AUTO, devices, CTLFLAG_RD, &num_pptdevs, ...).
 	sysctls["hw.vmm.ppt.devices"] = vmmSysctl(func(t *txn) uint32 { return uint32(t.pptDevices()) })
 	// hw.vmm.amdvi.enable: sys/amd64/vmm/amd/amdvi_hw.c, SYSCTL_INT(
 	// _hw_vmm_amdvi, OID_AUTO, enable, CTLFLAG_RDTUN, &amdvi_enable_user,
-	// ...), 0 unless the loader tunable says 1. vmm.ko holds amdvi_hw.c
-	// on every CPU (sys/modules/vmm/Makefile), so the node is there on an
-	// Intel machine too. The model leaves the tunable out: 0.
-	sysctls["hw.vmm.amdvi.enable"] = vmmSysctl(func(t *txn) uint32 { return 0 })
+	// ...), 0 unless the loader tunable says 1 (amdvi_enable). vmm.ko
+	// holds amdvi_hw.c on every CPU (sys/modules/vmm/Makefile), so the
+	// node is there on an Intel machine too.
+	sysctls["hw.vmm.amdvi.enable"] = vmmSysctl(func(t *txn) uint32 {
+		if t.faults.amdviEnable {
+			return 1
+		}
+		return 0
+	})
 }
 
 // maxCPU is hw.vmm.maxcpu of the simulated host.

@@ -607,9 +607,13 @@ func sockaddrDl(i *iface, alen uint8) []byte {
 	return append(b, make([]byte, (size+7)&^7-len(b))...)
 }
 
-// dynamicCdev gives the device of a path that exists while an interface
-// does: /dev/tapN, the character device of a tap (if_tuntap.c).
+// dynamicCdev gives the device of a path that exists while an object
+// does: /dev/tapN, the character device of a tap (if_tuntap.c), and
+// /dev/vmm/NAME, a VM's (vmCdev).
 func dynamicCdev(path string) (*cdev, bool) {
+	if d, ok := vmCdev(path); ok {
+		return d, true
+	}
 	name, ok := strings.CutPrefix(path, "/dev/")
 	if !ok || !strings.HasPrefix(name, "tap") {
 		return nil, false

@@ -360,9 +360,7 @@ func (s *system) legacyBhyve(argv []string, ready *os.File) int {
 			ready = nil
 		}
 	}}
-	code := b.run()
-	b.finish(code)
-	return code
+	return b.main()
 }
 
 // legacySocatMain is socat relaying a socket: it runs until SIGTERM.

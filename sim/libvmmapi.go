@@ -143,8 +143,8 @@ func (m *libvmmapi) suspend(ctx uintptr, how int32) int32 {
 // (sys/amd64/vmm/vmm_dev.c vmmdev_ioctl, 13.5 and 14.3;
 // sys/dev/vmm/vmm_dev.c on 15.0) copies out the VM's active vCPUs, which
 // vm_activate_cpu fills (sys/amd64/vmm/vmm.c) and vm_reinit empties. The
-// simulated bhyve activates its vCPUs once it has set up its devices (it
-// records itself as the VM's bhyve then) until it exits; the model shows
+// simulated bhyve activates its vCPUs once it has set up its devices; the
+// set outlives the process, until vm_reinit or the VM's destruction; the model shows
 // vCPU 0, bit 0 of the set's first byte (little endian). ENXIO once the
 // VM is gone, as for any ioctl on a destroyed device. Left out: ERANGE
 // and EINVAL for a bad cpusetsize or set, which libvmmapi never passes.
@@ -156,7 +156,7 @@ func (m *libvmmapi) activeCPUs(ctx uintptr, cpus *byte) int32 {
 			return abi.ENXIO
 		}
 		*cpus = 0
-		if v.Pid != 0 {
+		if v.Active {
 			*cpus = 1
 		}
 		return nil

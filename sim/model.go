@@ -56,6 +56,8 @@ type cdev struct {
 	close    func(t *txn) error
 	// ioctls are the requests its d_ioctl knows.
 	ioctls map[uint32]ioctl
+	// pread reproduces its d_read at an offset; nil for none.
+	pread func(t *txn, p []byte, off int64) (int, error)
 }
 
 // ioctl is the model of one request: what it does to the state, and
@@ -91,6 +93,12 @@ func init() {
 	// vendor.
 	sysctls["hw.model"] = func(t *txn, args []int) ([]byte, error) {
 		return append([]byte(cpuModels[t.faults.cpuVendor]), 0), nil
+	}
+	// kern.securelevel (sys/kern/kern_mib.c, SYSCTL_PROC(_kern,
+	// KERN_SECURELVL, securelevel, CTLTYPE_INT | ..., sysctl_kern_securelvl,
+	// "I", ...)): an int, the securelevel knob (-1 unless it is set).
+	sysctls["kern.securelevel"] = func(t *txn, args []int) ([]byte, error) {
+		return binary.LittleEndian.AppendUint32(nil, uint32(int32(t.faults.securelevel))), nil
 	}
 	// hw.machine_arch (sys/kern/kern_mib.c, SYSCTL_PROC(_hw,
 	// HW_MACHINE_ARCH, machine_arch, CTLTYPE_STRING, ...): MACHINE_ARCH,
@@ -191,7 +199,11 @@ func (k *Kernel) Ioctl(fd int, req uint32, arg unsafe.Pointer) error {
 	}
 	table := socketIoctls
 	if f.sock == nil {
-		table = cdevs[f.path].ioctls
+		d, ok := cdevs[f.path]
+		if !ok {
+			d, _ = dynamicCdev(f.path)
+		}
+		table = d.ioctls
 	}
 	h, ok := table[req]
 	if !ok {
@@ -275,6 +287,26 @@ func (k *Kernel) Socket(domain, typ, proto int) (int, error) {
 		return -1, abi.EPROTONOSUPPORT
 	}
 	return k.install(&file{sock: sock}), nil
+}
+
+// Pread reads a device at an offset, through its d_read; a device without
+// one is unmodelled.
+func (k *Kernel) Pread(fd int, p []byte, off int64) (int, error) {
+	f, err := k.lookup(fd)
+	if err != nil {
+		return 0, err
+	}
+	d, ok := cdevs[f.path]
+	if f.sock != nil || !ok || d.pread == nil {
+		return 0, k.unmodelled(fmt.Sprintf("pread %s", f.name()))
+	}
+	n := 0
+	err = k.s.syscall(fmt.Sprintf("pread %s %#x", f.path, off), query, func(t *txn) error {
+		var rerr error
+		n, rerr = d.pread(t, p, off)
+		return rerr
+	})
+	return n, err
 }
 
 // Read reads the next message of a routing socket, blocking until one

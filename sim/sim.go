@@ -32,6 +32,12 @@
 //	                         kldunload answers EBUSY, and the preload
 //	                         metadata (debug.dump_modinfo) names it
 //	iommu_disabled=yes       hw.vmm.iommu.enable reads 0, passthru fails
+//	iommu=none               the machine has no DMA remapping (VT-d or
+//	                         AMD-Vi off or missing): no ACPI DMAR or IVRS
+//	                         table, hw.vmm.amdvi.count 0, passthru fails;
+//	                         hw.vmm.iommu.enable still reads 1
+//	amdvi_enable=yes         the loader tunable hw.vmm.amdvi.enable=1,
+//	                         without which AMD-Vi is not used
 //	pci_device_missing=yes   the Wi-Fi card pci0:3:0:0 is absent
 //	wifi_cards=N             the Wi-Fi cards present: 0, 1 (default: the
 //	                         Intel card pci0:3:0:0, driver iwlwifi from
@@ -163,13 +169,23 @@ type state struct {
 	VMs        map[string]*vm `json:"vms"`
 	Devices    []*device      `json:"devices"`
 	Interfaces []*iface       `json:"interfaces"`
+	// IOMMUInitialized is iommu.c's iommu_avail: set by the first
+	// successful vm_assign_pptdev since vmm loaded.
+	IOMMUInitialized bool `json:"iommu_initialized,omitempty"`
 }
 
-// vm is a virtual machine: its suspend state and the simulated bhyve
-// running it.
+// vm is a virtual machine: its suspend state, its vCPUs, and the
+// simulated bhyve running it. The model has one vCPU that counts, the boot
+// vCPU 0: Active is vm->active_cpus holding it (vm_activate_cpu) and
+// CPUsSuspended is vm->suspended_cpus equal to the active set with it in
+// (vm_handle_suspend, which the vCPU's own thread runs once the VM is
+// suspended: sys/amd64/vmm/vmm.c). Both outlive the bhyve process: only
+// vm_reinit and the VM's destruction empty them.
 type vm struct {
-	Suspended host.SuspendHow `json:"suspended,omitempty"`
-	Pid       int             `json:"pid,omitempty"`
+	Suspended     host.SuspendHow `json:"suspended,omitempty"`
+	Active        bool            `json:"active,omitempty"`
+	CPUsSuspended bool            `json:"cpus_suspended,omitempty"`
+	Pid           int             `json:"pid,omitempty"`
 	// PPT are the PCI devices assigned to the VM (vm_assign_pptdev),
 	// until it is destroyed or reinitialised (ppt_unassign_all).
 	PPT []host.Selector `json:"ppt,omitempty"`

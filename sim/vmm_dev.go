@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -121,7 +122,7 @@ var suspendHows = map[int32]host.SuspendHow{
 	abi.VM_SUSPEND_RESET:       host.SuspendReset,
 	abi.VM_SUSPEND_POWEROFF:    host.SuspendPowerOff,
 	abi.VM_SUSPEND_HALT:        host.SuspendHalt,
-	abi.VM_SUSPEND_TRIPLEFAULT: "triplefault",
+	abi.VM_SUSPEND_TRIPLEFAULT: suspendTripleFault,
 }
 
 // suspendVM reproduces VM_SUSPEND (vm_suspend in vmm.c): EINVAL for a
@@ -165,4 +166,77 @@ func bhyveAlive(pid int) bool {
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	// The shell implementation's bhyve has its title instead (legacy.go).
 	return err == nil && (bytes.Contains(cmdline, []byte("\x00"+BhyveCommand+"\x00")) || bytes.HasPrefix(cmdline, []byte("bhyve: ")))
+}
+
+// reinitVM is vm_reinit (sys/amd64/vmm/vmm.c; read in the 13-era,
+// 14-era and 15-era copies, the same in each): a VM can be reset only
+// when its suspended vCPUs are its active ones (CPU_CMP of suspended_cpus
+// and active_cpus), else EBUSY. A bhyve that was killed, aborted or exited
+// on an error suspended nothing, so its VM stays busy until destroyed.
+// vm_cleanup empties both sets, the suspend state, and unassigns the
+// devices (ppt_unassign_all).
+func (t *txn) reinitVM(v *vm) error {
+	if v.Active && !v.CPUsSuspended {
+		return abi.EBUSY
+	}
+	*v = vm{}
+	return nil
+}
+
+// vmDevicePrefix is where devfs has the VMs' device nodes.
+const vmDevicePrefix = "/dev/vmm/"
+
+// vmCdev gives the device node of a VM, /dev/vmm/NAME (vmmdev_create),
+// with the two requests the conformance tests make: VM_ACTIVATE_CPU and
+// VM_REINIT (vmmdev_ioctl, sys/amd64/vmm/vmm_dev.c on 13.x and 14.x,
+// sys/dev/vmm/vmm_dev.c on 15.0). Opening it is ENOENT when the VM does
+// not exist.
+func vmCdev(path string) (*cdev, bool) {
+	name, ok := strings.CutPrefix(path, vmDevicePrefix)
+	if !ok || name == "" {
+		return nil, false
+	}
+	exists := func(t *txn) (*vm, error) {
+		if v := t.vm(name); v != nil {
+			return v, nil
+		}
+		return nil, abi.ENXIO // any request on a destroyed VM's node
+	}
+	return &cdev{
+		open: func(t *txn, flags int) error {
+			if t.vm(name) == nil {
+				return abi.ENOENT
+			}
+			return nil
+		},
+		ioctls: map[uint32]ioctl{
+			// vm_activate_cpu: EINVAL for a vCPU out of range, EBUSY
+			// when it is active already.
+			abi.VM_ACTIVATE_CPU: {privileged, func(t *txn, f *file, arg unsafe.Pointer) error {
+				cpu := *(*int32)(arg)
+				t.line = fmt.Sprintf("vm_activate_cpu %s %d", name, cpu)
+				v, err := exists(t)
+				switch {
+				case err != nil:
+					return err
+				case cpu < 0 || cpu >= maxCPU:
+					return abi.EINVAL
+				case cpu != 0:
+					return nil // the model keeps vCPU 0 only
+				case v.Active:
+					return abi.EBUSY
+				}
+				v.Active = true
+				return nil
+			}},
+			abi.VM_REINIT: {privileged, func(t *txn, f *file, arg unsafe.Pointer) error {
+				t.line = "vm_reinit " + name
+				v, err := exists(t)
+				if err != nil {
+					return err
+				}
+				return t.reinitVM(v)
+			}},
+		},
+	}, true
 }

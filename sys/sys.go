@@ -1,9 +1,9 @@
 // Package sys is the seam between wifibox's encoding of FreeBSD's calls and
 // the kernel that answers them. Sys carries the system calls the FreeBSD
 // backends make (open, close, ioctl with the argument's bytes and the
-// pointers inside them, socket and read for the routing socket, sysctl, the
-// kld calls, and the wait for a process's exit), with nothing decided above
-// them: ppt, ifnet, kmod and
+// pointers inside them, socket and read for the routing socket, pread for
+// /dev/mem, sysctl, the kld calls, and the wait for a process's exit), with
+// nothing decided above them: ppt, ifnet, kmod and
 // launch fill and read the arguments in plain Go and hand them over here.
 // Native gives the real calls on FreeBSD; sim.Kernel answers them from a
 // model of FreeBSD's kernel on any system, so the simulated host, the unit
@@ -34,6 +34,9 @@ type Sys interface {
 	// Read reads from a descriptor (read(2)); on a routing socket each
 	// read gives one message, and blocks until one comes.
 	Read(fd int, p []byte) (n int, err error)
+	// Pread reads from a descriptor at an offset (pread(2)): /dev/mem
+	// at a physical address, where the ACPI tables are.
+	Pread(fd int, p []byte, off int64) (n int, err error)
 	// Sysctl reads a sysctl by name (sysctlbyname(3)), with further
 	// numeric components appended to the name's MIB (as
 	// net.routetable.0.0.NET_RT_IFLISTL.0 takes them).

@@ -86,6 +86,11 @@ func (native) Read(fd int, p []byte) (int, error) {
 	return n, errno(err)
 }
 
+func (native) Pread(fd int, p []byte, off int64) (int, error) {
+	n, err := unix.Pread(fd, p, off)
+	return n, errno(err)
+}
+
 func (native) Sysctl(name string, args ...int) ([]byte, error) {
 	b, err := unix.SysctlRaw(name, args...)
 	return b, errno(err)

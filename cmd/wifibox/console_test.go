@@ -63,3 +63,18 @@ func TestConsoleNotConfigured(t *testing.T) {
 		t.Errorf("exit %d, %q", code, errOut)
 	}
 }
+
+// TestConsoleConfiguredAfterStart: a guest started with console=no has no
+// null-modem device, whatever bhyve.conf says since: console says so and
+// that a restart brings it.
+func TestConsoleConfiguredAfterStart(t *testing.T) {
+	h := newHost(t)
+	h.config("bhyve.conf", "console=no\npassthru=3/0/0\n")
+	h.must("start")
+	h.config("bhyve.conf", "console=yes\npassthru=3/0/0\n")
+	_, errOut, code := h.run("console")
+	if want := "The guest was started with console=no, so it has no null-modem device"; code != 127 || !strings.Contains(errOut, want) ||
+		!strings.Contains(errOut, "wifibox restart guest") {
+		t.Errorf("exit %d, %q; want 127 and %q", code, errOut, want)
+	}
+}

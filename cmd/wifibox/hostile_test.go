@@ -97,6 +97,11 @@ func TestManagerNotAnswering(t *testing.T) {
 		t.Errorf("status took %s, want 2s and a little", took)
 	}
 	t.Logf("status took %s", took)
+	// doctor fails where status does.
+	out, _, code = h.run("doctor", "-q")
+	if want := fmt.Sprintf("FAIL VM manager: PID %d does not answer on its control socket", managerPID); code == 0 || !strings.Contains(out, want) {
+		t.Errorf("doctor: exit %d, stdout %q; want a failure and %q", code, out, want)
+	}
 
 	// While stop holds the command lock, another command says whom it
 	// waits for.
@@ -220,5 +225,44 @@ func TestUnsafeRunDir(t *testing.T) {
 	out, errOut, code := h.run("start")
 	if want := "fix it with: chmod go-w " + run; code != 127 || !strings.Contains(errOut, want) {
 		t.Errorf("start in a world-writable run directory: exit %d, stdout %q, stderr %q; want 127 and %q", code, out, errOut, want)
+	}
+}
+
+// TestApplianceLinks: the guest controls the run directory's appliance/.
+// A dangling link it left at appliance/log, which made every later start
+// fail with "file exists", is replaced by start, which names it; a link
+// there to a host directory holding a messages file does not make `log
+// guest` print that file.
+func TestApplianceLinks(t *testing.T) {
+	h := newHost(t)
+	appliance := filepath.Join(h.dir, "var/run/wifibox/appliance")
+	if err := os.MkdirAll(appliance, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(appliance, "log")
+	if err := os.RemoveAll(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/nonexistent/log", link); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := h.run("start")
+	if code != 0 || !strings.Contains(out+errOut, link+" was a symbolic link") {
+		t.Errorf("start over a dangling appliance/log: exit %d, stdout %q, stderr %q; want 0 and the link named", code, out, errOut)
+	}
+	h.must("stop")
+	hostDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(hostDir, "messages"), []byte("host secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(hostDir, link); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = h.run("log", "guest")
+	if code != 127 || strings.Contains(out, "secret") || !strings.Contains(errOut, link+": ") || !strings.Contains(errOut, "symbolic link") {
+		t.Errorf("log guest through appliance/log -> %s: exit %d, stdout %q, stderr %q", hostDir, code, out, errOut)
 	}
 }

@@ -404,6 +404,22 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestVersionImageMissing: with a guest image missing, version still
+// prints the version and the other image's checksum, names the missing
+// one with the fix, and exits 4, a guest image missing.
+func TestVersionImageMissing(t *testing.T) {
+	h := newHost(t)
+	image := filepath.Join(h.dir, "usr/local/share/wifibox/root.img")
+	if err := os.Remove(image); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := h.run("version")
+	if code != 4 || !strings.HasPrefix(out, "wifibox version ") || !strings.Contains(out, "(esp.img)") || strings.Contains(out, "root.img") ||
+		!strings.Contains(errOut, "guest image root.img: open "+image+": no such file or directory") || !strings.Contains(errOut, "pkg install -f wifibox-alpine") {
+		t.Errorf("version without root.img: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
 // versionAfter compares dotted numeric versions the way pkg-version(8)
 // does for them: part by part, a missing part as 0.
 func versionAfter(v, than string) bool {
@@ -435,6 +451,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"bogus"}, "ERROR: unknown command bogus\nusage: wifibox"},
 		{[]string{"start", "guest", "vmm"}, "ERROR: Too many parameters\n"},
 		{[]string{"stop", "foo"}, "ERROR: Unknown target: foo (supported: guest, netif, vmm)\n"},
+		{[]string{"stop", "gust"}, "ERROR: Unknown target: gust (supported: guest, netif, vmm); did you mean guest?\n"},
 		{[]string{"status", "now"}, "ERROR: Too many parameters\n"},
 		{[]string{"-n", "status"}, "ERROR: -n goes with start, stop, restart, suspend, resume and setup\n"},
 	} {

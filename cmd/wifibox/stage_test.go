@@ -213,7 +213,7 @@ func TestStatusDuringBackoff(t *testing.T) {
 	syscall.Kill(h.guestPID(), syscall.SIGKILL)
 	h.waitLog(`restarting the guest in 2s`, 1)
 	out, _, code := h.run("status")
-	if code != 1 || !strings.Contains(out, "wifibox is not run.\nThe guest crashed (exit status 4 (error)); the VM manager PID") {
+	if code != 1 || !strings.Contains(out, "wifibox is not run.\nThe guest crashed with exit status 4 (error); the VM manager PID") {
 		t.Errorf("status during the backoff: exit %d\n%s", code, out)
 	}
 	if out, _, _ := h.run("status", "-v"); strings.Contains(out, "Guest:       up") || !strings.Contains(out, "Stage:       restarting since") {
