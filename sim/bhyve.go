@@ -173,6 +173,14 @@ func (b *bhyve) run() int {
 		return code
 	}
 	fmt.Printf("bhyve: guest %s booting\n", b.args.name)
+	// A VM suspended or destroyed before this bhyve ran it (its pid was
+	// not the VM's yet, so no signal told it) ends the first VM_RUN: the
+	// vCPU's entry sees vm->suspend set and exits VM_EXITCODE_SUSPENDED
+	// (freebsd-src stable/14:sys/amd64/vmm/intel/vmx.c vmx_run,
+	// vcpu_suspended), which bhyve's vmexit_suspend turns into its exit.
+	if code, done := b.vmChanged(); done {
+		return code
+	}
 	fmt.Println("guest: Linux version 6.6.21-wifibox (simulated) #1 SMP")
 	g := &simGuest{b: b}
 	defer g.stop()

@@ -97,11 +97,16 @@ func (r *running) ready(t *testing.T) {
 	}
 }
 
-// exit waits for bhyve to exit and checks its status.
+// exit waits, at most 30 s, for bhyve to exit and checks its status.
 func (r *running) exit(t *testing.T, want host.ExitStatus) {
 	t.Helper()
-	if st := <-r.exited; st != want {
-		t.Errorf("bhyve: %v, want %v; output:\n%s", st, want, r.out)
+	select {
+	case st := <-r.exited:
+		if st != want {
+			t.Errorf("bhyve: %v, want %v; output:\n%s", st, want, r.out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("bhyve has not exited after 30s, want %v; output:\n%s", want, r.out)
 	}
 }
 
