@@ -600,6 +600,17 @@ func TestProcessTable(t *testing.T) {
 	cmd := exec.Command("sleep", "60")
 	must(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Start returns once the child is forked, perhaps before it has
+	// exec'd sleep: until then its arguments are the test's own.
+	cmdline := fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)
+	for began := time.Now(); ; time.Sleep(time.Millisecond) {
+		if b, _ := os.ReadFile(cmdline); string(b) == "sleep\x0060\x00" {
+			break
+		}
+		if time.Since(began) > 10*time.Second {
+			t.Fatal("sleep 60 has not exec'd after 10s")
+		}
+	}
 	s := &system{dir: dir}
 	must(t, s.register(cmd.Process.Pid))
 	list, err := h.Procs.Processes()
