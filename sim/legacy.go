@@ -96,10 +96,10 @@ func (s *system) legacy() error {
 	}
 	br, err := n.CreateInterface("bridge")
 	if err == nil {
-		err = n.RenameInterface(br, "wifibox0")
+		err = n.RenameInterface(br, host.BridgeName)
 	}
 	if err == nil {
-		err = n.SetUp("wifibox0")
+		err = n.SetUp(host.BridgeName)
 	}
 	var tap string
 	if err == nil {
@@ -109,7 +109,7 @@ func (s *system) legacy() error {
 		err = n.SetUp(tap)
 	}
 	if err == nil {
-		err = n.AddMember("wifibox0", tap)
+		err = n.AddMember(host.BridgeName, tap)
 	}
 	if err == nil {
 		err = os.MkdirAll(filepath.Join(p.RunAppliance(), "log"), 0o755)
@@ -301,7 +301,7 @@ func (s *system) legacyScript(ready *os.File) int {
 	var members []string
 	n, err := netif.New(newKernel(s))
 	if err == nil {
-		members, err = n.Members("wifibox0")
+		members, err = n.Members(host.BridgeName)
 	}
 	if err != nil || len(members) == 0 {
 		fmt.Fprintln(os.Stderr, "wifibox: No tap interface is available, cannot proceed")
@@ -326,7 +326,7 @@ func (s *system) legacyScript(ready *os.File) int {
 	if ws, ok := b.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		code = 128 + int(ws.Signal()) // as sh reports it
 	}
-	s.destroyVMByName(bhyvecmd.VMName) // bhyvectl --destroy
+	s.destroyVMByName(host.VMName) // bhyvectl --destroy
 	for _, sel := range cfg.Passthru {
 		devctl.ClearDriver(sel)
 	}
