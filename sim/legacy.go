@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	bhyvecmd "github.com/wifibox/wifibox/bhyve"
+	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	netif "github.com/wifibox/wifibox/ifnet"
@@ -308,7 +308,7 @@ func (s *system) legacyScript(ready *os.File) int {
 		unix.Kill(os.Getppid(), unix.SIGTERM)
 		return 5
 	}
-	argv := bhyvecmd.Args(bhyvecmd.Spec{
+	argv := bhyve.Args(bhyve.Spec{
 		Program: p.Bhyve, CPUs: cfg.CPUs, Memory: cfg.Memory, Firmware: p.Firmware,
 		ESPImage: p.ESPImage(), RootImage: p.RootImage(), Appliance: p.Appliance(),
 		RunAppliance: p.RunAppliance(), Tap: members[0], Passthru: cfg.Passthru,
@@ -352,7 +352,7 @@ func (s *system) legacyBhyve(argv []string, ready *os.File) int {
 		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
 		return host.ExitError
 	}
-	b := &bhyve{s: s, args: a, pid: os.Getpid(), tapOpened: func() {
+	b := &bhyveProc{s: s, args: a, pid: os.Getpid(), tapOpened: func() {
 		setTitle("bhyve: " + a.name)
 		if ready != nil {
 			ready.Write([]byte("ready\n"))
