@@ -241,8 +241,9 @@ func known(t time.Time) *time.Time {
 
 // report finds out what status -v and --json show.
 func (c *command) report(st manager.Status, old legacy.Guest) statusReport {
+	nf := ifnet.NewNetif(c.host.Net, c.host.Paths)
 	r := statusReport{
-		Running: st.GuestPID != 0, Status: st, Bridge: bridgeReport{Name: manager.Bridge},
+		Running: st.GuestPID != 0, Status: st, Bridge: bridgeReport{Name: nf.Bridge},
 		Since: known(st.Since), GuestSince: known(st.GuestSince),
 		StageSince: known(st.StageSince), NextStart: known(st.NextStart),
 		Devices: []deviceReport{}, Errors: []string{},
@@ -276,7 +277,7 @@ func (c *command) report(st manager.Status, old legacy.Guest) statusReport {
 	if r.LastFailure, err = manager.ReadLastFailure(c.host.Paths.RunDir); err != nil {
 		fail(err)
 	}
-	switch tap, err := ifnet.Tap(c.host.Net, manager.Bridge); {
+	switch tap, err := nf.Tap(); {
 	case errors.Is(err, syscall.ENXIO): // no bridge: nothing to report
 	case err != nil:
 		fail(err)

@@ -44,7 +44,8 @@ const Mark = "wifibox"
 // are destroyed before it returns; the error names the interface, the
 // ioctl and the errno. That if_bridge is loaded is the caller's business;
 // a missing bridge cloner shows as EINVAL from SIOCIFCREATE2 with a hint.
-func Setup(n host.Net, bridge, journal string) (tap string, warnings []string, err error) {
+func (nf Netif) Setup() (tap string, warnings []string, err error) {
+	n, bridge, journal := nf.Net, nf.Bridge, nf.Journal
 	var created []string // what to destroy on failure, newest last
 	defer func() {
 		if err != nil {
@@ -185,12 +186,12 @@ func create(n host.Net, kind, journal string, all []host.Interface, created *[]s
 // bridge and its members are left to Setup and Teardown. It gives the names destroyed;
 // it goes on after a failure and returns every one. The journal is
 // emptied once all is done.
-func Reclaim(n host.Net, bridge, journal string, inUse ...string) (destroyed []string, err error) {
-	all, err := n.Interfaces()
+func (nf Netif) Reclaim(inUse ...string) (destroyed []string, err error) {
+	all, err := nf.Net.Interfaces()
 	if err != nil {
 		return nil, err
 	}
-	return reclaim(n, bridge, journal, all, inUse)
+	return reclaim(nf.Net, nf.Bridge, nf.Journal, all, inUse)
 }
 
 // reclaim is Reclaim with a listing of the interfaces.
@@ -266,8 +267,8 @@ func undo(n host.Net, created []string, err error) error {
 
 // Tap returns the bridge's tap member, or "" when it has none. A missing
 // bridge gives an error wrapping ENXIO.
-func Tap(n host.Net, bridge string) (string, error) {
-	_, members, err := bridgeMembers(n, bridge)
+func (nf Netif) Tap() (string, error) {
+	_, members, err := bridgeMembers(nf.Net, nf.Bridge)
 	if err != nil {
 		return "", err
 	}
@@ -287,9 +288,9 @@ func Tap(n host.Net, bridge string) (string, error) {
 //
 // Marked interfaces that a killed wifibox left are reclaimed afterwards
 // (Reclaim), and named in the warnings.
-func Teardown(n host.Net, bridge, journal string) (warnings []string, err error) {
-	warnings, err = teardownBridge(n, bridge)
-	reclaimed, rerr := Reclaim(n, bridge, journal)
+func (nf Netif) Teardown() (warnings []string, err error) {
+	warnings, err = teardownBridge(nf.Net, nf.Bridge)
+	reclaimed, rerr := nf.Reclaim()
 	return append(warnings, leftBehind(reclaimed)...), errors.Join(err, rerr)
 }
 

@@ -88,7 +88,7 @@ type Runner struct {
 	// and repair's work is the rest of its stop, not a repair.
 	legacyStopped bool
 	// reclaimed: the command has reclaimed left-behind interfaces
-	// already (ifnet.Setup and Teardown do), so repair need not.
+	// already (Netif.Setup and Teardown do), so repair need not.
 	reclaimed bool
 	// handed are the relay's sockets taken from the VM manager that a
 	// restart stops, for the one it starts (takeSockets).
@@ -396,22 +396,23 @@ func (r *Runner) ensureModule(name string) error {
 
 func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }
 
-// netifJournal is where `netif` notes the interfaces it is about to
-// create (ifnet.Setup); the dry run keeps none.
-func (r *Runner) netifJournal() string {
+// netif is the netif target on the command's host; the dry run keeps no
+// journal.
+func (r *Runner) netif() ifnet.Netif {
+	nf := ifnet.NewNetif(r.Host.Net, r.Host.Paths)
 	if r.DryRun {
-		return ""
+		nf.Journal = ""
 	}
-	return manager.NetifJournal(r.Host.Paths.RunDir)
+	return nf
 }
 
 func (r *Runner) startNetif() error {
 	if err := r.ensureModule("if_bridge"); err != nil {
 		return err
 	}
-	_, err := r.Host.Net.Interface(manager.Bridge)
-	existed := err == nil
-	tap, warnings, err := ifnet.Setup(r.Host.Net, manager.Bridge, r.netifJournal())
+	nf := r.netif()
+	existed := nf.Exists()
+	tap, warnings, err := nf.Setup()
 	r.reclaimed = err == nil
 	for _, w := range warnings {
 		r.Log.Warn(w)
@@ -419,15 +420,15 @@ func (r *Runner) startNetif() error {
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	r.Log.Infof("Bridge %s is up with member %s", manager.Bridge, tap)
+	r.Log.Infof("Bridge %s is up with member %s", nf.Bridge, tap)
 	if !existed {
-		manager.Configure(r.Host, r.Log)
+		manager.Configure(r.Host, nf, r.Log)
 	}
 	return nil
 }
 
 func (r *Runner) stopNetif() error {
-	warnings, err := ifnet.Teardown(r.Host.Net, manager.Bridge, r.netifJournal())
+	warnings, err := r.netif().Teardown()
 	r.reclaimed = err == nil
 	for _, w := range warnings {
 		r.Log.Warn(w)
@@ -794,7 +795,7 @@ func (r *Runner) repair() error {
 	// Interfaces a killed `start netif` created and marked, outside the
 	// bridge: no guest runs to use them.
 	if !r.reclaimed {
-		reclaimed, err := ifnet.Reclaim(h.Net, manager.Bridge, r.netifJournal())
+		reclaimed, err := r.netif().Reclaim()
 		for _, name := range reclaimed {
 			warn("Repair: destroyed %s, an interface a stopped wifibox left behind", name)
 		}

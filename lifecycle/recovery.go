@@ -11,8 +11,8 @@ import (
 
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/internal/runfile"
-	"github.com/wifibox/wifibox/manager"
 )
 
 // suspendRecord is the file of the run directory in which suspend records
@@ -37,8 +37,7 @@ func (r *Runner) whatRuns() (ran, error) {
 			return ran{}, err
 		}
 	}
-	_, err = r.Host.Net.Interface(manager.Bridge)
-	return ran{Guest: pid != 0, Netif: err == nil}, nil
+	return ran{Guest: pid != 0, Netif: r.netif().Exists()}, nil
 }
 
 // record writes what ran into the run directory, atomically
@@ -96,7 +95,7 @@ func (r *Runner) Suspend(method config.Recovery) error {
 	if err := r.record(what); err != nil {
 		return err
 	}
-	r.Log.Infof("Suspend: recorded what runs: guest %v, %s %v", what.Guest, manager.Bridge, what.Netif)
+	r.Log.Infof("Suspend: recorded what runs: guest %v, %s %v", what.Guest, ifnet.Bridge, what.Netif)
 	target := map[config.Recovery]string{config.RecoverySuspendGuest: "guest", config.RecoverySuspendVMM: "vmm"}[method]
 	if target == "" || !what.Guest {
 		r.Log.Infof("On suspend, recovery method %s does nothing", method)
@@ -123,10 +122,10 @@ func (r *Runner) Resume(method config.Recovery) error {
 		return err
 	}
 	if method == config.RecoveryNone || (!what.Guest && !what.Netif) {
-		r.Log.Infof("On resume, recovery method %s: nothing to restore (guest ran %v, %s %v)", method, what.Guest, manager.Bridge, what.Netif)
+		r.Log.Infof("On resume, recovery method %s: nothing to restore (guest ran %v, %s %v)", method, what.Guest, ifnet.Bridge, what.Netif)
 		return nil
 	}
-	r.Log.Infof("On resume, recovery method %s: restoring what ran (guest %v, %s %v)", method, what.Guest, manager.Bridge, what.Netif)
+	r.Log.Infof("On resume, recovery method %s: restoring what ran (guest %v, %s %v)", method, what.Guest, ifnet.Bridge, what.Netif)
 	now, err := r.whatRuns()
 	if err != nil {
 		return err

@@ -46,6 +46,7 @@ import (
 	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/logview"
 	"github.com/wifibox/wifibox/ppt"
 	"github.com/wifibox/wifibox/relay"
@@ -116,9 +117,10 @@ type Status struct {
 
 // manager is the running VM manager.
 type manager struct {
-	h    *host.Host
-	log  *logrus.Logger
-	stop chan stopRequest // stop requests
+	h     *host.Host
+	netif ifnet.Netif // the guest's network, which the manager repairs
+	log   *logrus.Logger
+	stop  chan stopRequest // stop requests
 	// answers counts the stop requests of the control socket still to
 	// be answered: the process waits for them before it exits.
 	answers sync.WaitGroup
@@ -160,6 +162,11 @@ func (m *manager) snapshot() Status {
 	return s
 }
 
+// newManager is a manager of the guest on h, its other fields unset.
+func newManager(h *host.Host, log *logrus.Logger) *manager {
+	return &manager{h: h, netif: ifnet.NewNetif(h.Net, h.Paths), log: log}
+}
+
 // Main is the VM manager process. report receives one line, `ready PID` once
 // bhyve runs or `error MESSAGE` when the first start fails, and is then
 // closed. Main returns the process's exit status.
@@ -174,7 +181,8 @@ func mainWith(clk clock, h *host.Host, log *logrus.Logger, report io.WriteCloser
 		reportError(report, err)
 		return 1
 	}
-	m := &manager{h: h, log: log, stop: make(chan stopRequest), changed: make(chan struct{}), done: make(chan struct{}), watchdog: watchdog, clock: clk}
+	m := newManager(h, log)
+	m.stop, m.changed, m.done, m.watchdog, m.clock = make(chan stopRequest), make(chan struct{}), make(chan struct{}), watchdog, clk
 	m.adopt = inherited() // before bhyve runs: it is not to inherit them
 	now := time.Now()
 	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: now, Stage: StageStarting, StageSince: now}
@@ -470,7 +478,7 @@ func reportError(report io.WriteCloser, err error) {
 // DryLaunch does on h what the VM manager does to start the guest, once:
 // for `wifibox -n`, on a host that only records.
 func DryLaunch(h *host.Host, log *logrus.Logger) error {
-	_, _, err := (&manager{h: h, log: log}).launch(true)
+	_, _, err := newManager(h, log).launch(true)
 	return err
 }
 
@@ -481,7 +489,7 @@ func DryStop(h *host.Host, log *logrus.Logger, st Status) error {
 	if err != nil {
 		return err
 	}
-	m := &manager{h: h, log: log}
+	m := newManager(h, log)
 	if st.GuestPID != 0 {
 		if err := h.Launcher.Signal(st.GuestPID, syscall.SIGTERM); err != nil {
 			return err

@@ -39,6 +39,7 @@ import (
 	"github.com/wifibox/wifibox/doctor"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
@@ -381,8 +382,8 @@ func (p *plan) rcConf(h *host.Host, dev host.PCIDevice) error {
 			}
 		}
 	}
-	if _, _, ok := rc.Value("netif", "ifconfig_"+manager.Bridge); !ok {
-		return set("netif", "ifconfig_"+manager.Bridge, "SYNCDHCP")
+	if _, _, ok := rc.Value("netif", "ifconfig_"+ifnet.Bridge); !ok {
+		return set("netif", "ifconfig_"+ifnet.Bridge, "SYNCDHCP")
 	}
 	return nil
 }
