@@ -44,7 +44,7 @@ var version = "1.0.0"
 // Hidden commands: the VM manager process and the shell implementation's
 // VM manager, which its daemon(8) runs.
 const (
-	managerCommand = "__manager"
+	managerCommand = host.ManagerArg
 	legacyManager  = "_manage_vm"
 )
 

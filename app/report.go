@@ -10,10 +10,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/doctor"
 	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
@@ -116,8 +116,8 @@ func (c *command) leftover() manager.Status {
 	if pid := manager.Leftover(h.Paths.RunDir); pid != 0 {
 		left = append(left, fmt.Sprintf("bhyve PID %d", pid))
 	}
-	if exists, err := h.VMs.VMExists(bhyve.VMName); err == nil && exists {
-		left = append(left, "the VM "+bhyve.VMName)
+	if exists, err := h.VMs.VMExists(host.VMName); err == nil && exists {
+		left = append(left, "the VM "+host.VMName)
 	}
 	if cfg, _, err := config.LoadBhyve(h.Paths.BhyveConf(), 0); err == nil {
 		if devices, err := h.PCI.Devices(); err == nil {

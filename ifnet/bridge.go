@@ -19,11 +19,6 @@ const (
 	KindTap    = "tap"
 )
 
-// Mark is the description (SIOCSIFDESCR) of every interface wifibox
-// creates, so that what a killed wifibox left behind can be told from the
-// interfaces of others and reclaimed (Reclaim).
-const Mark = "wifibox"
-
 // Setup does what `start netif` does: it makes sure the bridge (wifibox0)
 // exists, is up and has a tap member that is up, and returns the tap's
 // name. An existing bridge is reused, a missing one cloned, renamed and
@@ -33,7 +28,9 @@ const Mark = "wifibox"
 // first is used).
 //
 // Each interface Setup creates is noted in the journal (a file; "" for
-// none) before it is cloned and marked with Mark right after, and the tap
+// none) before it is cloned and marked with host.InterfaceMark (its
+// description) right after, so that what a killed wifibox left behind
+// can be told from the interfaces of others and reclaimed; and the tap
 // joins the bridge before it is brought up: FreeBSD 15.0 refuses a bridge
 // member that has an address (if_bridge.c, member_ifaddrs), and a tap
 // that comes up gets an IPv6 link-local one. What a killed Setup left is
@@ -171,13 +168,13 @@ func create(n host.Net, kind, journal string, all []host.Interface, created *[]s
 			return "", err
 		}
 		*created = append(*created, name)
-		return name, n.SetDescription(name, Mark)
+		return name, n.SetDescription(name, host.InterfaceMark)
 	}
 }
 
 // Reclaim destroys the interfaces wifibox created that nothing uses: those
-// it marked (Mark) or noted in the journal, if a bridge other than the
-// named one (one not renamed yet), or a tap that is a member of no bridge,
+// it marked (host.InterfaceMark) or noted in the journal, if a bridge
+// other than the named one (one not renamed yet), or a tap that is a member of no bridge,
 // not in inUse (a tap not added yet, or released) and not open. A tap
 // whose link is up is open: a running bhyve's, which `service netif
 // stop` released from its bridge, and which its VM manager puts back.
@@ -230,7 +227,7 @@ func reclaim(n host.Net, bridge, journal string, all []host.Interface, inUse []s
 				errs = append(errs, err)
 				continue
 			}
-			if text != Mark {
+			if text != host.InterfaceMark {
 				continue
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 )
 
@@ -276,7 +277,7 @@ func TestReclaim(t *testing.T) {
 	h := setUpHost(t, true, "tap0")
 	mark := func(name string) {
 		t.Helper()
-		must(t, h.net.SetDescription(name, ifnet.Mark))
+		must(t, h.net.SetDescription(name, host.InterfaceMark))
 	}
 	mark("wifibox0")
 	mark("tap0")

@@ -183,7 +183,7 @@ func TestDescription(t *testing.T) {
 		t.Errorf("Description of a new tap = %q, %v; want none", text, err)
 	}
 	long := strings.Repeat("d", abi.IFDESCRSIZE-1)
-	for _, text := range []string{ifnet.Mark, long} {
+	for _, text := range []string{host.InterfaceMark, long} {
 		must(t, h.net.SetDescription(tap, text))
 		if got, err := h.net.Description(tap); got != text || err != nil {
 			t.Errorf("Description = %.20q, %v; want %.20q", got, err, text)

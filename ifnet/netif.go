@@ -6,10 +6,6 @@ import (
 	"github.com/wifibox/wifibox/host"
 )
 
-// Bridge is the name of the bridge wifibox creates and the guest's tap
-// joins, as man/wifibox.8 (NETWORK) gives it.
-const Bridge = "wifibox0"
-
 // Netif is the netif target on one host: the host's interfaces, the
 // bridge wifibox claims, and the journal in which it notes each interface
 // it is about to create. Setup, Repair, Reclaim, Teardown and Tap act on
@@ -21,9 +17,10 @@ type Netif struct {
 }
 
 // NewNetif is the netif target of a host whose files are at p: the bridge
-// is Bridge, the journal netif.journal in the run directory.
+// is host.BridgeName, the journal host.NetifJournalFile in the run
+// directory.
 func NewNetif(n host.Net, p host.Paths) Netif {
-	return Netif{Net: n, Bridge: Bridge, Journal: filepath.Join(p.RunDir, "netif.journal")}
+	return Netif{Net: n, Bridge: host.BridgeName, Journal: filepath.Join(p.RunDir, host.NetifJournalFile)}
 }
 
 // Exists tells whether the bridge is there (an interface of its name).

@@ -281,7 +281,7 @@ func (r *Runner) lock(name string) (func(), error) {
 	if err := runfile.MakeDir(dir); err != nil {
 		return nil, failure.New(failure.Environment, err)
 	}
-	path := filepath.Join(dir, "wifibox.lock")
+	path := filepath.Join(dir, host.LockFile)
 	f, err := runfile.Open(path, os.O_RDWR, true, 0o600)
 	if errors.Is(err, fs.ErrPermission) {
 		return nil, failure.New(failure.Environment, fmt.Errorf("wifibox must run as root: %w", err))
@@ -376,7 +376,7 @@ func (r *Runner) ensureModule(name string) error {
 	}
 	replace := false
 	if name == "vmm" {
-		running, err := r.Host.VMs.VMExists(bhyve.VMName)
+		running, err := r.Host.VMs.VMExists(host.VMName)
 		if err != nil {
 			return failure.New(failure.Environment, err)
 		}
@@ -389,7 +389,7 @@ func (r *Runner) ensureModule(name string) error {
 	case loaded:
 		r.Log.Infof("Kernel module %s was loaded from %s", name, file)
 	case name == "vmm" && !replace && before.File != "" && filepath.Clean(before.File) != filepath.Clean(file):
-		r.Log.Warnf("vmm.ko is loaded from %s, not %s; it is kept while the VM %s exists", before.File, file, bhyve.VMName)
+		r.Log.Warnf("vmm.ko is loaded from %s, not %s; it is kept while the VM %s exists", before.File, file, host.VMName)
 	}
 	return nil
 }
@@ -502,7 +502,7 @@ func (r *Runner) startGuest() error {
 	if err != nil {
 		return err
 	}
-	r.Log.Infof("Guest %s has started as PID %d", bhyve.VMName, pid)
+	r.Log.Infof("Guest %s has started as PID %d", host.VMName, pid)
 	return nil
 }
 
@@ -673,7 +673,7 @@ func (r *Runner) stopGuest() error {
 	// The whole wait, status included, is bounded by the grace period
 	// the manager gives the guest, the kill grace and its cleanup.
 	begin := time.Now()
-	r.Log.Infof("Stopping guest %s managed by PID %d", bhyve.VMName, pid)
+	r.Log.Infof("Stopping guest %s managed by PID %d", host.VMName, pid)
 	grace := r.stopWait() // what bhyve.conf says, unless the manager tells
 	st, err := manager.Query(dir, false)
 	answered := err == nil && st.StopWait > 0
@@ -784,12 +784,12 @@ func (r *Runner) repair() error {
 			return failure.New(failure.Environment, err)
 		}
 	}
-	if exists, err := h.VMs.VMExists(bhyve.VMName); err != nil {
+	if exists, err := h.VMs.VMExists(host.VMName); err != nil {
 		return failure.New(failure.Environment, err)
 	} else if exists {
-		warn("Repair: destroying the leftover VM %s", bhyve.VMName)
-		if err := h.VMs.DestroyVM(bhyve.VMName); err != nil {
-			return failure.New(failure.Environment, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err))
+		warn("Repair: destroying the leftover VM %s", host.VMName)
+		if err := h.VMs.DestroyVM(host.VMName); err != nil {
+			return failure.New(failure.Environment, fmt.Errorf("destroy leftover VM %s: %w", host.VMName, err))
 		}
 	}
 	// Interfaces a killed `start netif` created and marked, outside the

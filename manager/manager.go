@@ -43,7 +43,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
@@ -301,19 +300,19 @@ func (m *manager) launch(first bool) (Plan, *guest, error) {
 		m.log.Warn(w)
 	}
 	vms := m.h.VMs
-	if err := vms.CreateVM(bhyve.VMName); errors.Is(err, syscall.EEXIST) && !first {
-		m.log.Infof("VM manager: VM %s is kept", bhyve.VMName)
+	if err := vms.CreateVM(host.VMName); errors.Is(err, syscall.EEXIST) && !first {
+		m.log.Infof("VM manager: VM %s is kept", host.VMName)
 	} else if errors.Is(err, syscall.EEXIST) {
-		m.log.Warnf("VM manager: destroying the leftover VM %s", bhyve.VMName)
-		if err := vms.DestroyVM(bhyve.VMName); err != nil {
-			return plan, nil, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err)
+		m.log.Warnf("VM manager: destroying the leftover VM %s", host.VMName)
+		if err := vms.DestroyVM(host.VMName); err != nil {
+			return plan, nil, fmt.Errorf("destroy leftover VM %s: %w", host.VMName, err)
 		}
-		err = vms.CreateVM(bhyve.VMName)
+		err = vms.CreateVM(host.VMName)
 		if err != nil {
-			return plan, nil, fmt.Errorf("create VM %s: %w", bhyve.VMName, err)
+			return plan, nil, fmt.Errorf("create VM %s: %w", host.VMName, err)
 		}
 	} else if err != nil {
-		return plan, nil, fmt.Errorf("create VM %s: %w", bhyve.VMName, err)
+		return plan, nil, fmt.Errorf("create VM %s: %w", host.VMName, err)
 	}
 	if err := ppt.Bind(m.h.PCI, plan.Passthru); err != nil {
 		m.destroyVM()
@@ -359,7 +358,7 @@ func (m *manager) launch(first bool) (Plan, *guest, error) {
 // which it does once every device is set up (see StageRunning). When the
 // VM cannot tell, the grace window alone decides, and the log says why.
 func (m *manager) vcpusStarted() bool {
-	active, err := m.h.VMs.BootCPUActive(bhyve.VMName)
+	active, err := m.h.VMs.BootCPUActive(host.VMName)
 	if err != nil {
 		m.log.Warnf("VM manager: whether bhyve has started the vCPUs cannot be seen, it counts as running after %s: %v", runningGrace, err)
 		return true
@@ -374,15 +373,15 @@ func (m *manager) cleanup(plan Plan) {
 }
 
 func (m *manager) destroyVM() {
-	exists, err := m.h.VMs.VMExists(bhyve.VMName)
+	exists, err := m.h.VMs.VMExists(host.VMName)
 	if err == nil && exists {
-		err = m.h.VMs.DestroyVM(bhyve.VMName)
+		err = m.h.VMs.DestroyVM(host.VMName)
 	}
 	if err != nil {
-		m.log.Errorf("VM manager: destroy VM %s: %v", bhyve.VMName, err)
+		m.log.Errorf("VM manager: destroy VM %s: %v", host.VMName, err)
 		return
 	}
-	m.log.Infof("VM manager: guest %s destroyed", bhyve.VMName)
+	m.log.Infof("VM manager: guest %s destroyed", host.VMName)
 }
 
 func (m *manager) release(plan Plan) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 )
@@ -112,7 +111,7 @@ func (m *manager) repairNet(tap string) (reset bool) {
 			return false
 		}
 		done = append(done, fmt.Sprintf("%v: the guest is reset and started again on %s", err, newTap))
-		err = m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendReset)
+		err = m.h.VMs.SuspendVM(host.VMName, host.SuspendReset)
 		reset = err == nil
 	} else if created {
 		Configure(m.h, m.netif, m.log)

@@ -39,7 +39,6 @@ import (
 	"github.com/wifibox/wifibox/doctor"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
-	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/kmod"
 	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/ppt"
@@ -369,8 +368,8 @@ func (p *plan) rcConf(h *host.Host, dev host.PCIDevice) error {
 		f.set(name, fmt.Sprintf("%s=%q", name, value))
 		return nil
 	}
-	if v, _, _ := rc.Value("wifibox", "wifibox_enable"); !yes(v) {
-		if err := set("wifibox", "wifibox_enable", "YES"); err != nil {
+	if v, _, _ := rc.Value(host.Service, host.Service+"_enable"); !yes(v) {
+		if err := set(host.Service, host.Service+"_enable", "YES"); err != nil {
 			return err
 		}
 	}
@@ -382,8 +381,8 @@ func (p *plan) rcConf(h *host.Host, dev host.PCIDevice) error {
 			}
 		}
 	}
-	if _, _, ok := rc.Value("netif", "ifconfig_"+ifnet.Bridge); !ok {
-		return set("netif", "ifconfig_"+ifnet.Bridge, "SYNCDHCP")
+	if _, _, ok := rc.Value("netif", "ifconfig_"+host.BridgeName); !ok {
+		return set("netif", "ifconfig_"+host.BridgeName, "SYNCDHCP")
 	}
 	return nil
 }
