@@ -263,8 +263,14 @@ func (c *command) self(args ...string) []string {
 	return append(argv, args...)
 }
 
+// runner is the command's lifecycle.Runner, which -n gives the dry run's
+// effects (lifecycle.DryRun) as it gives it the recording host.
 func (c *command) runner() *lifecycle.Runner {
-	return &lifecycle.Runner{Host: c.host, Log: c.log, Out: c.stdout, Manager: c.self(managerCommand), DryRun: c.dry}
+	r := &lifecycle.Runner{Host: c.host, Log: c.log, Out: c.stdout, Manager: c.self(managerCommand)}
+	if c.dry {
+		r.Effects = lifecycle.DryRun()
+	}
+	return r
 }
 
 func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]string) error {

@@ -74,11 +74,8 @@ type Runner struct {
 	// Manager is the command line that runs the VM manager: the wifibox
 	// executable and its arguments.
 	Manager []string
-	// DryRun: Host only records (package dryrun); the VM manager's work
-	// is done on it in this process, and no file is written.
-	DryRun bool
-	// dryStopped: the dry run has stopped the guest its VM manager runs.
-	dryStopped bool
+	// Effects: what the command does besides Host's calls; Act when nil.
+	Effects Effects
 	// stopGrace bounds the guest's time to power off below
 	// stop_wait_max; 0 leaves stop_wait_max. Suspend sets it.
 	stopGrace time.Duration
@@ -95,13 +92,18 @@ type Runner struct {
 	handed []relay.Handed
 }
 
+// fx is the command's Effects.
+func (r *Runner) fx() Effects {
+	if r.Effects == nil {
+		return Act
+	}
+	return r.Effects
+}
+
 // running tells whether a VM manager runs (manager.Running), as far as the
 // command has got: after a dry run's stop, none does.
 func (r *Runner) running() (pid int, stale bool, err error) {
-	if r.dryStopped {
-		return 0, false, nil
-	}
-	return manager.Running(r.Host.Paths.RunDir)
+	return r.fx().running(r.Host.Paths.RunDir)
 }
 
 // Start starts the parts of the target: V, then N, then G.
@@ -177,10 +179,10 @@ func (r *Runner) Restart(target string) error {
 // the next one (manager.Handover), so that the clients attached to them
 // stay attached across the restart. Without them the next relay creates
 // its sockets anew, as a start does.
-func (r *Runner) takeSockets() {
-	if r.DryRun {
-		return
-	}
+func (r *Runner) takeSockets() { r.fx().handover(r) }
+
+// handover is takeSockets when the command acts.
+func (r *Runner) handover() {
 	if pid, _, err := r.running(); err != nil || pid == 0 {
 		return
 	}
@@ -236,12 +238,15 @@ func (r *Runner) stopParts(p parts, step func(func() error) error) error {
 
 // run holds the command lock around a command's steps and shows its
 // progress the shell implementation's way: `Starting wifibox....OK`.
+// A dry run shows no progress: the operations are the output.
 func (r *Runner) run(name, verb string, steps func(step func(func() error) error) error) error {
-	if r.DryRun { // the operations are the output
-		return steps(func(f func() error) error { return f() })
-	}
+	return r.fx().run(r, name, verb, steps)
+}
+
+// runLocked is run when the command acts.
+func (r *Runner) runLocked(name, verb string, steps func(step func(func() error) error) error) error {
 	r.Log.Infof("Begin: wifibox %s", name)
-	unlock, err := r.lock(name)
+	unlock, err := r.takeLock(name)
 	if err != nil {
 		return err
 	}
@@ -273,10 +278,10 @@ const LockWait = 3 * time.Minute
 // r.lockWait (LockWait when zero) while another command holds it, and
 // records which command holds it for the next one to name. A dry run takes
 // none: it changes nothing.
-func (r *Runner) lock(name string) (func(), error) {
-	if r.DryRun {
-		return func() {}, nil
-	}
+func (r *Runner) lock(name string) (func(), error) { return r.fx().lock(r, name) }
+
+// takeLock is lock when the command acts.
+func (r *Runner) takeLock(name string) (func(), error) {
 	dir := r.Host.Paths.RunDir
 	if err := runfile.MakeDir(dir); err != nil {
 		return nil, failure.New(failure.Environment, err)
@@ -398,13 +403,7 @@ func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }
 
 // netif is the netif target on the command's host; the dry run keeps no
 // journal.
-func (r *Runner) netif() ifnet.Netif {
-	nf := ifnet.NewNetif(r.Host.Net, r.Host.Paths)
-	if r.DryRun {
-		nf.Journal = ""
-	}
-	return nf
-}
+func (r *Runner) netif() ifnet.Netif { return r.fx().netif(r.Host) }
 
 func (r *Runner) startNetif() error {
 	if err := r.ensureModule("if_bridge"); err != nil {
@@ -482,9 +481,12 @@ func (r *Runner) startGuest() error {
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	if r.DryRun {
-		return failure.New(failure.Environment, manager.DryLaunch(h, r.Log))
-	}
+	return r.fx().spawn(r)
+}
+
+// spawn starts the VM manager, when the command acts.
+func (r *Runner) spawn() error {
+	h := r.Host
 	// The guest controls appliance/: a link it left there is replaced,
 	// never followed.
 	repaired, err := runfile.MakeDirsIn(h.Paths.RunDir, filepath.Join(host.RunApplianceIn, "log"), 0o755)
@@ -513,10 +515,7 @@ func (r *Runner) startGuest() error {
 // its bhyve lives is an error, as status says it.
 func (r *Runner) alreadyManaged(pid int) (managed bool, err error) {
 	dir := r.Host.Paths.RunDir
-	var st manager.Status
-	if !r.DryRun { // a dry run asks nothing and waits for nothing
-		st, err = manager.Query(dir, false)
-	}
+	st, err := r.fx().query(dir) // a dry run asks nothing and waits for nothing
 	switch {
 	case errors.Is(err, manager.ErrNoAnswer):
 		if g := manager.Leftover(dir); g != 0 {
@@ -647,7 +646,6 @@ func (r *Runner) checkVirtFS() error {
 // stopGuest asks the VM manager to stop the guest and waits until it has
 // cleaned up. With no manager it only repairs what a dead one left.
 func (r *Runner) stopGuest() error {
-	dir := r.Host.Paths.RunDir
 	stoppedLegacy, err := r.stopLegacy("stopping it the way it stops")
 	if err != nil {
 		return err
@@ -662,14 +660,13 @@ func (r *Runner) stopGuest() error {
 		}
 		return r.repair()
 	}
-	if r.DryRun {
-		st, err := manager.Query(dir, false)
-		if err == nil {
-			err = manager.DryStop(r.Host, r.Log, st)
-		}
-		r.dryStopped = true
-		return failure.New(failure.Environment, err)
-	}
+	return r.fx().stop(r, pid)
+}
+
+// stopManaged is stopGuest's stop of the guest the VM manager PID pid
+// runs, when the command acts.
+func (r *Runner) stopManaged(pid int) error {
+	dir := r.Host.Paths.RunDir
 	// The whole wait, status included, is bounded by the grace period
 	// the manager gives the guest, the kill grace and its cleanup.
 	begin := time.Now()
@@ -778,9 +775,8 @@ func (r *Runner) repair() error {
 	if r.legacyStopped {
 		warn = r.Log.Infof
 	}
-	if stale && !r.DryRun {
-		r.Log.Warn("Repair: removing the files of a VM manager that died")
-		if err := manager.RemoveStale(h.Paths.RunDir); err != nil {
+	if stale {
+		if err := r.fx().removeStale(r); err != nil {
 			return failure.New(failure.Environment, err)
 		}
 	}

@@ -38,11 +38,11 @@ func (r *Runner) whatRuns() (ran, error) {
 }
 
 // record writes what ran into the run directory, atomically
-// (runfile.WriteAtomic).
-func (r *Runner) record(what ran) error {
-	if r.DryRun {
-		return nil
-	}
+// (runfile.WriteAtomic); a dry run writes nothing.
+func (r *Runner) record(what ran) error { return r.fx().record(r, what) }
+
+// writeRecord is record when the command acts.
+func (r *Runner) writeRecord(what ran) error {
 	dir := r.Host.Paths.RunDir
 	if err := runfile.MakeDir(dir); err != nil {
 		return failure.New(failure.Environment, err)
@@ -74,9 +74,7 @@ func (r *Runner) recorded() (what ran, found bool, err error) {
 	if err != nil {
 		return ran{}, false, failure.New(failure.Environment, fmt.Errorf("read what ran before the suspend from %s: %w", path, err))
 	}
-	if !r.DryRun {
-		os.Remove(path)
-	}
+	r.fx().forget(path)
 	return what, true, nil
 }
 
