@@ -44,7 +44,7 @@ var version = "1.0.0"
 // Hidden commands: the VM manager process and the shell implementation's
 // VM manager, which its daemon(8) runs.
 const (
-	managerCommand = "__manager"
+	managerCommand = host.ManagerArg
 	legacyManager  = "_manage_vm"
 )
 
@@ -263,8 +263,14 @@ func (c *command) self(args ...string) []string {
 	return append(argv, args...)
 }
 
+// runner is the command's lifecycle.Runner, which -n gives the dry run's
+// effects (lifecycle.DryRun) as it gives it the recording host.
 func (c *command) runner() *lifecycle.Runner {
-	return &lifecycle.Runner{Host: c.host, Log: c.log, Out: c.stdout, Manager: c.self(managerCommand), DryRun: c.dry}
+	r := &lifecycle.Runner{Host: c.host, Log: c.log, Out: c.stdout, Manager: c.self(managerCommand)}
+	if c.dry {
+		r.Effects = lifecycle.DryRun()
+	}
+	return r
 }
 
 func (c *command) lifecycle(f func(*lifecycle.Runner, string) error) func([]string) error {

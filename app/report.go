@@ -10,10 +10,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/doctor"
 	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/legacy"
 	"github.com/wifibox/wifibox/manager"
@@ -116,8 +116,8 @@ func (c *command) leftover() manager.Status {
 	if pid := manager.Leftover(h.Paths.RunDir); pid != 0 {
 		left = append(left, fmt.Sprintf("bhyve PID %d", pid))
 	}
-	if exists, err := h.VMs.VMExists(bhyve.VMName); err == nil && exists {
-		left = append(left, "the VM "+bhyve.VMName)
+	if exists, err := h.VMs.VMExists(host.VMName); err == nil && exists {
+		left = append(left, "the VM "+host.VMName)
 	}
 	if cfg, _, err := config.LoadBhyve(h.Paths.BhyveConf(), 0); err == nil {
 		if devices, err := h.PCI.Devices(); err == nil {
@@ -241,8 +241,9 @@ func known(t time.Time) *time.Time {
 
 // report finds out what status -v and --json show.
 func (c *command) report(st manager.Status, old legacy.Guest) statusReport {
+	nf := ifnet.NewNetif(c.host.Net, c.host.Paths)
 	r := statusReport{
-		Running: st.GuestPID != 0, Status: st, Bridge: bridgeReport{Name: manager.Bridge},
+		Running: st.GuestPID != 0, Status: st, Bridge: bridgeReport{Name: nf.Bridge},
 		Since: known(st.Since), GuestSince: known(st.GuestSince),
 		StageSince: known(st.StageSince), NextStart: known(st.NextStart),
 		Devices: []deviceReport{}, Errors: []string{},
@@ -276,7 +277,7 @@ func (c *command) report(st manager.Status, old legacy.Guest) statusReport {
 	if r.LastFailure, err = manager.ReadLastFailure(c.host.Paths.RunDir); err != nil {
 		fail(err)
 	}
-	switch tap, err := ifnet.Tap(c.host.Net, manager.Bridge); {
+	switch tap, err := nf.Tap(); {
 	case errors.Is(err, syscall.ENXIO): // no bridge: nothing to report
 	case err != nil:
 		fail(err)

@@ -16,9 +16,6 @@ import (
 	"github.com/wifibox/wifibox/host"
 )
 
-// VMName is the name of wifibox's virtual machine.
-const VMName = "wifibox"
-
 // Spec is everything the command line depends on.
 type Spec struct {
 	Program      string // the bhyve binary
@@ -98,7 +95,7 @@ func Args(s Spec) []string {
 	for fn, sel := range s.Passthru {
 		args = append(args, opt(OptSlot), fmt.Sprintf("6:%d,passthru,%s", fn, sel.BSF()))
 	}
-	return append(args, VMName)
+	return append(args, host.VMName)
 }
 
 // Nice gives the nice value for bhyve.conf's priority (0 highest, 99
@@ -109,13 +106,13 @@ func Nice(priority int) int { return priority*40/99 - 20 }
 // /dev/vmm (the VMs of vmm(4): while one exists, vmm.ko cannot be
 // unloaded). No /dev/vmm is no VM.
 func OtherVMs(paths host.Paths) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Dir(paths.VMDevice(VMName)))
+	entries, err := os.ReadDir(filepath.Dir(paths.VMDevice(host.VMName)))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	var others []string
 	for _, e := range entries {
-		if e.Name() != VMName {
+		if e.Name() != host.VMName {
 			others = append(others, e.Name())
 		}
 	}

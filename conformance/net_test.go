@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/rtsock"
 	"github.com/wifibox/wifibox/sim"
@@ -123,11 +124,11 @@ func TestFlagsAndDescription(t *testing.T) {
 		if text, err := n.Description(tap); text != "" || err != nil {
 			t.Errorf("SIOCGIFDESCR of a new tap = %q, %v; want ENOMSG, none", text, err)
 		}
-		if err := n.SetDescription(tap, ifnet.Mark); err != nil {
+		if err := n.SetDescription(tap, host.InterfaceMark); err != nil {
 			t.Fatal(err)
 		}
-		if text, err := n.Description(tap); text != ifnet.Mark || err != nil {
-			t.Errorf("SIOCGIFDESCR = %q, %v; want %q", text, err, ifnet.Mark)
+		if text, err := n.Description(tap); text != host.InterfaceMark || err != nil {
+			t.Errorf("SIOCGIFDESCR = %q, %v; want %q", text, err, host.InterfaceMark)
 		}
 		wantErr(t, "a description past net.ifdescr_maxlen", n.SetDescription(tap, strings.Repeat("x", abi.IFDESCRSIZE)), abi.ENAMETOOLONG)
 		// A buffer too short: NULL back, and the length needed.
@@ -139,8 +140,8 @@ func TestFlagsAndDescription(t *testing.T) {
 		buf := make([]byte, 2)
 		req := abi.IfreqBuffer{Length: uint64(len(buf)), Buffer: unsafe.Pointer(&buf[0])}
 		copy(req.Name[:], tap)
-		if err := k.Ioctl(fd, abi.SIOCGIFDESCR, unsafe.Pointer(&req)); err != nil || req.Buffer != nil || req.Length != uint64(len(ifnet.Mark)+1) {
-			t.Errorf("SIOCGIFDESCR with 2 bytes: buffer %v, length %d, %v; want NULL, %d", req.Buffer, req.Length, err, len(ifnet.Mark)+1)
+		if err := k.Ioctl(fd, abi.SIOCGIFDESCR, unsafe.Pointer(&req)); err != nil || req.Buffer != nil || req.Length != uint64(len(host.InterfaceMark)+1) {
+			t.Errorf("SIOCGIFDESCR with 2 bytes: buffer %v, length %d, %v; want NULL, %d", req.Buffer, req.Length, err, len(host.InterfaceMark)+1)
 		}
 	})
 }

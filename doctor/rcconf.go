@@ -14,7 +14,6 @@ import (
 
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
-	"github.com/wifibox/wifibox/manager"
 )
 
 // RCConf is the host's rc.conf(5) as rc(8) reads it, each file parsed with
@@ -37,7 +36,7 @@ type RCConf struct {
 }
 
 // rcServices are the services whose configuration doctor and setup read.
-var rcServices = []string{"devmatch", "netif", "wifibox"}
+var rcServices = []string{"devmatch", "netif", host.Service}
 
 // ReadRCConf reads the host's rc.conf files as load_rc_config reads them
 // for each service doctor and setup look at.
@@ -136,19 +135,19 @@ func (d *doctor) rcConf() {
 	rc := d.rc
 	if rc.err != nil {
 		d.add(Warn, what, "cannot be checked: "+rc.err.Error(),
-			"check "+rc.path+" by hand: nothing may create "+manager.Bridge+" or configure the Wi-Fi card")
+			"check "+rc.path+" by hand: nothing may create "+host.BridgeName+" or configure the Wi-Fi card")
 		return
 	}
 	before := len(d.found)
 	fail := func(detail, fix string) { d.add(Fail, what, detail, fix) }
-	if v, _, _ := rc.Value("netif", "cloned_interfaces"); slices.Contains(strings.Fields(v), manager.Bridge) {
-		fail("cloned_interfaces creates "+manager.Bridge+", which wifibox creates itself",
-			"remove "+manager.Bridge+" from cloned_interfaces in "+rc.path)
+	if v, _, _ := rc.Value("netif", "cloned_interfaces"); slices.Contains(strings.Fields(v), host.BridgeName) {
+		fail("cloned_interfaces creates "+host.BridgeName+", which wifibox creates itself",
+			"remove "+host.BridgeName+" from cloned_interfaces in "+rc.path)
 	}
 	for _, a := range rc.assignments("netif") {
 		if iface, ok := strings.CutPrefix(a.Name, "ifconfig_"); ok {
-			if iface, ok := strings.CutSuffix(iface, "_name"); ok && a.Value == manager.Bridge {
-				fail(fmt.Sprintf("%s renames %s to %s, which wifibox creates itself", a.Name, iface, manager.Bridge),
+			if iface, ok := strings.CutSuffix(iface, "_name"); ok && a.Value == host.BridgeName {
+				fail(fmt.Sprintf("%s renames %s to %s, which wifibox creates itself", a.Name, iface, host.BridgeName),
 					fmt.Sprintf("remove %s, and %s from cloned_interfaces, from %s", a.Name, iface, rc.path))
 			}
 		}
@@ -163,13 +162,13 @@ func (d *doctor) rcConf() {
 				fmt.Sprintf("remove %s from %s", strings.Join(names, " and "), rc.path))
 		}
 	}
-	if _, _, ok := rc.Value("netif", "ifconfig_"+manager.Bridge); !ok {
-		d.add(Warn, what, "ifconfig_"+manager.Bridge+" is not set, so the host gets no address on "+manager.Bridge,
-			fmt.Sprintf("add ifconfig_%s=\"SYNCDHCP\" to %s (or a static inet address in the guest's network)", manager.Bridge, rc.path))
+	if _, _, ok := rc.Value("netif", "ifconfig_"+host.BridgeName); !ok {
+		d.add(Warn, what, "ifconfig_"+host.BridgeName+" is not set, so the host gets no address on "+host.BridgeName,
+			fmt.Sprintf("add ifconfig_%s=\"SYNCDHCP\" to %s (or a static inet address in the guest's network)", host.BridgeName, rc.path))
 	}
 	d.addresses()
 	if len(d.found) == before {
-		d.add(OK, what, "nothing conflicts with "+manager.Bridge, "")
+		d.add(OK, what, "nothing conflicts with "+host.BridgeName, "")
 	}
 }
 
@@ -209,9 +208,9 @@ func (d *doctor) guestNetwork() (guest netip.Addr, network netip.Prefix, from st
 		return u.GuestIP, netip.PrefixFrom(u.GuestIP, maskBits(u.Netmask)).Masked(),
 			"network in " + d.h.Paths.UDSPassthruConf(), true
 	}
-	if v, _, ok := d.rc.Value("netif", "ifconfig_"+manager.Bridge); ok {
+	if v, _, ok := d.rc.Value("netif", "ifconfig_"+host.BridgeName); ok {
 		if addr, ok := inetAddress(v); ok && addr.Bits() < 32 {
-			return netip.Addr{}, addr.Masked(), "ifconfig_" + manager.Bridge + " in " + d.rc.path, true
+			return netip.Addr{}, addr.Masked(), "ifconfig_" + host.BridgeName + " in " + d.rc.path, true
 		}
 	}
 	return defaultGuest.Addr(), defaultGuest.Masked(), "the guest image's default", false
@@ -240,9 +239,9 @@ func (d *doctor) addresses() {
 			continue
 		}
 		switch {
-		case iface != manager.Bridge && addr.Overlaps(guest):
+		case iface != host.BridgeName && addr.Overlaps(guest):
 			d.add(overlap, "rc.conf", fmt.Sprintf("%s gives %s the address %s, in the guest's network %s (%s)", a.Name, iface, addr, guest, from), fix)
-		case iface != manager.Bridge || !guestIP.IsValid():
+		case iface != host.BridgeName || !guestIP.IsValid():
 		case addr.Addr() == guestIP:
 			d.add(Fail, "rc.conf", fmt.Sprintf("%s gives %s the guest's own address %s", a.Name, iface, addr.Addr()),
 				fmt.Sprintf("set %s=\"inet %s/%d\" in %s", a.Name, hostAddress(guest, guestIP), guest.Bits(), d.rc.path))

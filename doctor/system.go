@@ -12,6 +12,7 @@ import (
 
 	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/kmod"
 )
 
@@ -122,7 +123,7 @@ const releaseWithSuspend = 1400090
 // to the recoveries that do something on suspend.
 func (d *doctor) suspendHook() {
 	const what = "suspend hook"
-	hook := filepath.Join(filepath.Dir(d.h.Paths.ConfDir), "devd", "wifibox.conf")
+	hook := filepath.Join(filepath.Dir(d.h.Paths.ConfDir), "devd", host.Service+".conf")
 	_, err := os.Stat(hook)
 	installed := err == nil
 	release, rerr := d.h.Kernel.SysctlInt("kern.osreldate")

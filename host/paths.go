@@ -33,18 +33,18 @@ type Paths struct {
 func DefaultPaths(root string) Paths {
 	gr := guestRoot
 	if gr == "" {
-		gr = filepath.Join(localBase, "share/wifibox")
+		gr = filepath.Join(localBase, guestRootIn)
 	}
 	at := func(p string) string { return filepath.Join(root, p) }
 	return Paths{
 		Root:      root,
-		ConfDir:   at(filepath.Join(prefix, "etc/wifibox")),
+		ConfDir:   at(filepath.Join(prefix, confDirIn)),
 		LocalBase: at(localBase),
 		GuestRoot: at(gr),
 		Firmware:  at(filepath.Join(localBase, "share/uefi-firmware/BHYVE_UEFI.fd")),
-		Log:       at("/var/log/wifibox.log"),
-		RunDir:    at("/var/run/wifibox"),
-		DBDir:     at("/var/db/wifibox"),
+		Log:       at(logPath),
+		RunDir:    at(runDirPath),
+		DBDir:     at(dbDirPath),
 		Dev:       at("/dev"),
 		Bhyve:     at("/usr/sbin/bhyve"),
 		PCIIDs:    at("/usr/share/misc/pci_vendors"),
@@ -77,16 +77,11 @@ func (p Paths) RootImage() string { return filepath.Join(p.GuestRoot, "root.img"
 // RunAppliance is the run-time directory shared read-write with the guest.
 func (p Paths) RunAppliance() string { return filepath.Join(p.RunDir, RunApplianceIn) }
 
-// RunApplianceIn is RunAppliance relative to RunDir: the guest controls
-// what is below it, which is opened from RunDir following no link
-// (runfile.OpenIn).
-const RunApplianceIn = "appliance"
-
 // ConsoleHost is bhyve's end of the console's nmdm(4) pair.
-func (p Paths) ConsoleHost() string { return filepath.Join(p.Dev, "nmdm-wifibox.1A") }
+func (p Paths) ConsoleHost() string { return filepath.Join(p.Dev, ConsoleHostName) }
 
 // ConsoleUser is the user's end of the console's nmdm(4) pair.
-func (p Paths) ConsoleUser() string { return filepath.Join(p.Dev, "nmdm-wifibox.1B") }
+func (p Paths) ConsoleUser() string { return filepath.Join(p.Dev, ConsoleUserName) }
 
 // VMDevice is the device node of the named VM.
 func (p Paths) VMDevice(name string) string { return filepath.Join(p.Dev, "vmm", name) }

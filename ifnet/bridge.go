@@ -19,11 +19,6 @@ const (
 	KindTap    = "tap"
 )
 
-// Mark is the description (SIOCSIFDESCR) of every interface wifibox
-// creates, so that what a killed wifibox left behind can be told from the
-// interfaces of others and reclaimed (Reclaim).
-const Mark = "wifibox"
-
 // Setup does what `start netif` does: it makes sure the bridge (wifibox0)
 // exists, is up and has a tap member that is up, and returns the tap's
 // name. An existing bridge is reused, a missing one cloned, renamed and
@@ -33,7 +28,9 @@ const Mark = "wifibox"
 // first is used).
 //
 // Each interface Setup creates is noted in the journal (a file; "" for
-// none) before it is cloned and marked with Mark right after, and the tap
+// none) before it is cloned and marked with host.InterfaceMark (its
+// description) right after, so that what a killed wifibox left behind
+// can be told from the interfaces of others and reclaimed; and the tap
 // joins the bridge before it is brought up: FreeBSD 15.0 refuses a bridge
 // member that has an address (if_bridge.c, member_ifaddrs), and a tap
 // that comes up gets an IPv6 link-local one. What a killed Setup left is
@@ -44,7 +41,8 @@ const Mark = "wifibox"
 // are destroyed before it returns; the error names the interface, the
 // ioctl and the errno. That if_bridge is loaded is the caller's business;
 // a missing bridge cloner shows as EINVAL from SIOCIFCREATE2 with a hint.
-func Setup(n host.Net, bridge, journal string) (tap string, warnings []string, err error) {
+func (nf Netif) Setup() (tap string, warnings []string, err error) {
+	n, bridge, journal := nf.Net, nf.Bridge, nf.Journal
 	var created []string // what to destroy on failure, newest last
 	defer func() {
 		if err != nil {
@@ -170,13 +168,13 @@ func create(n host.Net, kind, journal string, all []host.Interface, created *[]s
 			return "", err
 		}
 		*created = append(*created, name)
-		return name, n.SetDescription(name, Mark)
+		return name, n.SetDescription(name, host.InterfaceMark)
 	}
 }
 
 // Reclaim destroys the interfaces wifibox created that nothing uses: those
-// it marked (Mark) or noted in the journal, if a bridge other than the
-// named one (one not renamed yet), or a tap that is a member of no bridge,
+// it marked (host.InterfaceMark) or noted in the journal, if a bridge
+// other than the named one (one not renamed yet), or a tap that is a member of no bridge,
 // not in inUse (a tap not added yet, or released) and not open. A tap
 // whose link is up is open: a running bhyve's, which `service netif
 // stop` released from its bridge, and which its VM manager puts back.
@@ -185,12 +183,12 @@ func create(n host.Net, kind, journal string, all []host.Interface, created *[]s
 // bridge and its members are left to Setup and Teardown. It gives the names destroyed;
 // it goes on after a failure and returns every one. The journal is
 // emptied once all is done.
-func Reclaim(n host.Net, bridge, journal string, inUse ...string) (destroyed []string, err error) {
-	all, err := n.Interfaces()
+func (nf Netif) Reclaim(inUse ...string) (destroyed []string, err error) {
+	all, err := nf.Net.Interfaces()
 	if err != nil {
 		return nil, err
 	}
-	return reclaim(n, bridge, journal, all, inUse)
+	return reclaim(nf.Net, nf.Bridge, nf.Journal, all, inUse)
 }
 
 // reclaim is Reclaim with a listing of the interfaces.
@@ -229,7 +227,7 @@ func reclaim(n host.Net, bridge, journal string, all []host.Interface, inUse []s
 				errs = append(errs, err)
 				continue
 			}
-			if text != Mark {
+			if text != host.InterfaceMark {
 				continue
 			}
 		}
@@ -266,8 +264,8 @@ func undo(n host.Net, created []string, err error) error {
 
 // Tap returns the bridge's tap member, or "" when it has none. A missing
 // bridge gives an error wrapping ENXIO.
-func Tap(n host.Net, bridge string) (string, error) {
-	_, members, err := bridgeMembers(n, bridge)
+func (nf Netif) Tap() (string, error) {
+	_, members, err := bridgeMembers(nf.Net, nf.Bridge)
 	if err != nil {
 		return "", err
 	}
@@ -287,9 +285,9 @@ func Tap(n host.Net, bridge string) (string, error) {
 //
 // Marked interfaces that a killed wifibox left are reclaimed afterwards
 // (Reclaim), and named in the warnings.
-func Teardown(n host.Net, bridge, journal string) (warnings []string, err error) {
-	warnings, err = teardownBridge(n, bridge)
-	reclaimed, rerr := Reclaim(n, bridge, journal)
+func (nf Netif) Teardown() (warnings []string, err error) {
+	warnings, err = teardownBridge(nf.Net, nf.Bridge)
+	reclaimed, rerr := nf.Reclaim()
 	return append(warnings, leftBehind(reclaimed)...), errors.Join(err, rerr)
 }
 

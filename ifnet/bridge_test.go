@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wifibox/wifibox/abi"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 )
 
@@ -28,7 +29,7 @@ var freshTrace = []string{
 func TestSetupFresh(t *testing.T) {
 	h := newTestHost(t)
 	start := len(h.trace(t, 0))
-	tap, warnings, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+	tap, warnings, err := h.netif().Setup()
 	if err != nil || tap != "tap0" || warnings != nil {
 		t.Fatalf("Setup = %q, %q, %v; want tap0 and no warnings", tap, warnings, err)
 	}
@@ -46,7 +47,7 @@ func TestSetupFresh(t *testing.T) {
 
 	// Run again: everything is in place, nothing changes.
 	start = len(h.trace(t, 0))
-	tap, warnings, err = ifnet.Setup(h.net, "wifibox0", h.journal())
+	tap, warnings, err = h.netif().Setup()
 	if trace := h.trace(t, start); err != nil || tap != "tap0" || warnings != nil || trace != nil {
 		t.Errorf("second Setup = %q, %q, %v with changes %q; want tap0 and no change", tap, warnings, err, trace)
 	}
@@ -57,7 +58,7 @@ func TestSetupFresh(t *testing.T) {
 // IPv6 link-local one, so the tap must join first.
 func TestSetupOn15(t *testing.T) {
 	h := newTestHost(t, "osreldate=1500068")
-	if _, _, err := ifnet.Setup(h.net, "wifibox0", h.journal()); err != nil {
+	if _, _, err := h.netif().Setup(); err != nil {
 		t.Fatalf("Setup on 15.0: %v", err)
 	}
 	// The order Setup used before: up, then add.
@@ -145,7 +146,7 @@ func TestSetupRepairs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := setUpHost(t, c.up, c.members...)
 			start := len(h.trace(t, 0))
-			tap, warnings, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+			tap, warnings, err := h.netif().Setup()
 			if err != nil || tap != c.tap {
 				t.Fatalf("Setup = %q, %v; want %s", tap, err, c.tap)
 			}
@@ -169,7 +170,7 @@ func TestSetupRefusesANonBridge(t *testing.T) {
 	h.create(t, "tap")
 	must(t, h.net.RenameInterface("tap0", "wifibox0"))
 	start := len(h.trace(t, 0))
-	_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+	_, _, err := h.netif().Setup()
 	if err == nil || !strings.Contains(err.Error(), "wifibox0 exists but is not a bridge") || !strings.Contains(err.Error(), "destroy it or rename it") {
 		t.Errorf("Setup over a tap named wifibox0: %v", err)
 	}
@@ -187,7 +188,7 @@ func TestSetupWithoutBridgeModule(t *testing.T) {
 		}
 		return nil
 	}
-	_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+	_, _, err := h.netif().Setup()
 	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "SIOCIFCREATE2") || !strings.Contains(err.Error(), "if_bridge is not loaded") {
 		t.Errorf("Setup without the bridge cloner: %v", err)
 	}
@@ -205,7 +206,7 @@ func TestSetupUndo(t *testing.T) {
 			h := newHost(t)
 			before := h.names(t)
 			start := h.sys.calls
-			if _, _, err := ifnet.Setup(h.net, "wifibox0", h.journal()); err != nil {
+			if _, _, err := h.netif().Setup(); err != nil {
 				t.Fatal(err)
 			}
 			steps := h.sys.calls - start
@@ -219,7 +220,7 @@ func TestSetupUndo(t *testing.T) {
 					}
 					return nil
 				}
-				_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+				_, _, err := h.netif().Setup()
 				if !errors.Is(err, injected) {
 					t.Errorf("failing call %d of %d: Setup returned %v", step, steps, err)
 				}
@@ -239,7 +240,7 @@ func TestSetupUndo(t *testing.T) {
 func TestKillAtEachStep(t *testing.T) {
 	h := newTestHost(t)
 	start := h.sys.calls
-	if _, _, err := ifnet.Setup(h.net, "wifibox0", h.journal()); err != nil {
+	if _, _, err := h.netif().Setup(); err != nil {
 		t.Fatal(err)
 	}
 	steps := h.sys.calls - start
@@ -254,15 +255,15 @@ func TestKillAtEachStep(t *testing.T) {
 				}
 				return nil
 			}
-			ifnet.Setup(h.net, "wifibox0", h.journal())
+			h.netif().Setup()
 			h.sys.fail = nil
 			want := []string{"em0", "lo0"}
 			if then == "start" {
-				if tap, _, err := ifnet.Setup(h.net, "wifibox0", h.journal()); err != nil || tap != "tap0" {
+				if tap, _, err := h.netif().Setup(); err != nil || tap != "tap0" {
 					t.Errorf("kill after call %d of %d: Setup again = %s, %v; want tap0", step, steps, tap, err)
 				}
 				want = []string{"em0", "lo0", "tap0", "wifibox0"}
-			} else if _, err := ifnet.Teardown(h.net, "wifibox0", h.journal()); err != nil {
+			} else if _, err := h.netif().Teardown(); err != nil {
 				t.Errorf("kill after call %d of %d: Teardown: %v", step, steps, err)
 			}
 			if diff := cmp.Diff(want, h.names(t)); diff != "" {
@@ -276,7 +277,7 @@ func TestReclaim(t *testing.T) {
 	h := setUpHost(t, true, "tap0")
 	mark := func(name string) {
 		t.Helper()
-		must(t, h.net.SetDescription(name, ifnet.Mark))
+		must(t, h.net.SetDescription(name, host.InterfaceMark))
 	}
 	mark("wifibox0")
 	mark("tap0")
@@ -285,7 +286,7 @@ func TestReclaim(t *testing.T) {
 	mark(orphanTap)
 	mark(inUse)
 	must(t, h.net.SetDescription(foreign, "someone else's"))
-	destroyed, err := ifnet.Reclaim(h.net, "wifibox0", h.journal(), inUse)
+	destroyed, err := h.netif().Reclaim(inUse)
 	must(t, err)
 	if diff := cmp.Diff([]string{orphanBridge, orphanTap}, destroyed); diff != "" {
 		t.Errorf("Reclaim destroyed (-want +got):\n%s", diff)
@@ -304,7 +305,7 @@ func TestSetupUndoFails(t *testing.T) {
 		}
 		return nil
 	}
-	_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+	_, _, err := h.netif().Setup()
 	for _, want := range []string{"add tap0 to bridge wifibox0: SIOCSDRVSPEC BRDGADD", "tap0 is left behind", "wifibox0 is left behind"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Setup = %v, want it to mention %q", err, want)
@@ -317,26 +318,26 @@ func TestSetupUndoFails(t *testing.T) {
 
 func TestTap(t *testing.T) {
 	h := newTestHost(t)
-	if _, err := ifnet.Tap(h.net, "wifibox0"); !errors.Is(err, unix.ENXIO) {
+	if _, err := h.netif().Tap(); !errors.Is(err, unix.ENXIO) {
 		t.Errorf("Tap without a bridge: %v, want ENXIO", err)
 	}
 	h = setUpHost(t, true, "em0")
-	if tap, err := ifnet.Tap(h.net, "wifibox0"); tap != "" || err != nil {
+	if tap, err := h.netif().Tap(); tap != "" || err != nil {
 		t.Errorf("Tap of a bridge without a tap = %q, %v", tap, err)
 	}
 	h = setUpHost(t, true, "em0", "tap4")
-	if tap, err := ifnet.Tap(h.net, "wifibox0"); tap != "tap4" || err != nil {
+	if tap, err := h.netif().Tap(); tap != "tap4" || err != nil {
 		t.Errorf("Tap = %q, %v; want tap4", tap, err)
 	}
 }
 
 func TestTeardown(t *testing.T) {
 	h := newTestHost(t)
-	if _, _, err := ifnet.Setup(h.net, "wifibox0", h.journal()); err != nil {
+	if _, _, err := h.netif().Setup(); err != nil {
 		t.Fatal(err)
 	}
 	start := len(h.trace(t, 0))
-	warnings, err := ifnet.Teardown(h.net, "wifibox0", h.journal())
+	warnings, err := h.netif().Teardown()
 	if err != nil || warnings != nil {
 		t.Fatalf("Teardown = %q, %v", warnings, err)
 	}
@@ -350,7 +351,7 @@ func TestTeardown(t *testing.T) {
 
 	// Nothing left: a warning, no error.
 	start = len(h.trace(t, 0))
-	warnings, err = ifnet.Teardown(h.net, "wifibox0", h.journal())
+	warnings, err = h.netif().Teardown()
 	if trace := h.trace(t, start); err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "wifibox0 does not exist") || trace != nil {
 		t.Errorf("Teardown without a bridge = %q, %v, changes %q", warnings, err, trace)
 	}
@@ -359,7 +360,7 @@ func TestTeardown(t *testing.T) {
 func TestTeardownKeepsOtherMembers(t *testing.T) {
 	h := setUpHost(t, true, "em0")
 	start := len(h.trace(t, 0))
-	warnings, err := ifnet.Teardown(h.net, "wifibox0", h.journal())
+	warnings, err := h.netif().Teardown()
 	must(t, err)
 	want := []string{
 		"em0 is a member of wifibox0 but not a tap; it is released, not destroyed",
@@ -379,7 +380,7 @@ func TestTeardownKeepsOtherMembers(t *testing.T) {
 func TestTeardownRefusesANonBridge(t *testing.T) {
 	h := newTestHost(t)
 	must(t, h.net.RenameInterface("em0", "wifibox0"))
-	if _, err := ifnet.Teardown(h.net, "wifibox0", h.journal()); err == nil || !strings.Contains(err.Error(), "not a bridge") {
+	if _, err := h.netif().Teardown(); err == nil || !strings.Contains(err.Error(), "not a bridge") {
 		t.Errorf("Teardown of a card named wifibox0: %v", err)
 	}
 	if _, err := h.net.Interface("wifibox0"); err != nil {
@@ -396,7 +397,7 @@ func TestTeardownGoesOn(t *testing.T) {
 		}
 		return nil
 	}
-	_, err := ifnet.Teardown(h.net, "wifibox0", h.journal())
+	_, err := h.netif().Teardown()
 	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "BRDGDEL") {
 		t.Errorf("Teardown = %v, want the BRDGDEL failure", err)
 	}
@@ -419,8 +420,8 @@ func TestJournalFIFO(t *testing.T) {
 		name string
 		run  func() error
 	}{
-		{"Setup", func() error { _, _, err := ifnet.Setup(h.net, "wifibox0", h.journal()); return err }},
-		{"Reclaim", func() error { _, err := ifnet.Reclaim(h.net, "wifibox0", h.journal()); return err }},
+		{"Setup", func() error { _, _, err := h.netif().Setup(); return err }},
+		{"Reclaim", func() error { _, err := h.netif().Reclaim(); return err }},
 	} {
 		done := make(chan error, 1)
 		go func() { done <- call.run() }()
@@ -442,14 +443,14 @@ func TestJournalFIFO(t *testing.T) {
 // command's lock held. The guest's VM manager puts it back (Repair).
 func TestSetupLeavesHeldTap(t *testing.T) {
 	h := newTestHost(t)
-	tap, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+	tap, _, err := h.netif().Setup()
 	must(t, err)
 	closeTap := h.holdTap(t, tap)
 	defer closeTap()
 	must(t, h.net.DestroyInterface("wifibox0"))
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+		_, _, err := h.netif().Setup()
 		done <- err
 	}()
 	select {
@@ -461,11 +462,11 @@ func TestSetupLeavesHeldTap(t *testing.T) {
 	if i, err := h.net.Interface(tap); err != nil || !i.LinkUp {
 		t.Errorf("the guest's tap after Setup: %+v, %v; want it kept, open", i, err)
 	}
-	destroyed, err := ifnet.Reclaim(h.net, "wifibox0", h.journal())
+	destroyed, err := h.netif().Reclaim()
 	if err != nil || destroyed != nil {
 		t.Errorf("Reclaim = %v, %v; want nothing destroyed", destroyed, err)
 	}
-	if _, _, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal()); err != nil {
+	if _, _, err := h.netif().Repair(tap); err != nil {
 		t.Errorf("Repair after Setup: %v", err)
 	}
 }
@@ -479,12 +480,12 @@ func TestRepairOn15(t *testing.T) {
 	for _, rel := range []string{"1403000", "1500068"} {
 		t.Run(rel, func(t *testing.T) {
 			h := newTestHost(t, "osreldate="+rel)
-			tap, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+			tap, _, err := h.netif().Setup()
 			must(t, err)
 			defer h.holdTap(t, tap)()
 			must(t, h.net.SetDown(tap))
 			must(t, h.net.DestroyInterface("wifibox0"))
-			done, created, err := ifnet.Repair(h.net, "wifibox0", tap, h.journal())
+			done, created, err := h.netif().Repair(tap)
 			if rel == "1403000" {
 				if err != nil || len(done) == 0 || !created {
 					t.Errorf("Repair on 14.3 = %q, created %v, %v; want the tap back in a new wifibox0", done, created, err)

@@ -3,7 +3,7 @@
 // and brings up interfaces and manages if_bridge members with ioctls on a
 // datagram socket and lists interfaces with the routing sysctl, all
 // through the system-call seam (sys.Sys); and the logic of the `netif`
-// target over any host.Net (Setup, Tap, Teardown, Reclaim). The same code
+// target over any host.Net (Netif: Setup, Tap, Teardown, Reclaim, Repair). The same code
 // runs on FreeBSD (sys.Native) and over the kernel model (sim.Kernel).
 package ifnet
 

@@ -76,7 +76,10 @@ func newTestHost(t *testing.T, faults ...string) *testHost {
 }
 
 // journal is where Setup notes what it is about to create.
-func (h *testHost) journal() string { return filepath.Join(h.dir, "netif.journal") }
+// netif is the netif target on the test host, its run files in h.dir.
+func (h *testHost) netif() ifnet.Netif { return ifnet.NewNetif(h.net, host.Paths{RunDir: h.dir}) }
+
+func (h *testHost) journal() string { return h.netif().Journal }
 
 // trace gives the trace lines from the n-th on.
 func (h *testHost) trace(t *testing.T, from int) []string {
@@ -180,7 +183,7 @@ func TestDescription(t *testing.T) {
 		t.Errorf("Description of a new tap = %q, %v; want none", text, err)
 	}
 	long := strings.Repeat("d", abi.IFDESCRSIZE-1)
-	for _, text := range []string{ifnet.Mark, long} {
+	for _, text := range []string{host.InterfaceMark, long} {
 		must(t, h.net.SetDescription(tap, text))
 		if got, err := h.net.Description(tap); got != text || err != nil {
 			t.Errorf("Description = %.20q, %v; want %.20q", got, err, text)
@@ -350,7 +353,7 @@ func TestDefaultGateway(t *testing.T) {
 	if _, err := h.net.DefaultGateway("wifibox0"); !errors.Is(err, unix.ENXIO) {
 		t.Errorf("DefaultGateway without wifibox0: %v, want ENXIO", err)
 	}
-	_, _, err := ifnet.Setup(h.net, "wifibox0", h.journal())
+	_, _, err := h.netif().Setup()
 	must(t, err)
 	if gw, err := h.net.DefaultGateway("wifibox0"); err != nil || gw.String() != "10.0.0.1" {
 		t.Errorf("DefaultGateway(wifibox0) = %v, %v; want 10.0.0.1", gw, err)
@@ -359,7 +362,7 @@ func TestDefaultGateway(t *testing.T) {
 		t.Errorf("DefaultGateway(lo0) = %v, %v; want no default route", gw, err)
 	}
 	h = newTestHost(t)
-	_, _, err = ifnet.Setup(h.net, "wifibox0", h.journal())
+	_, _, err = h.netif().Setup()
 	must(t, err)
 	if gw, err := h.net.DefaultGateway("wifibox0"); err == nil {
 		t.Errorf("DefaultGateway(wifibox0) with no default route = %v", gw)

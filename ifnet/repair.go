@@ -37,7 +37,8 @@ var ErrTapGone = errors.New("the guest's tap is gone")
 // created tells whether Repair made the bridge anew: the caller has it
 // configured as rc.conf says. It is Repair's own finding, not one made
 // before the call, as a bridge being destroyed can still be there then.
-func Repair(n host.Net, bridge, tap, journal string) (done []string, created bool, err error) {
+func (nf Netif) Repair(tap string) (done []string, created bool, err error) {
+	n, bridge, journal := nf.Net, nf.Bridge, nf.Journal
 	all, err := n.Interfaces()
 	if err != nil {
 		return nil, false, err

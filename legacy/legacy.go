@@ -22,7 +22,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/host"
 )
 
@@ -30,7 +29,6 @@ import (
 var (
 	managerTitle = regexp.MustCompile(`^daemon: wifibox-vm-manager\[[0-9]*\]$`)
 	relayTitle   = regexp.MustCompile(`^daemon: wifibox-uds-passthru\[[0-9]*\]$`)
-	bhyveTitle   = "bhyve: " + bhyve.VMName
 )
 
 // Guest is what of the shell implementation runs.
@@ -101,11 +99,11 @@ func Find(p host.Procs, ours int) (Guest, error) {
 // vCPUs (usr.sbin/bhyve/bhyverun.c main), so a bhyve still initialising
 // has no title yet.
 func isBhyve(title string) bool {
-	if title == bhyveTitle {
+	if title == host.BhyveTitle {
 		return true
 	}
 	args := strings.Fields(title)
-	return len(args) > 1 && path.Base(args[0]) == "bhyve" && args[len(args)-1] == bhyve.VMName
+	return len(args) > 1 && path.Base(args[0]) == "bhyve" && args[len(args)-1] == host.VMName
 }
 
 // Stopper stops the shell implementation's processes.
@@ -176,15 +174,15 @@ func (s Stopper) signal(pid int, sig syscall.Signal, wait time.Duration) (gone b
 
 // stopBhyve powers the guest off as the script's vm_stop does.
 func (s Stopper) stopBhyve(pid int) error {
-	s.Log.Infof("Stopping guest %s run by the shell implementation as PID %d", bhyve.VMName, pid)
+	s.Log.Infof("Stopping guest %s run by the shell implementation as PID %d", host.VMName, pid)
 	gone, err := s.signal(pid, syscall.SIGTERM, s.StopWait)
 	if err != nil || gone {
 		return err
 	}
-	s.Log.Infof("Grace period is over, forcing shutdown of guest %s", bhyve.VMName)
-	err = s.Host.VMs.SuspendVM(bhyve.VMName, host.SuspendPowerOff)
+	s.Log.Infof("Grace period is over, forcing shutdown of guest %s", host.VMName)
+	err = s.Host.VMs.SuspendVM(host.VMName, host.SuspendPowerOff)
 	if err != nil && !errors.Is(err, syscall.EALREADY) && !errors.Is(err, syscall.ENOENT) {
-		return fmt.Errorf("force off guest %s: %w", bhyve.VMName, err)
+		return fmt.Errorf("force off guest %s: %w", host.VMName, err)
 	}
 	gone, err = s.Host.Procs.WaitExit(pid, exitWait)
 	if err == nil && !gone {

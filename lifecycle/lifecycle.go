@@ -74,11 +74,8 @@ type Runner struct {
 	// Manager is the command line that runs the VM manager: the wifibox
 	// executable and its arguments.
 	Manager []string
-	// DryRun: Host only records (package dryrun); the VM manager's work
-	// is done on it in this process, and no file is written.
-	DryRun bool
-	// dryStopped: the dry run has stopped the guest its VM manager runs.
-	dryStopped bool
+	// Effects: what the command does besides Host's calls; Act when nil.
+	Effects Effects
 	// stopGrace bounds the guest's time to power off below
 	// stop_wait_max; 0 leaves stop_wait_max. Suspend sets it.
 	stopGrace time.Duration
@@ -88,20 +85,25 @@ type Runner struct {
 	// and repair's work is the rest of its stop, not a repair.
 	legacyStopped bool
 	// reclaimed: the command has reclaimed left-behind interfaces
-	// already (ifnet.Setup and Teardown do), so repair need not.
+	// already (Netif.Setup and Teardown do), so repair need not.
 	reclaimed bool
 	// handed are the relay's sockets taken from the VM manager that a
 	// restart stops, for the one it starts (takeSockets).
 	handed []relay.Handed
 }
 
+// fx is the command's Effects.
+func (r *Runner) fx() Effects {
+	if r.Effects == nil {
+		return Act
+	}
+	return r.Effects
+}
+
 // running tells whether a VM manager runs (manager.Running), as far as the
 // command has got: after a dry run's stop, none does.
 func (r *Runner) running() (pid int, stale bool, err error) {
-	if r.dryStopped {
-		return 0, false, nil
-	}
-	return manager.Running(r.Host.Paths.RunDir)
+	return r.fx().running(r.Host.Paths.RunDir)
 }
 
 // Start starts the parts of the target: V, then N, then G.
@@ -177,10 +179,10 @@ func (r *Runner) Restart(target string) error {
 // the next one (manager.Handover), so that the clients attached to them
 // stay attached across the restart. Without them the next relay creates
 // its sockets anew, as a start does.
-func (r *Runner) takeSockets() {
-	if r.DryRun {
-		return
-	}
+func (r *Runner) takeSockets() { r.fx().handover(r) }
+
+// handover is takeSockets when the command acts.
+func (r *Runner) handover() {
 	if pid, _, err := r.running(); err != nil || pid == 0 {
 		return
 	}
@@ -236,12 +238,15 @@ func (r *Runner) stopParts(p parts, step func(func() error) error) error {
 
 // run holds the command lock around a command's steps and shows its
 // progress the shell implementation's way: `Starting wifibox....OK`.
+// A dry run shows no progress: the operations are the output.
 func (r *Runner) run(name, verb string, steps func(step func(func() error) error) error) error {
-	if r.DryRun { // the operations are the output
-		return steps(func(f func() error) error { return f() })
-	}
+	return r.fx().run(r, name, verb, steps)
+}
+
+// runLocked is run when the command acts.
+func (r *Runner) runLocked(name, verb string, steps func(step func(func() error) error) error) error {
 	r.Log.Infof("Begin: wifibox %s", name)
-	unlock, err := r.lock(name)
+	unlock, err := r.takeLock(name)
 	if err != nil {
 		return err
 	}
@@ -273,15 +278,15 @@ const LockWait = 3 * time.Minute
 // r.lockWait (LockWait when zero) while another command holds it, and
 // records which command holds it for the next one to name. A dry run takes
 // none: it changes nothing.
-func (r *Runner) lock(name string) (func(), error) {
-	if r.DryRun {
-		return func() {}, nil
-	}
+func (r *Runner) lock(name string) (func(), error) { return r.fx().lock(r, name) }
+
+// takeLock is lock when the command acts.
+func (r *Runner) takeLock(name string) (func(), error) {
 	dir := r.Host.Paths.RunDir
 	if err := runfile.MakeDir(dir); err != nil {
 		return nil, failure.New(failure.Environment, err)
 	}
-	path := filepath.Join(dir, "wifibox.lock")
+	path := filepath.Join(dir, host.LockFile)
 	f, err := runfile.Open(path, os.O_RDWR, true, 0o600)
 	if errors.Is(err, fs.ErrPermission) {
 		return nil, failure.New(failure.Environment, fmt.Errorf("wifibox must run as root: %w", err))
@@ -376,7 +381,7 @@ func (r *Runner) ensureModule(name string) error {
 	}
 	replace := false
 	if name == "vmm" {
-		running, err := r.Host.VMs.VMExists(bhyve.VMName)
+		running, err := r.Host.VMs.VMExists(host.VMName)
 		if err != nil {
 			return failure.New(failure.Environment, err)
 		}
@@ -389,29 +394,24 @@ func (r *Runner) ensureModule(name string) error {
 	case loaded:
 		r.Log.Infof("Kernel module %s was loaded from %s", name, file)
 	case name == "vmm" && !replace && before.File != "" && filepath.Clean(before.File) != filepath.Clean(file):
-		r.Log.Warnf("vmm.ko is loaded from %s, not %s; it is kept while the VM %s exists", before.File, file, bhyve.VMName)
+		r.Log.Warnf("vmm.ko is loaded from %s, not %s; it is kept while the VM %s exists", before.File, file, host.VMName)
 	}
 	return nil
 }
 
 func (r *Runner) loadVMM() error { return r.ensureModule("vmm") }
 
-// netifJournal is where `netif` notes the interfaces it is about to
-// create (ifnet.Setup); the dry run keeps none.
-func (r *Runner) netifJournal() string {
-	if r.DryRun {
-		return ""
-	}
-	return manager.NetifJournal(r.Host.Paths.RunDir)
-}
+// netif is the netif target on the command's host; the dry run keeps no
+// journal.
+func (r *Runner) netif() ifnet.Netif { return r.fx().netif(r.Host) }
 
 func (r *Runner) startNetif() error {
 	if err := r.ensureModule("if_bridge"); err != nil {
 		return err
 	}
-	_, err := r.Host.Net.Interface(manager.Bridge)
-	existed := err == nil
-	tap, warnings, err := ifnet.Setup(r.Host.Net, manager.Bridge, r.netifJournal())
+	nf := r.netif()
+	existed := nf.Exists()
+	tap, warnings, err := nf.Setup()
 	r.reclaimed = err == nil
 	for _, w := range warnings {
 		r.Log.Warn(w)
@@ -419,15 +419,15 @@ func (r *Runner) startNetif() error {
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	r.Log.Infof("Bridge %s is up with member %s", manager.Bridge, tap)
+	r.Log.Infof("Bridge %s is up with member %s", nf.Bridge, tap)
 	if !existed {
-		manager.Configure(r.Host, r.Log)
+		manager.Configure(r.Host, nf, r.Log)
 	}
 	return nil
 }
 
 func (r *Runner) stopNetif() error {
-	warnings, err := ifnet.Teardown(r.Host.Net, manager.Bridge, r.netifJournal())
+	warnings, err := r.netif().Teardown()
 	r.reclaimed = err == nil
 	for _, w := range warnings {
 		r.Log.Warn(w)
@@ -481,9 +481,12 @@ func (r *Runner) startGuest() error {
 	if err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	if r.DryRun {
-		return failure.New(failure.Environment, manager.DryLaunch(h, r.Log))
-	}
+	return r.fx().spawn(r)
+}
+
+// spawn starts the VM manager, when the command acts.
+func (r *Runner) spawn() error {
+	h := r.Host
 	// The guest controls appliance/: a link it left there is replaced,
 	// never followed.
 	repaired, err := runfile.MakeDirsIn(h.Paths.RunDir, filepath.Join(host.RunApplianceIn, "log"), 0o755)
@@ -501,7 +504,7 @@ func (r *Runner) startGuest() error {
 	if err != nil {
 		return err
 	}
-	r.Log.Infof("Guest %s has started as PID %d", bhyve.VMName, pid)
+	r.Log.Infof("Guest %s has started as PID %d", host.VMName, pid)
 	return nil
 }
 
@@ -512,10 +515,7 @@ func (r *Runner) startGuest() error {
 // its bhyve lives is an error, as status says it.
 func (r *Runner) alreadyManaged(pid int) (managed bool, err error) {
 	dir := r.Host.Paths.RunDir
-	var st manager.Status
-	if !r.DryRun { // a dry run asks nothing and waits for nothing
-		st, err = manager.Query(dir, false)
-	}
+	st, err := r.fx().query(dir) // a dry run asks nothing and waits for nothing
 	switch {
 	case errors.Is(err, manager.ErrNoAnswer):
 		if g := manager.Leftover(dir); g != 0 {
@@ -646,7 +646,6 @@ func (r *Runner) checkVirtFS() error {
 // stopGuest asks the VM manager to stop the guest and waits until it has
 // cleaned up. With no manager it only repairs what a dead one left.
 func (r *Runner) stopGuest() error {
-	dir := r.Host.Paths.RunDir
 	stoppedLegacy, err := r.stopLegacy("stopping it the way it stops")
 	if err != nil {
 		return err
@@ -661,18 +660,17 @@ func (r *Runner) stopGuest() error {
 		}
 		return r.repair()
 	}
-	if r.DryRun {
-		st, err := manager.Query(dir, false)
-		if err == nil {
-			err = manager.DryStop(r.Host, r.Log, st)
-		}
-		r.dryStopped = true
-		return failure.New(failure.Environment, err)
-	}
+	return r.fx().stop(r, pid)
+}
+
+// stopManaged is stopGuest's stop of the guest the VM manager PID pid
+// runs, when the command acts.
+func (r *Runner) stopManaged(pid int) error {
+	dir := r.Host.Paths.RunDir
 	// The whole wait, status included, is bounded by the grace period
 	// the manager gives the guest, the kill grace and its cleanup.
 	begin := time.Now()
-	r.Log.Infof("Stopping guest %s managed by PID %d", bhyve.VMName, pid)
+	r.Log.Infof("Stopping guest %s managed by PID %d", host.VMName, pid)
 	grace := r.stopWait() // what bhyve.conf says, unless the manager tells
 	st, err := manager.Query(dir, false)
 	answered := err == nil && st.StopWait > 0
@@ -777,24 +775,23 @@ func (r *Runner) repair() error {
 	if r.legacyStopped {
 		warn = r.Log.Infof
 	}
-	if stale && !r.DryRun {
-		r.Log.Warn("Repair: removing the files of a VM manager that died")
-		if err := manager.RemoveStale(h.Paths.RunDir); err != nil {
+	if stale {
+		if err := r.fx().removeStale(r); err != nil {
 			return failure.New(failure.Environment, err)
 		}
 	}
-	if exists, err := h.VMs.VMExists(bhyve.VMName); err != nil {
+	if exists, err := h.VMs.VMExists(host.VMName); err != nil {
 		return failure.New(failure.Environment, err)
 	} else if exists {
-		warn("Repair: destroying the leftover VM %s", bhyve.VMName)
-		if err := h.VMs.DestroyVM(bhyve.VMName); err != nil {
-			return failure.New(failure.Environment, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err))
+		warn("Repair: destroying the leftover VM %s", host.VMName)
+		if err := h.VMs.DestroyVM(host.VMName); err != nil {
+			return failure.New(failure.Environment, fmt.Errorf("destroy leftover VM %s: %w", host.VMName, err))
 		}
 	}
 	// Interfaces a killed `start netif` created and marked, outside the
 	// bridge: no guest runs to use them.
 	if !r.reclaimed {
-		reclaimed, err := ifnet.Reclaim(h.Net, manager.Bridge, r.netifJournal())
+		reclaimed, err := r.netif().Reclaim()
 		for _, name := range reclaimed {
 			warn("Repair: destroyed %s, an interface a stopped wifibox left behind", name)
 		}

@@ -11,16 +11,13 @@ import (
 
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/internal/runfile"
-	"github.com/wifibox/wifibox/manager"
 )
 
-// suspendRecord is the file of the run directory in which suspend records
-// which parts ran, for resume to restore exactly those (wifibox(8),
-// Suspend and resume).
-const suspendRecord = "suspended.json"
-
-// ran is what ran when the system went to sleep.
+// ran is what ran when the system went to sleep. Suspend records it in
+// the run directory (host.SuspendRecordFile), for resume to restore
+// exactly those parts (wifibox(8), Suspend and resume).
 type ran struct {
 	Guest bool `json:"guest"` // a guest, ours or the shell implementation's
 	Netif bool `json:"netif"` // wifibox0
@@ -37,21 +34,20 @@ func (r *Runner) whatRuns() (ran, error) {
 			return ran{}, err
 		}
 	}
-	_, err = r.Host.Net.Interface(manager.Bridge)
-	return ran{Guest: pid != 0, Netif: err == nil}, nil
+	return ran{Guest: pid != 0, Netif: r.netif().Exists()}, nil
 }
 
 // record writes what ran into the run directory, atomically
-// (runfile.WriteAtomic).
-func (r *Runner) record(what ran) error {
-	if r.DryRun {
-		return nil
-	}
+// (runfile.WriteAtomic); a dry run writes nothing.
+func (r *Runner) record(what ran) error { return r.fx().record(r, what) }
+
+// writeRecord is record when the command acts.
+func (r *Runner) writeRecord(what ran) error {
 	dir := r.Host.Paths.RunDir
 	if err := runfile.MakeDir(dir); err != nil {
 		return failure.New(failure.Environment, err)
 	}
-	path := filepath.Join(dir, suspendRecord)
+	path := filepath.Join(dir, host.SuspendRecordFile)
 	data, _ := json.Marshal(what)
 	if err := runfile.WriteAtomic(path, data, 0o644); err != nil {
 		return failure.New(failure.Environment, fmt.Errorf("record what runs before the suspend in %s: %w", path, err))
@@ -62,7 +58,7 @@ func (r *Runner) record(what ran) error {
 // recorded takes what suspend recorded, removing the record; found is
 // false when there is none (no suspend came before this resume).
 func (r *Runner) recorded() (what ran, found bool, err error) {
-	path := filepath.Join(r.Host.Paths.RunDir, suspendRecord)
+	path := filepath.Join(r.Host.Paths.RunDir, host.SuspendRecordFile)
 	f, err := runfile.Open(path, os.O_RDONLY, false, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ran{}, false, nil
@@ -78,9 +74,7 @@ func (r *Runner) recorded() (what ran, found bool, err error) {
 	if err != nil {
 		return ran{}, false, failure.New(failure.Environment, fmt.Errorf("read what ran before the suspend from %s: %w", path, err))
 	}
-	if !r.DryRun {
-		os.Remove(path)
-	}
+	r.fx().forget(path)
 	return what, true, nil
 }
 
@@ -96,7 +90,7 @@ func (r *Runner) Suspend(method config.Recovery) error {
 	if err := r.record(what); err != nil {
 		return err
 	}
-	r.Log.Infof("Suspend: recorded what runs: guest %v, %s %v", what.Guest, manager.Bridge, what.Netif)
+	r.Log.Infof("Suspend: recorded what runs: guest %v, %s %v", what.Guest, host.BridgeName, what.Netif)
 	target := map[config.Recovery]string{config.RecoverySuspendGuest: "guest", config.RecoverySuspendVMM: "vmm"}[method]
 	if target == "" || !what.Guest {
 		r.Log.Infof("On suspend, recovery method %s does nothing", method)
@@ -123,10 +117,10 @@ func (r *Runner) Resume(method config.Recovery) error {
 		return err
 	}
 	if method == config.RecoveryNone || (!what.Guest && !what.Netif) {
-		r.Log.Infof("On resume, recovery method %s: nothing to restore (guest ran %v, %s %v)", method, what.Guest, manager.Bridge, what.Netif)
+		r.Log.Infof("On resume, recovery method %s: nothing to restore (guest ran %v, %s %v)", method, what.Guest, host.BridgeName, what.Netif)
 		return nil
 	}
-	r.Log.Infof("On resume, recovery method %s: restoring what ran (guest %v, %s %v)", method, what.Guest, manager.Bridge, what.Netif)
+	r.Log.Infof("On resume, recovery method %s: restoring what ran (guest %v, %s %v)", method, what.Guest, host.BridgeName, what.Netif)
 	now, err := r.whatRuns()
 	if err != nil {
 		return err

@@ -3,7 +3,7 @@ package lifecycle
 import (
 	"time"
 
-	"github.com/wifibox/wifibox/bhyve"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/manager"
 )
 
@@ -20,9 +20,9 @@ func (r *Runner) tellStop(begin time.Time) {
 		r.Log.Info("How the guest stopped cannot be told: the VM manager recorded nothing")
 	case s.Manner == manager.ForcedOff || s.Manner == manager.Killed:
 		r.Log.Warnf("Guest %s was %s; a card forced off this way may need a reboot of the host to work again "+
-			"(stop_wait_max in bhyve.conf gives the guest longer to power off)", bhyve.VMName, s)
+			"(stop_wait_max in bhyve.conf gives the guest longer to power off)", host.VMName, s)
 	default:
-		r.Log.Infof("Guest %s: %s", bhyve.VMName, s)
+		r.Log.Infof("Guest %s: %s", host.VMName, s)
 	}
 }
 

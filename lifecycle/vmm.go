@@ -9,6 +9,7 @@ import (
 
 	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/failure"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/kmod"
 )
 
@@ -56,7 +57,7 @@ func (r *Runner) vmmKept() string {
 	if err != nil {
 		unless = fmt.Sprintf(", unless the boot loader loaded it (which cannot be told: %v)", err)
 	}
-	dir := filepath.Dir(h.Paths.VMDevice(bhyve.VMName))
+	dir := filepath.Dir(h.Paths.VMDevice(host.VMName))
 	others, err := bhyve.OtherVMs(h.Paths)
 	switch {
 	case err != nil:

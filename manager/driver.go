@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/host"
 )
 
@@ -155,8 +154,8 @@ func (d *driver) do(acts []action) {
 				m.log.Warnf("VM manager: signal %v to bhyve: %v", a.sig, err)
 			}
 		case actForceOff:
-			if err := m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendPowerOff); err != nil {
-				m.log.Errorf("VM manager: force power-off of %s: %v", bhyve.VMName, err)
+			if err := m.h.VMs.SuspendVM(host.VMName, host.SuspendPowerOff); err != nil {
+				m.log.Errorf("VM manager: force power-off of %s: %v", host.VMName, err)
 			}
 		case actRunning:
 			d.running(a.first)
@@ -204,7 +203,7 @@ func (d *driver) launch() event {
 // stages; the first run is reported to the starting command.
 func (d *driver) running(first bool) {
 	m, g := d.m, d.g
-	m.log.Infof("VM manager: guest %s runs as PID %d", bhyve.VMName, g.Pid())
+	m.log.Infof("VM manager: guest %s runs as PID %d", host.VMName, g.Pid())
 	m.update(func(s *Status) { s.GuestPID, s.GuestSince = g.Pid(), m.clock.Now() })
 	m.setStage(StageRunning, "", time.Time{})
 	d.stopWatch = m.watchNet(d.plan.Tap)

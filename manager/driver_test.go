@@ -113,7 +113,7 @@ func guestHost(t *testing.T, faults ...string) (string, *host.Host) {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := ifnet.Setup(h.Net, Bridge, NetifJournal(h.Paths.RunDir)); err != nil {
+	if _, _, err := ifnet.NewNetif(h.Net, h.Paths).Setup(); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(h.Paths.RunAppliance(), "log"), 0o755); err != nil {

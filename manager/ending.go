@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/internal/runfile"
 )
 
@@ -17,13 +18,10 @@ import (
 // outlives the VM manager that saw it: the manner of the last stop, and
 // the last failure, which is forgotten once a start reaches the stage
 // running. Each is a JSON file written atomically (runfile.WriteAtomic),
-// never through a link.
-const (
-	lastStopName    = "last-stop.json"
-	lastFailureName = "last-failure.json"
-	// recordLimit bounds what is read of a record.
-	recordLimit = 64 << 10
-)
+// never through a link: host.LastStopFile and host.LastFailureFile.
+
+// recordLimit bounds what is read of a record.
+const recordLimit = 64 << 10
 
 // The manners of a stop (LastStop.Manner).
 const (
@@ -108,7 +106,7 @@ func (s stopping) ended(now time.Time) LastStop {
 
 // RecordStop records the manner of a stop in the run directory.
 func RecordStop(runDir string, s LastStop) error {
-	return writeRecord(runDir, lastStopName, s)
+	return writeRecord(runDir, host.LastStopFile, s)
 }
 
 // recordFailure records a failure in the run directory.
@@ -116,12 +114,12 @@ func recordFailure(runDir string, f LastFailure) error {
 	if f.Bhyve == nil {
 		f.Bhyve = []string{}
 	}
-	return writeRecord(runDir, lastFailureName, f)
+	return writeRecord(runDir, host.LastFailureFile, f)
 }
 
 // forgetFailure removes the record of the last failure: the guest runs.
 func forgetFailure(runDir string) error {
-	err := os.Remove(filepath.Join(runDir, lastFailureName))
+	err := os.Remove(filepath.Join(runDir, host.LastFailureFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -139,14 +137,14 @@ func writeRecord(runDir, name string, v any) error {
 // ReadLastStop gives the record of the last stop; nil when there is none.
 func ReadLastStop(runDir string) (*LastStop, error) {
 	var s LastStop
-	return readRecord(runDir, lastStopName, &s)
+	return readRecord(runDir, host.LastStopFile, &s)
 }
 
 // ReadLastFailure gives the record of the last failure; nil when there is
 // none, or a start has reached running since.
 func ReadLastFailure(runDir string) (*LastFailure, error) {
 	var f LastFailure
-	return readRecord(runDir, lastFailureName, &f)
+	return readRecord(runDir, host.LastFailureFile, &f)
 }
 
 func readRecord[T any](runDir, name string, v *T) (*T, error) {

@@ -68,13 +68,13 @@ func TestFailureRecord(t *testing.T) {
 	if f, err := ReadLastFailure(dir); f != nil || err != nil {
 		t.Errorf("after running: %+v, %v; want none", f, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, lastFailureName)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, host.LastFailureFile)); !os.IsNotExist(err) {
 		t.Errorf("the record is left: %v", err)
 	}
 	if s, err := ReadLastStop(dir); err != nil || s == nil || s.Manner != NotRunning {
 		t.Errorf("the stop's record: %+v, %v", s, err)
 	}
-	os.WriteFile(filepath.Join(dir, lastStopName), []byte("{"), 0o644)
+	os.WriteFile(filepath.Join(dir, host.LastStopFile), []byte("{"), 0o644)
 	if _, err := ReadLastStop(dir); err == nil {
 		t.Error("a broken record reads without error")
 	}

@@ -20,19 +20,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/internal/runfile"
-)
-
-// The manager's files in the run directory.
-const (
-	pidName    = "manager.pid"
-	socketName = "manager.sock"
-	// statusName is the status socket: any user may connect to it, and
-	// it answers status and wait only (see ServeStatus).
-	statusName = "status.sock"
-	// guestName holds the pid of the bhyve the manager runs, so that
-	// what runs is known when the manager was killed.
-	guestName = "bhyve.pid"
 )
 
 // The pid file's locks (fcntl(2) byte ranges): the manager claims the file
@@ -65,7 +54,7 @@ func claim(runDir string) (*runFiles, error) {
 	if err := runfile.MakeDir(runDir); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(runDir, pidName)
+	path := filepath.Join(runDir, host.ManagerPIDFile)
 	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
 	os.Remove(tmp) // left by a killed manager that had this pid
 	f, err := runfile.Create(tmp, 0o644)
@@ -83,8 +72,8 @@ func claim(runDir string) (*runFiles, error) {
 	for attempt := 0; err == nil; attempt++ {
 		err = os.Link(tmp, path)
 		if err == nil {
-			return &runFiles{pid: f, pidPath: path, socket: filepath.Join(runDir, socketName),
-				status: filepath.Join(runDir, statusName), guest: filepath.Join(runDir, guestName)}, nil
+			return &runFiles{pid: f, pidPath: path, socket: filepath.Join(runDir, host.ManagerSocket),
+				status: filepath.Join(runDir, host.StatusSocket), guest: filepath.Join(runDir, host.GuestPIDFile)}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			break
@@ -174,7 +163,7 @@ func oneByte(typ int16, at int64) unix.Flock_t {
 // the pid file was left by a manager that died. A manager on its way to
 // listening, or out, is none (0, not stale).
 func Running(runDir string) (pid int, stale bool, err error) {
-	path := filepath.Join(runDir, pidName)
+	path := filepath.Join(runDir, host.ManagerPIDFile)
 	f, err := runfile.Open(path, os.O_RDONLY, false, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, false, nil
@@ -195,7 +184,7 @@ func Running(runDir string) (pid int, stale bool, err error) {
 // or 0 when none is: the process the manager recorded still exists
 // (kill(2) with signal 0 finds it).
 func Leftover(runDir string) int {
-	f, err := runfile.Open(filepath.Join(runDir, guestName), os.O_RDONLY, false, 0)
+	f, err := runfile.Open(filepath.Join(runDir, host.GuestPIDFile), os.O_RDONLY, false, 0)
 	if err != nil {
 		return 0
 	}
@@ -225,7 +214,7 @@ func lockHolder(f *os.File, lock unix.Flock_t) (int, error) {
 
 // RemoveStale removes the files a dead manager left.
 func RemoveStale(runDir string) error {
-	for _, name := range []string{pidName, socketName, statusName, guestName} {
+	for _, name := range []string{host.ManagerPIDFile, host.ManagerSocket, host.StatusSocket, host.GuestPIDFile} {
 		if err := os.Remove(filepath.Join(runDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -302,11 +291,11 @@ var ErrNoAnswer = errors.New("the VM manager does not answer")
 // control socket, whose clients others cannot crowd out.
 func dial(runDir, req string, deadline time.Time, wait time.Duration) (net.Conn, error) {
 	name, _, _ := strings.Cut(req, " ")
-	path := filepath.Join(runDir, socketName)
+	path := filepath.Join(runDir, host.ManagerSocket)
 	d := &net.Dialer{Deadline: deadline}
 	conn, err := d.Dial("unix", path)
 	if errors.Is(err, fs.ErrPermission) && statusRequests[name] {
-		path = filepath.Join(runDir, statusName)
+		path = filepath.Join(runDir, host.StatusSocket)
 		conn, err = d.Dial("unix", path)
 	}
 	if err != nil {
@@ -359,7 +348,7 @@ const killWait = 5 * time.Second
 // bhyve, in a process group of its own, is left: it ends when repair
 // destroys its VM.
 func Kill(runDir string, pid int) error {
-	path := filepath.Join(runDir, pidName)
+	path := filepath.Join(runDir, host.ManagerPIDFile)
 	f, err := runfile.Open(path, os.O_RDWR, false, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // gone already

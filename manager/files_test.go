@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/internal/linktest"
 )
 
@@ -26,7 +27,7 @@ func TestClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, pidName))
+	data, err := os.ReadFile(filepath.Join(dir, host.ManagerPIDFile))
 	if err != nil || string(data) != strconv.Itoa(os.Getpid())+"\n" {
 		t.Errorf("pid file: %q, %v", data, err)
 	}
@@ -35,7 +36,7 @@ func TestClaim(t *testing.T) {
 		t.Errorf("the run directory holds %v, want the pid file only", entries)
 	}
 	files.release()
-	if _, err := os.Lstat(filepath.Join(dir, pidName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(dir, host.ManagerPIDFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pid file after release: %v", err)
 	}
 }
@@ -44,7 +45,7 @@ func TestClaim(t *testing.T) {
 // by a manager that died: claim replaces it.
 func TestClaimStale(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, pidName), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, host.ManagerPIDFile), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	files, err := claim(dir)
@@ -52,7 +53,7 @@ func TestClaimStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer files.release()
-	data, err := os.ReadFile(filepath.Join(dir, pidName))
+	data, err := os.ReadFile(filepath.Join(dir, host.ManagerPIDFile))
 	if err != nil || string(data) != strconv.Itoa(os.Getpid())+"\n" {
 		t.Errorf("pid file: %q, %v", data, err)
 	}
@@ -95,7 +96,7 @@ func TestClaimFullDisk(t *testing.T) {
 // neither created nor changed.
 func TestClaimRefusesLinks(t *testing.T) {
 	dir := t.TempDir()
-	linktest.Check(t, filepath.Join(dir, pidName), func(existing bool) {
+	linktest.Check(t, filepath.Join(dir, host.ManagerPIDFile), func(existing bool) {
 		files, err := claim(dir)
 		if err == nil {
 			files.release()

@@ -43,9 +43,9 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/logview"
 	"github.com/wifibox/wifibox/ppt"
 	"github.com/wifibox/wifibox/relay"
@@ -116,9 +116,10 @@ type Status struct {
 
 // manager is the running VM manager.
 type manager struct {
-	h    *host.Host
-	log  *logrus.Logger
-	stop chan stopRequest // stop requests
+	h     *host.Host
+	netif ifnet.Netif // the guest's network, which the manager repairs
+	log   *logrus.Logger
+	stop  chan stopRequest // stop requests
 	// answers counts the stop requests of the control socket still to
 	// be answered: the process waits for them before it exits.
 	answers sync.WaitGroup
@@ -160,6 +161,11 @@ func (m *manager) snapshot() Status {
 	return s
 }
 
+// newManager is a manager of the guest on h, its other fields unset.
+func newManager(h *host.Host, log *logrus.Logger) *manager {
+	return &manager{h: h, netif: ifnet.NewNetif(h.Net, h.Paths), log: log}
+}
+
 // Main is the VM manager process. report receives one line, `ready PID` once
 // bhyve runs or `error MESSAGE` when the first start fails, and is then
 // closed. Main returns the process's exit status.
@@ -174,7 +180,8 @@ func mainWith(clk clock, h *host.Host, log *logrus.Logger, report io.WriteCloser
 		reportError(report, err)
 		return 1
 	}
-	m := &manager{h: h, log: log, stop: make(chan stopRequest), changed: make(chan struct{}), done: make(chan struct{}), watchdog: watchdog, clock: clk}
+	m := newManager(h, log)
+	m.stop, m.changed, m.done, m.watchdog, m.clock = make(chan stopRequest), make(chan struct{}), make(chan struct{}), watchdog, clk
 	m.adopt = inherited() // before bhyve runs: it is not to inherit them
 	now := time.Now()
 	m.status = Status{ManagerPID: os.Getpid(), State: "starting", Since: now, Stage: StageStarting, StageSince: now}
@@ -293,19 +300,19 @@ func (m *manager) launch(first bool) (Plan, *guest, error) {
 		m.log.Warn(w)
 	}
 	vms := m.h.VMs
-	if err := vms.CreateVM(bhyve.VMName); errors.Is(err, syscall.EEXIST) && !first {
-		m.log.Infof("VM manager: VM %s is kept", bhyve.VMName)
+	if err := vms.CreateVM(host.VMName); errors.Is(err, syscall.EEXIST) && !first {
+		m.log.Infof("VM manager: VM %s is kept", host.VMName)
 	} else if errors.Is(err, syscall.EEXIST) {
-		m.log.Warnf("VM manager: destroying the leftover VM %s", bhyve.VMName)
-		if err := vms.DestroyVM(bhyve.VMName); err != nil {
-			return plan, nil, fmt.Errorf("destroy leftover VM %s: %w", bhyve.VMName, err)
+		m.log.Warnf("VM manager: destroying the leftover VM %s", host.VMName)
+		if err := vms.DestroyVM(host.VMName); err != nil {
+			return plan, nil, fmt.Errorf("destroy leftover VM %s: %w", host.VMName, err)
 		}
-		err = vms.CreateVM(bhyve.VMName)
+		err = vms.CreateVM(host.VMName)
 		if err != nil {
-			return plan, nil, fmt.Errorf("create VM %s: %w", bhyve.VMName, err)
+			return plan, nil, fmt.Errorf("create VM %s: %w", host.VMName, err)
 		}
 	} else if err != nil {
-		return plan, nil, fmt.Errorf("create VM %s: %w", bhyve.VMName, err)
+		return plan, nil, fmt.Errorf("create VM %s: %w", host.VMName, err)
 	}
 	if err := ppt.Bind(m.h.PCI, plan.Passthru); err != nil {
 		m.destroyVM()
@@ -351,7 +358,7 @@ func (m *manager) launch(first bool) (Plan, *guest, error) {
 // which it does once every device is set up (see StageRunning). When the
 // VM cannot tell, the grace window alone decides, and the log says why.
 func (m *manager) vcpusStarted() bool {
-	active, err := m.h.VMs.BootCPUActive(bhyve.VMName)
+	active, err := m.h.VMs.BootCPUActive(host.VMName)
 	if err != nil {
 		m.log.Warnf("VM manager: whether bhyve has started the vCPUs cannot be seen, it counts as running after %s: %v", runningGrace, err)
 		return true
@@ -366,15 +373,15 @@ func (m *manager) cleanup(plan Plan) {
 }
 
 func (m *manager) destroyVM() {
-	exists, err := m.h.VMs.VMExists(bhyve.VMName)
+	exists, err := m.h.VMs.VMExists(host.VMName)
 	if err == nil && exists {
-		err = m.h.VMs.DestroyVM(bhyve.VMName)
+		err = m.h.VMs.DestroyVM(host.VMName)
 	}
 	if err != nil {
-		m.log.Errorf("VM manager: destroy VM %s: %v", bhyve.VMName, err)
+		m.log.Errorf("VM manager: destroy VM %s: %v", host.VMName, err)
 		return
 	}
-	m.log.Infof("VM manager: guest %s destroyed", bhyve.VMName)
+	m.log.Infof("VM manager: guest %s destroyed", host.VMName)
 }
 
 func (m *manager) release(plan Plan) {
@@ -470,7 +477,7 @@ func reportError(report io.WriteCloser, err error) {
 // DryLaunch does on h what the VM manager does to start the guest, once:
 // for `wifibox -n`, on a host that only records.
 func DryLaunch(h *host.Host, log *logrus.Logger) error {
-	_, _, err := (&manager{h: h, log: log}).launch(true)
+	_, _, err := newManager(h, log).launch(true)
 	return err
 }
 
@@ -481,7 +488,7 @@ func DryStop(h *host.Host, log *logrus.Logger, st Status) error {
 	if err != nil {
 		return err
 	}
-	m := &manager{h: h, log: log}
+	m := newManager(h, log)
 	if st.GuestPID != 0 {
 		if err := h.Launcher.Signal(st.GuestPID, syscall.SIGTERM); err != nil {
 			return err

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/internal/runfile"
 	"github.com/wifibox/wifibox/logview"
@@ -104,8 +103,8 @@ func (m *manager) follow(ctx context.Context, started time.Time) {
 			if !lastAnswer.IsZero() && time.Since(lastAnswer) >= m.watchdog {
 				m.log.Warnf("VM manager: watchdog: the guest has not answered on its control socket for %s, restarting it", time.Since(lastAnswer).Round(time.Second))
 				m.update(func(s *Status) { s.LastExit = "restarted by the watchdog: no answer on the control socket" })
-				if err := m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendReset); err != nil {
-					m.log.Errorf("VM manager: watchdog: reset %s: %v", bhyve.VMName, err)
+				if err := m.h.VMs.SuspendVM(host.VMName, host.SuspendReset); err != nil {
+					m.log.Errorf("VM manager: watchdog: reset %s: %v", host.VMName, err)
 				}
 				watchdog = nil
 			}

@@ -3,20 +3,14 @@ package manager
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
 )
-
-// NetifJournal is where `netif` notes the interfaces it is about to
-// create (ifnet.Setup), and the manager those its repairs create.
-func NetifJournal(runDir string) string { return filepath.Join(runDir, "netif.journal") }
 
 // Repair is one repair of the guest's network, as status shows it.
 type Repair struct {
@@ -30,7 +24,7 @@ const maxRepairs = 10
 // watchNet keeps the network of a running guest working whatever the
 // system does to its interfaces, `service netif stop/start/restart` among
 // them: it follows the kernel's interface messages (the routing socket)
-// and, at each, puts back what was taken (ifnet.Repair), so wifibox0
+// and, at each, puts back what was taken (ifnet.Netif.Repair), so wifibox0
 // survives netif without a restart of wifibox. A tap that is gone cannot
 // be given back to the running bhyve: the guest is reset, and started
 // again on a new tap. The check is level-triggered: each message, the
@@ -40,7 +34,7 @@ const maxRepairs = 10
 func (m *manager) watchNet(tap string) (stop func()) {
 	w, err := m.h.Net.Watch()
 	if err != nil {
-		m.log.Warnf("VM manager: %v; %s is not repaired if the system takes it down", err, Bridge)
+		m.log.Warnf("VM manager: %v; %s is not repaired if the system takes it down", err, m.netif.Bridge)
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -66,40 +60,40 @@ func (m *manager) watchNet(tap string) (stop func()) {
 // destroy) goes only once bhyve has exited (tun_destroy in
 // sys/net/if_tuntap.c waits for its close), when no network watch runs.
 func (m *manager) replaceGoneTap() {
-	if tap, err := ifnet.Tap(m.h.Net, Bridge); err != nil || tap != "" {
+	if tap, err := m.netif.Tap(); err != nil || tap != "" {
 		return
 	}
-	_, gone := m.h.Net.Interface(Bridge)
-	tap, _, err := ifnet.Setup(m.h.Net, Bridge, NetifJournal(m.h.Paths.RunDir))
-	m.configureCreated(gone)
+	existed := m.netif.Exists()
+	tap, _, err := m.netif.Setup()
+	m.configureCreated(existed)
 	if err != nil {
-		m.log.Errorf("VM manager: %s has no tap, and a new one could not be made: %v", Bridge, err)
+		m.log.Errorf("VM manager: %s has no tap, and a new one could not be made: %v", m.netif.Bridge, err)
 		return
 	}
-	m.log.Warnf("VM manager: network repair: %s had no tap: the guest starts again on %s", Bridge, tap)
+	m.log.Warnf("VM manager: network repair: %s had no tap: the guest starts again on %s", m.netif.Bridge, tap)
 }
 
-// Configure has wifibox0, which wifibox has just created, configured as
-// rc.conf says (host.Launcher.Configure), and logs what came of it.
-func Configure(h *host.Host, log *logrus.Logger) {
-	ran, err := h.Launcher.Configure(Bridge)
+// Configure has the bridge (wifibox0), which wifibox has just created,
+// configured as rc.conf says (host.Launcher.Configure), and logs what
+// came of it.
+func Configure(h *host.Host, nf ifnet.Netif, log *logrus.Logger) {
+	ran, err := h.Launcher.Configure(nf.Bridge)
 	switch {
 	case err != nil:
-		log.Warnf("%s is not configured as rc.conf says (ifconfig_%s): %v", Bridge, Bridge, err)
+		log.Warnf("%s is not configured as rc.conf says (ifconfig_%s): %v", nf.Bridge, nf.Bridge, err)
 	case ran:
 		log.Infof("%s is configured as rc.conf says (ifconfig_%s), as devd does for an interface that attaches: %s",
-			Bridge, Bridge, strings.Join(host.PccardEtherFor(Bridge), " "))
+			nf.Bridge, nf.Bridge, strings.Join(host.PccardEtherFor(nf.Bridge), " "))
 	default:
-		log.Debugf("%s is configured by netif: devd does not run yet", Bridge)
+		log.Debugf("%s is configured by netif: devd does not run yet", nf.Bridge)
 	}
 }
 
 // configureCreated configures wifibox0 (Configure) when it is there now
-// and was not (gone, the error of looking it up before): a repair
-// created it.
-func (m *manager) configureCreated(gone error) {
-	if _, now := m.h.Net.Interface(Bridge); gone != nil && now == nil {
-		Configure(m.h, m.log)
+// and was not (existed, as found before): a repair created it.
+func (m *manager) configureCreated(existed bool) {
+	if !existed && m.netif.Exists() {
+		Configure(m.h, m.netif, m.log)
 	}
 }
 
@@ -107,21 +101,20 @@ func (m *manager) configureCreated(gone error) {
 // keeps it for status. It tells whether the guest is being reset for a new
 // tap, which ends the watch.
 func (m *manager) repairNet(tap string) (reset bool) {
-	journal := NetifJournal(m.h.Paths.RunDir)
-	done, created, err := ifnet.Repair(m.h.Net, Bridge, tap, journal)
+	done, created, err := m.netif.Repair(tap)
 	if errors.Is(err, ifnet.ErrTapGone) {
-		_, gone := m.h.Net.Interface(Bridge)
-		newTap, _, serr := ifnet.Setup(m.h.Net, Bridge, journal)
-		m.configureCreated(gone)
+		existed := m.netif.Exists()
+		newTap, _, serr := m.netif.Setup()
+		m.configureCreated(existed)
 		if serr != nil {
 			m.log.Errorf("VM manager: %s is gone, and a new tap could not be made: %v", tap, serr)
 			return false
 		}
 		done = append(done, fmt.Sprintf("%v: the guest is reset and started again on %s", err, newTap))
-		err = m.h.VMs.SuspendVM(bhyve.VMName, host.SuspendReset)
+		err = m.h.VMs.SuspendVM(host.VMName, host.SuspendReset)
 		reset = err == nil
 	} else if created {
-		Configure(m.h, m.log)
+		Configure(m.h, m.netif, m.log)
 	}
 	for _, what := range done {
 		m.log.Warnf("VM manager: network repair: %s", what)

@@ -16,9 +16,6 @@ import (
 	"github.com/wifibox/wifibox/ifnet"
 )
 
-// Bridge is the name of the interface wifibox exposes to the host.
-const Bridge = "wifibox0"
-
 // Plan is one launch of the guest, read afresh from the configuration
 // before each: a changed bhyve.conf takes effect at the guest's next start.
 type Plan struct {
@@ -53,13 +50,14 @@ func Prepare(h *host.Host) (Plan, error) {
 	if err := CheckFiles(p); err != nil {
 		return Plan{}, err
 	}
-	tap, err := ifnet.Tap(h.Net, Bridge)
+	nf := ifnet.NewNetif(h.Net, h.Paths)
+	tap, err := nf.Tap()
 	if err == nil && tap == "" {
 		err = errors.New("it has no tap member")
 	}
 	if err != nil {
 		return Plan{}, failure.New(failure.NoTap,
-			fmt.Errorf("no tap interface is available on %s: %w; run `wifibox start netif` first", Bridge, err))
+			fmt.Errorf("no tap interface is available on %s: %w; run `wifibox start netif` first", nf.Bridge, err))
 	}
 	spec := bhyve.Spec{
 		Program:      program,

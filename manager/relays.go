@@ -85,7 +85,7 @@ func RelayProblem(p host.Paths) string {
 // guest runs without it, as it did with the shell implementation.
 func (m *manager) startRelays() {
 	opts, reason := relayPlan(m.h.Paths, m.log)
-	opts.Resolve = func() (netip.Addr, error) { return m.h.Net.DefaultGateway(Bridge) }
+	opts.Resolve = func() (netip.Addr, error) { return m.h.Net.DefaultGateway(m.netif.Bridge) }
 	opts.Adopt, m.adopt = m.adopt, nil
 	defer func() {
 		for _, h := range opts.Adopt {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
 )
@@ -363,7 +362,7 @@ func (m *machine) stopRequested(ev event) []action {
 	acts := []action{
 		timer(timerSettle, 0), timer(timerReady, 0),
 		{kind: actQuiesce},
-		logf(logrus.InfoLevel, "VM manager: stopping guest %s run as PID %d", bhyve.VMName, m.pid),
+		logf(logrus.InfoLevel, "VM manager: stopping guest %s run as PID %d", host.VMName, m.pid),
 		{kind: actSignal, sig: syscall.SIGTERM},
 	}
 	if ev.grace > 0 && ev.grace < m.stop.grace {
@@ -378,7 +377,7 @@ func (m *machine) deadline() []action {
 	case phaseStopping:
 		m.phase, m.stop.forced = phaseForcingOff, true
 		return []action{
-			logf(logrus.WarnLevel, "VM manager: grace period of %s is over, forcing power-off of guest %s", m.stop.grace, bhyve.VMName),
+			logf(logrus.WarnLevel, "VM manager: grace period of %s is over, forcing power-off of guest %s", m.stop.grace, host.VMName),
 			{kind: actForceOff},
 			timer(timerDeadline, killGrace),
 		}
@@ -424,7 +423,7 @@ func (m *machine) exited(ev event) []action {
 	case restartGuest:
 		end.Manner, end.Reason = Rebooted, ended("rebooted", ev.exit)
 		acts = append(acts, action{kind: actEnded, ending: end},
-			logf(logrus.InfoLevel, "VM manager: guest was %s after %s, starting it again in VM %s", end.Reason, ran.Round(time.Millisecond), bhyve.VMName))
+			logf(logrus.InfoLevel, "VM manager: guest was %s after %s, starting it again in VM %s", end.Reason, ran.Round(time.Millisecond), host.VMName))
 		if ran >= stableRun {
 			m.restarts++
 			return append(acts, m.start(ev.at)...)

@@ -176,7 +176,7 @@ func (f *fileEdit) restore() {
 }
 
 // recordPath is setup's record of its changes, kept across reboots.
-func recordPath(p host.Paths) string { return filepath.Join(p.DBDir, "setup.json") }
+func recordPath(p host.Paths) string { return filepath.Join(p.DBDir, host.SetupRecordFile) }
 
 func readRecord(path string) ([]Change, error) {
 	data, err := os.ReadFile(path)

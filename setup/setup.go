@@ -368,8 +368,8 @@ func (p *plan) rcConf(h *host.Host, dev host.PCIDevice) error {
 		f.set(name, fmt.Sprintf("%s=%q", name, value))
 		return nil
 	}
-	if v, _, _ := rc.Value("wifibox", "wifibox_enable"); !yes(v) {
-		if err := set("wifibox", "wifibox_enable", "YES"); err != nil {
+	if v, _, _ := rc.Value(host.Service, host.Service+"_enable"); !yes(v) {
+		if err := set(host.Service, host.Service+"_enable", "YES"); err != nil {
 			return err
 		}
 	}
@@ -381,8 +381,8 @@ func (p *plan) rcConf(h *host.Host, dev host.PCIDevice) error {
 			}
 		}
 	}
-	if _, _, ok := rc.Value("netif", "ifconfig_"+manager.Bridge); !ok {
-		return set("netif", "ifconfig_"+manager.Bridge, "SYNCDHCP")
+	if _, _, ok := rc.Value("netif", "ifconfig_"+host.BridgeName); !ok {
+		return set("netif", "ifconfig_"+host.BridgeName, "SYNCDHCP")
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	bhyvecmd "github.com/wifibox/wifibox/bhyve"
+	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/internal/guestfake"
@@ -41,11 +41,11 @@ func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 		}
 		for j := 1; j < len(argv[i]); j++ {
 			opt := argv[i][j]
-			at := strings.IndexByte(bhyvecmd.Getopt, opt)
+			at := strings.IndexByte(bhyve.Getopt, opt)
 			if opt == ':' || at < 0 {
 				return a, fmt.Errorf("illegal option -- %c", opt)
 			}
-			if at+1 == len(bhyvecmd.Getopt) || bhyvecmd.Getopt[at+1] != ':' {
+			if at+1 == len(bhyve.Getopt) || bhyve.Getopt[at+1] != ':' {
 				a.flags += string(opt)
 				continue
 			}
@@ -63,7 +63,7 @@ func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 		}
 	}
 	if len(argv)-i != 1 {
-		return a, errors.New("usage: bhyve [-" + bhyvecmd.Flags + "] [-c vcpus] [-l lpc] [-m mem] [-s pci] vmname")
+		return a, errors.New("usage: bhyve [-" + bhyve.Flags + "] [-c vcpus] [-l lpc] [-m mem] [-s pci] vmname")
 	}
 	a.name = argv[i]
 	return a, nil
@@ -71,11 +71,11 @@ func parseBhyveArgs(argv []string) (bhyveArgs, error) {
 
 func (a *bhyveArgs) set(opt byte, value string) error {
 	switch opt {
-	case bhyvecmd.OptCPUs:
+	case bhyve.OptCPUs:
 		a.cpus = value
-	case bhyvecmd.OptSlot:
+	case bhyve.OptSlot:
 		a.slots = append(a.slots, value)
-	case bhyvecmd.OptLPC:
+	case bhyve.OptLPC:
 		device, path, _ := strings.Cut(value, ",")
 		switch device {
 		case "com1":
@@ -89,8 +89,9 @@ func (a *bhyveArgs) set(opt byte, value string) error {
 	return nil
 }
 
-// bhyve is a running simulated bhyve.
-type bhyve struct {
+// bhyveProc is a running simulated bhyve (the name bhyve is the bhyve
+// package's, whose command line the simulated one reads).
+type bhyveProc struct {
 	s    *system
 	args bhyveArgs
 	pid  int
@@ -124,7 +125,7 @@ func BhyveMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
 		return host.ExitError
 	}
-	b := &bhyve{s: &system{dir: dir}, args: a, pid: os.Getpid()}
+	b := &bhyveProc{s: &system{dir: dir}, args: a, pid: os.Getpid()}
 	return b.main()
 }
 
@@ -132,7 +133,7 @@ func BhyveMain(args []string) int {
 // status. The guest comes up (its logs written, its control sockets
 // served) guest_up_after_ms after bhyve has set up its devices, and
 // associates wifi_after_ms later.
-func (b *bhyve) run() int {
+func (b *bhyveProc) run() int {
 	events := make(chan os.Signal, 8)
 	signal.Notify(events, unix.SIGTERM, vmChanged)
 	var f faults
@@ -246,7 +247,7 @@ func (b *bhyve) run() int {
 // EBUSY unless every active vCPU is suspended (reinitVM): while another
 // bhyve runs the VM, and after a bhyve that ended other than through a VM
 // suspend.
-func (b *bhyve) open(t *txn) error {
+func (b *bhyveProc) open(t *txn) error {
 	err := t.createVM(b.args.name)
 	if !errors.Is(err, unix.EEXIST) {
 		if err != nil {
@@ -268,7 +269,7 @@ func (b *bhyve) open(t *txn) error {
 // and the devices of the slots given, then (last true) the devices of the
 // others and the console; when all fit, it marks the VM as run by this
 // bhyve.
-func (b *bhyve) boot(t *txn, slots []string, last bool) error {
+func (b *bhyveProc) boot(t *txn, slots []string, last bool) error {
 	v := t.vm(b.args.name)
 	if v == nil {
 		return fmt.Errorf("vm_open: %w", unix.ENOENT)
@@ -311,7 +312,7 @@ func tapOf(spec string) string {
 }
 
 // device checks one -s slot[:func],emulation[,config] specification.
-func (b *bhyve) device(t *txn, spec string) error {
+func (b *bhyveProc) device(t *txn, spec string) error {
 	parts := strings.Split(spec, ",")
 	if len(parts) < 2 {
 		return fmt.Errorf("invalid PCI slot specification '%s'", spec)
@@ -348,7 +349,7 @@ func (b *bhyve) device(t *txn, spec string) error {
 }
 
 // passthru checks a passthru device given as bus/slot/function.
-func (b *bhyve) passthru(t *txn, bsf string) error {
+func (b *bhyveProc) passthru(t *txn, bsf string) error {
 	var bus, slot, fn uint8
 	if _, err := fmt.Sscanf(bsf, "%d/%d/%d", &bus, &slot, &fn); err != nil {
 		return fmt.Errorf("passthru: invalid PCI BDF '%s'", bsf)
@@ -357,7 +358,7 @@ func (b *bhyve) passthru(t *txn, bsf string) error {
 	if d == nil || d.Driver != "ppt" || !d.Attached {
 		return fmt.Errorf("passthru: PCI device at %s is not using the ppt(4) driver", bsf)
 	}
-	if strings.IndexByte(b.args.flags, bhyvecmd.OptWired) < 0 {
+	if strings.IndexByte(b.args.flags, bhyve.OptWired) < 0 {
 		return errors.New("passthru: the guest memory must be wired (-S) for PCI passthrough")
 	}
 	// vmm.c vm_assign_pptdev: ENXIO when iommu_create_domain finds no
@@ -400,7 +401,7 @@ const suspendTripleFault host.SuspendHow = "triplefault"
 // one of a suspend's (the guest rebooted, powered off, halted or triple
 // faulted: the VM was suspended) or another (an error, which suspends
 // nothing).
-func (b *bhyve) guestExit(status int) int {
+func (b *bhyveProc) guestExit(status int) int {
 	fmt.Printf("guest: exited by itself (status %d)\n", status)
 	for how, code := range suspendExit {
 		if code == status {
@@ -426,7 +427,7 @@ func destroyedExit(osreldate int) int {
 // tells whether bhyve exits, with which status. A suspend is handled by
 // its vCPUs (vm_handle_suspend: each adds itself to the suspended set),
 // then bhyve's vmexit_suspend exits with the status of the suspend.
-func (b *bhyve) vmChanged() (code int, done bool) {
+func (b *bhyveProc) vmChanged() (code int, done bool) {
 	err := b.s.run("bhyve", internal, func(t *txn) error {
 		v := t.vm(b.args.name)
 		switch {
@@ -449,7 +450,7 @@ func (b *bhyve) vmChanged() (code int, done bool) {
 }
 
 // main runs the guest and records how bhyve ended, giving its exit status.
-func (b *bhyve) main() int {
+func (b *bhyveProc) main() int {
 	code := b.run()
 	b.finish()
 	return code
@@ -459,7 +460,7 @@ func (b *bhyve) main() int {
 // a guest that rebooted, powered off or halted went through: its vCPUs
 // are suspended then. Any other end (an error, a signal) suspends
 // nothing: the active vCPUs stay active.
-func (b *bhyve) finish() {
+func (b *bhyveProc) finish() {
 	err := b.s.run("bhyve", internal, func(t *txn) error {
 		v := t.vm(b.args.name)
 		if v == nil || v.Pid != b.pid {
@@ -494,7 +495,7 @@ func (b *bhyve) finish() {
 // the exported run directory as the real guest's syslogd writes them, and
 // its control sockets.
 type simGuest struct {
-	b        *bhyve
+	b        *bhyveProc
 	messages *os.File
 	ctrls    []*guestCtrl
 }

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	bhyvecmd "github.com/wifibox/wifibox/bhyve"
+	"github.com/wifibox/wifibox/bhyve"
 	"github.com/wifibox/wifibox/config"
 	"github.com/wifibox/wifibox/host"
 	netif "github.com/wifibox/wifibox/ifnet"
@@ -96,10 +96,10 @@ func (s *system) legacy() error {
 	}
 	br, err := n.CreateInterface("bridge")
 	if err == nil {
-		err = n.RenameInterface(br, "wifibox0")
+		err = n.RenameInterface(br, host.BridgeName)
 	}
 	if err == nil {
-		err = n.SetUp("wifibox0")
+		err = n.SetUp(host.BridgeName)
 	}
 	var tap string
 	if err == nil {
@@ -109,7 +109,7 @@ func (s *system) legacy() error {
 		err = n.SetUp(tap)
 	}
 	if err == nil {
-		err = n.AddMember("wifibox0", tap)
+		err = n.AddMember(host.BridgeName, tap)
 	}
 	if err == nil {
 		err = os.MkdirAll(filepath.Join(p.RunAppliance(), "log"), 0o755)
@@ -301,14 +301,14 @@ func (s *system) legacyScript(ready *os.File) int {
 	var members []string
 	n, err := netif.New(newKernel(s))
 	if err == nil {
-		members, err = n.Members("wifibox0")
+		members, err = n.Members(host.BridgeName)
 	}
 	if err != nil || len(members) == 0 {
 		fmt.Fprintln(os.Stderr, "wifibox: No tap interface is available, cannot proceed")
 		unix.Kill(os.Getppid(), unix.SIGTERM)
 		return 5
 	}
-	argv := bhyvecmd.Args(bhyvecmd.Spec{
+	argv := bhyve.Args(bhyve.Spec{
 		Program: p.Bhyve, CPUs: cfg.CPUs, Memory: cfg.Memory, Firmware: p.Firmware,
 		ESPImage: p.ESPImage(), RootImage: p.RootImage(), Appliance: p.Appliance(),
 		RunAppliance: p.RunAppliance(), Tap: members[0], Passthru: cfg.Passthru,
@@ -326,7 +326,7 @@ func (s *system) legacyScript(ready *os.File) int {
 	if ws, ok := b.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		code = 128 + int(ws.Signal()) // as sh reports it
 	}
-	s.destroyVMByName(bhyvecmd.VMName) // bhyvectl --destroy
+	s.destroyVMByName(host.VMName) // bhyvectl --destroy
 	for _, sel := range cfg.Passthru {
 		devctl.ClearDriver(sel)
 	}
@@ -352,7 +352,7 @@ func (s *system) legacyBhyve(argv []string, ready *os.File) int {
 		fmt.Fprintf(os.Stderr, "bhyve: %v\n", err)
 		return host.ExitError
 	}
-	b := &bhyve{s: s, args: a, pid: os.Getpid(), tapOpened: func() {
+	b := &bhyveProc{s: s, args: a, pid: os.Getpid(), tapOpened: func() {
 		setTitle("bhyve: " + a.name)
 		if ready != nil {
 			ready.Write([]byte("ready\n"))

@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/wifibox/wifibox/manager"
+	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/sim"
 )
 
@@ -496,7 +496,7 @@ func TestResumeRestoresWhatRan(t *testing.T) {
 			}
 			out, _, _ := h.run("status", "--json")
 			if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Bridge.Exists {
-				t.Errorf("%s is gone after resume (%v):\n%s", manager.Bridge, err, out)
+				t.Errorf("%s is gone after resume (%v):\n%s", host.BridgeName, err, out)
 			}
 		})
 	}

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wifibox/wifibox/host"
+	"github.com/wifibox/wifibox/ifnet"
 	"github.com/wifibox/wifibox/internal/mantest"
-	"github.com/wifibox/wifibox/manager"
 )
 
 // warning gives the text of the first WARNING line of out, up to the
@@ -66,7 +67,7 @@ func TestManualFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := []string{manager.NetifJournal("/var/run/wifibox")}
+	names := []string{ifnet.NewNetif(nil, host.Paths{RunDir: "/var/run/wifibox"}).Journal}
 	for _, e := range entries {
 		name := "/var/run/wifibox/" + e.Name()
 		if e.IsDir() {

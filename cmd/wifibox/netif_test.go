@@ -14,7 +14,6 @@ import (
 
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/ifnet"
-	"github.com/wifibox/wifibox/manager"
 	"github.com/wifibox/wifibox/sim"
 )
 
@@ -34,9 +33,9 @@ func netOf(t *testing.T, h *simHost) host.Net {
 func guestNet(t *testing.T, h *simHost) (host.Net, string) {
 	t.Helper()
 	n := netOf(t, h)
-	tap, err := ifnet.Tap(n, manager.Bridge)
+	tap, err := ifnet.Netif{Net: n, Bridge: host.BridgeName}.Tap()
 	if err != nil || tap == "" {
-		t.Fatalf("no tap in %s: %v", manager.Bridge, err)
+		t.Fatalf("no tap in %s: %v", host.BridgeName, err)
 	}
 	return n, tap
 }
@@ -51,9 +50,9 @@ func netState(t *testing.T, n host.Net, tap string) (bridgeUp, tapUp, member boo
 	}
 	for _, i := range all {
 		switch i.Name {
-		case manager.Bridge:
+		case host.BridgeName:
 			bridgeUp = i.Up
-			members, err := n.Members(manager.Bridge)
+			members, err := n.Members(host.BridgeName)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +126,7 @@ func TestBridgeDestroyed(t *testing.T) {
 	h.must("start")
 	from := len(h.trace())
 	n, tap := guestNet(t, h)
-	if err := n.DestroyInterface(manager.Bridge); err != nil {
+	if err := n.DestroyInterface(host.BridgeName); err != nil {
 		t.Fatal(err)
 	}
 	took := eventually(t, "wifibox0 back, up, with the tap", func() bool {
@@ -182,14 +181,14 @@ func TestTapDestroyed(t *testing.T) {
 	}
 	var newTap string
 	eventually(t, "the guest running again on a new tap", func() bool {
-		newTap, _ = ifnet.Tap(n, manager.Bridge)
+		newTap, _ = ifnet.Netif{Net: n, Bridge: host.BridgeName}.Tap()
 		pid := h.guestPID()
 		return newTap != "" && pid != 0 && pid != guest
 	})
 	if _, tapUp, member := netState(t, n, newTap); !tapUp || !member {
 		t.Errorf("the new tap %s: up %v, member %v", newTap, tapUp, member)
 	}
-	logSays(t, h, manager.Bridge+" had no tap: the guest starts again on "+newTap)
+	logSays(t, h, host.BridgeName+" had no tap: the guest starts again on "+newTap)
 }
 
 // TestStartDuringNetifRestart: right after `service netif stop` destroyed
@@ -208,7 +207,7 @@ func TestStartDuringNetifRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(mgr, syscall.SIGCONT)
-	if err := n.DestroyInterface(manager.Bridge); err != nil {
+	if err := n.DestroyInterface(host.BridgeName); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binary, "-S", h.dir, "start", "netif")
