@@ -213,6 +213,13 @@ func TestBhyveReinit(t *testing.T) {
 	b.exit(t, host.ExitStatus{Code: host.ExitReset})
 	b = launch(t, h, argv)
 	b.ready(t)
+	// Killed only once it has activated its boot vCPU, which comes after
+	// the tap's readiness: a bhyve killed before leaves the VM reusable.
+	for began := time.Now(); ; time.Sleep(time.Millisecond) {
+		if active, err := h.VMs.BootCPUActive("wifibox"); active || err != nil || time.Since(began) > 10*time.Second {
+			break
+		}
+	}
 	must(t, h.Launcher.Signal(b.Pid(), syscall.SIGKILL))
 	b.exit(t, host.ExitStatus{Signal: syscall.SIGKILL})
 	if active, err := h.VMs.BootCPUActive("wifibox"); !active || err != nil {
