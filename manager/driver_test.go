@@ -101,13 +101,7 @@ func (c *testClock) fire(t *testing.T, d time.Duration) {
 // nmdm loaded, wifibox0 with its tap, and the guest's log directory.
 func guestHost(t *testing.T, faults ...string) (string, *host.Host) {
 	t.Helper()
-	dir, h := simtest.Host(t)
-	for _, kv := range faults {
-		key, value, _ := strings.Cut(kv, "=")
-		if err := sim.SetFault(dir, key, value); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, h := simtest.Host(t, faults...)
 	for _, m := range []string{"vmm", "if_bridge", "nmdm"} {
 		if err := h.Kernel.Load(filepath.Join(dir, "boot/kernel", m+".ko")); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"github.com/wifibox/wifibox/failure"
 	"github.com/wifibox/wifibox/host"
 	"github.com/wifibox/wifibox/internal/linktest"
-	"github.com/wifibox/wifibox/sim"
 	"github.com/wifibox/wifibox/sim/simtest"
 )
 
@@ -22,13 +21,7 @@ import (
 // knobs set.
 func testHost(t *testing.T, faults ...string) (string, *host.Host) {
 	t.Helper()
-	dir, h := simtest.Host(t)
-	for _, kv := range faults {
-		key, value, _ := strings.Cut(kv, "=")
-		if err := sim.SetFault(dir, key, value); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, h := simtest.Host(t, faults...)
 	write(t, h.Paths.BhyveConf(), "# the VM\ncpus=1\nmemory=128M\npassthru=\"\"\nconsole=yes\n", 0o644)
 	return dir, h
 }

@@ -23,6 +23,37 @@ import (
 func New(t testing.TB, faults ...string) (dir string, k *sim.Kernel) {
 	t.Helper()
 	dir = t.TempDir()
+	initHost(t, dir, faults)
+	k, err := sim.NewKernel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, k
+}
+
+// Host makes a simulated host in a short temporary directory, so that the
+// paths of its sockets fit a sockaddr_un, sets the fault knobs given as
+// key=value, and gives the directory and the host as `wifibox -S DIR`
+// sees it.
+func Host(t testing.TB, faults ...string) (string, *host.Host) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "wbt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	initHost(t, dir, faults)
+	h, err := sim.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, h
+}
+
+// initHost makes a simulated host in dir and sets its fault knobs, given
+// as key=value.
+func initHost(t testing.TB, dir string, faults []string) {
+	t.Helper()
 	if err := sim.Init(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -32,31 +63,6 @@ func New(t testing.TB, faults ...string) (dir string, k *sim.Kernel) {
 			t.Fatal(err)
 		}
 	}
-	k, err := sim.NewKernel(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, k
-}
-
-// Host makes a simulated host in a short temporary directory, so that the
-// paths of its sockets fit a sockaddr_un, and gives the directory and the
-// host as `wifibox -S DIR` sees it.
-func Host(t testing.TB) (string, *host.Host) {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "wbt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := sim.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	h, err := sim.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, h
 }
 
 // Names lists the names of the host's interfaces, sorted.
