@@ -81,7 +81,8 @@ func init() {
 		return binary.LittleEndian.AppendUint64(nil, rsdpAddr), nil
 	}
 	// /dev/mem: sys/dev/mem/memdev.c memopen refuses FWRITE above
-	// securelevel 0 (securelevel_gt); sys/amd64/amd64/mem.c memrw reads
+	// securelevel 0 (securelevel_gt; read in a 2012-era copy, 039ea811,
+	// not in a 13.5 to 15.0 one); sys/amd64/amd64/mem.c memrw reads
 	// physical memory. The model's memory holds the ACPI structures and
 	// zeros elsewhere.
 	cdevs["/dev/mem"] = &cdev{

@@ -94,7 +94,8 @@ func init() {
 	sysctls["hw.model"] = func(t *txn, args []int) ([]byte, error) {
 		return append([]byte(cpuModels[t.faults.cpuVendor]), 0), nil
 	}
-	// kern.securelevel (sys/kern/kern_mib.c, SYSCTL_PROC(_kern,
+	// kern.securelevel (freebsd-src main:sys/kern/kern_mib.c, the same
+	// node in every copy read, old and CTLFLAG_PRISON ones: SYSCTL_PROC(_kern,
 	// KERN_SECURELVL, securelevel, CTLTYPE_INT | ..., sysctl_kern_securelvl,
 	// "I", ...)): an int, the securelevel knob (-1 unless it is set).
 	sysctls["kern.securelevel"] = func(t *txn, args []int) ([]byte, error) {

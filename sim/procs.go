@@ -84,7 +84,9 @@ func procStat(pid int) (ppid int, ok bool) {
 
 // The process table at the seam: sysctl kern.proc.proc gives a struct
 // kinfo_proc for each registered process that runs, filled as
-// fill_kinfo_proc (sys/kern/kern_proc.c) fills the fields wifibox reads
+// fill_kinfo_proc (freebsd-src main:sys/kern/kern_proc.c, read in a
+// copy whose kern.proc.args node has CTLFLAG_CAPWR, as 13.x to 15.0 do)
+// fills the fields wifibox reads
 // (ki_structsize, ki_pid, ki_ppid) and zero elsewhere; kern.proc.args.PID
 // gives its arguments, NUL-terminated each, or the title setTitle left
 // there (sysctl_kern_proc_args), ESRCH for a process that does not run.

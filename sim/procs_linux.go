@@ -9,8 +9,10 @@ import (
 )
 
 // WaitExit waits on a pidfd(2) of the process, the Linux counterpart of
-// kqueue's EVFILT_PROC: it becomes readable when the process exits. A
-// process that does not exist has exited.
+// kqueue's EVFILT_PROC (freebsd-src main:sys/kern/kern_event.c
+// filt_procattach, filt_proc): it becomes readable when the process
+// exits. A process that does not exist has exited, as sys.Native takes
+// filt_procattach's ESRCH.
 func (k *Kernel) WaitExit(pid int, timeout time.Duration) (bool, error) {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if errors.Is(err, unix.ESRCH) {
